@@ -1,0 +1,3 @@
+"""cloche: a fast, reproducible, GPU-aware environment and package manager."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from cloche.cli.main import main
+
+main()

@@ -1,0 +1,208 @@
+"""Values shared across layers: distribution files, metadata, targets, resolutions.
+
+Everything here is a frozen dataclass. Names are always normalized (PEP 503).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import NewType
+
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.tags import Tag
+from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
+from packaging.version import Version
+
+NormalizedName = NewType("NormalizedName", str)
+
+
+def normalize(name: str) -> NormalizedName:
+    """PEP 503 normalized form of a project name."""
+    return NormalizedName(canonicalize_name(name))
+
+
+class FileKind(Enum):
+    WHEEL = "wheel"
+    SDIST = "sdist"
+
+
+Hashes = tuple[tuple[str, str], ...]
+"""(algorithm, hexdigest) pairs, e.g. (("sha256", "ab12..."),)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DistFile:
+    """One downloadable file of one release, as an index or find-links source lists it."""
+
+    name: NormalizedName
+    version: Version
+    filename: str
+    url: str
+    """Absolute URL (http(s) or file). Never carries credentials."""
+    index: str
+    """The index URL or find-links location this file was listed by (no credentials)."""
+    hashes: Hashes = ()
+    requires_python: SpecifierSet | None = None
+    yanked: str | None = None
+    """None when not yanked; the reason (possibly "") when yanked (PEP 592)."""
+    metadata_hashes: Hashes | None = None
+    """PEP 658/714: None when the index does not advertise a ``.metadata`` file."""
+    size: int | None = None
+    upload_time: str | None = None
+
+    @property
+    def kind(self) -> FileKind:
+        return FileKind.WHEEL if self.filename.endswith(".whl") else FileKind.SDIST
+
+    @property
+    def is_wheel(self) -> bool:
+        return self.filename.endswith(".whl")
+
+    @property
+    def sha256(self) -> str | None:
+        for algo, digest in self.hashes:
+            if algo == "sha256":
+                return digest
+        return None
+
+    @property
+    def tags(self) -> frozenset[Tag]:
+        """Wheel tags; empty for an sdist."""
+        if not self.is_wheel:
+            return frozenset()
+        return frozenset(parse_wheel_filename(self.filename)[3])
+
+
+def parse_dist_filename(filename: str) -> tuple[NormalizedName, Version] | None:
+    """Name and version from a wheel or sdist filename; None when it is neither."""
+    try:
+        if filename.endswith(".whl"):
+            name, version, _build, _tags = parse_wheel_filename(filename)
+            return NormalizedName(name), version
+        if filename.endswith((".tar.gz", ".zip")):
+            name, version = parse_sdist_filename(filename)
+            return NormalizedName(name), version
+    except ValueError:
+        return None
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Metadata:
+    """The part of a distribution's core metadata the resolver needs."""
+
+    name: NormalizedName
+    version: Version
+    requires_dist: tuple[Requirement, ...] = ()
+    requires_python: SpecifierSet | None = None
+    provides_extras: frozenset[NormalizedName] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What a resolution is for: a marker environment and the wheel tags it accepts.
+
+    Built from a probed interpreter (``Interpreter.target()``) or from a
+    Python version plus a platform name (``core.targets.target_for``).
+    """
+
+    python_version: Version
+    """Full version, e.g. 3.11.7 (3.11.0 style when only major.minor is known)."""
+    marker_env: tuple[tuple[str, str], ...]
+    tags: tuple[Tag, ...]
+    """Compatible tags, most preferred first (same order as packaging.tags.sys_tags)."""
+    platform: str = ""
+    """A short label for messages and lock entries: linux, macos, windows, or the host."""
+
+    @property
+    def markers(self) -> dict[str, str]:
+        return dict(self.marker_env)
+
+    def tag_priority(self) -> Mapping[Tag, int]:
+        """Tag -> rank (lower is better)."""
+        return {tag: i for i, tag in enumerate(self.tags)}
+
+
+@dataclass(frozen=True, slots=True)
+class Interpreter:
+    """A Python interpreter probed once (see adapters.python)."""
+
+    executable: str
+    version: Version
+    implementation: str
+    """sys.implementation.name, e.g. cpython."""
+    marker_env: tuple[tuple[str, str], ...]
+    tags: tuple[Tag, ...]
+    prefix: str
+    base_prefix: str
+    paths: tuple[tuple[str, str], ...]
+    """sysconfig paths of this interpreter's prefix: purelib, platlib, scripts, include, data."""
+
+    @property
+    def is_venv(self) -> bool:
+        return self.prefix != self.base_prefix
+
+    @property
+    def scheme(self) -> dict[str, str]:
+        return dict(self.paths)
+
+    def target(self) -> Target:
+        return Target(
+            python_version=self.version,
+            marker_env=self.marker_env,
+            tags=self.tags,
+            platform=dict(self.marker_env).get("sys_platform", ""),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class UserRequirement:
+    """A requirement as the user gave it, with where it came from."""
+
+    requirement: Requirement
+    origin: str
+    """e.g. "requirements.in:3", "-r requirements.in", "command line", "pyproject.toml"."""
+    editable: bool = False
+    hashes: Hashes = ()
+    """--hash options attached to a requirements-file line."""
+
+    @property
+    def name(self) -> NormalizedName:
+        return normalize(self.requirement.name)
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedPackage:
+    """One pinned package in a resolution."""
+
+    name: NormalizedName
+    version: Version
+    files: tuple[DistFile, ...]
+    """Every listed file of this version (for hashes in lockfiles / --generate-hashes)."""
+    chosen: DistFile | None
+    """The file to install on the resolution's target: best wheel, else the sdist.
+    None only for a direct-URL/path requirement (see ``direct_url``)."""
+    extras: frozenset[NormalizedName] = frozenset()
+    dependencies: tuple[NormalizedName, ...] = ()
+    """Names this package depends on in the resolution (after markers and extras)."""
+    requested_by: tuple[str, ...] = ()
+    """Names of packages that depend on this one, and/or user origins such as
+    "-r requirements.in" for what the user asked for directly."""
+    direct_url: str | None = None
+    """For ``name @ url`` / path / VCS requirements: the URL as given (no credentials)."""
+    editable: bool = False
+    requires_python: SpecifierSet | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """The result of a successful resolve, in a stable (alphabetical) order."""
+
+    target: Target
+    packages: tuple[ResolvedPackage, ...] = field(default_factory=tuple)
+
+    def by_name(self) -> dict[NormalizedName, ResolvedPackage]:
+        return {p.name: p for p in self.packages}
