@@ -48,7 +48,7 @@ Files = Mapping[str, "str | bytes"]
 
 
 def filename_name(name: str) -> str:
-    """The name as it appears in wheel/sdist filenames and .dist-info: ``Foo.Bar`` -> ``foo_bar``."""
+    """The name as wheel/sdist filenames and .dist-info spell it: ``Foo.Bar`` -> ``foo_bar``."""
     return re.sub(r"[-_.]+", "_", name).lower()
 
 
@@ -65,7 +65,9 @@ def dist_info_name(name: str, version: str) -> str:
     return f"{filename_name(name)}-{_filename_version(version)}.dist-info"
 
 
-def wheel_filename(name: str, version: str, tag: str = "py3-none-any", build_tag: str | None = None) -> str:
+def wheel_filename(
+    name: str, version: str, tag: str = "py3-none-any", build_tag: str | None = None
+) -> str:
     build = f"-{build_tag}" if build_tag else ""
     return f"{filename_name(name)}-{_filename_version(version)}{build}-{tag}.whl"
 
@@ -224,7 +226,7 @@ from pathlib import Path
 
 import _cloche_test_dists as _dists
 
-_SKIP_TOP = {"PKG-INFO", "pyproject.toml", "_backend", "build", "dist", ".git"}
+_SKIP_TOP = {"PKG-INFO", "pyproject.toml", "_backend", "build", "dist"}
 
 
 def _meta():
@@ -236,7 +238,8 @@ def _project_files():
     files = {}
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root)
-        if rel.parts[0] in _SKIP_TOP or rel.parts[0].endswith(".egg-info"):
+        top = rel.parts[0]
+        if top in _SKIP_TOP or top.startswith(".") or top.endswith(".egg-info"):
             continue
         if "__pycache__" in rel.parts or not path.is_file():
             continue
@@ -307,7 +310,8 @@ def build_editable(wheel_directory, config_settings=None, metadata_directory=Non
 
 def build_sdist(sdist_directory, config_settings=None):
     meta = _meta()
-    return _dists._write_sdist(Path(sdist_directory), meta["name"], meta["version"], Path.cwd()).name
+    sdist = _dists._write_sdist(Path(sdist_directory), meta["name"], meta["version"], Path.cwd())
+    return sdist.name
 '''
 
 
@@ -407,23 +411,26 @@ def _project_contents(
 
 def _write_tar_gz(target: Path, top: str, contents: Mapping[str, bytes]) -> Path:
     # Fixed mtimes everywhere so the same inputs give byte-identical archives.
-    with target.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
-        with tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tf:
-            dirs = {top}
-            for path in sorted(contents):
-                parts = path.split("/")[:-1]
-                for i in range(1, len(parts) + 1):
-                    dirs.add(f"{top}/{'/'.join(parts[:i])}")
-            for directory in sorted(dirs):
-                info = tarfile.TarInfo(directory)
-                info.type = tarfile.DIRTYPE
-                info.mode = 0o755
-                tf.addfile(info)
-            for path in sorted(contents):
-                info = tarfile.TarInfo(f"{top}/{path}")
-                info.size = len(contents[path])
-                info.mode = 0o644
-                tf.addfile(info, io.BytesIO(contents[path]))
+    with (
+        target.open("wb") as raw,
+        gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz,
+        tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tf,
+    ):
+        dirs = {top}
+        for path in sorted(contents):
+            parts = path.split("/")[:-1]
+            for i in range(1, len(parts) + 1):
+                dirs.add(f"{top}/{'/'.join(parts[:i])}")
+        for directory in sorted(dirs):
+            info = tarfile.TarInfo(directory)
+            info.type = tarfile.DIRTYPE
+            info.mode = 0o755
+            tf.addfile(info)
+        for path in sorted(contents):
+            info = tarfile.TarInfo(f"{top}/{path}")
+            info.size = len(contents[path])
+            info.mode = 0o644
+            tf.addfile(info, io.BytesIO(contents[path]))
     return target
 
 

@@ -6,6 +6,7 @@ Behaviour switches are plain attributes so a test can flip them mid-way.
 from __future__ import annotations
 
 import base64
+import contextlib
 import email.parser
 import hashlib
 import html
@@ -17,11 +18,9 @@ import tempfile
 import threading
 import time
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import formatdate, parsedate_to_datetime
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,7 @@ JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_V1_TYPE = "application/vnd.pypi.simple.v1+html"
 HTML_TYPE = "text/html"
 _OFFERS = (JSON_TYPE, HTML_V1_TYPE, HTML_TYPE)
-GARBAGE = b"\x00\xff<<not {an index page]] \xfe\x00"
+GARBAGE = b"<<not {an index page]] \xef\xbf\xbd"
 
 
 class CaseInsensitiveDict(dict[str, str]):
@@ -99,7 +98,11 @@ def _read_metadata(path: Path) -> bytes | None:
             with zipfile.ZipFile(path) as zf:
                 for member in zf.namelist():
                     parts = member.split("/")
-                    if len(parts) == 2 and parts[0].endswith(".dist-info") and parts[1] == "METADATA":
+                    if (
+                        parts[-1] == "METADATA"
+                        and len(parts) == 2
+                        and parts[0].endswith(".dist-info")
+                    ):
                         return zf.read(member)
         elif path.name.endswith((".tar.gz", ".tgz")):
             with tarfile.open(path) as tf:
@@ -159,7 +162,9 @@ class IndexServer:
 
     def __init__(self, files_dir: Path | None = None, *, host: str = "127.0.0.1") -> None:
         self._own_dir = files_dir is None
-        self.files_dir = Path(tempfile.mkdtemp(prefix="cloche-index-")) if files_dir is None else Path(files_dir)
+        self.files_dir = (
+            Path(tempfile.mkdtemp(prefix="cloche-index-")) if files_dir is None else Path(files_dir)
+        )
         self.files_dir.mkdir(parents=True, exist_ok=True)
         self.requests: list[RequestRecord] = []
         self.advertise_metadata = True
@@ -227,12 +232,16 @@ class IndexServer:
             # Strictly increasing, so a change within one second still beats If-Modified-Since.
             project.last_modified = max(int(time.time()), project.last_modified + 1)
 
-    def add_wheel(self, name: str, version: str, *, yanked: str | bool | None = None, **kwargs: Any) -> Path:
+    def add_wheel(
+        self, name: str, version: str, *, yanked: str | bool | None = None, **kwargs: Any
+    ) -> Path:
         path = make_wheel(self.files_dir, name, version, **kwargs)
         self.add(path, yanked=yanked)
         return path
 
-    def add_sdist(self, name: str, version: str, *, yanked: str | bool | None = None, **kwargs: Any) -> Path:
+    def add_sdist(
+        self, name: str, version: str, *, yanked: str | bool | None = None, **kwargs: Any
+    ) -> Path:
         path = make_sdist(self.files_dir, name, version, **kwargs)
         self.add(path, yanked=yanked)
         return path
@@ -263,10 +272,8 @@ class IndexServer:
         with self._lock:
             connections = list(self._connections)
         for conn in connections:
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         self._thread.join()
         if self._own_dir:
             shutil.rmtree(self.files_dir, ignore_errors=True)
@@ -369,7 +376,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], handler: type[_Handler], index: IndexServer) -> None:
+    def __init__(
+        self, address: tuple[str, int], handler: type[_Handler], index: IndexServer
+    ) -> None:
         self.index = index
         super().__init__(address, handler)
 
@@ -391,10 +400,8 @@ class _Handler(BaseHTTPRequestHandler):
     def finish(self) -> None:
         with self.server.index._lock:
             self.server.index._connections.discard(self.connection)
-        try:
+        with contextlib.suppress(OSError):
             super().finish()
-        except OSError:
-            pass
 
     def log_message(self, format: str, *args: Any) -> None:
         return
@@ -422,7 +429,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", content_type)
         for key, value in (headers or {}).items():
             self.send_header(key, value)
-        self.send_header("Content-Length", str(len(body) if content_length is None else content_length))
+        self.send_header(
+            "Content-Length", str(len(body) if content_length is None else content_length)
+        )
         self.end_headers()
         if send_body and body:
             self.wfile.write(body)
@@ -516,7 +525,9 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.server.index._render_project(name, files, media)
         self._send_page(body, media, last_modified, send_body)
 
-    def _send_page(self, body: bytes, media: str, last_modified: int | None, send_body: bool) -> None:
+    def _send_page(
+        self, body: bytes, media: str, last_modified: int | None, send_body: bool
+    ) -> None:
         index = self.server.index
         headers = {"Vary": "Accept"}
         if index.cache_control:
@@ -575,7 +586,13 @@ class _Handler(BaseHTTPRequestHandler):
             if span is not None:
                 start, end = span
                 headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
-                self._send(206, data[start : end + 1], content_type=content_type, headers=headers, send_body=send_body)
+                self._send(
+                    206,
+                    data[start : end + 1],
+                    content_type=content_type,
+                    headers=headers,
+                    send_body=send_body,
+                )
                 return
         self._send(200, data, content_type=content_type, headers=headers, send_body=send_body)
 
@@ -603,18 +620,3 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | str | None:
     if end < start:
         return None
     return start, min(end, size - 1)
-
-
-def iter_links(page: bytes) -> Iterator[str]:
-    """Hrefs of an HTML page, for quick assertions in tests."""
-    from html.parser import HTMLParser
-
-    found: list[str] = []
-
-    class _Parser(HTMLParser):
-        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-            if tag == "a":
-                found.extend(v for k, v in attrs if k == "href" and v)
-
-    _Parser().feed(page.decode("utf-8"))
-    yield from found

@@ -1,0 +1,200 @@
+"""One shared HTTP client: retries with backoff, per-host credentials, clear errors.
+
+httpx is imported on first use so that importing the index package stays cheap.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from cloche.adapters.index.auth import CredentialStore, redact
+from cloche.errors import IndexError_, NetworkError, OfflineError, UsageError
+
+if TYPE_CHECKING:
+    import httpx
+
+_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_BACKOFF_BASE = 0.25
+_BACKOFF_CAP = 8.0
+_CHUNK = 1 << 16
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    status: int
+    url: str
+    """The final URL after redirects, without credentials."""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """Lower-cased header names."""
+    content: bytes = b""
+
+
+def host_of(url: str) -> str:
+    """``host[:port]`` of a URL, for messages and per-host decisions."""
+    return urlsplit(url).netloc.rpartition("@")[2] or url
+
+
+class HttpTransport:
+    """GET requests over one pooled httpx.Client, safe to share between threads."""
+
+    def __init__(
+        self,
+        *,
+        timeout: float,
+        retries: int,
+        concurrency: int,
+        credentials: CredentialStore,
+        offline: bool = False,
+    ) -> None:
+        self._timeout = timeout
+        self._retries = max(retries, 0)
+        self._concurrency = max(concurrency, 1)
+        self._credentials = credentials
+        self._offline = offline
+        self._client: httpx.Client | None = None
+        self._lock = threading.Lock()
+
+    def get(
+        self, url: str, headers: Mapping[str, str] | None = None, *, partial_only: bool = False
+    ) -> HttpResponse:
+        """GET ``url`` and read the body; 5xx, timeouts and dropped connections are retried.
+
+        With ``partial_only`` a 200 answer (the server ignored a Range header) comes
+        back without its body, so a large file is not read by mistake.
+        """
+
+        def read(response: httpx.Response) -> bytes:
+            if partial_only and response.status_code == 200:
+                return b""
+            return response.read()
+
+        return self._with_retries(url, headers, read)
+
+    def download(
+        self,
+        url: str,
+        write: Callable[[bytes], None],
+        *,
+        restart: Callable[[], None],
+        headers: Mapping[str, str] | None = None,
+        on_start: Callable[[int | None], None] | None = None,
+    ) -> HttpResponse:
+        """Stream a 200 answer's body to ``write``; ``restart`` is called before a retry."""
+
+        def stream(response: httpx.Response) -> bytes:
+            if response.status_code != 200:
+                return b""
+            restart()
+            length = response.headers.get("content-length")
+            if on_start is not None:
+                on_start(int(length) if length and length.isdigit() else None)
+            for chunk in response.iter_bytes(_CHUNK):
+                write(chunk)
+            return b""
+
+        return self._with_retries(url, headers, stream)
+
+    def close(self) -> None:
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    def _http(self) -> httpx.Client:
+        with self._lock:
+            if self._client is None:
+                self._client = _make_client(self._timeout, self._concurrency)
+            return self._client
+
+    def _with_retries(
+        self,
+        url: str,
+        headers: Mapping[str, str] | None,
+        body: Callable[[httpx.Response], bytes],
+    ) -> HttpResponse:
+        import httpx
+
+        clean = redact(url)
+        if self._offline:
+            raise OfflineError(f"{clean} is needed but --offline is set; run once online first")
+        request_headers = dict(headers or {})
+        credential = self._credentials.for_url(url)
+        if credential is not None:
+            request_headers["Authorization"] = credential.header()
+        client = self._http()
+        attempts = self._retries + 1
+        problem = ""
+        for attempt in range(attempts):
+            if attempt:
+                time.sleep(min(_BACKOFF_BASE * 2 ** (attempt - 1), _BACKOFF_CAP))
+            try:
+                with client.stream("GET", clean, headers=request_headers) as response:
+                    status = response.status_code
+                    if status in _RETRY_STATUSES:
+                        problem = f"HTTP {status}"
+                        continue
+                    content = body(response)
+                    final = redact(str(response.url))
+                    lowered = {k.lower(): v for k, v in response.headers.items()}
+            except httpx.TimeoutException:
+                problem = f"timed out after {self._timeout:g}s"
+                continue
+            except httpx.InvalidURL as exc:
+                raise UsageError(f"invalid URL {clean}: {exc}") from None
+            except httpx.UnsupportedProtocol:
+                raise UsageError(f"{clean} is not an http(s):// URL") from None
+            except (httpx.TransportError, httpx.DecodingError) as exc:
+                problem = type(exc).__name__ + (f" ({exc})" if str(exc) else "")
+                continue
+            _check_auth(status, clean, credential is not None)
+            return HttpResponse(status, final, lowered, content)
+        host = host_of(clean)
+        tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
+        if problem.startswith("HTTP "):
+            raise IndexError_(
+                f"{clean} answered {problem} after {tries}; the index at {host} may be down, "
+                "try again later"
+            )
+        raise NetworkError(
+            f"cannot reach {host}: {problem} after {tries} (fetching {clean}); "
+            "check the network, or raise --http-timeout / CLOCHE_HTTP_TIMEOUT"
+        )
+
+
+def _check_auth(status: int, url: str, had_credentials: bool) -> None:
+    if status not in (401, 403):
+        return
+    host = host_of(url)
+    if had_credentials:
+        raise IndexError_(
+            f"{host} refused the credentials for {url} (HTTP {status}); check them in the "
+            "index URL or your netrc file"
+        )
+    raise IndexError_(
+        f"{host} needs credentials for {url} (HTTP {status}); put them in the index URL "
+        "(https://user:password@host/...) or in your netrc file"
+    )
+
+
+def _make_client(timeout: float, concurrency: int) -> httpx.Client:
+    import httpx
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    try:
+        import h2  # noqa: F401
+
+        http2 = True
+    except ImportError:  # pragma: no cover - h2 is a dependency, but stay usable without it
+        http2 = False
+    return httpx.Client(
+        http2=http2,
+        timeout=httpx.Timeout(timeout),
+        limits=limits,
+        follow_redirects=True,
+        headers={"User-Agent": "cloche"},
+    )

@@ -1,0 +1,309 @@
+"""Simple repository API pages (PEP 503 HTML, PEP 691 JSON) -> DistFiles.
+
+Also used for find-links HTML pages, where one page lists many projects.
+Parsing is pure; the caller fetches the bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from functools import lru_cache
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+from cloche.adapters.index.auth import redact
+from cloche.core.models import DistFile, Hashes, NormalizedName, parse_dist_filename
+from cloche.errors import IndexError_
+
+JSON_TYPE = "application/vnd.pypi.simple.v1+json"
+HTML_V1_TYPE = "application/vnd.pypi.simple.v1+html"
+ACCEPT = f"{JSON_TYPE}, {HTML_V1_TYPE};q=0.2, text/html;q=0.01"
+
+
+@lru_cache(maxsize=1024)
+def requires_python_of(text: str | None) -> SpecifierSet | None:
+    """A Requires-Python value; None when absent or invalid (invalid ones restrict nothing)."""
+    if not text or not text.strip():
+        return None
+    try:
+        return SpecifierSet(text)
+    except InvalidSpecifier:
+        return None
+
+
+def media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def parse_page(
+    body: bytes,
+    content_type: str | None,
+    *,
+    url: str,
+    index: str,
+    project: NormalizedName | None,
+) -> list[DistFile]:
+    """Files listed by a page; ``project`` None keeps every project's files (find-links).
+
+    Raises IndexError_ for anything that is not a simple-API JSON or HTML page.
+    """
+    media = media_type(content_type)
+    if media == JSON_TYPE:
+        return _parse_json(body, url=url, index=index, project=project)
+    if media in (HTML_V1_TYPE, "text/html", ""):
+        return _parse_html(body, content_type, url=url, index=index, project=project)
+    raise IndexError_(
+        f"{redact(url)} answered with content type {media!r}, not a package index page; "
+        "check the index URL"
+    )
+
+
+def _garbage(url: str, why: str) -> IndexError_:
+    return IndexError_(f"{redact(url)} is not a valid package index page ({why}); check the index URL")
+
+
+def _make_file(
+    filename: str,
+    href: str,
+    *,
+    base: str,
+    index: str,
+    project: NormalizedName | None,
+    hashes: Hashes = (),
+    requires_python: str | None = None,
+    yanked: str | None = None,
+    metadata_hashes: Hashes | None = None,
+    size: int | None = None,
+    upload_time: str | None = None,
+) -> DistFile | None:
+    parsed = parse_dist_filename(filename)
+    if parsed is None:
+        return None
+    name, version = parsed
+    if project is not None and name != project:
+        return None
+    absolute = urljoin(base, href)
+    parts = urlsplit(absolute)
+    fragment_hashes = _fragment_hashes(parts.fragment)
+    clean = redact(urlunsplit(parts._replace(fragment="")))
+    return DistFile(
+        name=name,
+        version=version,
+        filename=filename,
+        url=clean,
+        index=index,
+        hashes=hashes or fragment_hashes,
+        requires_python=requires_python_of(requires_python),
+        yanked=yanked,
+        metadata_hashes=metadata_hashes,
+        size=size,
+        upload_time=upload_time,
+    )
+
+
+def _fragment_hashes(fragment: str) -> Hashes:
+    algo, sep, digest = fragment.partition("=")
+    if not sep or not digest or not algo.isalnum():
+        return ()
+    return ((algo.lower(), digest.lower()),)
+
+
+def _hash_dict(value: Any) -> Hashes:
+    if not isinstance(value, dict):
+        return ()
+    return tuple(
+        sorted((str(k).lower(), str(v).lower()) for k, v in value.items() if isinstance(v, str))
+    )
+
+
+# -- PEP 691 JSON -------------------------------------------------------------------
+
+
+def _parse_json(
+    body: bytes, *, url: str, index: str, project: NormalizedName | None
+) -> list[DistFile]:
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise _garbage(url, "invalid JSON") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("files"), list):
+        raise _garbage(url, "JSON without a 'files' list")
+    files: list[DistFile] = []
+    for entry in doc["files"]:
+        if not isinstance(entry, dict):
+            raise _garbage(url, "a 'files' entry is not an object")
+        filename, href = entry.get("filename"), entry.get("url")
+        if not isinstance(filename, str) or not isinstance(href, str):
+            raise _garbage(url, "a file without 'filename' or 'url'")
+        yanked_value = entry.get("yanked", False)
+        yanked = yanked_value if isinstance(yanked_value, str) else ("" if yanked_value else None)
+        metadata_value = entry.get("core-metadata", entry.get("dist-info-metadata", False))
+        metadata_hashes: Hashes | None
+        if isinstance(metadata_value, dict):
+            metadata_hashes = _hash_dict(metadata_value)
+        else:
+            metadata_hashes = () if metadata_value is True else None
+        requires_python = entry.get("requires-python")
+        size = entry.get("size")
+        upload_time = entry.get("upload-time")
+        made = _make_file(
+            filename,
+            href,
+            base=url,
+            index=index,
+            project=project,
+            hashes=_hash_dict(entry.get("hashes")),
+            requires_python=requires_python if isinstance(requires_python, str) else None,
+            yanked=yanked,
+            metadata_hashes=metadata_hashes,
+            size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+            upload_time=upload_time if isinstance(upload_time, str) else None,
+        )
+        if made is not None:
+            files.append(made)
+    return files
+
+
+# -- PEP 503 HTML -------------------------------------------------------------------
+
+
+class _LinkCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.base: str | None = None
+        self.anchors: list[dict[str, str | None]] = []
+        self.saw_tag = False
+        self._anchor: dict[str, str | None] | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.saw_tag = True
+        if tag == "base" and self.base is None:
+            self.base = dict(attrs).get("href")
+        elif tag == "a":
+            self._anchor = dict(attrs)
+            self._text = []
+
+    def handle_data(self, data: str) -> None:
+        if self._anchor is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._anchor is not None:
+            self._anchor["#text"] = "".join(self._text).strip()
+            self.anchors.append(self._anchor)
+            self._anchor = None
+
+
+def _charset(content_type: str | None) -> str:
+    for param in (content_type or "").split(";")[1:]:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset" and value.strip():
+            return value.strip().strip('"')
+    return "utf-8"
+
+
+def _parse_html(
+    body: bytes,
+    content_type: str | None,
+    *,
+    url: str,
+    index: str,
+    project: NormalizedName | None,
+) -> list[DistFile]:
+    try:
+        text = body.decode(_charset(content_type))
+    except (UnicodeDecodeError, LookupError):
+        raise _garbage(url, "undecodable HTML") from None
+    if "\x00" in text:
+        raise _garbage(url, "binary data")
+    collector = _LinkCollector()
+    collector.feed(text)
+    collector.close()
+    if not collector.saw_tag:
+        raise _garbage(url, "no HTML")
+    base = urljoin(url, collector.base) if collector.base else url
+    files: list[DistFile] = []
+    for attrs in collector.anchors:
+        href = attrs.get("href")
+        if not href:
+            continue
+        path = urlsplit(href).path
+        filename = unquote(path.rsplit("/", 1)[-1]) or str(attrs.get("#text") or "")
+        yanked = attrs.get("data-yanked")
+        metadata_attr = attrs.get("data-core-metadata", attrs.get("data-dist-info-metadata"))
+        made = _make_file(
+            filename,
+            href,
+            base=base,
+            index=index,
+            project=project,
+            requires_python=attrs.get("data-requires-python"),
+            yanked=None if "data-yanked" not in attrs else (yanked or ""),
+            metadata_hashes=_metadata_attr(metadata_attr, present=metadata_attr is not None),
+        )
+        if made is not None:
+            files.append(made)
+    return files
+
+
+def _metadata_attr(value: str | None, *, present: bool) -> Hashes | None:
+    if not present or value is None:
+        # A bare attribute (no value) means "available, no hash" per PEP 658.
+        return () if present else None
+    if value.strip().lower() == "false":
+        return None
+    if value.strip().lower() == "true":
+        return ()
+    return _fragment_hashes(value.strip())
+
+
+# -- compact rows for the on-disk page cache -------------------------------------------
+
+
+def files_to_rows(files: Iterable[DistFile]) -> list[list[Any]]:
+    """DistFiles as compact JSON-ready rows (the cache stores parsed pages, not HTML)."""
+    return [
+        [
+            f.name,
+            f.filename,
+            str(f.version),
+            f.url,
+            [list(h) for h in f.hashes],
+            str(f.requires_python) if f.requires_python is not None else None,
+            f.yanked,
+            None if f.metadata_hashes is None else [list(h) for h in f.metadata_hashes],
+            f.size,
+            f.upload_time,
+        ]
+        for f in files
+    ]
+
+
+def files_from_rows(rows: Any, *, index: str) -> list[DistFile]:
+    """Inverse of ``files_to_rows``; raises ValueError/TypeError on a damaged entry."""
+    from packaging.version import Version
+
+    files: list[DistFile] = []
+    for row in rows:
+        name, filename, version, url, hashes, requires_python, yanked, meta, size, uploaded = row
+        files.append(
+            DistFile(
+                name=NormalizedName(name),
+                version=Version(version),
+                filename=filename,
+                url=url,
+                index=index,
+                hashes=tuple((str(a), str(d)) for a, d in hashes),
+                requires_python=requires_python_of(requires_python),
+                yanked=yanked,
+                metadata_hashes=None if meta is None else tuple((str(a), str(d)) for a, d in meta),
+                size=size,
+                upload_time=uploaded,
+            )
+        )
+    return files

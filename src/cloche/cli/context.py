@@ -1,0 +1,49 @@
+"""What every command gets from the top-level options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from cloche.cli.reporter import ConsoleReporter
+    from cloche.config import Settings
+
+
+@dataclass
+class AppContext:
+    verbosity: int = 0
+    cache_dir: str | None = None
+    offline: bool | None = None
+    progress: bool = True
+    _reporter: ConsoleReporter | None = field(default=None, repr=False)
+
+    def settings(self, project_table: dict[str, Any] | None = None, **flags: Any) -> Settings:
+        """Settings from every layer, with this invocation's flags on top."""
+        from cloche.config import load_settings
+
+        if self.cache_dir is not None:
+            flags["cache_dir"] = Path(self.cache_dir)
+        if self.offline is not None:
+            flags.setdefault("offline", self.offline)
+        return load_settings(flags=flags, project_table=project_table)
+
+    @property
+    def reporter(self) -> ConsoleReporter:
+        if self._reporter is None:
+            from cloche.cli.reporter import ConsoleReporter
+
+            self._reporter = ConsoleReporter(verbosity=self.verbosity, progress=self.progress)
+        return self._reporter
+
+
+def app(ctx: click.Context) -> AppContext:
+    """The AppContext of the root command (works from nested groups)."""
+    obj = ctx.find_root().obj
+    if not isinstance(obj, AppContext):
+        obj = AppContext()
+        ctx.find_root().obj = obj
+    return obj

@@ -1,0 +1,153 @@
+"""The ``cloche`` command: a lazy click group and the one error boundary."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from typing import Any, NoReturn
+
+import click
+
+from cloche import __version__
+from cloche.errors import ClocheError
+
+# Subcommands are imported only when run, so `cloche --help` stays fast and
+# never imports httpx, resolvelib or rich.progress.
+_COMMANDS: dict[str, tuple[str, str]] = {
+    "venv": ("cloche.cli.venv_cmd", "Create a virtual environment (like python -m venv, faster)."),
+    "pip": ("cloche.cli.pip_group", "pip-compatible commands: install, compile, sync, list, ..."),
+    "cache": ("cloche.cli.cache_cmd", "Inspect and clean the global cache."),
+    "init": ("cloche.cli.init_cmd", "Start a project: pyproject.toml and .python-version."),
+    "add": ("cloche.cli.add_cmd", "Add dependencies to the project, lock and sync."),
+    "remove": ("cloche.cli.remove_cmd", "Remove dependencies from the project, lock and sync."),
+    "upgrade": ("cloche.cli.upgrade_cmd", "Re-lock with the newest allowed versions."),
+    "lock": ("cloche.cli.lock_cmd", "Write pylock.toml for the project."),
+    "sync": ("cloche.cli.sync_cmd", "Make the project's environment match pylock.toml."),
+    "run": ("cloche.cli.run_cmd", "Run a command inside the project's environment."),
+    "shell": ("cloche.cli.shell_cmd", "Start a shell with the project's environment activated."),
+    "tree": ("cloche.cli.tree_cmd", "Show the project's dependency tree."),
+    "why": ("cloche.cli.why_cmd", "Show why a package is in the project's environment."),
+    "export": ("cloche.cli.export_cmd", "Export the lock to other formats (requirements.txt)."),
+    "import": ("cloche.cli.import_cmd", "Bring a requirements.txt project into pyproject.toml."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands live in modules imported on first use."""
+
+    def __init__(self, *args: Any, lazy: dict[str, tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._available()})
+
+    def _available(self) -> list[str]:
+        found = []
+        for name, (module, _help) in self.lazy.items():
+            if importlib.util.find_spec(module) is not None:
+                found.append(name)
+        return found
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            module_name, _help = self.lazy[cmd_name]
+            try:
+                module = importlib.import_module(module_name)
+            except ModuleNotFoundError as exc:
+                if exc.name == module_name:
+                    return None
+                raise
+            command: click.Command = module.command
+            return command
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, self.lazy[name][1]) for name in self.list_commands(ctx) if name in self.lazy]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy=_COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, "-V", "--version", prog_name="cloche")
+@click.option("-v", "--verbose", count=True, help="More output; -v also shows tracebacks.")
+@click.option("-q", "--quiet", count=True, help="Less output.")
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Global cache directory (default: the platform cache dir; env CLOCHE_CACHE_DIR).",
+)
+@click.option("--offline", is_flag=True, default=None, help="Never touch the network.")
+@click.option("--no-progress", is_flag=True, help="Plain lines instead of progress bars.")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    verbose: int,
+    quiet: int,
+    cache_dir: str | None,
+    offline: bool | None,
+    no_progress: bool,
+) -> None:
+    """cloche: fast, reproducible Python environments for machine learning."""
+    from cloche.cli.context import AppContext
+
+    ctx.obj = AppContext(
+        verbosity=verbose - quiet,
+        cache_dir=cache_dir,
+        offline=offline,
+        progress=not no_progress,
+    )
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    """Entry point: run the CLI and map every error to one line and an exit code."""
+    verbose = _wants_traceback(sys.argv[1:] if argv is None else argv)
+    try:
+        code = cli.main(args=argv, prog_name="cloche", standalone_mode=False)
+    except ClocheError as exc:
+        if verbose:
+            import traceback
+
+            traceback.print_exc()
+        _print_error(exc.message, exc.hint)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(1)
+    except Exception as exc:  # the boundary: never a bare traceback unless -v
+        if verbose:
+            raise
+        _print_error(f"unexpected error: {type(exc).__name__}: {exc}", "run again with -v for details")
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _wants_traceback(args: list[str]) -> bool:
+    """True when a global -v/--verbose precedes the subcommand."""
+    for arg in args:
+        if not arg.startswith("-"):
+            return False
+        if arg == "--verbose" or (arg.startswith("-v") and set(arg[1:]) == {"v"}):
+            return True
+    return False
+
+
+def _print_error(message: str, hint: str | None) -> None:
+    click.echo(f"error: {message}", err=True)
+    if hint:
+        click.echo(f"hint: {hint}", err=True)

@@ -1,0 +1,74 @@
+"""Option groups shared by several commands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def index_options(func: F) -> F:
+    """--index-url, --extra-index-url, --find-links, --no-index, --index-strategy, --refresh."""
+    decorators = [
+        click.option(
+            "-i", "--index-url", default=None, metavar="URL",
+            help="Primary package index (default: https://pypi.org/simple/).",
+        ),
+        click.option(
+            "--extra-index-url", multiple=True, metavar="URL",
+            help="More indexes, after the primary one (repeatable).",
+        ),
+        click.option(
+            "-f", "--find-links", multiple=True, metavar="PATH/URL",
+            help="A directory or page of links to look for archives in (repeatable).",
+        ),
+        click.option("--no-index", is_flag=True, default=None, help="Ignore all indexes."),
+        click.option(
+            "--index-strategy",
+            type=click.Choice(["first-index", "unsafe-best-match"]),
+            default=None,
+            help="first-index (default): take a name from the first index that has it. "
+            "unsafe-best-match: merge all indexes.",
+        ),
+        click.option("--refresh", is_flag=True, default=None, help="Revalidate cached index pages."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def index_flags(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Pop the index options out of a command's kwargs as Settings fields."""
+    from cloche.config import IndexStrategy
+
+    strategy = kwargs.pop("index_strategy", None)
+    extra = kwargs.pop("extra_index_url", ())
+    links = kwargs.pop("find_links", ())
+    return {
+        "index_url": kwargs.pop("index_url", None),
+        "extra_index_urls": tuple(extra) if extra else None,
+        "find_links": tuple(links) if links else None,
+        "no_index": kwargs.pop("no_index", None),
+        "index_strategy": IndexStrategy(strategy) if strategy else None,
+        "refresh": kwargs.pop("refresh", None),
+    }
+
+
+def env_options(func: F) -> F:
+    """--python and --system: which environment a pip-style command acts on."""
+    decorators = [
+        click.option(
+            "-p", "--python", "python", default=None, metavar="PATH|VERSION",
+            help="The environment's interpreter or directory (default: the active "
+            "VIRTUAL_ENV, else .venv here or above).",
+        ),
+        click.option(
+            "--system", is_flag=True, help="Allow acting on a Python that is not a virtual environment."
+        ),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func

@@ -1,0 +1,88 @@
+"""``cloche pip compile``."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cloche.cli.context import app
+from cloche.cli.options import index_flags, index_options
+
+
+@click.command("compile")
+@click.argument("src_files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output-file", type=click.Path(path_type=Path), default=None,
+              help="Write the pins here (existing pins are kept unless upgraded).")
+@click.option("-c", "--constraint", "constraints", multiple=True, type=click.Path(path_type=Path),
+              help="Constraints file (repeatable).")
+@click.option("--generate-hashes", is_flag=True, help="Add --hash lines for every file of each pin.")
+@click.option("--python-version", default=None, metavar="X.Y",
+              help="Resolve for this Python version instead of the interpreter's.")
+@click.option("--python-platform", default=None, metavar="PLATFORM",
+              help="Resolve for another platform: linux, macos, windows, linux-aarch64, ...")
+@click.option("-p", "--python", default=None, metavar="PATH|VERSION",
+              help="The interpreter to resolve for (default: python3 on PATH).")
+@click.option("-U", "--upgrade", is_flag=True, help="Ignore existing pins: newest allowed versions.")
+@click.option("-P", "--upgrade-package", "upgrade_packages", multiple=True, metavar="NAME",
+              help="Upgrade only this package (repeatable).")
+@click.option("--pre", "prerelease", is_flag=True, default=None, help="Allow pre-releases.")
+@click.option("--no-annotate", is_flag=True, help="Leave out the '# via' lines.")
+@click.option("--no-header", is_flag=True, help="Leave out the header comment.")
+@index_options
+@click.pass_context
+def command(ctx: click.Context, src_files: tuple[Path, ...], **kwargs: Any) -> None:
+    """Resolve SRC_FILES (requirements.in, ...) into pinned requirements.
+
+    \b
+    Examples:
+      cloche pip compile requirements.in -o requirements.txt
+      cloche pip compile requirements.in --generate-hashes --python-version 3.10 --python-platform linux
+      cloche pip compile requirements.in -o requirements.txt --upgrade-package numpy
+    """
+    from cloche.core.models import normalize
+    from cloche.ops.compile import CompileRequest, compile_requirements
+
+    flags = index_flags(kwargs)
+    flags["prerelease"] = kwargs["prerelease"]
+    state = app(ctx)
+    settings = state.settings(**flags)
+    request = CompileRequest(
+        sources=src_files,
+        output=kwargs["output_file"],
+        constraints=kwargs["constraints"],
+        python=kwargs["python"],
+        python_version=kwargs["python_version"],
+        python_platform=kwargs["python_platform"],
+        upgrade=kwargs["upgrade"],
+        upgrade_packages=frozenset(normalize(n) for n in kwargs["upgrade_packages"]),
+        generate_hashes=kwargs["generate_hashes"],
+        annotate=not kwargs["no_annotate"],
+        header=not kwargs["no_header"],
+        command_line=_command_line(src_files, kwargs),
+        explicit_flags=flags,
+    )
+    result = compile_requirements(request, settings, state.reporter)
+    state.reporter.close()
+    if request.output is None:
+        click.echo(result.text, nl=False)
+    else:
+        state.reporter.info(f"Resolved {len(result.resolution.packages)} packages into {request.output}")
+
+
+def _command_line(src_files: tuple[Path, ...], kwargs: dict[str, Any]) -> str:
+    """The command for the output header: what reproduces this file (no index URLs,
+    which may carry credentials)."""
+    argv = ["cloche", "pip", "compile", *map(str, src_files)]
+    for path in kwargs["constraints"]:
+        argv += ["-c", str(path)]
+    if kwargs["output_file"] is not None:
+        argv += ["-o", str(kwargs["output_file"])]
+    if kwargs["generate_hashes"]:
+        argv.append("--generate-hashes")
+    for option in ("python_version", "python_platform"):
+        if kwargs[option]:
+            argv += ["--" + option.replace("_", "-"), kwargs[option]]
+    return shlex.join(argv)

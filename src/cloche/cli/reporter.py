@@ -1,0 +1,95 @@
+"""The CLI's Reporter: rich progress bars on a terminal, plain lines otherwise."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Any
+
+import click
+
+
+class ConsoleReporter:
+    """Renders ops progress. Messages go to stderr so stdout stays machine-readable."""
+
+    def __init__(self, *, verbosity: int = 0, progress: bool = True) -> None:
+        self.verbosity = verbosity
+        self._use_bars = progress and verbosity >= 0 and sys.stderr.isatty()
+        self._lock = threading.Lock()
+        self._next_id = 0
+        self._progress: Any = None
+        self._bar_ids: dict[int, Any] = {}
+        self._open = 0
+
+    def started(self, task: str, total: int | None = None) -> int:
+        with self._lock:
+            self._next_id += 1
+            task_id = self._next_id
+            if self._use_bars:
+                if self._progress is None:
+                    from rich.console import Console
+                    from rich.progress import (
+                        BarColumn,
+                        MofNCompleteColumn,
+                        Progress,
+                        SpinnerColumn,
+                        TextColumn,
+                        TimeElapsedColumn,
+                    )
+
+                    self._progress = Progress(
+                        SpinnerColumn(),
+                        TextColumn("{task.description}"),
+                        BarColumn(),
+                        MofNCompleteColumn(),
+                        TimeElapsedColumn(),
+                        console=Console(stderr=True),
+                        transient=True,
+                    )
+                    self._progress.start()
+                self._bar_ids[task_id] = self._progress.add_task(task, total=total)
+                self._open += 1
+            elif self.verbosity >= 1:
+                click.echo(f"{task}...", err=True)
+            return task_id
+
+    def advanced(self, task_id: int, amount: int = 1) -> None:
+        with self._lock:
+            bar = self._bar_ids.get(task_id)
+            if bar is not None and self._progress is not None:
+                self._progress.advance(bar, amount)
+
+    def finished(self, task_id: int) -> None:
+        with self._lock:
+            bar = self._bar_ids.pop(task_id, None)
+            if bar is not None and self._progress is not None:
+                self._progress.remove_task(bar)
+                self._open -= 1
+                if self._open == 0:
+                    self._progress.stop()
+                    self._progress = None
+
+    def info(self, message: str) -> None:
+        if self.verbosity >= 0:
+            self._echo(message)
+
+    def warning(self, message: str) -> None:
+        if self.verbosity >= -1:
+            self._echo(f"warning: {message}")
+
+    def debug(self, message: str) -> None:
+        if self.verbosity >= 1:
+            self._echo(message)
+
+    def _echo(self, message: str) -> None:
+        with self._lock:
+            if self._progress is not None:
+                self._progress.console.print(message, markup=False, highlight=False)
+            else:
+                click.echo(message, err=True)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._progress is not None:
+                self._progress.stop()
+                self._progress = None

@@ -1,0 +1,94 @@
+"""What an install must change: wanted distributions vs what the environment has."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from packaging.version import Version
+
+from cloche.core.models import NormalizedName
+
+T = TypeVar("T")
+I = TypeVar("I")
+
+
+@dataclass(frozen=True, slots=True)
+class Wanted(Generic[T]):
+    """A distribution the environment should hold; ``source`` says where it comes from."""
+
+    name: NormalizedName
+    version: Version
+    source: T
+    direct_url: str | None = None
+    editable: bool = False
+    requested: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Present(Generic[I]):
+    """A distribution the environment holds; ``dist`` is the installer's record of it."""
+
+    name: NormalizedName
+    version: Version
+    dist: I
+    direct_url: str | None = None
+    editable: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class InstallPlan(Generic[T, I]):
+    install: tuple[Wanted[T], ...]
+    """New distributions, and new versions of changed ones."""
+    remove: tuple[Present[I], ...]
+    """Old versions of changed distributions, and extraneous ones when syncing exactly."""
+    keep: tuple[Present[I], ...]
+
+    @property
+    def is_noop(self) -> bool:
+        return not self.install and not self.remove
+
+
+def plan_install(
+    wanted: Iterable[Wanted[T]],
+    present: Iterable[Present[I]],
+    *,
+    exact: bool = False,
+    reinstall: bool | frozenset[NormalizedName] = False,
+    protected: frozenset[NormalizedName] = frozenset(),
+) -> InstallPlan[T, I]:
+    """Diff ``wanted`` against ``present``.
+
+    ``exact`` removes what is present but not wanted (sync); ``protected`` names are
+    never removed as extraneous (e.g. the tool's own seed packages when asked).
+    """
+    have = {p.name: p for p in present}
+    install: list[Wanted[T]] = []
+    remove: list[Present[I]] = []
+    keep: list[Present[I]] = []
+    wanted_names: set[NormalizedName] = set()
+    for want in sorted(wanted, key=lambda w: w.name):
+        wanted_names.add(want.name)
+        current = have.get(want.name)
+        forced = reinstall is True or (isinstance(reinstall, frozenset) and want.name in reinstall)
+        if current is not None and not forced and _same(want, current):
+            keep.append(current)
+            continue
+        if current is not None:
+            remove.append(current)
+        install.append(want)
+    if exact:
+        for name, current in sorted(have.items()):
+            if name not in wanted_names and name not in protected:
+                remove.append(current)
+    else:
+        keep.extend(p for n, p in sorted(have.items()) if n not in wanted_names)
+    return InstallPlan(tuple(install), tuple(remove), tuple(keep))
+
+
+def _same(want: Wanted[T], current: Present[I]) -> bool:
+    if want.version != current.version or want.editable != current.editable:
+        return False
+    # A distribution installed from a URL is only the same when the URL is.
+    return want.direct_url == current.direct_url

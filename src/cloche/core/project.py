@@ -1,0 +1,363 @@
+"""The project model: what pyproject.toml (and .python-version) declare.
+
+Reading only; edits that keep comments live in ``core.pyproject_edit``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from packaging.markers import Marker
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+from cloche.core.models import NormalizedName, UserRequirement, normalize
+from cloche.errors import ProjectError, UsageError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+PYPROJECT = "pyproject.toml"
+LOCKFILE = "pylock.toml"
+PYTHON_VERSION_FILE = ".python-version"
+DEFAULT_TARGETS = ("linux", "macos", "windows")
+
+_EMPTY: Mapping[NormalizedName, tuple[Requirement, ...]] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectSpec:
+    """Everything cloche reads from a project's pyproject.toml."""
+
+    root: Path
+    name: str | None
+    requires_python: SpecifierSet | None
+    dependencies: tuple[Requirement, ...] = ()
+    optional_dependencies: Mapping[NormalizedName, tuple[Requirement, ...]] = _EMPTY
+    """Extras, with self-references (``proj[a]`` inside extra ``all``) expanded."""
+    dependency_groups: Mapping[NormalizedName, tuple[Requirement, ...]] = _EMPTY
+    """PEP 735 groups with ``include-group`` expanded."""
+    tool: Mapping[str, Any] = field(default_factory=dict)
+    """The raw ``[tool.cloche]`` table (for ``config.load_settings(project_table=...)``)."""
+    targets: tuple[str, ...] = DEFAULT_TARGETS
+    python: str | None = None
+    """``[tool.cloche] python``, else the first line of ``.python-version``."""
+    default_groups: tuple[NormalizedName, ...] = ()
+    """Groups installed when none are named: ``[tool.cloche] default-groups``, else
+    ``dev`` when the project has that group."""
+
+    @property
+    def pyproject_path(self) -> Path:
+        return self.root / PYPROJECT
+
+    @property
+    def lock_path(self) -> Path:
+        return self.root / LOCKFILE
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ProjectError(f"{path}: no such file", hint="run 'cloche init'") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProjectError(f"{path}: cannot read: {exc}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProjectError(f"{path}: invalid TOML: {exc}") from None
+
+
+def _declares_project(data: Mapping[str, Any]) -> bool:
+    tool = data.get("tool")
+    return "project" in data or (isinstance(tool, Mapping) and "cloche" in tool)
+
+
+def find_project_root(start: Path) -> Path | None:
+    """Nearest directory from ``start`` upward whose pyproject.toml has [project] or
+    [tool.cloche]. A pyproject.toml that is not valid TOML counts, so that loading it
+    reports the error instead of silently skipping to a parent project."""
+    start = start.resolve()
+    for directory in (start, *start.parents):
+        candidate = directory / PYPROJECT
+        if not candidate.is_file():
+            continue
+        try:
+            data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            return directory
+        if _declares_project(data):
+            return directory
+    return None
+
+
+class _Reader:
+    """Typed access to a TOML document, with errors that name the file and key path."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def error(self, key: str, message: str) -> ProjectError:
+        return ProjectError(f"{self.path.name}: {key}: {message}")
+
+    def table(self, value: object, key: str) -> Mapping[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            raise self.error(key, f"expected a table, got {_type_name(value)}")
+        return value
+
+    def string(self, value: object, key: str) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise self.error(key, f"expected a string, got {_type_name(value)}")
+        return value
+
+    def list_(self, value: object, key: str) -> list[Any]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.error(key, f"expected an array, got {_type_name(value)}")
+        return value
+
+    def strings(self, value: object, key: str) -> list[str]:
+        items = self.list_(value, key)
+        for i, item in enumerate(items):
+            if not isinstance(item, str):
+                raise self.error(f"{key}[{i}]", f"expected a string, got {_type_name(item)}")
+        return items
+
+    def requirements(self, value: object, key: str) -> tuple[Requirement, ...]:
+        return tuple(
+            self.requirement(item, f"{key}[{i}]")
+            for i, item in enumerate(self.strings(value, key))
+        )
+
+    def requirement(self, text: str, key: str) -> Requirement:
+        try:
+            return Requirement(text)
+        except InvalidRequirement as exc:
+            raise self.error(key, f"invalid requirement {text!r}: {exc}") from None
+
+
+def _type_name(value: object) -> str:
+    names = {str: "a string", bool: "a boolean", int: "an integer", float: "a float"}
+    for kind, name in names.items():
+        if type(value) is kind:
+            return name
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, Mapping):
+        return "a table"
+    return type(value).__name__
+
+
+def load_project(root: Path) -> ProjectSpec:
+    """Read ``root/pyproject.toml`` (and ``root/.python-version``) into a ProjectSpec."""
+    path = root / PYPROJECT
+    data = _read_toml(path)
+    reader = _Reader(path)
+    project = reader.table(data.get("project"), "project")
+    tool = reader.table(reader.table(data.get("tool"), "tool").get("cloche"), "tool.cloche")
+
+    name = reader.string(project.get("name"), "project.name")
+    requires_python = _specifier(reader, project.get("requires-python"), "project.requires-python")
+    dependencies = reader.requirements(project.get("dependencies"), "project.dependencies")
+    extras = _optional_dependencies(reader, project.get("optional-dependencies"), name)
+    groups = _dependency_groups(reader, data.get("dependency-groups"))
+
+    targets = tuple(reader.strings(tool.get("targets", list(DEFAULT_TARGETS)), "tool.cloche.targets"))
+    if not targets:
+        raise reader.error("tool.cloche.targets", "must name at least one target")
+    if len(set(targets)) != len(targets):
+        raise reader.error("tool.cloche.targets", "lists a target twice")
+
+    python = reader.string(tool.get("python"), "tool.cloche.python") or _python_version_file(root)
+    default_groups = _default_groups(reader, tool.get("default-groups"), groups)
+    return ProjectSpec(
+        root=root,
+        name=name,
+        requires_python=requires_python,
+        dependencies=dependencies,
+        optional_dependencies=MappingProxyType(extras),
+        dependency_groups=MappingProxyType(groups),
+        tool=MappingProxyType(dict(tool)),
+        targets=targets,
+        python=python,
+        default_groups=default_groups,
+    )
+
+
+def _specifier(reader: _Reader, value: object, key: str) -> SpecifierSet | None:
+    text = reader.string(value, key)
+    if text is None:
+        return None
+    try:
+        return SpecifierSet(text)
+    except InvalidSpecifier as exc:
+        raise reader.error(key, f"invalid version specifier {text!r}: {exc}") from None
+
+
+def _python_version_file(root: Path) -> str | None:
+    try:
+        lines = (root / PYTHON_VERSION_FILE).read_text(encoding="utf-8").splitlines()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProjectError(f"{root / PYTHON_VERSION_FILE}: cannot read: {exc}") from None
+    for line in lines:
+        text = line.strip()
+        if text and not text.startswith("#"):
+            return text
+    return None
+
+
+def _optional_dependencies(
+    reader: _Reader, value: object, project_name: str | None
+) -> dict[NormalizedName, tuple[Requirement, ...]]:
+    table = reader.table(value, "project.optional-dependencies")
+    raw: dict[NormalizedName, tuple[Requirement, ...]] = {}
+    for extra, items in table.items():
+        key = f"project.optional-dependencies.{extra}"
+        if normalize(extra) in raw:
+            raise reader.error(key, "duplicate extra (names are compared normalized)")
+        raw[normalize(extra)] = reader.requirements(items, key)
+    if project_name is None:
+        return raw
+    own = normalize(project_name)
+    return {
+        extra: _expand_self_extras(reader, raw, own, extra, (extra,)) for extra in sorted(raw)
+    }
+
+
+def _expand_self_extras(
+    reader: _Reader,
+    raw: Mapping[NormalizedName, tuple[Requirement, ...]],
+    own: NormalizedName,
+    extra: NormalizedName,
+    chain: tuple[NormalizedName, ...],
+) -> tuple[Requirement, ...]:
+    """Replace ``own[a, b]`` in an extra by the requirements of extras a and b."""
+    out: list[Requirement] = []
+    for req in raw[extra]:
+        if normalize(req.name) != own:
+            out.append(req)
+            continue
+        for sub in sorted(normalize(e) for e in req.extras):
+            key = f"project.optional-dependencies.{extra}"
+            if sub not in raw:
+                raise reader.error(key, f"refers to unknown extra {sub!r} of the project")
+            if sub in chain:
+                cycle = " -> ".join((*chain, sub))
+                raise reader.error(key, f"extras refer to each other in a cycle: {cycle}")
+            for inner in _expand_self_extras(reader, raw, own, sub, (*chain, sub)):
+                out.append(_with_marker(inner, req.marker))
+    return tuple(out)
+
+
+def _with_marker(req: Requirement, marker: Marker | None) -> Requirement:
+    if marker is None:
+        return req
+    combined = Requirement(str(req))
+    combined.marker = marker if req.marker is None else Marker(f"({req.marker}) and ({marker})")
+    return combined
+
+
+def _dependency_groups(
+    reader: _Reader, value: object
+) -> dict[NormalizedName, tuple[Requirement, ...]]:
+    table = reader.table(value, "dependency-groups")
+    raw: dict[NormalizedName, tuple[str, list[Any]]] = {}
+    for group, items in table.items():
+        key = f"dependency-groups.{group}"
+        if normalize(group) in raw:
+            raise reader.error(key, "duplicate group (names are compared normalized)")
+        raw[normalize(group)] = (group, reader.list_(items, key))
+    expanded: dict[NormalizedName, tuple[Requirement, ...]] = {}
+    for group in sorted(raw):
+        expanded[group] = _expand_group(reader, raw, group, (group,))
+    return expanded
+
+
+def _expand_group(
+    reader: _Reader,
+    raw: Mapping[NormalizedName, tuple[str, list[Any]]],
+    group: NormalizedName,
+    chain: tuple[NormalizedName, ...],
+) -> tuple[Requirement, ...]:
+    spelled, items = raw[group]
+    out: list[Requirement] = []
+    for i, item in enumerate(items):
+        key = f"dependency-groups.{spelled}[{i}]"
+        if isinstance(item, str):
+            out.append(reader.requirement(item, key))
+            continue
+        if not isinstance(item, Mapping) or set(item) != {"include-group"}:
+            raise reader.error(key, "expected a requirement string or {include-group = NAME}")
+        target = reader.string(item["include-group"], f"{key}.include-group") or ""
+        included = normalize(target)
+        if included not in raw:
+            raise reader.error(key, f"include-group {target!r} is not a dependency group")
+        if included in chain:
+            cycle = " -> ".join((*chain, included))
+            raise reader.error(key, f"include-group cycle: {cycle}")
+        out.extend(_expand_group(reader, raw, included, (*chain, included)))
+    return tuple(out)
+
+
+def _default_groups(
+    reader: _Reader, value: object, groups: Mapping[NormalizedName, Any]
+) -> tuple[NormalizedName, ...]:
+    key = "tool.cloche.default-groups"
+    if value is None:
+        return (NormalizedName("dev"),) if "dev" in groups else ()
+    names = [normalize(name) for name in reader.strings(value, key)]
+    for name in names:
+        if name not in groups:
+            raise reader.error(key, f"{name!r} is not a dependency group")
+    return tuple(dict.fromkeys(names))
+
+
+def requirements_for(
+    spec: ProjectSpec,
+    *,
+    groups: Iterable[str] = (),
+    extras: Iterable[str] = (),
+    all_groups: bool = False,
+    all_extras: bool = False,
+) -> list[UserRequirement]:
+    """The project's requirements plus those of the named groups and extras.
+
+    Unknown group or extra names raise UsageError listing the known ones.
+    """
+    chosen_groups = _pick(spec.dependency_groups, groups, all_groups, "dependency group")
+    chosen_extras = _pick(spec.optional_dependencies, extras, all_extras, "extra")
+    out = [UserRequirement(req, PYPROJECT) for req in spec.dependencies]
+    for extra in chosen_extras:
+        origin = f"{PYPROJECT} [project.optional-dependencies] {extra}"
+        out.extend(UserRequirement(req, origin) for req in spec.optional_dependencies[extra])
+    for group in chosen_groups:
+        origin = f"{PYPROJECT} [dependency-groups] {group}"
+        out.extend(UserRequirement(req, origin) for req in spec.dependency_groups[group])
+    return out
+
+
+def _pick(
+    available: Mapping[NormalizedName, object], asked: Iterable[str], every: bool, what: str
+) -> list[NormalizedName]:
+    if every:
+        return sorted(available)
+    chosen = list(dict.fromkeys(normalize(name) for name in asked))
+    unknown = [name for name in chosen if name not in available]
+    if unknown:
+        known = ", ".join(sorted(available)) or "none"
+        raise UsageError(f"unknown {what} {unknown[0]!r} in {PYPROJECT} (defined: {known})")
+    return chosen

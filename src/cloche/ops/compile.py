@@ -1,0 +1,87 @@
+"""``cloche pip compile``: resolve requirement files into a pinned requirements.txt."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cloche.adapters.fs import atomic_write_text
+from cloche.adapters.python import find_interpreter
+from cloche.config import Settings
+from cloche.core.models import NormalizedName, Resolution, Target
+from cloche.core.report import NullReporter, Reporter
+from cloche.core.reqtxt import read_pins, render_compiled
+from cloche.core.resolver import ResolveOptions, resolve
+from cloche.core.targets import target_for
+from cloche.ops.requirements import gather, settings_with_file_options
+from cloche.ops.sources import open_sources
+
+
+@dataclass(frozen=True, slots=True)
+class CompileRequest:
+    sources: tuple[Path, ...]
+    output: Path | None = None
+    constraints: tuple[Path, ...] = ()
+    python: str | None = None
+    python_version: str | None = None
+    python_platform: str | None = None
+    upgrade: bool = False
+    upgrade_packages: frozenset[NormalizedName] = frozenset()
+    generate_hashes: bool = False
+    annotate: bool = True
+    header: bool = True
+    command_line: str = "cloche pip compile"
+    explicit_flags: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CompileResult:
+    text: str
+    resolution: Resolution
+
+
+def compile_requirements(
+    request: CompileRequest, settings: Settings, reporter: Reporter | None = None
+) -> CompileResult:
+    """Resolve ``request.sources`` and render (and write, with an output file) the pins."""
+    reporter = reporter or NullReporter()
+    asked = gather(requirement_files=request.sources, constraint_files=request.constraints)
+    settings = settings_with_file_options(settings, asked.files, request.explicit_flags)
+    interpreter = find_interpreter(request.python, cache_dir=settings.cache_dir)
+    target = _target(interpreter.target(), request)
+    preferences = {}
+    if request.output is not None and request.output.exists() and not request.upgrade:
+        preferences = read_pins(request.output)
+    options = ResolveOptions(
+        constraints=asked.constraints,
+        preferences=preferences,
+        upgrade=request.upgrade,
+        upgrade_packages=request.upgrade_packages,
+        prerelease=settings.prerelease,
+        no_binary=asked.files.no_binary if asked.files else frozenset(),
+        only_binary=asked.files.only_binary if asked.files else frozenset(),
+    )
+    with open_sources(settings, interpreter, reporter) as sources:
+        resolution = resolve(asked.requirements, sources, target, options, reporter)
+    text = render_compiled(
+        resolution,
+        command=request.command_line,
+        python_version=f"{target.python_version.major}.{target.python_version.minor}",
+        generate_hashes=request.generate_hashes,
+        annotate=request.annotate,
+        header=request.header,
+    )
+    if request.output is not None:
+        atomic_write_text(request.output, text)
+    return CompileResult(text, resolution)
+
+
+def _target(host: Target, request: CompileRequest) -> Target:
+    if request.python_version is None and request.python_platform is None:
+        return host
+    version = request.python_version or str(host.python_version)
+    if request.python_platform is None:
+        return target_for(version, None, host=host)
+    return target_for(version, request.python_platform)

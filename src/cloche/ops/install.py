@@ -1,0 +1,143 @@
+"""Make an environment hold a set of distributions: plan, prepare wheels, link.
+
+Reads like the recipe it is: plan against what is installed, fetch/build/unpack
+what is missing into the store (in parallel), then one install transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from cloche.adapters.install import EnvLayout, InstallRequest, InstalledDist, install, installed_distributions
+from cloche.config import Settings
+from cloche.core.direct_url import direct_url_json, recorded_url
+from cloche.core.models import DistFile, Interpreter, Resolution, UserRequirement, normalize
+from cloche.core.plan import InstallPlan, Present, Wanted, plan_install
+from cloche.core.report import NullReporter, Reporter
+from cloche.ops.sources import Sources
+
+
+@dataclass(frozen=True, slots=True)
+class Artifact:
+    """Where a wanted distribution comes from: an index file, or a direct URL."""
+
+    file: DistFile | None = None
+    url: str | None = None
+    editable: bool = False
+
+
+Plan = InstallPlan[Artifact, InstalledDist]
+
+
+def layout_for(interpreter: Interpreter) -> EnvLayout:
+    scheme = interpreter.scheme
+    return EnvLayout(
+        purelib=scheme["purelib"],
+        platlib=scheme["platlib"],
+        scripts=scheme["scripts"],
+        include=scheme.get("include", scheme["purelib"]),
+        data=scheme["data"],
+        python_executable=interpreter.executable,
+        python_version=f"{interpreter.version.major}.{interpreter.version.minor}",
+    )
+
+
+def present_in(layout: EnvLayout) -> list[Present[InstalledDist]]:
+    out = []
+    for dist in installed_distributions(layout):
+        url, editable = recorded_url(dist.direct_url)
+        out.append(
+            Present(
+                name=normalize(dist.name), version=dist.version, dist=dist,
+                direct_url=url, editable=editable,
+            )
+        )
+    return out
+
+
+def apply_plan(
+    layout: EnvLayout,
+    plan: Plan,
+    sources: Sources,
+    settings: Settings,
+    reporter: Reporter | None = None,
+) -> None:
+    """Prepare every wheel the plan installs, then change the env in one transaction."""
+    reporter = reporter or NullReporter()
+    requests = prepare(plan.install, sources, settings, reporter)
+    install(
+        layout,
+        requests,
+        [p.dist for p in plan.remove],
+        link_mode=settings.link_mode,
+        compile_bytecode=settings.compile_bytecode,
+        reporter=reporter,
+    )
+
+
+def prepare(
+    wanted: Sequence[Wanted[Artifact]],
+    sources: Sources,
+    settings: Settings,
+    reporter: Reporter,
+) -> list[InstallRequest]:
+    """Download, build and unpack what the plan needs, in parallel."""
+    if not wanted:
+        return []
+    task = reporter.started("Preparing packages", total=len(wanted))
+
+    def one(want: Wanted[Artifact]) -> InstallRequest:
+        artifact = want.source
+        if artifact.file is not None:
+            wheel = sources.wheel(artifact.file)
+            direct = None
+            if artifact.url is not None:
+                direct = direct_url_json(artifact.url, sha256=wheel.sha256 if artifact.file.is_wheel else None)
+        else:
+            assert artifact.url is not None
+            wheel = sources.wheel_for_url(artifact.url, editable=artifact.editable)
+            direct = direct_url_json(artifact.url, editable=artifact.editable)
+        reporter.advanced(task)
+        return InstallRequest(wheel=wheel, requested=want.requested, direct_url=direct)
+
+    try:
+        with ThreadPoolExecutor(max_workers=min(settings.concurrency, len(wanted))) as pool:
+            return list(pool.map(one, wanted))
+    finally:
+        reporter.finished(task)
+
+
+def plan_for(
+    layout: EnvLayout,
+    wanted: Sequence[Wanted[Artifact]],
+    *,
+    exact: bool = False,
+    reinstall: bool | frozenset[str] = False,
+) -> Plan:
+    reinstall_names: bool | frozenset = reinstall if isinstance(reinstall, bool) else frozenset(
+        normalize(n) for n in reinstall
+    )
+    return plan_install(wanted, present_in(layout), exact=exact, reinstall=reinstall_names)
+
+
+def wanted_from(resolution: Resolution, requested: Sequence[UserRequirement]) -> list[Wanted[Artifact]]:
+    """The distributions a resolution asks for, marked requested when the user named them."""
+    by_name = {r.name: r for r in requested}
+    wanted = []
+    for pkg in resolution.packages:
+        user = by_name.get(pkg.name)
+        editable = bool(user and user.editable)
+        url = pkg.direct_url
+        wanted.append(
+            Wanted(
+                name=pkg.name,
+                version=pkg.version,
+                source=Artifact(file=pkg.chosen, url=url, editable=editable),
+                direct_url=url,
+                editable=editable,
+                requested=user is not None,
+            )
+        )
+    return wanted

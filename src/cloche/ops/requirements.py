@@ -1,0 +1,73 @@
+"""Gather what the user asked for: requirement arguments, -r files, -c files."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from cloche.config import Settings, check_index_url
+from cloche.core.models import UserRequirement
+from cloche.core.reqfile import RequirementsFile, merge, parse_requirement, parse_requirements_file
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """Requirements and constraints from the command line and files, merged."""
+
+    requirements: tuple[UserRequirement, ...]
+    constraints: tuple[UserRequirement, ...]
+    files: RequirementsFile | None
+
+    @property
+    def require_hashes(self) -> bool:
+        return bool(self.files and self.files.require_hashes) or any(
+            r.hashes for r in self.requirements
+        )
+
+
+def gather(
+    args: Sequence[str] = (),
+    requirement_files: Sequence[Path] = (),
+    constraint_files: Sequence[Path] = (),
+    editables: Sequence[str] = (),
+) -> Asked:
+    """Parse command-line requirements and requirement/constraint files."""
+    reqs: list[UserRequirement] = [parse_requirement(a, "command line") for a in args]
+    reqs += [
+        parse_requirement(e, "command line", editable=True, base_dir=Path.cwd()) for e in editables
+    ]
+    parsed = [parse_requirements_file(p) for p in requirement_files]
+    parsed += [parse_requirements_file(p, constraint=True) for p in constraint_files]
+    files = merge(parsed) if parsed else None
+    if files is not None:
+        reqs += files.requirements
+    return Asked(tuple(reqs), files.constraints if files else (), files)
+
+
+def settings_with_file_options(
+    settings: Settings, files: RequirementsFile | None, explicit: Mapping[str, Any]
+) -> Settings:
+    """Index options written in requirements files, unless given on the command line."""
+    if files is None:
+        return settings
+    changes: dict[str, Any] = {}
+    if files.index_url and explicit.get("index_url") is None:
+        check_index_url(files.index_url)
+        changes["index_url"] = files.index_url
+    if files.extra_index_urls:
+        for url in files.extra_index_urls:
+            check_index_url(url)
+        changes["extra_index_urls"] = tuple(
+            dict.fromkeys((*settings.extra_index_urls, *files.extra_index_urls))
+        )
+    if files.find_links:
+        changes["find_links"] = tuple(dict.fromkeys((*settings.find_links, *files.find_links)))
+    if files.no_index and explicit.get("no_index") is None:
+        changes["no_index"] = True
+    if files.pre:
+        changes["prerelease"] = True
+    return replace(settings, **changes) if changes else settings
+
+

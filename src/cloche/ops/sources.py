@@ -1,0 +1,223 @@
+"""Where distributions come from: indexes and find-links, plus builds from source.
+
+``Sources`` is the resolver's PackageFinder for a command: it asks the index
+client first and builds from source (sdists, directories, VCS) only when the
+metadata cannot be read without a build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from packaging.requirements import Requirement
+
+from cloche.adapters.build import SourceBuilder, clone_vcs, resolve_vcs_commit, unpack_sdist
+from cloche.adapters.index.client import IndexClient, NeedsBuild
+from cloche.adapters.store import Store, UnpackedWheel
+from cloche.core.finder import PackageFinder
+from cloche.config import Settings
+from cloche.core.models import DistFile, Interpreter, Metadata, NormalizedName, parse_dist_filename
+from cloche.core.report import NullReporter, Reporter
+from cloche.errors import BuildError, UsageError
+
+
+class Sources(PackageFinder):
+    """The PackageFinder of one command run, and the producer of installable wheels."""
+
+    def __init__(
+        self,
+        client: IndexClient,
+        store: Store,
+        builder: SourceBuilder,
+        reporter: Reporter | None = None,
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.builder = builder
+        self.reporter: Reporter = reporter or NullReporter()
+        self._work = Path(tempfile.mkdtemp(prefix="cloche-src-"))
+        self._lock = threading.Lock()
+        self._trees: dict[str, Path] = {}
+        """Unpacked/cloned source trees by URL or sdist sha256, reused for metadata then build."""
+        self._direct: dict[str, DistFile | None] = {}
+
+    # -- PackageFinder -------------------------------------------------------------
+    def files(self, name: NormalizedName) -> Sequence[DistFile]:
+        return self.client.files(name)
+
+    def metadata(self, file: DistFile) -> Metadata:
+        try:
+            return self.client.metadata(file)
+        except NeedsBuild:
+            tree = self._tree_for_file(file)
+            return self.builder.metadata(tree, self._scratch())
+
+    def direct_metadata(self, requirement: Requirement) -> tuple[Metadata, DistFile | None]:
+        try:
+            return self.client.direct_metadata(requirement)
+        except NeedsBuild:
+            pass
+        url = requirement.url or ""
+        tree = self._tree_for_url(url)
+        return self.builder.metadata(tree, self._scratch()), None
+
+    def prefetch(self, names: Iterable[NormalizedName]) -> None:
+        self.client.prefetch(names)
+
+    def prefetch_metadata(self, files: Iterable[DistFile]) -> None:
+        self.client.prefetch_metadata(files)
+
+    # -- artifacts -------------------------------------------------------------------
+    def archive(self, file: DistFile) -> tuple[Path, str]:
+        """The file in the store (downloaded once, sha256-checked): (path, sha256)."""
+        sha = file.sha256
+        if sha:
+            found = self.store.archive(sha)
+            if found is not None:
+                return found, sha
+        if file.url.startswith("file:"):
+            local = Path(unquote(urlsplit(file.url).path))
+            return self.store.add_archive(local, file.filename, sha256=sha, move=False)
+        staged = self.client.download(file, self.store.staging_dir())
+        return self.store.add_archive(staged, file.filename, sha256=sha, move=True)
+
+    def wheel(self, file: DistFile) -> UnpackedWheel:
+        """An unpacked wheel for ``file``: unpacked from the store, or built from the sdist."""
+        archive, sha = self.archive(file)
+        if file.is_wheel:
+            return self.store.unpacked(sha) or self.store.unpack_wheel(archive, sha)
+        built = self.store.built_wheel(sha)
+        if built is None:
+            tree = self._tree_for_file(file, archive=archive)
+            out = self._scratch()
+            self.reporter.info(f"Building {file.name}=={file.version} from source")
+            built = self.store.add_built_wheel(sha, self.builder.build_wheel(tree, out))
+        return self._unpack_local_wheel(built)
+
+    def wheel_for_url(self, url: str, *, editable: bool = False) -> UnpackedWheel:
+        """An unpacked wheel for a direct URL: an archive, a local directory or a VCS URL."""
+        file = self._direct_file(url)
+        if file is not None and not editable:
+            return self.wheel(file)
+        tree = self._tree_for_url(url)
+        key = self._build_key(url) if not editable else None
+        if key is not None:
+            cached = self.store.built_wheel(key)
+            if cached is not None:
+                return self._unpack_local_wheel(cached)
+        self.reporter.info(f"Building {url}")
+        wheel = self.builder.build_wheel(tree, self._scratch(), editable=editable)
+        if key is not None:
+            wheel = self.store.add_built_wheel(key, wheel)
+        return self._unpack_local_wheel(wheel)
+
+    def close(self) -> None:
+        self.builder.close()
+        shutil.rmtree(self._work, ignore_errors=True)
+
+    # -- helpers ---------------------------------------------------------------------
+    def _unpack_local_wheel(self, wheel: Path) -> UnpackedWheel:
+        sha = _sha256(wheel)
+        unpacked = self.store.unpacked(sha)
+        if unpacked is not None:
+            return unpacked
+        archive, sha = self.store.add_archive(wheel, wheel.name, sha256=sha, move=False)
+        return self.store.unpack_wheel(archive, sha)
+
+    def _scratch(self) -> Path:
+        return Path(tempfile.mkdtemp(dir=self._work))
+
+    def _tree_for_file(self, file: DistFile, *, archive: Path | None = None) -> Path:
+        if archive is None:
+            archive, _sha = self.archive(file)
+        key = file.sha256 or file.url
+        with self._lock:
+            tree = self._trees.get(key)
+        if tree is None:
+            tree = unpack_sdist(archive, self._scratch())
+            with self._lock:
+                self._trees[key] = tree
+        return tree
+
+    def _direct_file(self, url: str) -> DistFile | None:
+        """A DistFile for a URL that names an archive (wheel or sdist); None otherwise."""
+        if url.startswith(("git+", "hg+", "svn+", "bzr+")):
+            return None
+        split = urlsplit(url)
+        if split.scheme == "file" and Path(unquote(split.path)).is_dir():
+            return None
+        filename = unquote(split.path.rsplit("/", 1)[-1])
+        parsed = parse_dist_filename(filename)
+        if parsed is None:
+            return None
+        fragment = dict(p.split("=", 1) for p in split.fragment.split("&") if "=" in p)
+        hashes = tuple((k, v) for k, v in fragment.items() if k in ("sha256",))
+        base_url = url.split("#", 1)[0]
+        return DistFile(
+            name=parsed[0], version=parsed[1], filename=filename, url=base_url, index=base_url,
+            hashes=hashes,
+        )
+
+    def _tree_for_url(self, url: str) -> Path:
+        with self._lock:
+            tree = self._trees.get(url)
+        if tree is not None:
+            return tree
+        split = urlsplit(url)
+        if url.startswith("git+"):
+            tree = clone_vcs(url, self._scratch())
+        elif split.scheme == "file" and Path(unquote(split.path)).is_dir():
+            tree = Path(unquote(split.path))
+        else:
+            file = self._direct_file(url)
+            if file is None:
+                raise UsageError(f"cannot install from {url}: not a wheel, sdist, directory or git URL")
+            if file.is_wheel:
+                raise BuildError(f"{file.filename} is a wheel; it cannot be built or installed editable")
+            tree = self._tree_for_file(file)
+        with self._lock:
+            self._trees[url] = tree
+        return tree
+
+    def _build_key(self, url: str) -> str | None:
+        """A cache key for a build from ``url``; None when the source may change (directories)."""
+        if url.startswith("git+"):
+            return "vcs-" + hashlib.sha256(f"{url}@{resolve_vcs_commit(url)}".encode()).hexdigest()
+        return None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@contextmanager
+def open_sources(
+    settings: Settings, interpreter: Interpreter, reporter: Reporter | None = None
+) -> Iterator[Sources]:
+    """Everything a command needs to find and produce distributions, closed on exit.
+
+    Source builds use ``interpreter`` as the base of their isolated environments.
+    """
+    from cloche.ops.buildenv import IsolatedBuildEnvs
+
+    reporter = reporter or NullReporter()
+    with ExitStack() as stack:
+        client = stack.enter_context(IndexClient(settings, reporter=reporter))
+        store = Store(settings.cache_dir)
+        envs = IsolatedBuildEnvs(interpreter, settings, reporter)
+        builder = SourceBuilder(envs, reporter=reporter)
+        sources = Sources(client, store, builder, reporter)
+        envs.bind(sources)
+        stack.callback(sources.close)
+        yield sources
