@@ -25,7 +25,11 @@ def no_leaks() -> Iterator[None]:
         os.chdir(cwd_before)
         pytest.fail(f"test changed the working directory to {cwd_after}")
     # Set up before monkeypatch, so by now every monkeypatch change is undone.
-    changed = sorted(k for k in set(os.environ) | set(env_before) if os.environ.get(k) != env_before.get(k))
+    changed = sorted(
+        k
+        for k in set(os.environ) | set(env_before)
+        if os.environ.get(k) != env_before.get(k) and k != "PYTEST_CURRENT_TEST"
+    )
     if changed:
         os.environ.clear()
         os.environ.update(env_before)

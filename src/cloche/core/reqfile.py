@@ -115,11 +115,8 @@ class _Collector:
 
     def read(self, source: _Source, where: str | None) -> None:
         resolved = source.path.resolve()
-        chain = [shown for path, shown in self.reading if path == resolved] and [
-            shown for _path, shown in self.reading
-        ]
-        if chain:
-            cycle = " -> ".join([*chain, source.shown])
+        if any(path == resolved for path, _shown in self.reading):
+            cycle = " -> ".join([*(shown for _path, shown in self.reading), source.shown])
             raise RequirementError(f"{where}: requirements files include each other: {cycle}")
         text = _read_text(source, where)
         if resolved not in self.sources:
@@ -259,22 +256,274 @@ def parse_requirement(
     base = Path.cwd() if base_dir is None else base_dir
     if _NAME_AT.match(text):
         req = _pep508(text, origin)
-        assert req.url is not None
-        url = req.url
+        url = req.url or ""
         if not _SCHEME.match(url) or url.lower().startswith("file:"):
-            url = _local_url(url, base, origin, editable, named=True)[1]
+            url = _local_path(url, base, origin, editable).as_uri()
         elif editable and not url.lower().startswith(_VCS_PREFIXES):
             raise _not_editable(text, origin)
         marker = str(req.marker) if req.marker else ""
         req = _pep508(_requirement_text(req.name, sorted(req.extras), url, marker), origin)
         return UserRequirement(req, origin, editable=editable)
     if _URL.match(text) or text.lower().startswith(_VCS_PREFIXES):
-        location, _sep, marker = (part.strip() for part in re.split(r"(;\s)", text, maxsplit=1) + ["", ""])[:3]  # noqa: E501
-        return _from_location(location, marker, base, origin, editable)
-    head = text.split(";", 1)[0].strip()
-    if _looks_like_path(head) or text.lower().startswith("file:"):
-        location, _sep, marker = text.partition(";")
+        # A URL may itself contain ";", so (like pip) only "; " starts its marker.
+        location, _sep, marker = text.partition("; ")
         return _from_location(location.strip(), marker.strip(), base, origin, editable)
-    if editable:
-        raise _not_editable(text, origin)
+    location, _sep, marker = text.partition(";")
+    if editable or _looks_like_path(location.strip()):
+        return _from_location(location.strip(), marker.strip(), base, origin, editable)
     return UserRequirement(_pep508(text, origin), origin)
+
+
+def _from_location(
+    location: str, marker: str, base: Path, origin: str, editable: bool
+) -> UserRequirement:
+    """A plain URL or local path, named from its egg fragment, filename or project metadata."""
+    lowered = location.lower()
+    extras: list[str] = []
+    if lowered.startswith(_VCS_PREFIXES) or (_URL.match(location) and lowered[:5] != "file:"):
+        if editable and not lowered.startswith(_VCS_PREFIXES):
+            raise _not_editable(location, origin)
+        name, url = _name_from_url(location, origin), location
+    else:
+        location, extras = _split_extras(location)
+        path = _local_path(location, base, origin, editable)
+        name, url = _local_name(path, location, origin), path.as_uri()
+    req = _pep508(_requirement_text(name, extras, url, marker), origin)
+    return UserRequirement(req, origin, editable=editable)
+
+
+def _local_path(location: str, base: Path, origin: str, editable: bool) -> Path:
+    """The absolute path a local path or file: URL points to; it must exist."""
+    if location.lower().startswith("file:"):
+        path = Path(url2pathname(urlsplit(location).path))
+    else:
+        path = Path(location).expanduser()
+    path = (base / path).resolve()
+    if not path.exists():
+        raise RequirementError(f"{origin}: no such file or directory: {location}")
+    if editable and not path.is_dir():
+        raise RequirementError(
+            f"{origin}: an editable requirement must be a project directory, not a file: {location}"
+        )
+    return path
+
+
+def _local_name(path: Path, shown: str, origin: str) -> str:
+    if path.is_dir():
+        name = _project_name(path, origin)
+    else:
+        parsed = parse_dist_filename(path.name)
+        name = parsed[0] if parsed else None
+    if name is None:
+        raise RequirementError(
+            f"{origin}: cannot tell the project name of {shown}; write it as 'name @ {shown}'"
+        )
+    return name
+
+
+def _project_name(directory: Path, origin: str) -> str | None:
+    """[project].name from pyproject.toml, else [metadata] name from setup.cfg."""
+    pyproject = directory / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise RequirementError(f"{origin}: cannot read {pyproject}: {exc}") from None
+        project = data.get("project")
+        if isinstance(project, dict) and isinstance(project.get("name"), str):
+            return str(project["name"])
+    setup_cfg = directory / "setup.cfg"
+    if setup_cfg.is_file():
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read(setup_cfg, encoding="utf-8")
+        except (OSError, UnicodeDecodeError, configparser.Error) as exc:
+            detail = str(exc).splitlines()[0]
+            raise RequirementError(f"{origin}: cannot read {setup_cfg}: {detail}") from None
+        name = parser.get("metadata", "name", fallback="").strip()
+        if name:
+            return name
+    return None
+
+
+def _name_from_url(url: str, origin: str) -> str:
+    parts = urlsplit(url)
+    egg = parse_qs(parts.fragment).get("egg")
+    if egg:
+        if not _NAME.match(egg[0]):
+            raise RequirementError(f"{origin}: invalid project name in #egg={egg[0]} of {url}")
+        return egg[0]
+    if not url.lower().startswith(_VCS_PREFIXES):
+        parsed = parse_dist_filename(unquote(PurePath(parts.path).name))
+        if parsed:
+            return parsed[0]
+    raise RequirementError(
+        f"{origin}: cannot tell the project name of {url}; write it as 'name @ {url}'"
+    )
+
+
+def _requirement_text(name: str, extras: Sequence[str], url: str, marker: str) -> str:
+    text = f"{name}[{','.join(extras)}] @ {url}" if extras else f"{name} @ {url}"
+    return f"{text} ; {marker}" if marker else text
+
+
+def _split_extras(location: str) -> tuple[str, list[str]]:
+    match = _EXTRAS_SUFFIX.match(location)
+    if match is None:
+        return location, []
+    extras = [extra.strip() for extra in match.group(2)[1:-1].split(",")]
+    return match.group(1), [extra for extra in extras if extra]
+
+
+def _looks_like_path(text: str) -> bool:
+    return (
+        text.startswith((".", "/", "~"))
+        or "/" in text
+        or "\\" in text
+        or text.endswith(_ARCHIVE_SUFFIXES)
+    )
+
+
+def _pep508(text: str, origin: str) -> Requirement:
+    try:
+        return Requirement(text)
+    except InvalidRequirement as exc:
+        detail = str(exc).splitlines()[0]
+        raise RequirementError(f"{origin}: invalid requirement {text!r}: {detail}") from None
+
+
+def _not_editable(text: str, origin: str) -> RequirementError:
+    return RequirementError(
+        f"{origin}: an editable requirement must be a local project directory "
+        f"or a VCS URL (git+https://...), not {text!r}"
+    )
+
+
+def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
+    """(first line number, text) with backslash continuations joined."""
+    parts: list[str] = []
+    first = 0
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not parts:
+            first = number
+        is_comment = _COMMENT.match(raw) is not None
+        if raw.endswith("\\") and not is_comment:
+            parts.append(raw[:-1])
+            continue
+        # A comment line ends a continuation; the space keeps it a comment once joined.
+        parts.append(" " + raw if is_comment else raw)
+        yield first, "".join(parts)
+        parts = []
+    if parts:
+        yield first, "".join(parts)
+
+
+def _expand(line: str, environ: Mapping[str, str]) -> str:
+    return _ENV_VAR.sub(lambda m: environ.get(m.group(1), m.group(0)), line)
+
+
+def _parse_options(text: str, origin: str) -> list[tuple[str, str | None]]:
+    """Option tokens as (canonical long name, value or None for a flag)."""
+    try:
+        tokens = shlex.split(text)
+    except ValueError as exc:
+        raise RequirementError(f"{origin}: cannot split options: {exc}") from None
+    options: list[tuple[str, str | None]] = []
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        index += 1
+        name, value = _split_option(token)
+        if not token.startswith("-"):
+            raise RequirementError(f"{origin}: unexpected text {token!r} among options")
+        if name in _UNSUPPORTED:
+            raise RequirementError(f"{origin}: {name} is not supported: {_UNSUPPORTED[name]}")
+        if name in _FLAGS:
+            if value is not None:
+                raise RequirementError(f"{origin}: option {name} takes no value")
+            options.append((name, None))
+            continue
+        if name not in _TAKES_VALUE:
+            raise RequirementError(f"{origin}: unknown option {name}")
+        if value is None and index < len(tokens) and not tokens[index].startswith("-"):
+            value = tokens[index]
+            index += 1
+        if not value:
+            raise RequirementError(f"{origin}: option {name} needs a value")
+        options.append((_TAKES_VALUE[name], value))
+    return options
+
+
+def _split_option(token: str) -> tuple[str, str | None]:
+    if token.startswith("--"):
+        name, equals, value = token.partition("=")
+        return name, value if equals else None
+    if token.startswith("-") and len(token) > 2:
+        return token[:2], token[2:]
+    return token, None
+
+
+def _parse_hash(value: str, origin: str) -> tuple[str, str]:
+    algorithm, _colon, digest = value.lower().partition(":")
+    length = _HASH_LENGTHS.get(algorithm)
+    if length is None:
+        raise RequirementError(
+            f"{origin}: --hash must be sha256:, sha384: or sha512: and a hex digest, not {value!r}"
+        )
+    if len(digest) != length or re.fullmatch(r"[0-9a-f]+", digest) is None:
+        raise RequirementError(f"{origin}: a {algorithm} digest has {length} hex digits: {value!r}")
+    return algorithm, digest
+
+
+def _apply_format(target: set[str], other: set[str], values: Sequence[str], origin: str) -> None:
+    """pip's --only-binary / --no-binary rules: ":all:" clears both, ":none:" clears one."""
+    for value in (v.strip() for v in values):
+        if value == ":all:":
+            target.clear()
+            other.clear()
+            target.add(":all:")
+        elif value == ":none:":
+            target.clear()
+        elif _NAME.match(value) is None:
+            raise RequirementError(f"{origin}: invalid project name {value!r} in a binary option")
+        elif ":all:" not in target:
+            name = canonicalize_name(value)
+            other.discard(name)
+            target.add(name)
+
+
+def _find_links_location(value: str, base_dir: Path) -> str:
+    if _URL.match(value):
+        return value
+    return str((base_dir / Path(value).expanduser()).resolve())
+
+
+def _shown(path: Path) -> str:
+    if path.is_absolute():
+        try:
+            return str(path.relative_to(Path.cwd()))
+        except ValueError:
+            return str(path)
+    return str(path)
+
+
+def _join_shown(parent: str, value: str) -> str:
+    if PurePath(value).is_absolute():
+        return value
+    return os.path.normpath(PurePath(parent).parent / value)
+
+
+def _read_text(source: _Source, where: str | None) -> str:
+    prefix = f"{where}: " if where else ""
+    try:
+        return source.path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise RequirementError(f"{prefix}requirements file not found: {source.shown}") from None
+    except IsADirectoryError:
+        raise RequirementError(
+            f"{prefix}{source.shown} is a directory, not a requirements file"
+        ) from None
+    except UnicodeDecodeError:
+        raise RequirementError(f"{prefix}{source.shown} is not UTF-8 text") from None
+    except OSError as exc:
+        raise RequirementError(f"{prefix}cannot read {source.shown}: {exc.strerror}") from None

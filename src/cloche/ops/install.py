@@ -6,16 +6,24 @@ what is missing into the store (in parallel), then one install transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cloche.adapters.install import EnvLayout, InstallRequest, InstalledDist, install, installed_distributions
 from cloche.config import Settings
 from cloche.core.direct_url import direct_url_json, recorded_url
-from cloche.core.models import DistFile, Interpreter, Resolution, UserRequirement, normalize
+from cloche.core.models import (
+    DistFile,
+    Interpreter,
+    NormalizedName,
+    Resolution,
+    UserRequirement,
+    normalize,
+)
 from cloche.core.plan import InstallPlan, Present, Wanted, plan_install
 from cloche.core.report import NullReporter, Reporter
+from cloche.errors import HashMismatchError
 from cloche.ops.sources import Sources
 
 
@@ -26,6 +34,8 @@ class Artifact:
     file: DistFile | None = None
     url: str | None = None
     editable: bool = False
+    allowed_sha256: frozenset[str] = frozenset()
+    """--require-hashes: the archive's sha256 must be one of these (empty: no check)."""
 
 
 Plan = InstallPlan[Artifact, InstalledDist]
@@ -90,6 +100,13 @@ def prepare(
 
     def one(want: Wanted[Artifact]) -> InstallRequest:
         artifact = want.source
+        if artifact.allowed_sha256 and artifact.file is not None:
+            _path, sha = sources.archive(artifact.file)
+            if sha not in artifact.allowed_sha256:
+                raise HashMismatchError(
+                    f"hash mismatch for {artifact.file.filename}: got sha256:{sha}, "
+                    f"expected one of the --hash values for {want.name}"
+                )
         if artifact.file is not None:
             wheel = sources.wheel(artifact.file)
             direct = None
@@ -141,3 +158,13 @@ def wanted_from(resolution: Resolution, requested: Sequence[UserRequirement]) ->
             )
         )
     return wanted
+
+
+def with_allowed_hashes(
+    wanted: Sequence[Wanted[Artifact]], allowed: Mapping[NormalizedName, set[str]]
+) -> list[Wanted[Artifact]]:
+    """Attach the user's --hash values so prepare() checks each archive against them."""
+    return [
+        replace(w, source=replace(w.source, allowed_sha256=frozenset(allowed.get(w.name, ()))))
+        for w in wanted
+    ]

@@ -1,0 +1,191 @@
+"""On-disk caches of the index client: parsed index pages and parsed metadata.
+
+Pages live in ``http-v1`` with their HTTP freshness and validators; metadata
+lives in ``metadata-v1`` forever, keyed by the file's sha256 (or its URL).
+Every write is a temp file + ``os.replace``, so concurrent processes never see
+a half-written entry; an unreadable entry is treated as missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from cloche.core.models import DistFile, Metadata, NormalizedName
+
+DEFAULT_TTL = 600.0
+"""How long a page without freshness information is held fresh (the public index's max-age)."""
+
+_PAGE_FORMAT = 1
+
+
+def _key_path(root: Path, key: str) -> Path:
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
+    return root / digest[:2] / f"{digest}.json"
+
+
+def write_atomic(path: Path, data: bytes) -> bool:
+    """Write ``data`` to ``path`` atomically; False when the cache is not writable."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError:
+        return False
+    return True
+
+
+def freshness(headers: Mapping[str, str]) -> float | None:
+    """Seconds a response stays fresh; None when it must not be stored (no-store)."""
+    directives: dict[str, str] = {}
+    for part in headers.get("cache-control", "").split(","):
+        key, _, value = part.strip().partition("=")
+        if key:
+            directives[key.strip().lower()] = value.strip().strip('"')
+    if "no-store" in directives:
+        return None
+    if "no-cache" in directives:
+        return 0.0
+    if "max-age" in directives:
+        try:
+            max_age = float(directives["max-age"])
+        except ValueError:
+            return 0.0
+        try:
+            age = float(headers.get("age", "0"))
+        except ValueError:
+            age = 0.0
+        return max(max_age - age, 0.0)
+    return DEFAULT_TTL
+
+
+@dataclass(frozen=True, slots=True)
+class CachedPage:
+    """One index page as last seen: its parsed files (or "not found") and validators."""
+
+    url: str
+    found: bool
+    rows: list[Any]
+    stored_at: float
+    ttl: float
+    etag: str | None = None
+    last_modified: str | None = None
+
+    def is_fresh(self, now: float) -> bool:
+        return self.stored_at <= now < self.stored_at + self.ttl
+
+    def validators(self) -> dict[str, str]:
+        """Conditional-request headers for revalidating this page."""
+        headers: dict[str, str] = {}
+        if not self.found:
+            return headers
+        if self.etag:
+            headers["If-None-Match"] = self.etag
+        if self.last_modified:
+            headers["If-Modified-Since"] = self.last_modified
+        return headers
+
+    def renewed(self, now: float, ttl: float, headers: Mapping[str, str]) -> CachedPage:
+        """The same page after a 304: fresh again, with any updated validators."""
+        return replace(
+            self,
+            stored_at=now,
+            ttl=ttl,
+            etag=headers.get("etag", self.etag),
+            last_modified=headers.get("last-modified", self.last_modified),
+        )
+
+
+class PageCache:
+    """Parsed index pages by URL, in ``<cache_dir>/http-v1``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def load(self, url: str) -> CachedPage | None:
+        path = _key_path(self.root, url)
+        try:
+            doc = json.loads(path.read_bytes())
+            if doc.get("format") != _PAGE_FORMAT or doc.get("url") != url:
+                return None
+            return CachedPage(
+                url=url,
+                found=bool(doc["found"]),
+                rows=list(doc["rows"]),
+                stored_at=float(doc["stored_at"]),
+                ttl=float(doc["ttl"]),
+                etag=doc.get("etag"),
+                last_modified=doc.get("last_modified"),
+            )
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+    def store(self, page: CachedPage) -> None:
+        doc = {
+            "format": _PAGE_FORMAT,
+            "url": page.url,
+            "found": page.found,
+            "stored_at": page.stored_at,
+            "ttl": page.ttl,
+            "etag": page.etag,
+            "last_modified": page.last_modified,
+            "rows": page.rows,
+        }
+        write_atomic(_key_path(self.root, page.url), json.dumps(doc, separators=(",", ":")).encode())
+
+
+def metadata_key(file: DistFile) -> str:
+    """The cache key of a file's metadata: its sha256 when known, else its URL."""
+    sha = file.sha256
+    return f"sha256={sha}" if sha else f"url={file.url}"
+
+
+class MetadataCache:
+    """Parsed core metadata, forever, in ``<cache_dir>/metadata-v1``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def load(self, key: str) -> Metadata | None:
+        from packaging.requirements import Requirement
+        from packaging.specifiers import SpecifierSet
+        from packaging.version import Version
+
+        try:
+            doc = json.loads(_key_path(self.root, key).read_bytes())
+            if doc.get("key") != key:
+                return None
+            requires_python = doc["requires_python"]
+            return Metadata(
+                name=NormalizedName(doc["name"]),
+                version=Version(doc["version"]),
+                requires_dist=tuple(Requirement(r) for r in doc["requires_dist"]),
+                requires_python=SpecifierSet(requires_python) if requires_python else None,
+                provides_extras=frozenset(NormalizedName(e) for e in doc["provides_extras"]),
+            )
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            # Also covers packaging's Invalid* errors, which are ValueErrors.
+            return None
+
+    def store(self, key: str, metadata: Metadata) -> None:
+        doc = {
+            "key": key,
+            "name": metadata.name,
+            "version": str(metadata.version),
+            "requires_dist": [str(r) for r in metadata.requires_dist],
+            "requires_python": str(metadata.requires_python) if metadata.requires_python else None,
+            "provides_extras": sorted(metadata.provides_extras),
+        }
+        write_atomic(_key_path(self.root, key), json.dumps(doc, separators=(",", ":")).encode())

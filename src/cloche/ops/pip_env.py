@@ -1,0 +1,162 @@
+"""The pip-compatible use cases: install, sync, uninstall into one environment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from packaging.requirements import Requirement
+
+from cloche.config import Settings
+from cloche.core.finder import PackageFinder
+from cloche.core.models import DistFile, Interpreter, Metadata, NormalizedName, Resolution, normalize
+from cloche.core.report import NullReporter, Reporter
+from cloche.core.resolver import ResolveOptions, resolve
+from cloche.errors import HashMismatchError, RequirementError
+from cloche.ops.install import (
+    Plan,
+    apply_plan,
+    layout_for,
+    plan_for,
+    present_in,
+    wanted_from,
+    with_allowed_hashes,
+)
+from cloche.ops.requirements import Asked, settings_with_file_options
+from cloche.ops.sources import open_sources
+
+
+@dataclass(frozen=True, slots=True)
+class InstallOptions:
+    upgrade: bool = False
+    no_deps: bool = False
+    require_hashes: bool = False
+    reinstall: bool = False
+    dry_run: bool = False
+    explicit_flags: Mapping[str, Any] = field(default_factory=dict)
+
+
+class _NoDeps:
+    """A PackageFinder view that hides every dependency (``--no-deps``, ``pip sync``)."""
+
+    def __init__(self, inner: PackageFinder) -> None:
+        self._inner = inner
+
+    def files(self, name: NormalizedName) -> Sequence[DistFile]:
+        return self._inner.files(name)
+
+    def metadata(self, file: DistFile) -> Metadata:
+        return replace(self._inner.metadata(file), requires_dist=())
+
+    def direct_metadata(self, requirement: Requirement) -> tuple[Metadata, DistFile | None]:
+        meta, file = self._inner.direct_metadata(requirement)
+        return replace(meta, requires_dist=()), file
+
+    def prefetch(self, names: Iterable[NormalizedName]) -> None:
+        self._inner.prefetch(names)
+
+    def prefetch_metadata(self, files: Iterable[DistFile]) -> None:
+        pass
+
+
+def install_requirements(
+    interpreter: Interpreter,
+    asked: Asked,
+    settings: Settings,
+    options: InstallOptions,
+    reporter: Reporter | None = None,
+    *,
+    exact: bool = False,
+) -> Plan:
+    """Resolve what was asked for this environment and install it (``pip install``).
+
+    With ``exact`` (``pip sync``) everything not asked for is removed and nothing is
+    resolved beyond the listed pins.
+    """
+    reporter = reporter or NullReporter()
+    if not asked.requirements and not exact:
+        raise RequirementError("nothing to install: name packages, or use -r requirements.txt")
+    settings = settings_with_file_options(settings, asked.files, options.explicit_flags)
+    layout = layout_for(interpreter)
+    present = present_in(layout)
+    upgrade_names = frozenset(r.name for r in asked.requirements) if options.upgrade else frozenset()
+    resolve_options = ResolveOptions(
+        constraints=asked.constraints,
+        preferences={p.name: p.version for p in present},
+        upgrade_packages=upgrade_names,
+        prerelease=settings.prerelease,
+        no_binary=asked.files.no_binary if asked.files else frozenset(),
+        only_binary=asked.files.only_binary if asked.files else frozenset(),
+    )
+    require_hashes = options.require_hashes or asked.require_hashes
+    with open_sources(settings, interpreter, reporter) as sources:
+        finder: PackageFinder = _NoDeps(sources) if (options.no_deps or exact) else sources
+        task = reporter.started("Resolving dependencies")
+        try:
+            resolution = resolve(asked.requirements, finder, interpreter.target(), resolve_options, reporter)
+        finally:
+            reporter.finished(task)
+        if require_hashes:
+            _check_hashes(resolution, asked)
+        wanted = wanted_from(resolution, asked.requirements)
+        if require_hashes:
+            wanted = with_allowed_hashes(wanted, _hashes_by_name(asked))
+        plan = plan_for(layout, wanted, exact=exact, reinstall=options.reinstall)
+        if not options.dry_run and not plan.is_noop:
+            apply_plan(layout, plan, sources, settings, reporter)
+    return plan
+
+
+def _hashes_by_name(asked: Asked) -> dict[NormalizedName, set[str]]:
+    out: dict[NormalizedName, set[str]] = {}
+    for req in asked.requirements:
+        out.setdefault(req.name, set()).update(d for a, d in req.hashes if a == "sha256")
+    return out
+
+
+def _check_hashes(resolution: Resolution, asked: Asked) -> None:
+    """--require-hashes: every package pinned with == and a sha256 the chosen file has."""
+    allowed = _hashes_by_name(asked)
+    pinned = {r.name for r in asked.requirements if _is_pinned(r.requirement)}
+    for pkg in resolution.packages:
+        if pkg.name not in allowed or not allowed[pkg.name]:
+            raise HashMismatchError(
+                f"--require-hashes: {pkg.name}=={pkg.version} has no --hash in the requirements "
+                "(every package, dependencies too, needs one; 'cloche pip compile --generate-hashes' writes them)"
+            )
+        if pkg.name not in pinned and pkg.direct_url is None:
+            raise HashMismatchError(
+                f"--require-hashes: {pkg.name} must be pinned with == (got a range)"
+            )
+        chosen = pkg.chosen
+        if chosen is not None and chosen.sha256 and chosen.sha256 not in allowed[pkg.name]:
+            raise HashMismatchError(
+                f"hash mismatch for {chosen.filename}: the index says sha256:{chosen.sha256}, "
+                f"which is not among the --hash values for {pkg.name}"
+            )
+
+
+def _is_pinned(req: Requirement) -> bool:
+    specs = list(req.specifier)
+    return len(specs) == 1 and specs[0].operator in ("==", "===") and "*" not in specs[0].version
+
+
+def uninstall(interpreter: Interpreter, names: Sequence[str], reporter: Reporter | None = None) -> tuple[list[str], list[str]]:
+    """Remove the named distributions; returns (removed 'name==version' list, names not installed)."""
+    from cloche.adapters.install import install
+
+    layout = layout_for(interpreter)
+    present = {p.name: p for p in present_in(layout)}
+    removed, missing = [], []
+    to_remove = []
+    for name in names:
+        found = present.get(normalize(name))
+        if found is None:
+            missing.append(name)
+        else:
+            to_remove.append(found.dist)
+            removed.append(f"{found.name}=={found.version}")
+    if to_remove:
+        install(layout, [], to_remove, reporter=reporter)
+    return removed, missing
