@@ -136,13 +136,17 @@ def _check_tar_members(sdist: Path, root: Path, members: Iterable[tarfile.TarInf
                 raise _refuse(sdist, member.name, f"links to the absolute path {member.linkname!r}")
             resolved = os.path.normpath(os.path.join(os.path.dirname(target), member.linkname))
             if not _within(root, resolved):
-                raise _refuse(sdist, member.name, f"links outside the destination ({member.linkname!r})")
+                raise _refuse(
+                    sdist, member.name, f"links outside the destination ({member.linkname!r})"
+                )
         elif member.islnk():
             if member.linkname.startswith("/") or os.path.isabs(member.linkname):
                 raise _refuse(sdist, member.name, f"links to the absolute path {member.linkname!r}")
             resolved = os.path.normpath(os.path.join(root, *_parts(member.linkname)))
             if not _within(root, resolved) or not _parts(member.linkname):
-                raise _refuse(sdist, member.name, f"links outside the destination ({member.linkname!r})")
+                raise _refuse(
+                    sdist, member.name, f"links outside the destination ({member.linkname!r})"
+                )
         elif not (member.isfile() or member.isdir()):
             raise _refuse(sdist, member.name, "is not a regular file, directory or link")
 

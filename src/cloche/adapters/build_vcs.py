@@ -60,7 +60,9 @@ def parse_vcs_url(url: str) -> VcsUrl:
             f"cannot fetch {redact_url(url.partition('+')[2])}: only git URLs (git+...) are supported"
         )
     if not url.lower().startswith("git+"):
-        raise BuildError(f"{redact_url(url)} is not a git URL; write it as git+https://host/repo.git")
+        raise BuildError(
+            f"{redact_url(url)} is not a git URL; write it as git+https://host/repo.git"
+        )
     split = urlsplit(url[4:])
     if split.scheme.lower() not in _TRANSPORTS or (split.scheme != "file" and not split.netloc):
         raise BuildError(
@@ -101,10 +103,24 @@ def clone_vcs(url: str, dest: Path) -> Path:
     if rev is None:
         _git(["clone", "--quiet", "--depth", "1", "--", vcs.repository, str(dest)], vcs, what)
     elif _HEX.fullmatch(rev) or rev.startswith("refs/"):
-        _git(["clone", "--quiet", *_filter(vcs), "--no-checkout", "--", vcs.repository, str(dest)], vcs, what)
+        _git(
+            ["clone", "--quiet", *_filter(vcs), "--no-checkout", "--", vcs.repository, str(dest)],
+            vcs,
+            what,
+        )
         _checkout(vcs, rev, dest, what)
     else:
-        clone = ["clone", "--quiet", "--depth", "1", "--branch", rev, "--", vcs.repository, str(dest)]
+        clone = [
+            "clone",
+            "--quiet",
+            "--depth",
+            "1",
+            "--branch",
+            rev,
+            "--",
+            vcs.repository,
+            str(dest),
+        ]
         _git(clone, vcs, what)
     if (dest / ".gitmodules").exists():
         _git(["submodule", "update", "--quiet", "--init", "--recursive"], vcs, what, cwd=dest)
@@ -164,14 +180,22 @@ def resolve_vcs_commit(url: str) -> str:
 def _resolve_abbreviated(vcs: VcsUrl, rev: str, what: str) -> str:
     with tempfile.TemporaryDirectory(prefix="cloche-git-") as tmp:
         bare = Path(tmp) / "repo.git"
-        _git(["clone", "--quiet", "--bare", *_filter(vcs), "--", vcs.repository, str(bare)], vcs, what)
-        return _git(["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], vcs, what, cwd=bare).strip()
+        _git(
+            ["clone", "--quiet", "--bare", *_filter(vcs), "--", vcs.repository, str(bare)],
+            vcs,
+            what,
+        )
+        return _git(
+            ["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], vcs, what, cwd=bare
+        ).strip()
 
 
 def head_commit(checkout: Path) -> str:
     """The commit checked out in a clone made by :func:`clone_vcs` (any directory inside it)."""
     vcs = VcsUrl(repository=str(checkout))
-    return _git(["rev-parse", "HEAD"], vcs, f"cannot read the commit of {checkout}", cwd=checkout).strip()
+    return _git(
+        ["rev-parse", "HEAD"], vcs, f"cannot read the commit of {checkout}", cwd=checkout
+    ).strip()
 
 
 def _git(args: Sequence[str], vcs: VcsUrl, what: str, *, cwd: Path | None = None) -> str:

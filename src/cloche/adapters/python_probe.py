@@ -70,20 +70,21 @@ def default_cache_dir() -> Path:
 
 def probe_result(executable: Path, cache_dir: Path | None = None) -> ProbeResult:
     """Probe ``executable`` (cached) and keep the raw facts alongside the Interpreter."""
+    shown = os.path.abspath(executable)
     path = _key_path(executable)
     cache_file = _cache_file(cache_dir, path)
-    key = _stat_key(path)
+    key = _stat_key(path, shown)
     data = _read_cache(cache_file, key)
     if data is None:
-        data = _run_probe(path)
+        data = _run_probe(path, shown)
         _write_cache(cache_file, key, data)
-    return ProbeResult(interpreter_from_data(path, data), data)
+    return ProbeResult(interpreter_from_data(shown, data), data)
 
 
 def store_probe(executable: Path, data: Mapping[str, Any], cache_dir: Path | None = None) -> None:
     """Record ``data`` as the probe of ``executable`` (used for venvs made without a subprocess)."""
     path = _key_path(executable)
-    _write_cache(_cache_file(cache_dir, path), _stat_key(path), data)
+    _write_cache(_cache_file(cache_dir, path), _stat_key(path, str(executable)), data)
 
 
 def interpreter_from_data(executable: str, data: Mapping[str, Any]) -> Interpreter:
@@ -117,12 +118,12 @@ def _key_path(executable: Path) -> str:
     return os.path.join(os.path.realpath(absolute.parent), absolute.name)
 
 
-def _stat_key(path: str) -> dict[str, Any]:
+def _stat_key(path: str, shown: str) -> dict[str, Any]:
     try:
         st = os.stat(path)
     except OSError as exc:
         raise InterpreterNotFound(
-            f"no Python interpreter at {path} ({exc.strerror or exc}); "
+            f"no Python interpreter at {shown} ({exc.strerror or exc}); "
             "check the path or pass another --python"
         ) from None
     return {
@@ -177,7 +178,7 @@ def _write_cache(cache_file: Path, key: Mapping[str, Any], data: Mapping[str, An
             raise
 
 
-def _run_probe(path: str) -> dict[str, Any]:
+def _run_probe(path: str, shown: str) -> dict[str, Any]:
     try:
         proc = subprocess.run(
             [path, "-E", "-s", "-c", PROBE_SCRIPT],
@@ -188,11 +189,11 @@ def _run_probe(path: str) -> dict[str, Any]:
         )
     except subprocess.TimeoutExpired:
         raise InterpreterNotFound(
-            f"{path} did not answer within {_PROBE_TIMEOUT:.0f}s; is it a Python interpreter?"
+            f"{shown} did not answer within {_PROBE_TIMEOUT:.0f}s; is it a Python interpreter?"
         ) from None
     except OSError as exc:
         raise InterpreterNotFound(
-            f"{path} is not a Python interpreter (cannot run it: {exc.strerror or exc})"
+            f"{shown} is not a Python interpreter (cannot run it: {exc.strerror or exc})"
         ) from None
     lines = proc.stdout.decode("utf-8", "replace").strip().splitlines()
     try:
@@ -203,7 +204,7 @@ def _run_probe(path: str) -> dict[str, Any]:
         detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         last = f": {detail[-1]}" if detail else ""
         raise InterpreterNotFound(
-            f"{path} is not a working Python interpreter "
+            f"{shown} is not a working Python interpreter "
             f"(exit code {proc.returncode}{last})"
         )
     return data

@@ -6,40 +6,32 @@ nothing is silently dropped.
 
 from __future__ import annotations
 
-import configparser
 import os
 import re
 import shlex
-import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
-from urllib.parse import parse_qs, unquote, urlsplit
-from urllib.request import url2pathname
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from cloche.core.models import UserRequirement, parse_dist_filename
+from cloche.core.models import UserRequirement
+from cloche.core.reqline import is_project_name, is_url, parse_requirement
 from cloche.errors import RequirementError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+__all__ = [
+    "RequirementsFile",
+    "logical_lines",
+    "merge",
+    "parse_requirement",
+    "parse_requirements_file",
+]
 
 _ENV_VAR = re.compile(r"\$\{([A-Z0-9_]+)\}")
 # pip's rule: "#" starts a comment only at the line start or after whitespace,
 # so URL fragments such as "#egg=" or "#sha256=" survive.
 _COMMENT = re.compile(r"(^|\s+)#.*$")
 _OPTIONS_START = re.compile(r"(?:^|\s)-")
-_NAME = re.compile(r"^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$")
-_NAME_AT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\s*(\[[^\]]*\])?\s*@")
-_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
-_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-_EXTRAS_SUFFIX = re.compile(r"^(.*?)\s*(\[[^\]]*\])$")
-_VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
-_ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".zip")
 _HASH_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
 
 _TAKES_VALUE = {
@@ -122,10 +114,8 @@ class _Collector:
         if resolved not in self.sources:
             self.sources.append(resolved)
         self.reading.append((resolved, source.shown))
-        for number, line in _logical_lines(text):
-            line = _COMMENT.sub("", line).strip()
-            if line:
-                self._line(_expand(line, self.environ), source, f"{source.shown}:{number}")
+        for number, line in logical_lines(text):
+            self._line(_expand(line, self.environ), source, f"{source.shown}:{number}")
         self.reading.pop()
 
     def _line(self, line: str, source: _Source, origin: str) -> None:
@@ -160,7 +150,7 @@ class _Collector:
         if value is None:
             self._flag(name)
         elif name in ("--requirement", "--constraint"):
-            if _URL.match(value):
+            if is_url(value):
                 raise RequirementError(
                     f"{origin}: cloche reads requirements files from local paths only: {value}"
                 )
@@ -204,8 +194,16 @@ class _Collector:
         self.no_index |= other.no_index
         self.pre |= other.pre
         self.require_hashes |= other.require_hashes
-        _apply_format(self.no_binary, self.only_binary, sorted(other.no_binary), "merge")
-        _apply_format(self.only_binary, self.no_binary, sorted(other.only_binary), "merge")
+        formats = (
+            (self.only_binary, self.no_binary, other.only_binary),
+            (self.no_binary, self.only_binary, other.no_binary),
+        )
+        # Within one file ":all:" came first (it clears the other set), so replay it first.
+        for target, opposite, values in formats:
+            if ":all:" in values:
+                _apply_format(target, opposite, [":all:"], "merge")
+        for target, opposite, values in formats:
+            _apply_format(target, opposite, sorted(values - {":all:"}), "merge")
         self.sources.extend(p for p in other.sources if p not in self.sources)
 
     def result(self) -> RequirementsFile:
@@ -241,166 +239,8 @@ def merge(files: Sequence[RequirementsFile]) -> RequirementsFile:
     return collector.result()
 
 
-def parse_requirement(
-    text: str, origin: str, *, base_dir: Path | None = None, editable: bool = False
-) -> UserRequirement:
-    """One requirement as typed on a command line or a file line (without options).
-
-    Accepts PEP 508 strings, ``name @ url``, plain archive or VCS URLs and
-    local paths; URLs and paths become ``name @ url`` with paths made absolute
-    ``file://`` URLs against ``base_dir`` (default: the working directory).
-    """
-    text = text.strip()
-    if not text:
-        raise RequirementError(f"{origin}: empty requirement")
-    base = Path.cwd() if base_dir is None else base_dir
-    if _NAME_AT.match(text):
-        req = _pep508(text, origin)
-        url = req.url or ""
-        if not _SCHEME.match(url) or url.lower().startswith("file:"):
-            url = _local_path(url, base, origin, editable).as_uri()
-        elif editable and not url.lower().startswith(_VCS_PREFIXES):
-            raise _not_editable(text, origin)
-        marker = str(req.marker) if req.marker else ""
-        req = _pep508(_requirement_text(req.name, sorted(req.extras), url, marker), origin)
-        return UserRequirement(req, origin, editable=editable)
-    if _URL.match(text) or text.lower().startswith(_VCS_PREFIXES):
-        # A URL may itself contain ";", so (like pip) only "; " starts its marker.
-        location, _sep, marker = text.partition("; ")
-        return _from_location(location.strip(), marker.strip(), base, origin, editable)
-    location, _sep, marker = text.partition(";")
-    if editable or _looks_like_path(location.strip()):
-        return _from_location(location.strip(), marker.strip(), base, origin, editable)
-    return UserRequirement(_pep508(text, origin), origin)
-
-
-def _from_location(
-    location: str, marker: str, base: Path, origin: str, editable: bool
-) -> UserRequirement:
-    """A plain URL or local path, named from its egg fragment, filename or project metadata."""
-    lowered = location.lower()
-    extras: list[str] = []
-    if lowered.startswith(_VCS_PREFIXES) or (_URL.match(location) and lowered[:5] != "file:"):
-        if editable and not lowered.startswith(_VCS_PREFIXES):
-            raise _not_editable(location, origin)
-        name, url = _name_from_url(location, origin), location
-    else:
-        location, extras = _split_extras(location)
-        path = _local_path(location, base, origin, editable)
-        name, url = _local_name(path, location, origin), path.as_uri()
-    req = _pep508(_requirement_text(name, extras, url, marker), origin)
-    return UserRequirement(req, origin, editable=editable)
-
-
-def _local_path(location: str, base: Path, origin: str, editable: bool) -> Path:
-    """The absolute path a local path or file: URL points to; it must exist."""
-    if location.lower().startswith("file:"):
-        path = Path(url2pathname(urlsplit(location).path))
-    else:
-        path = Path(location).expanduser()
-    path = (base / path).resolve()
-    if not path.exists():
-        raise RequirementError(f"{origin}: no such file or directory: {location}")
-    if editable and not path.is_dir():
-        raise RequirementError(
-            f"{origin}: an editable requirement must be a project directory, not a file: {location}"
-        )
-    return path
-
-
-def _local_name(path: Path, shown: str, origin: str) -> str:
-    if path.is_dir():
-        name = _project_name(path, origin)
-    else:
-        parsed = parse_dist_filename(path.name)
-        name = parsed[0] if parsed else None
-    if name is None:
-        raise RequirementError(
-            f"{origin}: cannot tell the project name of {shown}; write it as 'name @ {shown}'"
-        )
-    return name
-
-
-def _project_name(directory: Path, origin: str) -> str | None:
-    """[project].name from pyproject.toml, else [metadata] name from setup.cfg."""
-    pyproject = directory / "pyproject.toml"
-    if pyproject.is_file():
-        try:
-            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise RequirementError(f"{origin}: cannot read {pyproject}: {exc}") from None
-        project = data.get("project")
-        if isinstance(project, dict) and isinstance(project.get("name"), str):
-            return str(project["name"])
-    setup_cfg = directory / "setup.cfg"
-    if setup_cfg.is_file():
-        parser = configparser.ConfigParser(interpolation=None)
-        try:
-            parser.read(setup_cfg, encoding="utf-8")
-        except (OSError, UnicodeDecodeError, configparser.Error) as exc:
-            detail = str(exc).splitlines()[0]
-            raise RequirementError(f"{origin}: cannot read {setup_cfg}: {detail}") from None
-        name = parser.get("metadata", "name", fallback="").strip()
-        if name:
-            return name
-    return None
-
-
-def _name_from_url(url: str, origin: str) -> str:
-    parts = urlsplit(url)
-    egg = parse_qs(parts.fragment).get("egg")
-    if egg:
-        if not _NAME.match(egg[0]):
-            raise RequirementError(f"{origin}: invalid project name in #egg={egg[0]} of {url}")
-        return egg[0]
-    if not url.lower().startswith(_VCS_PREFIXES):
-        parsed = parse_dist_filename(unquote(PurePath(parts.path).name))
-        if parsed:
-            return parsed[0]
-    raise RequirementError(
-        f"{origin}: cannot tell the project name of {url}; write it as 'name @ {url}'"
-    )
-
-
-def _requirement_text(name: str, extras: Sequence[str], url: str, marker: str) -> str:
-    text = f"{name}[{','.join(extras)}] @ {url}" if extras else f"{name} @ {url}"
-    return f"{text} ; {marker}" if marker else text
-
-
-def _split_extras(location: str) -> tuple[str, list[str]]:
-    match = _EXTRAS_SUFFIX.match(location)
-    if match is None:
-        return location, []
-    extras = [extra.strip() for extra in match.group(2)[1:-1].split(",")]
-    return match.group(1), [extra for extra in extras if extra]
-
-
-def _looks_like_path(text: str) -> bool:
-    return (
-        text.startswith((".", "/", "~"))
-        or "/" in text
-        or "\\" in text
-        or text.endswith(_ARCHIVE_SUFFIXES)
-    )
-
-
-def _pep508(text: str, origin: str) -> Requirement:
-    try:
-        return Requirement(text)
-    except InvalidRequirement as exc:
-        detail = str(exc).splitlines()[0]
-        raise RequirementError(f"{origin}: invalid requirement {text!r}: {detail}") from None
-
-
-def _not_editable(text: str, origin: str) -> RequirementError:
-    return RequirementError(
-        f"{origin}: an editable requirement must be a local project directory "
-        f"or a VCS URL (git+https://...), not {text!r}"
-    )
-
-
-def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
-    """(first line number, text) with backslash continuations joined."""
+def logical_lines(text: str) -> Iterator[tuple[int, str]]:
+    """(first line number, text) of each non-blank line, continuations joined, comments cut."""
     parts: list[str] = []
     first = 0
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -412,10 +252,13 @@ def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
             continue
         # A comment line ends a continuation; the space keeps it a comment once joined.
         parts.append(" " + raw if is_comment else raw)
-        yield first, "".join(parts)
+        line = _COMMENT.sub("", "".join(parts)).strip()
         parts = []
-    if parts:
-        yield first, "".join(parts)
+        if line:
+            yield first, line
+    line = _COMMENT.sub("", "".join(parts)).strip()
+    if line:
+        yield first, line
 
 
 def _expand(line: str, environ: Mapping[str, str]) -> str:
@@ -484,7 +327,7 @@ def _apply_format(target: set[str], other: set[str], values: Sequence[str], orig
             target.add(":all:")
         elif value == ":none:":
             target.clear()
-        elif _NAME.match(value) is None:
+        elif not is_project_name(value):
             raise RequirementError(f"{origin}: invalid project name {value!r} in a binary option")
         elif ":all:" not in target:
             name = canonicalize_name(value)
@@ -493,7 +336,7 @@ def _apply_format(target: set[str], other: set[str], values: Sequence[str], orig
 
 
 def _find_links_location(value: str, base_dir: Path) -> str:
-    if _URL.match(value):
+    if is_url(value):
         return value
     return str((base_dir / Path(value).expanduser()).resolve())
 

@@ -1,0 +1,17 @@
+"""The global cache: archives, wheels unpacked once, built wheels (see ``store.py``)."""
+
+from __future__ import annotations
+
+from cloche.adapters.store.store import BucketInfo, CacheError, Store, StoreInfo
+from cloche.adapters.store.unpack import CorruptWheelError
+from cloche.adapters.store.wheel import RecordRow, UnpackedWheel
+
+__all__ = [
+    "BucketInfo",
+    "CacheError",
+    "CorruptWheelError",
+    "RecordRow",
+    "Store",
+    "StoreInfo",
+    "UnpackedWheel",
+]

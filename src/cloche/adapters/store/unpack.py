@@ -17,11 +17,11 @@ from pathlib import Path
 
 from installer.records import InvalidRecordEntry, RecordEntry, parse_record_file
 from installer.utils import SCHEME_NAMES, make_file_executable, parse_metadata_file
-from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import Version
 
 from cloche.adapters.store.wheel import MANIFEST_NAME, RecordRow, UnpackedWheel
-from cloche.core.models import NormalizedName
+from cloche.core.models import NormalizedName, normalize
 from cloche.errors import InstallError
 
 _CHUNK = 1024 * 1024
@@ -74,14 +74,12 @@ def _find_dist_info(filename: str, members: list[_Member], name: NormalizedName)
         found = ", ".join(dist_infos) or "none"
         raise _fail(filename, f"expected one top-level .dist-info directory, found {found}")
     dist_info = dist_infos[0]
-    if canonicalize_name(dist_info[: -len(".dist-info")].split("-", 1)[0]) != name:
+    if normalize(dist_info[: -len(".dist-info")].split("-", 1)[0]) != name:
         raise _fail(filename, f"{dist_info} does not match the wheel's name {name}")
     return dist_info
 
 
-def _read_record(
-    filename: str, zf: zipfile.ZipFile, dist_info: str
-) -> dict[str, RecordEntry]:
+def _read_record(filename: str, zf: zipfile.ZipFile, dist_info: str) -> dict[str, RecordEntry]:
     record_name = f"{dist_info}/RECORD"
     try:
         text = zf.read(record_name).decode("utf-8")
@@ -111,7 +109,9 @@ def _check_wheel_version(filename: str, zf: zipfile.ZipFile, dist_info: str) -> 
         raise _fail(filename, f"unsupported Wheel-Version {version!r} (cloche reads 1.x)")
 
 
-def _extract_file(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, algorithm: str) -> tuple[str, str, int]:
+def _extract_file(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, algorithm: str
+) -> tuple[str, str, int]:
     """Stream one entry to ``target``; returns (sha256 b64, record-algorithm b64, size)."""
     sha256 = hashlib.sha256()
     other = hashlib.new(algorithm) if algorithm != "sha256" else None

@@ -43,7 +43,7 @@ def remove_entry(path: Path, trash_parent: Path) -> int:
     if path.is_dir() and not path.is_symlink():
         trash_parent.mkdir(parents=True, exist_ok=True)
         trash = Path(tempfile.mkdtemp(prefix="trash-", dir=trash_parent))
-        os.replace(path, trash / "entry")
+        path.replace(trash / "entry")
         shutil.rmtree(trash, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)

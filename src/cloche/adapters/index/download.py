@@ -1,0 +1,165 @@
+"""Downloads: streamed to a temp file beside the target, hash-checked, then renamed."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import IO
+from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
+
+from cloche.adapters.index.auth import redact
+from cloche.adapters.index.http import HttpTransport, host_of
+from cloche.core.models import DistFile, Hashes
+from cloche.core.report import Reporter
+from cloche.errors import HashMismatchError, IndexError_
+
+_BLOCK = 1 << 20
+
+
+def local_path(url: str) -> Path:
+    """The filesystem path of a file:// URL."""
+    return Path(url2pathname(unquote(urlsplit(url).path)))
+
+
+def filename_of(url: str) -> str:
+    """The last path segment of a URL, unquoted."""
+    return unquote(urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1])
+
+
+class _Hasher:
+    """Every checkable hash of a file, computed while it streams past."""
+
+    def __init__(self, hashes: Hashes) -> None:
+        self.expected = [(a, d) for a, d in hashes if a in hashlib.algorithms_guaranteed]
+        self._digests = {a: hashlib.new(a) for a, _ in self.expected}
+
+    def update(self, chunk: bytes) -> None:
+        for digest in self._digests.values():
+            digest.update(chunk)
+
+    def reset(self) -> None:
+        self._digests = {a: hashlib.new(a) for a, _ in self.expected}
+
+    def check(self, filename: str, url: str) -> None:
+        for algo, want in self.expected:
+            got = self._digests[algo].hexdigest()
+            if got != want.lower():
+                raise HashMismatchError(
+                    f"hash mismatch for {filename} from {redact(url)}: expected {algo} {want}, "
+                    f"got {got}; the file is corrupt or was replaced, do not install it"
+                )
+
+
+class Downloader:
+    """Fetches files (http(s) or file://) into a directory, checking their hashes."""
+
+    def __init__(self, transport: HttpTransport, archive_cache: Path, reporter: Reporter) -> None:
+        self._transport = transport
+        self._archive_cache = archive_cache
+        self._reporter = reporter
+
+    def fetch(self, url: str, dest_dir: Path, *, filename: str, hashes: Hashes = ()) -> Path:
+        """``url`` saved as ``dest_dir/filename``, checked against every known hash."""
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        target = dest_dir / filename
+        fd, tmp_name = tempfile.mkstemp(dir=dest_dir, prefix=f".{filename}.", suffix=".part")
+        tmp = Path(tmp_name)
+        hasher = _Hasher(hashes)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                if url.startswith("file:"):
+                    self._copy_local(url, out, hasher)
+                else:
+                    self._stream(url, out, hasher, filename)
+            hasher.check(filename, url)
+            os.replace(tmp, target)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise IndexError_(
+                f"cannot save {filename} into {dest_dir}: {exc.strerror or exc}"
+            ) from None
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return target
+
+    def cached_archive(self, file: DistFile) -> Path:
+        """``file`` in the index client's own archive cache, downloaded on first use."""
+        key = file.sha256 or hashlib.sha256(file.url.encode()).hexdigest()
+        directory = self._archive_cache / key[:2] / key
+        cached = directory / file.filename
+        if cached.is_file():
+            return cached
+        return self.fetch(file.url, directory, filename=file.filename, hashes=file.hashes)
+
+    def cached_copy(self, file: DistFile) -> Path | None:
+        """A copy already in the archive cache (from a metadata download), if any."""
+        key = file.sha256 or hashlib.sha256(file.url.encode()).hexdigest()
+        cached = self._archive_cache / key[:2] / key / file.filename
+        return cached if cached.is_file() else None
+
+    def _copy_local(self, url: str, out: IO[bytes], hasher: _Hasher) -> None:
+        path = local_path(url)
+        try:
+            with path.open("rb") as src:
+                for block in iter(lambda: src.read(_BLOCK), b""):
+                    hasher.update(block)
+                    out.write(block)
+        except FileNotFoundError:
+            raise IndexError_(f"{path} does not exist; check the find-links or index location") from None
+
+    def _stream(self, url: str, out: IO[bytes], hasher: _Hasher, filename: str) -> None:
+        task: list[int] = []
+
+        def restart() -> None:
+            out.seek(0)
+            out.truncate()
+            hasher.reset()
+
+        def on_start(total: int | None) -> None:
+            if not task:
+                task.append(self._reporter.started(f"Downloading {filename}", total))
+
+        def write(chunk: bytes) -> None:
+            hasher.update(chunk)
+            out.write(chunk)
+            if task:
+                self._reporter.advanced(task[0], len(chunk))
+
+        try:
+            response = self._transport.download(url, write, restart=restart, on_start=on_start)
+        finally:
+            if task:
+                self._reporter.finished(task[0])
+        if response.status != 200:
+            where = redact(url)
+            if response.status in (404, 410):
+                raise IndexError_(
+                    f"{where} is gone (HTTP {response.status} from {host_of(where)}); "
+                    "the index listing may be stale, retry with --refresh"
+                )
+            raise IndexError_(f"downloading {where} failed with HTTP {response.status}")
+
+
+def copy_into(source: Path, dest_dir: Path, filename: str) -> Path:
+    """Link (or copy) ``source`` into ``dest_dir/filename`` atomically."""
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    target = dest_dir / filename
+    fd, tmp_name = tempfile.mkstemp(dir=dest_dir, prefix=f".{filename}.", suffix=".part")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        tmp.unlink()
+        try:
+            os.link(source, tmp)
+        except OSError:
+            shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise IndexError_(f"cannot save {filename} into {dest_dir}: {exc.strerror or exc}") from None
+    return target

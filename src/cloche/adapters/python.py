@@ -1,0 +1,211 @@
+"""Find Python interpreters (PATH, pyenv) and the environment pip-style commands act on."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from cloche.adapters.python_probe import probe_result
+from cloche.adapters.python_request import PythonRequest, parse_request
+from cloche.core.models import Interpreter
+from cloche.errors import EnvironmentError_, InterpreterNotFound
+
+__all__ = ["find_environment", "find_interpreter", "list_interpreters", "probe"]
+
+_EXECUTABLE_NAME = re.compile(r"^(?:python|pypy)(?:\d+(?:\.\d+)?t?)?$")
+_ENV_EXECUTABLES = ("bin/python3", "bin/python", "bin/pypy3", "Scripts/python.exe")
+_PROBE_WORKERS = 8
+
+
+def probe(executable: Path, cache_dir: Path | None = None) -> Interpreter:
+    """Describe the interpreter at ``executable``: version, markers, tags, prefix, paths.
+
+    The result is cached under ``cache_dir``; a cache hit runs no subprocess.
+    """
+    return probe_result(executable, cache_dir).interpreter
+
+
+def find_interpreter(request: str | None, *, cache_dir: Path | None = None) -> Interpreter:
+    """The interpreter best matching ``request`` (None: python3/python on PATH)."""
+    if request is None:
+        return _default_interpreter(cache_dir)
+    parsed = parse_request(request)
+    if parsed.path is not None:
+        return _probe_path(parsed.path, cache_dir)
+    found = _discover(cache_dir)
+    matching = [interp for interp in found if parsed.matches(interp)]
+    if matching:
+        # Highest version wins; on a tie the earliest (PATH order first) stays.
+        return max(matching, key=lambda interp: interp.version)
+    raise InterpreterNotFound(_not_found_message(parsed, found))
+
+
+def list_interpreters(cache_dir: Path | None = None) -> list[Interpreter]:
+    """Every usable interpreter on PATH and in pyenv, one per binary, newest first."""
+    return sorted(_discover(cache_dir), key=lambda interp: interp.version, reverse=True)
+
+
+def find_environment(
+    python: str | None,
+    *,
+    system: bool = False,
+    cwd: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    cache_dir: Path | None = None,
+) -> Interpreter:
+    """The environment pip-style commands act on.
+
+    In order: ``python`` (a path to an interpreter or environment, or a version
+    request), ``$VIRTUAL_ENV``, ``$CONDA_PREFIX``, a ``.venv`` in ``cwd`` or a parent.
+    A Python that is not a virtual (or conda) environment needs ``system=True``.
+    """
+    env = os.environ if environ is None else environ
+    here = cwd if cwd is not None else Path.cwd()
+    if python is not None:
+        parsed = parse_request(python, cwd=here)
+        if parsed.path is not None:
+            interp = _probe_path(parsed.path, cache_dir)
+        else:
+            interp = find_interpreter(python, cache_dir=cache_dir)
+    elif env.get("VIRTUAL_ENV"):
+        interp = _environment_interpreter(Path(env["VIRTUAL_ENV"]), "VIRTUAL_ENV", cache_dir)
+    elif env.get("CONDA_PREFIX"):
+        interp = _environment_interpreter(Path(env["CONDA_PREFIX"]), "CONDA_PREFIX", cache_dir)
+    else:
+        venv_dir = _find_dot_venv(here)
+        if venv_dir is None:
+            raise EnvironmentError_(
+                "no virtual environment found; create one with 'cloche venv' "
+                "and activate it, or pass --python"
+            )
+        interp = _environment_interpreter(venv_dir, None, cache_dir)
+    if not system and not interp.is_venv and not _is_conda_env(interp):
+        raise EnvironmentError_(
+            f"{interp.executable} is not a virtual environment (it is the system Python); "
+            "pass --system to install into it anyway"
+        )
+    return interp
+
+
+def _default_interpreter(cache_dir: Path | None) -> Interpreter:
+    for name in ("python3", "python"):
+        for directory in _path_dirs():
+            candidate = directory / name
+            if _is_binary(candidate):
+                try:
+                    return probe(candidate, cache_dir)
+                except InterpreterNotFound:
+                    break
+    return probe(Path(sys.executable), cache_dir)
+
+
+def _probe_path(path: Path, cache_dir: Path | None) -> Interpreter:
+    if path.is_dir():
+        return _environment_interpreter(path, None, cache_dir)
+    if not path.exists():
+        raise InterpreterNotFound(f"no Python at {path}; check the path passed to --python")
+    return probe(path, cache_dir)
+
+
+def _environment_interpreter(root: Path, variable: str | None, cache_dir: Path | None) -> Interpreter:
+    where = f"{variable} is set to {root}, which" if variable else f"{root}"
+    if not root.is_dir():
+        raise EnvironmentError_(
+            f"{where} does not exist or is not a directory; "
+            f"deactivate it or create it with 'cloche venv {root}'"
+        )
+    for relative in _ENV_EXECUTABLES:
+        candidate = root / relative
+        if candidate.is_file():
+            return probe(candidate, cache_dir)
+    raise EnvironmentError_(
+        f"{where} has no Python interpreter (no bin/python); "
+        f"recreate it with 'cloche venv --clear {root}'"
+    )
+
+
+def _find_dot_venv(start: Path) -> Path | None:
+    start = Path(os.path.abspath(start))
+    for directory in (start, *start.parents):
+        candidate = directory / ".venv"
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def _is_conda_env(interp: Interpreter) -> bool:
+    return (Path(interp.prefix) / "conda-meta").is_dir()
+
+
+def _path_dirs() -> Iterator[Path]:
+    for entry in os.environ.get("PATH", "").split(os.pathsep):
+        if entry:
+            yield Path(entry)
+
+
+def _is_binary(path: Path) -> bool:
+    """An executable file that is not a ``#!`` script (pyenv/asdf shims are scripts)."""
+    try:
+        if not path.is_file() or not os.access(path, os.X_OK):
+            return False
+        with path.open("rb") as fh:
+            return fh.read(2) != b"#!"
+    except OSError:
+        return False
+
+
+def _candidates() -> Iterator[Path]:
+    for directory in _path_dirs():
+        try:
+            names = sorted(os.listdir(directory), key=_name_order)
+        except OSError:
+            continue
+        for name in names:
+            if _EXECUTABLE_NAME.match(name):
+                yield directory / name
+    root = os.environ.get("PYENV_ROOT") or os.path.join(os.path.expanduser("~"), ".pyenv")
+    versions = Path(root) / "versions"
+    try:
+        installs = sorted(versions.iterdir())
+    except OSError:
+        return
+    for install in installs:
+        for name in ("python3", "python", "pypy3"):
+            if (install / "bin" / name).exists():
+                yield install / "bin" / name
+                break
+
+
+def _name_order(name: str) -> tuple[int, str]:
+    # Within one PATH directory, prefer the most specific name (python3.12 > python3 > python).
+    return (-len(name), name)
+
+
+def _discover(cache_dir: Path | None) -> list[Interpreter]:
+    unique: dict[str, Path] = {}
+    for candidate in _candidates():
+        if _is_binary(candidate):
+            unique.setdefault(os.path.realpath(candidate), candidate)
+
+    def attempt(path: Path) -> Interpreter | None:
+        try:
+            return probe(path, cache_dir)
+        except InterpreterNotFound:
+            return None
+
+    with ThreadPoolExecutor(max_workers=_PROBE_WORKERS) as pool:
+        results = list(pool.map(attempt, unique.values()))
+    return [interp for interp in results if interp is not None]
+
+
+def _not_found_message(request: PythonRequest, found: list[Interpreter]) -> str:
+    versions = sorted({interp.version for interp in found})
+    listed = ", ".join(str(v) for v in versions) or "none"
+    return (
+        f"no Python matching {request.text!r} found (found: {listed}; "
+        "install one with pyenv or pass --python PATH)"
+    )

@@ -1,0 +1,374 @@
+"""The global cache: archives by sha256, wheels unpacked once, wheels built from source.
+
+Layout under the root (other adapters own ``http-v1``, ``metadata-v1``, ``interpreter-v1``)::
+
+    archives-v1/<sha[:2]>/<sha256>/<filename>
+    wheels-v1/<sha256>/...             the wheel's tree + .cloche-manifest.json
+    built-v1/<key>/<wheel filename>
+    tmp/                               staging, same filesystem as the buckets
+    locks/<name>.lock
+
+Every entry appears by one rename (file or directory), so readers never see half of one.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import filelock
+
+from cloche.adapters.store.unpack import extract_wheel
+from cloche.adapters.store.usage import disk_usage, remove_entry
+from cloche.adapters.store.wheel import MANIFEST_NAME, UnpackedWheel, manifest_json, read_manifest
+from cloche.core.models import normalize, parse_dist_filename
+from cloche.errors import ClocheError, HashMismatchError, InstallError
+
+ARCHIVES = "archives-v1"
+WHEELS = "wheels-v1"
+BUILT = "built-v1"
+TMP = "tmp"
+LOCKS = "locks"
+
+_CURRENT = {"archives": ARCHIVES, "wheels": WHEELS, "built": BUILT}
+_OWN_BUCKET = re.compile(r"^(archives|wheels|built)-v\d+$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_CHUNK = 1024 * 1024
+
+
+class CacheError(ClocheError):
+    """The cache directory could not be read or written."""
+
+
+@dataclass(frozen=True, slots=True)
+class BucketInfo:
+    name: str
+    entries: int
+    bytes: int
+    """Apparent size; a file hardlinked twice inside the store counts once."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoreInfo:
+    root: Path
+    buckets: tuple[BucketInfo, ...]
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(bucket.bytes for bucket in self.buckets)
+
+
+def _check_sha256(sha256: str) -> str:
+    digest = sha256.lower()
+    if not _SHA256.match(digest):
+        raise ValueError(f"not a sha256 hex digest: {sha256!r}")
+    return digest
+
+
+def _check_key(key: str) -> str:
+    if not _KEY.match(key):
+        raise ValueError(f"not a valid store key: {key!r}")
+    return key
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _cache_error(action: str, path: Path, exc: OSError) -> CacheError:
+    return CacheError(
+        f"cannot {action} {path}: {exc.strerror or exc}",
+        hint="check the cache directory's permissions and free space, or set CLOCHE_CACHE_DIR",
+    )
+
+
+class Store:
+    """The global cache rooted at ``Settings.cache_dir``; safe to share between processes."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    # -- archives -------------------------------------------------------------
+
+    def _archive_dir(self, sha256: str) -> Path:
+        return self.root / ARCHIVES / sha256[:2] / sha256
+
+    def archive(self, sha256: str) -> Path | None:
+        """The stored archive with this sha256, or None."""
+        directory = self._archive_dir(_check_sha256(sha256))
+        try:
+            names = sorted(p.name for p in directory.iterdir() if not p.name.startswith("."))
+        except OSError:
+            return None
+        return directory / names[0] if names else None
+
+    def add_archive(
+        self, src: Path, filename: str, *, sha256: str | None = None, move: bool = True
+    ) -> tuple[Path, str]:
+        """Store ``src`` as ``filename``; returns (stored path, sha256).
+
+        With ``sha256`` given, a file that does not match raises HashMismatchError and
+        nothing is stored. ``move`` renames ``src`` (put it in ``staging_dir()``), else copies.
+        """
+        if not filename or "/" in filename or "\\" in filename or filename in (".", ".."):
+            raise InstallError(f"refusing to store an archive named {filename!r}: not a file name")
+        try:
+            digest = _file_sha256(src)
+        except OSError as exc:
+            raise _cache_error("read", src, exc) from None
+        if sha256 is not None and digest != sha256.lower():
+            raise HashMismatchError(
+                f"{filename} has sha256 {digest}, expected {sha256.lower()}; "
+                "the download is corrupt or was tampered with, and was not stored",
+                hint="retry; if it persists, the index or the lockfile hash is wrong",
+            )
+        dest = self._archive_dir(digest) / filename
+        try:
+            if dest.exists():
+                if move:
+                    src.unlink(missing_ok=True)
+                return dest, digest
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if move:
+                try:
+                    src.replace(dest)
+                    return dest, digest
+                except OSError as exc:
+                    if exc.errno != errno.EXDEV:
+                        raise
+            self._copy_into(src, dest)
+            if move:
+                src.unlink(missing_ok=True)
+        except OSError as exc:
+            raise _cache_error("store an archive in", self.root, exc) from None
+        return dest, digest
+
+    def _copy_into(self, src: Path, dest: Path) -> None:
+        """Copy through a temp file on the store's filesystem, then rename into place."""
+        tmp_dir = self.root / TMP
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix="copy-", dir=tmp_dir)
+        os.close(fd)
+        tmp = Path(name)
+        try:
+            shutil.copyfile(src, tmp)
+            tmp.chmod(0o644)
+            tmp.replace(dest)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    def staging_dir(self) -> Path:
+        """A fresh directory under ``tmp/``, on the buckets' filesystem; the caller removes it."""
+        tmp_dir = self.root / TMP
+        try:
+            tmp_dir.mkdir(parents=True, exist_ok=True)
+            return Path(tempfile.mkdtemp(prefix="stage-", dir=tmp_dir))
+        except OSError as exc:
+            raise _cache_error("create a staging directory in", tmp_dir, exc) from None
+
+    # -- unpacked wheels ------------------------------------------------------
+
+    def unpacked(self, sha256: str) -> UnpackedWheel | None:
+        """The wheel with this archive sha256, already unpacked; None otherwise."""
+        digest = _check_sha256(sha256)
+        wheel = read_manifest(self.root / WHEELS / digest)
+        return wheel if wheel is not None and wheel.sha256 == digest else None
+
+    def unpack_wheel(self, archive: Path, sha256: str) -> UnpackedWheel:
+        """Unpack ``archive`` (whose verified sha256 is given) once; later calls reuse it.
+
+        Raises CorruptWheelError (an InstallError) for unsafe or inconsistent wheels,
+        leaving nothing behind.
+        """
+        digest = _check_sha256(sha256)
+        found = self.unpacked(digest)
+        if found is not None:
+            return found
+        with self.lock(f"wheel-{digest}"):
+            found = self.unpacked(digest)
+            if found is not None:
+                return found
+            return self._unpack_locked(archive, digest)
+
+    def _unpack_locked(self, archive: Path, digest: str) -> UnpackedWheel:
+        target = self.root / WHEELS / digest
+        try:
+            # A directory without a readable manifest is left over from an older cloche.
+            remove_entry(target, self.root / TMP)
+            tmp_dir = self.root / TMP
+            tmp_dir.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix="unpack-", dir=tmp_dir))
+        except OSError as exc:
+            raise _cache_error("prepare an unpack directory in", self.root, exc) from None
+        try:
+            wheel = replace(extract_wheel(archive, digest, staging), path=target)
+            (staging / MANIFEST_NAME).write_text(manifest_json(wheel), "utf-8")
+            staging.chmod(0o755)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            staging.rename(target)
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise InstallError(
+                f"cannot unpack {archive.name} into {self.root}: {exc.strerror or exc}",
+                hint="check the cache directory's permissions and free space",
+            ) from None
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return wheel
+
+    # -- built wheels ---------------------------------------------------------
+
+    def built_wheel(self, key: str) -> Path | None:
+        """The wheel built earlier for ``key`` (a source sha256 or a caller's key), or None."""
+        directory = self.root / BUILT / _check_key(key)
+        try:
+            names = sorted(p.name for p in directory.iterdir() if p.name.endswith(".whl"))
+        except OSError:
+            return None
+        return directory / names[0] if names else None
+
+    def add_built_wheel(self, key: str, wheel: Path) -> Path:
+        """Copy ``wheel`` into ``built-v1/<key>/``, replacing what was built before for ``key``."""
+        directory = self.root / BUILT / _check_key(key)
+        if not wheel.name.endswith(".whl"):
+            raise InstallError(f"refusing to store {wheel.name} as a built wheel: not a .whl file")
+        with self.lock(f"built-{key}"):
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+                dest = directory / wheel.name
+                self._copy_into(wheel, dest)
+                for other in directory.iterdir():
+                    if other != dest:
+                        other.unlink(missing_ok=True)
+            except OSError as exc:
+                raise _cache_error("store a built wheel in", directory, exc) from None
+        return dest
+
+    # -- maintenance ----------------------------------------------------------
+
+    def lock(self, name: str) -> filelock.BaseFileLock:
+        """An inter-process lock ``<root>/locks/<name>.lock`` (not yet acquired)."""
+        locks = self.root / LOCKS
+        try:
+            locks.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _cache_error("create", locks, exc) from None
+        return filelock.FileLock(str(locks / f"{_check_key(name)}.lock"))
+
+    def _buckets(self) -> list[Path]:
+        try:
+            return sorted(p for p in self.root.iterdir() if p.is_dir() and p.name != LOCKS)
+        except OSError:
+            return []
+
+    def info(self) -> StoreInfo:
+        """Entries and bytes per bucket (every top-level directory but ``locks``)."""
+        seen: set[tuple[int, int]] = set()
+        buckets = []
+        for bucket in self._buckets():
+            if bucket.name == ARCHIVES:
+                entries = [e for shard in _children(bucket) for e in _children(shard)]
+            else:
+                entries = _children(bucket)
+            buckets.append(BucketInfo(bucket.name, len(entries), disk_usage([bucket], seen)))
+        return StoreInfo(self.root, tuple(buckets))
+
+    def clean(self, package: str | None = None) -> int:
+        """Remove everything, or every archive / unpacked / built wheel of ``package``.
+
+        Returns the bytes removed (files still hardlinked from an environment stay on disk).
+        """
+        trash = self.root / TMP
+        try:
+            if package is None:
+                freed = 0
+                for bucket in self._buckets():
+                    if bucket.name == TMP:
+                        freed += sum(remove_entry(e, trash) for e in _children(bucket))
+                    else:
+                        freed += remove_entry(bucket, trash)
+                return freed
+            return self._clean_package(package, trash)
+        except OSError as exc:
+            raise _cache_error("clean", self.root, exc) from None
+
+    def _clean_package(self, package: str, trash: Path) -> int:
+        name = normalize(package)
+        freed = 0
+        for shard in _children(self.root / ARCHIVES):
+            for entry in _children(shard):
+                if any(_dist_name(f.name) == name for f in _children(entry)):
+                    freed += remove_entry(entry, trash)
+        for entry in _children(self.root / WHEELS):
+            wheel = read_manifest(entry)
+            if wheel is not None and wheel.name == name:
+                with self.lock(f"wheel-{entry.name}"):
+                    freed += remove_entry(entry, trash)
+        for entry in _children(self.root / BUILT):
+            if any(_dist_name(f.name) == name for f in _children(entry)):
+                with self.lock(f"built-{entry.name}"):
+                    freed += remove_entry(entry, trash)
+        return freed
+
+    def prune(self, *, tmp_age: float = 3600.0) -> int:
+        """Remove what no reader can use; returns bytes freed.
+
+        That is: ``tmp/`` entries older than ``tmp_age`` seconds (younger ones may belong
+        to a running cloche), buckets of other format versions (``wheels-v0``), unpacked
+        wheels without a manifest.
+        """
+        trash = self.root / TMP
+        freed = 0
+        try:
+            cutoff = time.time() - tmp_age
+            for entry in _children(self.root / TMP):
+                if entry.lstat().st_mtime <= cutoff:
+                    freed += remove_entry(entry, trash)
+            for bucket in self._buckets():
+                match = _OWN_BUCKET.match(bucket.name)
+                if match and _CURRENT[match.group(1)] != bucket.name:
+                    freed += remove_entry(bucket, trash)
+            for entry in _children(self.root / WHEELS):
+                if read_manifest(entry) is None:
+                    freed += self._prune_unpacked(entry, trash)
+        except OSError as exc:
+            raise _cache_error("prune", self.root, exc) from None
+        return freed
+
+    def _prune_unpacked(self, entry: Path, trash: Path) -> int:
+        lock = self.lock(f"wheel-{entry.name}") if _SHA256.match(entry.name) else None
+        if lock is None:
+            return remove_entry(entry, trash)
+        try:
+            with lock.acquire(timeout=0):
+                if read_manifest(entry) is None:
+                    return remove_entry(entry, trash)
+        except filelock.Timeout:
+            pass  # being unpacked right now by another process
+        return 0
+
+
+def _children(directory: Path) -> list[Path]:
+    try:
+        return sorted(directory.iterdir())
+    except OSError:
+        return []
+
+
+def _dist_name(filename: str) -> str | None:
+    parsed = parse_dist_filename(filename)
+    return parsed[0] if parsed is not None else None

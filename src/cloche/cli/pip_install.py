@@ -1,0 +1,71 @@
+"""``cloche pip install``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cloche.cli.context import app
+from cloche.cli.env_target import target_environment
+from cloche.cli.options import env_options, index_flags, index_options
+from cloche.cli.summary import print_plan
+
+
+@click.command("install")
+@click.argument("packages", nargs=-1)
+@click.option("-r", "--requirement", "requirement_files", multiple=True,
+              type=click.Path(path_type=Path), help="Install from a requirements file (repeatable).")
+@click.option("-c", "--constraint", "constraint_files", multiple=True,
+              type=click.Path(path_type=Path), help="Constrain versions with this file (repeatable).")
+@click.option("-e", "--editable", "editables", multiple=True, metavar="PATH/URL",
+              help="Install a local project (or VCS URL) in editable mode (repeatable).")
+@click.option("-U", "--upgrade", is_flag=True, help="Upgrade the named packages to the newest allowed versions.")
+@click.option("--no-deps", is_flag=True, help="Do not install dependencies.")
+@click.option("--require-hashes", is_flag=True, help="Require a --hash for every package (implied by any --hash).")
+@click.option("--reinstall", "--force-reinstall", is_flag=True, help="Reinstall even when up to date.")
+@click.option("--pre", "prerelease", is_flag=True, default=None, help="Allow pre-releases.")
+@click.option("--dry-run", is_flag=True, help="Show what would change without changing anything.")
+@click.option("--link-mode", type=click.Choice(["auto", "clone", "hardlink", "copy"]), default=None,
+              help="How files come from the cache: clone (reflink), hardlink or copy (default: best available).")
+@click.option("--compile", "compile_bytecode", is_flag=True, default=None, help="Compile .pyc files after installing.")
+@env_options
+@index_options
+@click.pass_context
+def command(ctx: click.Context, packages: tuple[str, ...], **kwargs: Any) -> None:
+    """Install PACKAGES (requirement specifiers, URLs or paths) into the environment.
+
+    \b
+    Examples:
+      cloche pip install numpy pandas "scikit-learn==1.5.*"
+      cloche pip install -r requirements.txt --require-hashes
+      cloche pip install --upgrade pandas
+      cloche pip install -e ./mypkg
+    """
+    from cloche.config import LinkMode
+    from cloche.ops.pip_env import InstallOptions, install_requirements
+    from cloche.ops.requirements import gather
+
+    state = app(ctx)
+    flags = index_flags(kwargs)
+    flags["prerelease"] = kwargs["prerelease"]
+    flags["compile_bytecode"] = kwargs["compile_bytecode"]
+    if kwargs["link_mode"]:
+        flags["link_mode"] = LinkMode(kwargs["link_mode"])
+    settings = state.settings(**flags)
+    interpreter = target_environment(state, kwargs["python"], kwargs["system"])
+    asked = gather(packages, kwargs["requirement_files"], kwargs["constraint_files"], kwargs["editables"])
+    options = InstallOptions(
+        upgrade=kwargs["upgrade"],
+        no_deps=kwargs["no_deps"],
+        require_hashes=kwargs["require_hashes"],
+        reinstall=kwargs["reinstall"],
+        dry_run=kwargs["dry_run"],
+        explicit_flags=flags,
+    )
+    try:
+        plan = install_requirements(interpreter, asked, settings, options, state.reporter)
+    finally:
+        state.reporter.close()
+    print_plan(state.reporter, plan, dry_run=kwargs["dry_run"])

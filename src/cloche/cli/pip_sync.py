@@ -1,0 +1,59 @@
+"""``cloche pip sync``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cloche.cli.context import app
+from cloche.cli.env_target import target_environment
+from cloche.cli.options import env_options, index_flags, index_options
+from cloche.cli.summary import print_plan
+
+
+@click.command("sync")
+@click.argument("requirement_files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--require-hashes", is_flag=True, help="Require a --hash for every package.")
+@click.option("--reinstall", is_flag=True, help="Reinstall everything listed.")
+@click.option("--dry-run", is_flag=True, help="Show what would change without changing anything.")
+@click.option("--link-mode", type=click.Choice(["auto", "clone", "hardlink", "copy"]), default=None,
+              help="How files come from the cache (default: best available).")
+@click.option("--compile", "compile_bytecode", is_flag=True, default=None, help="Compile .pyc files.")
+@env_options
+@index_options
+@click.pass_context
+def command(ctx: click.Context, requirement_files: tuple[Path, ...], **kwargs: Any) -> None:
+    """Make the environment match REQUIREMENT_FILES exactly.
+
+    Installs every pinned package listed (without resolving further
+    dependencies) and removes everything else.
+
+    \b
+    Example:
+      cloche pip sync requirements.txt
+    """
+    from cloche.config import LinkMode
+    from cloche.ops.pip_env import InstallOptions, install_requirements
+    from cloche.ops.requirements import gather
+
+    state = app(ctx)
+    flags = index_flags(kwargs)
+    flags["compile_bytecode"] = kwargs["compile_bytecode"]
+    if kwargs["link_mode"]:
+        flags["link_mode"] = LinkMode(kwargs["link_mode"])
+    settings = state.settings(**flags)
+    interpreter = target_environment(state, kwargs["python"], kwargs["system"])
+    asked = gather(requirement_files=requirement_files)
+    options = InstallOptions(
+        require_hashes=kwargs["require_hashes"],
+        reinstall=kwargs["reinstall"],
+        dry_run=kwargs["dry_run"],
+        explicit_flags=flags,
+    )
+    try:
+        plan = install_requirements(interpreter, asked, settings, options, state.reporter, exact=True)
+    finally:
+        state.reporter.close()
+    print_plan(state.reporter, plan, dry_run=kwargs["dry_run"])

@@ -1,0 +1,202 @@
+"""One requirement as a user types it: PEP 508, ``name @ url``, a plain URL or a local path.
+
+URLs and paths are named (``#egg=``, wheel/sdist filename, or the project's
+own metadata) and become ``name @ url`` requirements; paths become absolute
+``file://`` URLs.
+"""
+
+from __future__ import annotations
+
+import configparser
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path, PurePath
+from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.request import url2pathname
+
+from packaging.requirements import InvalidRequirement, Requirement
+
+from cloche.core.models import UserRequirement, parse_dist_filename
+from cloche.errors import RequirementError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
+
+_NAME = re.compile(r"^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$")
+_NAME_AT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\s*(\[[^\]]*\])?\s*@")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_EXTRAS_SUFFIX = re.compile(r"^(.*?)\s*(\[[^\]]*\])$")
+_VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
+_ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".zip")
+
+
+def is_project_name(text: str) -> bool:
+    """Whether ``text`` is a valid PEP 508 project name."""
+    return _NAME.match(text) is not None
+
+
+def is_url(text: str) -> bool:
+    """Whether ``text`` starts with ``scheme://``."""
+    return _URL.match(text) is not None
+
+
+def parse_requirement(
+    text: str, origin: str, *, base_dir: Path | None = None, editable: bool = False
+) -> UserRequirement:
+    """One requirement as typed on a command line or a file line (without options).
+
+    Accepts PEP 508 strings, ``name @ url``, plain archive or VCS URLs and
+    local paths; URLs and paths become ``name @ url`` with paths made absolute
+    ``file://`` URLs against ``base_dir`` (default: the working directory).
+    """
+    text = text.strip()
+    if not text:
+        raise RequirementError(f"{origin}: empty requirement")
+    base = Path.cwd() if base_dir is None else base_dir
+    if _NAME_AT.match(text):
+        req = _pep508(text, origin)
+        url = req.url or ""
+        if not _SCHEME.match(url) or url.lower().startswith("file:"):
+            url = _local_path(url, base, origin, editable).as_uri()
+        elif editable and not url.lower().startswith(_VCS_PREFIXES):
+            raise _not_editable(text, origin)
+        marker = str(req.marker) if req.marker else ""
+        req = _pep508(_requirement_text(req.name, sorted(req.extras), url, marker), origin)
+        return UserRequirement(req, origin, editable=editable)
+    if _URL.match(text) or text.lower().startswith(_VCS_PREFIXES):
+        # A URL may itself contain ";", so (like pip) only "; " starts its marker.
+        location, _sep, marker = text.partition("; ")
+        return _from_location(location.strip(), marker.strip(), base, origin, editable)
+    location, _sep, marker = text.partition(";")
+    if editable or _looks_like_path(location.strip()):
+        return _from_location(location.strip(), marker.strip(), base, origin, editable)
+    return UserRequirement(_pep508(text, origin), origin)
+
+
+def _from_location(
+    location: str, marker: str, base: Path, origin: str, editable: bool
+) -> UserRequirement:
+    """A plain URL or local path, named from its egg fragment, filename or project metadata."""
+    lowered = location.lower()
+    extras: list[str] = []
+    if lowered.startswith(_VCS_PREFIXES) or (_URL.match(location) and lowered[:5] != "file:"):
+        if editable and not lowered.startswith(_VCS_PREFIXES):
+            raise _not_editable(location, origin)
+        name, url = _name_from_url(location, origin), location
+    else:
+        location, extras = _split_extras(location)
+        path = _local_path(location, base, origin, editable)
+        name, url = _local_name(path, location, origin), path.as_uri()
+    req = _pep508(_requirement_text(name, extras, url, marker), origin)
+    return UserRequirement(req, origin, editable=editable)
+
+
+def _local_path(location: str, base: Path, origin: str, editable: bool) -> Path:
+    """The absolute path a local path or file: URL points to; it must exist."""
+    if location.lower().startswith("file:"):
+        path = Path(url2pathname(urlsplit(location).path))
+    else:
+        path = Path(location).expanduser()
+    path = (base / path).resolve()
+    if not path.exists():
+        raise RequirementError(f"{origin}: no such file or directory: {location}")
+    if editable and not path.is_dir():
+        raise RequirementError(
+            f"{origin}: an editable requirement must be a project directory, not a file: {location}"
+        )
+    return path
+
+
+def _local_name(path: Path, shown: str, origin: str) -> str:
+    if path.is_dir():
+        name = _project_name(path, origin)
+    else:
+        parsed = parse_dist_filename(path.name)
+        name = parsed[0] if parsed else None
+    if name is None:
+        raise RequirementError(
+            f"{origin}: cannot tell the project name of {shown}; write it as 'name @ {shown}'"
+        )
+    return name
+
+
+def _project_name(directory: Path, origin: str) -> str | None:
+    """[project].name from pyproject.toml, else [metadata] name from setup.cfg."""
+    pyproject = directory / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise RequirementError(f"{origin}: cannot read {pyproject}: {exc}") from None
+        project = data.get("project")
+        if isinstance(project, dict) and isinstance(project.get("name"), str):
+            return str(project["name"])
+    setup_cfg = directory / "setup.cfg"
+    if setup_cfg.is_file():
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read(setup_cfg, encoding="utf-8")
+        except (OSError, UnicodeDecodeError, configparser.Error) as exc:
+            detail = str(exc).splitlines()[0]
+            raise RequirementError(f"{origin}: cannot read {setup_cfg}: {detail}") from None
+        name = parser.get("metadata", "name", fallback="").strip()
+        if name:
+            return name
+    return None
+
+
+def _name_from_url(url: str, origin: str) -> str:
+    parts = urlsplit(url)
+    egg = parse_qs(parts.fragment).get("egg")
+    if egg:
+        if not _NAME.match(egg[0]):
+            raise RequirementError(f"{origin}: invalid project name in #egg={egg[0]} of {url}")
+        return egg[0]
+    if not url.lower().startswith(_VCS_PREFIXES):
+        parsed = parse_dist_filename(unquote(PurePath(parts.path).name))
+        if parsed:
+            return parsed[0]
+    raise RequirementError(
+        f"{origin}: cannot tell the project name of {url}; write it as 'name @ {url}'"
+    )
+
+
+def _requirement_text(name: str, extras: Sequence[str], url: str, marker: str) -> str:
+    text = f"{name}[{','.join(extras)}] @ {url}" if extras else f"{name} @ {url}"
+    return f"{text} ; {marker}" if marker else text
+
+
+def _split_extras(location: str) -> tuple[str, list[str]]:
+    match = _EXTRAS_SUFFIX.match(location)
+    if match is None:
+        return location, []
+    extras = [extra.strip() for extra in match.group(2)[1:-1].split(",")]
+    return match.group(1), [extra for extra in extras if extra]
+
+
+def _looks_like_path(text: str) -> bool:
+    return (
+        text.startswith((".", "/", "~"))
+        or "/" in text
+        or "\\" in text
+        or text.endswith(_ARCHIVE_SUFFIXES)
+    )
+
+
+def _pep508(text: str, origin: str) -> Requirement:
+    try:
+        return Requirement(text)
+    except InvalidRequirement as exc:
+        detail = str(exc).splitlines()[0]
+        raise RequirementError(f"{origin}: invalid requirement {text!r}: {detail}") from None
+
+
+def _not_editable(text: str, origin: str) -> RequirementError:
+    return RequirementError(
+        f"{origin}: an editable requirement must be a local project directory "
+        f"or a VCS URL (git+https://...), not {text!r}"
+    )

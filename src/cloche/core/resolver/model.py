@@ -1,0 +1,105 @@
+"""The resolver's own requirement and candidate values (resolvelib's RT and CT)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+from cloche.core.models import Metadata, NormalizedName, normalize
+from cloche.core.resolver.releases import Release
+
+PYTHON = NormalizedName("<python>")
+"""Identity of the target's interpreter; angle brackets keep it apart from real names."""
+
+
+def identity(name: NormalizedName, extras: frozenset[NormalizedName]) -> str:
+    """The resolver identity of a package with extras: ``name`` or ``name[a,b]``."""
+    return f"{name}[{','.join(sorted(extras))}]" if extras else name
+
+
+def _label(name: str, extras: frozenset[NormalizedName]) -> str:
+    return f"{name}[{','.join(sorted(extras))}]" if extras else name
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A concrete version of a package (with extras) that may be pinned."""
+
+    name: NormalizedName
+    version: Version
+    extras: frozenset[NormalizedName] = frozenset()
+    direct_url: str | None = None
+    release: Release | None = field(default=None, compare=False)
+    """Files of this version; None for a direct URL and for the interpreter."""
+    metadata: Metadata | None = field(default=None, compare=False)
+    """Known up front only for a direct URL; index candidates fetch theirs lazily."""
+
+    @property
+    def key(self) -> str:
+        return identity(self.name, self.extras)
+
+    def __str__(self) -> str:
+        if self.name == PYTHON:
+            return f"Python {self.version}"
+        return f"{_label(self.name, self.extras)} {self.version}"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Need:
+    """One requirement on one identity, from the user (``origin``) or a ``parent`` candidate.
+
+    Compared by identity: two equal-looking needs from different places are
+    different facts for the conflict explanation.
+    """
+
+    name: NormalizedName
+    specifier: SpecifierSet
+    extras: frozenset[NormalizedName] = frozenset()
+    url: str | None = None
+    parent: Candidate | None = None
+    origin: str | None = None
+    """Where the user wrote it ("requirements.in:2"); None for a dependency."""
+    requirement: Requirement | None = None
+    """The requirement it came from (direct URLs are fetched through it)."""
+
+    @property
+    def key(self) -> str:
+        return identity(self.name, self.extras)
+
+    @property
+    def is_exact_pin(self) -> bool:
+        return is_exact_pin(self.specifier)
+
+    def __str__(self) -> str:
+        if self.name == PYTHON:
+            return f"Python {self.specifier}"
+        label = _label(self.requirement.name if self.requirement else self.name, self.extras)
+        if self.url:
+            return f"{label} @ {self.url}"
+        return f"{label}{self.specifier}"
+
+    @classmethod
+    def from_requirement(
+        cls, requirement: Requirement, parent: Candidate | None = None, origin: str | None = None
+    ) -> Need:
+        """A need for a parsed requirement (its marker is the caller's business)."""
+        return cls(
+            name=normalize(requirement.name),
+            specifier=requirement.specifier,
+            extras=frozenset(normalize(e) for e in requirement.extras),
+            url=requirement.url or None,
+            parent=parent,
+            origin=origin,
+            requirement=requirement,
+        )
+
+
+def is_exact_pin(specifier: SpecifierSet) -> bool:
+    """``==1.2`` or ``===1.2`` (no wildcard): the form that may select a yanked release."""
+    return any(
+        s.operator == "===" or (s.operator == "==" and not s.version.endswith(".*"))
+        for s in specifier
+    )

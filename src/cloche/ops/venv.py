@@ -1,0 +1,45 @@
+"""``cloche venv``: a new virtual environment, optionally seeded with pip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cloche.adapters.python import find_interpreter
+from cloche.adapters.venv import create_venv
+from cloche.config import Settings
+from cloche.core.models import Interpreter
+from cloche.core.report import NullReporter, Reporter
+from cloche.core.reqfile import parse_requirement
+from cloche.ops.pip_env import InstallOptions, install_requirements
+from cloche.ops.requirements import Asked
+
+SEED_PACKAGES = ("pip",)
+
+
+def make_venv(
+    path: Path,
+    settings: Settings,
+    *,
+    python: str | None = None,
+    prompt: str | None = None,
+    clear: bool = False,
+    allow_existing: bool = False,
+    system_site_packages: bool = False,
+    seed: bool = False,
+    reporter: Reporter | None = None,
+) -> Interpreter:
+    """Create the venv at ``path`` for the interpreter ``python`` asks for."""
+    reporter = reporter or NullReporter()
+    base = find_interpreter(python, cache_dir=settings.cache_dir)
+    env = create_venv(
+        path,
+        base,
+        prompt=prompt,
+        clear=clear,
+        system_site_packages=system_site_packages,
+        allow_existing=allow_existing,
+    )
+    if seed:
+        reqs = tuple(parse_requirement(name, "--seed") for name in SEED_PACKAGES)
+        install_requirements(env, Asked(reqs, (), None), settings, InstallOptions(), reporter)
+    return env
