@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import threading
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 from types import TracebackType
@@ -26,6 +25,7 @@ from pyproject_hooks import (
 )
 
 from cloche.adapters.build_archive import read_sdist_metadata, unpack_sdist
+from cloche.adapters.build_runner import CapturingRunner, HookFailed, backend_tail
 from cloche.adapters.build_system import BuildSystem, describe_project, read_build_system
 from cloche.adapters.build_vcs import (
     VcsUrl,
@@ -55,7 +55,6 @@ __all__ = [
     "unpack_sdist",
 ]
 
-_TAIL_LINES = 20
 _T = TypeVar("_T")
 
 
@@ -83,49 +82,6 @@ class BuildEnvironmentFactory(Protocol):
         ...
 
 
-class _HookFailed(Exception):
-    def __init__(self, returncode: int, output: str) -> None:
-        super().__init__(returncode)
-        self.returncode = returncode
-        self.output = output
-
-
-class _CapturingRunner:
-    """A pyproject-hooks runner that keeps the backend off our terminal."""
-
-    def __init__(self, scripts_dir: Path | None, *, isolated: bool) -> None:
-        self._scripts_dir = scripts_dir
-        self._isolated = isolated
-        self.output = ""
-
-    def __call__(
-        self,
-        cmd: Sequence[str],
-        cwd: str | None = None,
-        extra_environ: Mapping[str, str] | None = None,
-    ) -> None:
-        env = dict(os.environ)
-        env.update(extra_environ or {})
-        if self._scripts_dir is not None:
-            env["PATH"] = os.pathsep.join(filter(None, [str(self._scripts_dir), env.get("PATH")]))
-        if self._isolated:
-            env.pop("PYTHONPATH", None)
-            env.pop("PYTHONHOME", None)
-            env["PYTHONNOUSERSITE"] = "1"
-        proc = subprocess.run(
-            list(cmd),
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            check=False,
-        )
-        self.output = proc.stdout.decode("utf-8", errors="replace")
-        if proc.returncode != 0:
-            raise _HookFailed(proc.returncode, self.output)
-
-
 class _Session:
     """The state of one source tree between its metadata and its wheel build."""
 
@@ -146,7 +102,7 @@ class _Session:
         self.env = env
         self.stack = stack
         self.lock = threading.Lock()
-        self.runner = _CapturingRunner(env.scripts_dir if env else None, isolated=isolated)
+        self.runner = CapturingRunner(env.scripts_dir if env else None, isolated=isolated)
         self.hooks = BuildBackendHookCaller(
             str(project_dir),
             system.backend,
@@ -335,7 +291,7 @@ class SourceBuilder:
         if session.env is None or kind in session.requires_done:
             return
         self._install(session, session.system.requires, "build-system.requires")
-        get: Callable[[], list[str]] = (
+        get: Callable[[], Sequence[str]] = (
             session.hooks.get_requires_for_build_editable
             if kind == "editable"
             else session.hooks.get_requires_for_build_wheel
@@ -365,17 +321,17 @@ class SourceBuilder:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", BuildBackendWarning)
                 result = call()
-        except _HookFailed as exc:
+        except HookFailed as exc:
             raise BuildError(
                 f"failed to build {session.label()} from {session.source}: {hook} "
                 f"(backend {session.system.backend}) exited with {exc.returncode}"
-                + _tail(exc.output)
+                + backend_tail(exc.output)
             ) from None
         except BackendUnavailable as exc:
             raise BuildError(
                 f"failed to build {session.label()} from {session.source}: cannot import the "
                 f"build backend {session.system.backend!r}"
-                + _tail(exc.traceback or session.runner.output)
+                + backend_tail(exc.traceback or session.runner.output)
             ) from None
         except HookMissing as exc:
             if editable:
@@ -398,11 +354,6 @@ class SourceBuilder:
                     warning.message, warning.category, warning.filename, warning.lineno
                 )
         return result
-
-
-def _tail(output: str) -> str:
-    lines = [line.rstrip() for line in output.rstrip().splitlines()][-_TAIL_LINES:]
-    return "".join(f"\n  {line}" for line in lines)
 
 
 def _read_metadata_file(path: Path, session: _Session) -> Metadata:

@@ -6,8 +6,8 @@ import os
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Iterable
-from pathlib import Path
+from collections.abc import Sequence
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from cloche.core.metadata import is_static_sdist_metadata, parse_core_metadata
 from cloche.core.models import Metadata
@@ -61,17 +61,13 @@ def unpack_sdist(sdist: Path, dest: Path) -> Path:
     escape ``dest``, links pointing outside it, members under a link, and devices.
     """
     dest.mkdir(parents=True, exist_ok=True)
-    root = Path(os.path.realpath(dest))
+    root = dest.resolve()
+    unpack = _unpack_zip if zipfile.is_zipfile(sdist) else _unpack_tar
     try:
-        if zipfile.is_zipfile(sdist):
-            names = _unpack_zip(sdist, root)
-        else:
-            names = _unpack_tar(sdist, root)
-    except BuildError:
-        raise
+        names = unpack(sdist, root)
     except _ARCHIVE_ERRORS as exc:
         raise BuildError(f"cannot unpack sdist {sdist}: {exc}; the file may be corrupt") from None
-    tops = {parts[0] for parts in (_parts(n) for n in names) if parts}
+    tops = {parts[0] for parts in (_lexical(_parts(n)) for n in names) if parts}
     if len(tops) != 1 or not (root / next(iter(tops))).is_dir():
         raise BuildError(
             f"{sdist.name} is not a valid sdist: it must hold exactly one top-level "
@@ -84,33 +80,48 @@ def _parts(name: str) -> list[str]:
     return [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
 
 
+def _lexical(parts: Sequence[str]) -> list[str] | None:
+    """``parts`` with ``..`` applied; None when they climb above the start."""
+    out: list[str] = []
+    for part in parts:
+        if part == "..":
+            if not out:
+                return None
+            out.pop()
+        elif part not in ("", "."):
+            out.append(part)
+    return out
+
+
+def _is_absolute(name: str) -> bool:
+    return PurePosixPath(name.replace("\\", "/")).is_absolute() or bool(PureWindowsPath(name).drive)
+
+
 def _refuse(sdist: Path, member: str, why: str) -> BuildError:
     return BuildError(f"refusing to unpack {sdist.name}: member {member!r} {why}")
 
 
-def _check_path(sdist: Path, root: Path, name: str) -> str:
-    """The member's normalized absolute target, or an error when it escapes ``root``."""
-    posix = name.replace("\\", "/")
-    if posix.startswith("/") or os.path.isabs(name) or (len(posix) > 1 and posix[1] == ":"):
+def _check_path(sdist: Path, name: str) -> list[str]:
+    """The member's path parts below the destination; an error when it would escape."""
+    if _is_absolute(name):
         raise _refuse(sdist, name, "has an absolute path")
-    target = os.path.normpath(os.path.join(root, *_parts(posix))) if _parts(posix) else str(root)
-    if not _within(root, target):
+    parts = _lexical(_parts(name))
+    if parts is None:
         raise _refuse(sdist, name, "points outside the destination")
-    return target
-
-
-def _within(root: Path, target: str) -> bool:
-    base = str(root)
-    return os.path.commonpath([base, target]) == base
+    return parts
 
 
 def _unpack_tar(sdist: Path, root: Path) -> list[str]:
     with tarfile.open(sdist, "r:*") as tf:
         members = tf.getmembers()
-        _check_tar_members(sdist, root, members)
+        _check_tar_members(sdist, members)
         if hasattr(tarfile, "data_filter"):
             # Defence in depth: the stdlib filter also resolves links against the disk.
-            tf.extractall(root, members=members, filter="data")
+            try:
+                tf.extractall(root, members=members, filter="data")
+            except tarfile.FilterError as exc:
+                name = exc.tarinfo.name if exc.tarinfo is not None else "?"
+                raise _refuse(sdist, name, f"is unsafe ({exc})") from None
         else:  # pragma: no cover - Python 3.10 before the security backport
             for member in members:
                 member.mode = (member.mode & 0o755) | 0o600
@@ -120,30 +131,22 @@ def _unpack_tar(sdist: Path, root: Path) -> list[str]:
         return [m.name for m in members]
 
 
-def _check_tar_members(sdist: Path, root: Path, members: Iterable[tarfile.TarInfo]) -> None:
-    members = list(members)
+def _check_tar_members(sdist: Path, members: Sequence[tarfile.TarInfo]) -> None:
     links = {"/".join(_parts(m.name)) for m in members if m.issym() or m.islnk()}
     for member in members:
-        target = _check_path(sdist, root, member.name)
-        parts = _parts(member.name)
-        for i in range(1, len(parts)):
-            if "/".join(parts[:i]) in links:
-                raise _refuse(sdist, member.name, "lies under a link")
+        parts = _check_path(sdist, member.name)
+        raw = _parts(member.name)
+        if any("/".join(raw[:i]) in links for i in range(1, len(raw))):
+            raise _refuse(sdist, member.name, "lies under a link")
         if member.isdev():
             raise _refuse(sdist, member.name, "is a device or FIFO")
-        if member.issym():
-            if member.linkname.startswith("/") or os.path.isabs(member.linkname):
+        if member.issym() or member.islnk():
+            if _is_absolute(member.linkname):
                 raise _refuse(sdist, member.name, f"links to the absolute path {member.linkname!r}")
-            resolved = os.path.normpath(os.path.join(os.path.dirname(target), member.linkname))
-            if not _within(root, resolved):
-                raise _refuse(
-                    sdist, member.name, f"links outside the destination ({member.linkname!r})"
-                )
-        elif member.islnk():
-            if member.linkname.startswith("/") or os.path.isabs(member.linkname):
-                raise _refuse(sdist, member.name, f"links to the absolute path {member.linkname!r}")
-            resolved = os.path.normpath(os.path.join(root, *_parts(member.linkname)))
-            if not _within(root, resolved) or not _parts(member.linkname):
+            # A symlink is relative to its directory, a hard link to the archive root.
+            base = parts[:-1] if member.issym() else []
+            target = _lexical([*base, *_parts(member.linkname)])
+            if not target:
                 raise _refuse(
                     sdist, member.name, f"links outside the destination ({member.linkname!r})"
                 )
@@ -155,7 +158,7 @@ def _unpack_zip(sdist: Path, root: Path) -> list[str]:
     with zipfile.ZipFile(sdist) as zf:
         infos = zf.infolist()
         for info in infos:
-            _check_path(sdist, root, info.filename)
+            _check_path(sdist, info.filename)
         for info in infos:
             written = Path(zf.extract(info, root))
             mode = (info.external_attr >> 16) & 0o777

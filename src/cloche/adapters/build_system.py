@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from packaging.metadata import parse_email
@@ -16,7 +15,7 @@ from cloche.errors import BuildError
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 LEGACY_BACKEND = "setuptools.build_meta:__legacy__"
 LEGACY_REQUIRES = ("setuptools>=40.8.0",)
@@ -38,13 +37,14 @@ def _load_pyproject(project_dir: Path) -> dict[str, Any] | None:
     path = project_dir / "pyproject.toml"
     try:
         with path.open("rb") as fh:
-            return tomllib.load(fh)
+            data: dict[str, Any] = tomllib.load(fh)
     except FileNotFoundError:
         return None
     except tomllib.TOMLDecodeError as exc:
         raise BuildError(f"invalid TOML in {path}: {exc}; fix the file and try again") from None
     except OSError as exc:
         raise BuildError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return data
 
 
 def read_build_system(project_dir: Path) -> BuildSystem:
@@ -80,7 +80,7 @@ def read_build_system(project_dir: Path) -> BuildSystem:
     if not isinstance(backend_path, list) or not all(isinstance(p, str) for p in backend_path):
         raise BuildError(f"build-system.backend-path in {where} must be a list of strings")
     for entry in backend_path:
-        if not _is_inside(project_dir, entry):
+        if not _is_inside(entry):
             raise BuildError(
                 f"build-system.backend-path in {where} has {entry!r}, which is not a "
                 "relative path inside the project"
@@ -94,12 +94,16 @@ def _is_backend_spec(spec: str) -> bool:
     return all(part.isidentifier() for part in parts)
 
 
-def _is_inside(project_dir: Path, entry: str) -> bool:
-    if os.path.isabs(entry):
+def _is_inside(entry: str) -> bool:
+    """True for a relative path that stays inside the directory it is relative to."""
+    if PurePosixPath(entry).is_absolute() or PureWindowsPath(entry).is_absolute():
         return False
-    root = os.path.normpath(os.path.abspath(project_dir))
-    target = os.path.normpath(os.path.join(root, entry))
-    return os.path.commonpath([root, target]) == root
+    depth = 0
+    for part in entry.replace("\\", "/").split("/"):
+        depth += -1 if part == ".." else part not in ("", ".")
+        if depth < 0:
+            return False
+    return True
 
 
 def describe_project(project_dir: Path) -> str:

@@ -56,9 +56,8 @@ def redact_url(url: str) -> str:
 def parse_vcs_url(url: str) -> VcsUrl:
     """Split a ``git+...`` URL into repository, revision, subdirectory and egg name."""
     if url.lower().startswith(_OTHER_VCS):
-        raise BuildError(
-            f"cannot fetch {redact_url(url.partition('+')[2])}: only git URLs (git+...) are supported"
-        )
+        shown = redact_url(url.partition("+")[2])
+        raise BuildError(f"cannot fetch {shown}: only git URLs (git+...) are supported")
     if not url.lower().startswith("git+"):
         raise BuildError(
             f"{redact_url(url)} is not a git URL; write it as git+https://host/repo.git"
@@ -158,7 +157,9 @@ def resolve_vcs_commit(url: str) -> str:
     what = f"cannot resolve {vcs.display}" + (f" at {rev}" if rev else "")
     if rev is not None and _FULL_COMMIT.fullmatch(rev):
         return rev.lower()
-    listing = _git(["ls-remote", "--", vcs.repository, rev or "HEAD"], vcs, what)
+    # Peeled tags (``^{}``, the commit an annotated tag points at) need their own pattern.
+    patterns = [rev, f"{rev}^{{}}"] if rev else ["HEAD"]
+    listing = _git(["ls-remote", "--", vcs.repository, *patterns], vcs, what)
     refs: dict[str, str] = {}
     for line in listing.splitlines():
         commit, _, ref = line.partition("\t")

@@ -111,7 +111,9 @@ def _probe_path(path: Path, cache_dir: Path | None) -> Interpreter:
     return probe(path, cache_dir)
 
 
-def _environment_interpreter(root: Path, variable: str | None, cache_dir: Path | None) -> Interpreter:
+def _environment_interpreter(
+    root: Path, variable: str | None, cache_dir: Path | None
+) -> Interpreter:
     where = f"{variable} is set to {root}, which" if variable else f"{root}"
     if not root.is_dir():
         raise EnvironmentError_(
@@ -129,7 +131,7 @@ def _environment_interpreter(root: Path, variable: str | None, cache_dir: Path |
 
 
 def _find_dot_venv(start: Path) -> Path | None:
-    start = Path(os.path.abspath(start))
+    start = Path(os.path.normpath(start.absolute()))
     for directory in (start, *start.parents):
         candidate = directory / ".venv"
         if candidate.is_dir():
@@ -161,14 +163,12 @@ def _is_binary(path: Path) -> bool:
 def _candidates() -> Iterator[Path]:
     for directory in _path_dirs():
         try:
-            names = sorted(os.listdir(directory), key=_name_order)
+            entries = sorted(directory.iterdir(), key=lambda entry: _name_order(entry.name))
         except OSError:
             continue
-        for name in names:
-            if _EXECUTABLE_NAME.match(name):
-                yield directory / name
-    root = os.environ.get("PYENV_ROOT") or os.path.join(os.path.expanduser("~"), ".pyenv")
-    versions = Path(root) / "versions"
+        yield from (entry for entry in entries if _EXECUTABLE_NAME.match(entry.name))
+    root = os.environ.get("PYENV_ROOT")
+    versions = (Path(root) if root else Path.home() / ".pyenv") / "versions"
     try:
         installs = sorted(versions.iterdir())
     except OSError:

@@ -24,8 +24,8 @@ from packaging.version import InvalidVersion, Version
 
 from cloche.adapters.python_script import PROBE_SCRIPT
 from cloche.adapters.python_tags import compute_tags
-from cloche.errors import InterpreterNotFound
 from cloche.core.models import Interpreter
+from cloche.errors import InterpreterNotFound
 
 CACHE_BUCKET = "interpreter-v1"
 _PROBE_TIMEOUT = 60.0
@@ -62,7 +62,7 @@ def default_cache_dir() -> Path:
     """``$CLOCHE_CACHE_DIR`` or the platform cache dir (what Settings would pick)."""
     env = os.environ.get("CLOCHE_CACHE_DIR")
     if env:
-        return Path(os.path.expanduser(env))
+        return Path(env).expanduser()
     from cloche.config import default_cache_dir as platform_cache_dir
 
     return platform_cache_dir()
@@ -70,7 +70,7 @@ def default_cache_dir() -> Path:
 
 def probe_result(executable: Path, cache_dir: Path | None = None) -> ProbeResult:
     """Probe ``executable`` (cached) and keep the raw facts alongside the Interpreter."""
-    shown = os.path.abspath(executable)
+    shown = str(absolute_path(executable))
     path = _key_path(executable)
     cache_file = _cache_file(cache_dir, path)
     key = _stat_key(path, shown)
@@ -100,7 +100,9 @@ def interpreter_from_data(executable: str, data: Mapping[str, Any]) -> Interpret
     try:
         version = Version(version_text)
     except InvalidVersion:
-        raise InterpreterNotFound(f"{executable} reported an invalid version {version_text!r}")
+        raise InterpreterNotFound(
+            f"{executable} reported an invalid version {version_text!r}"
+        ) from None
     return Interpreter(
         executable=executable,
         version=version,
@@ -113,14 +115,19 @@ def interpreter_from_data(executable: str, data: Mapping[str, Any]) -> Interpret
     )
 
 
+def absolute_path(path: Path) -> Path:
+    """``path`` made absolute and normalised, without resolving symlinks."""
+    return Path(os.path.normpath(Path(path).absolute()))
+
+
 def _key_path(executable: Path) -> str:
-    absolute = Path(os.path.abspath(executable))
-    return os.path.join(os.path.realpath(absolute.parent), absolute.name)
+    absolute = absolute_path(executable)
+    return str(absolute.parent.resolve() / absolute.name)
 
 
 def _stat_key(path: str, shown: str) -> dict[str, Any]:
     try:
-        st = os.stat(path)
+        st = Path(path).stat()
     except OSError as exc:
         raise InterpreterNotFound(
             f"no Python interpreter at {shown} ({exc.strerror or exc}); "
@@ -171,10 +178,10 @@ def _write_cache(cache_file: Path, key: Mapping[str, Any], data: Mapping[str, An
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump({"key": key, "data": data}, fh)
-            os.replace(tmp, cache_file)
+            Path(tmp).replace(cache_file)
         except OSError:
             with contextlib.suppress(OSError):
-                os.unlink(tmp)
+                Path(tmp).unlink()
             raise
 
 
@@ -204,7 +211,6 @@ def _run_probe(path: str, shown: str) -> dict[str, Any]:
         detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         last = f": {detail[-1]}" if detail else ""
         raise InterpreterNotFound(
-            f"{shown} is not a working Python interpreter "
-            f"(exit code {proc.returncode}{last})"
+            f"{shown} is not a working Python interpreter (exit code {proc.returncode}{last})"
         )
     return data

@@ -46,7 +46,7 @@ def parse_request(text: str, cwd: Path | None = None) -> PythonRequest:
     """Parse ``3.10``, ``>=3.10,<3.12``, ``python3.12``, ``pypy3``, ``cpython@3.11`` or a path."""
     stripped = text.strip()
     if looks_like_path(stripped):
-        path = Path(os.path.expanduser(stripped))
+        path = Path(stripped).expanduser()
         if not path.is_absolute():
             path = (cwd or Path.cwd()) / path
         return PythonRequest(text, path=Path(os.path.normpath(path)))

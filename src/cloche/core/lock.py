@@ -23,28 +23,40 @@ import tomlkit
 from packaging.markers import Marker
 from packaging.pylock import (
     Package,
-    PackageArchive,
-    PackageDirectory,
     PackageSdist,
-    PackageVcs,
     PackageWheel,
     Pylock,
     PylockValidationError,
 )
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName as PackagingName
 from packaging.version import Version
 
 from cloche.core.lock_direct import direct_source, strip_credentials
 from cloche.core.lock_markers import DEFAULT, RootSet, TargetMarkers, entry_marker
-from cloche.core.models import DistFile, NormalizedName, ResolvedPackage, Resolution, normalize
+from cloche.core.lock_select import LockedInstall, select
+from cloche.core.models import DistFile, NormalizedName, Resolution, ResolvedPackage, normalize
 from cloche.core.project import LOCKFILE, ProjectSpec
 from cloche.errors import ClocheError, ProjectError
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
+
+__all__ = [
+    "LockedInstall",
+    "build_lock",
+    "dump_lock",
+    "inputs_hash",
+    "is_fresh",
+    "load_lock",
+    "lock_inputs_hash",
+    "parse_lock",
+    "save_lock",
+    "select",
+]
 
 CREATED_BY = "cloche"
 LOCK_VERSION = Version("1.0")
@@ -78,7 +90,7 @@ def _canonical_reqs(reqs: Sequence[Requirement]) -> list[str]:
     """Requirements in a form that ignores spelling, spacing and order."""
     out = []
     for req in reqs:
-        text = normalize(req.name)
+        text: str = normalize(req.name)
         if req.extras:
             text += "[" + ",".join(sorted(normalize(e) for e in req.extras)) + "]"
         text += str(req.specifier)
@@ -185,11 +197,9 @@ def build_lock(
     ]
     lock = Pylock(
         lock_version=LOCK_VERSION,
-        environments=sorted(
-            {Marker(markers.environment(i)) for i in range(len(labels))}, key=str
-        ),
+        environments=sorted({Marker(markers.environment(i)) for i in range(len(labels))}, key=str),
         requires_python=spec.requires_python,
-        extras=sorted(spec.optional_dependencies),
+        extras=[PackagingName(e) for e in sorted(spec.optional_dependencies)],
         dependency_groups=sorted(spec.dependency_groups),
         default_groups=list(spec.default_groups),
         created_by=CREATED_BY,
@@ -335,6 +345,8 @@ def _toml_value(value: Any) -> Any:
         if len(value) > 1 or any(isinstance(item, Mapping) for item in value):
             array.multiline(True)
         return array
+    if isinstance(value, str) and '"' in value and "'" not in value and "\n" not in value:
+        return tomlkit.string(value, literal=True)  # markers read better without escapes
     return value
 
 
@@ -364,7 +376,8 @@ def parse_lock(text: str, *, source: str = LOCKFILE) -> Pylock:
         return Pylock.from_dict(data)
     except PylockValidationError as exc:
         where = f"{source}: {exc.context}" if exc.context else source
-        raise ProjectError(f"{where}: {exc.message}", hint="run 'cloche lock' to rewrite it") from None
+        hint = "run 'cloche lock' to write it again"
+        raise ProjectError(f"{where}: {exc.message}", hint=hint) from None
 
 
 def load_lock(path: Path) -> Pylock:

@@ -84,6 +84,9 @@ class TargetMarkers:
         outside = set(range(len(self.envs))) - inside
         for size in range(1, len(self.keys) + 1):
             for keys in combinations(self.keys, size):
+                if "sys_platform" in self.keys and "sys_platform" not in keys:
+                    # Anchor on the OS: "darwin and arm64" reads (and ages) better than "arm64".
+                    keys = ("sys_platform", *keys)
                 terms = {self._project(i, keys) for i in inside}
                 if terms.isdisjoint(self._project(i, keys) for i in outside):
                     return " or ".join(_conjunction(keys, values) for values in sorted(terms))

@@ -22,14 +22,16 @@ from cloche.errors import ProjectError, UsageError
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 PYPROJECT = "pyproject.toml"
 LOCKFILE = "pylock.toml"
 PYTHON_VERSION_FILE = ".python-version"
 DEFAULT_TARGETS = ("linux", "macos", "windows")
 
-_EMPTY: Mapping[NormalizedName, tuple[Requirement, ...]] = MappingProxyType({})
+
+def _no_requirements() -> Mapping[NormalizedName, tuple[Requirement, ...]]:
+    return MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +42,13 @@ class ProjectSpec:
     name: str | None
     requires_python: SpecifierSet | None
     dependencies: tuple[Requirement, ...] = ()
-    optional_dependencies: Mapping[NormalizedName, tuple[Requirement, ...]] = _EMPTY
+    optional_dependencies: Mapping[NormalizedName, tuple[Requirement, ...]] = field(
+        default_factory=_no_requirements
+    )
     """Extras, with self-references (``proj[a]`` inside extra ``all``) expanded."""
-    dependency_groups: Mapping[NormalizedName, tuple[Requirement, ...]] = _EMPTY
+    dependency_groups: Mapping[NormalizedName, tuple[Requirement, ...]] = field(
+        default_factory=_no_requirements
+    )
     """PEP 735 groups with ``include-group`` expanded."""
     tool: Mapping[str, Any] = field(default_factory=dict)
     """The raw ``[tool.cloche]`` table (for ``config.load_settings(project_table=...)``)."""
@@ -70,9 +76,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ProjectError(f"{path}: cannot read: {exc}") from None
     try:
-        return tomllib.loads(text)
+        data: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ProjectError(f"{path}: invalid TOML: {exc}") from None
+        raise ProjectError(f"{path.name}: invalid TOML: {exc}") from None
+    return data
 
 
 def _declares_project(data: Mapping[str, Any]) -> bool:
@@ -137,8 +144,7 @@ class _Reader:
 
     def requirements(self, value: object, key: str) -> tuple[Requirement, ...]:
         return tuple(
-            self.requirement(item, f"{key}[{i}]")
-            for i, item in enumerate(self.strings(value, key))
+            self.requirement(item, f"{key}[{i}]") for i, item in enumerate(self.strings(value, key))
         )
 
     def requirement(self, text: str, key: str) -> Requirement:
@@ -174,7 +180,8 @@ def load_project(root: Path) -> ProjectSpec:
     extras = _optional_dependencies(reader, project.get("optional-dependencies"), name)
     groups = _dependency_groups(reader, data.get("dependency-groups"))
 
-    targets = tuple(reader.strings(tool.get("targets", list(DEFAULT_TARGETS)), "tool.cloche.targets"))
+    raw_targets = tool.get("targets", list(DEFAULT_TARGETS))
+    targets = tuple(reader.strings(raw_targets, "tool.cloche.targets"))
     if not targets:
         raise reader.error("tool.cloche.targets", "must name at least one target")
     if len(set(targets)) != len(targets):
@@ -233,9 +240,7 @@ def _optional_dependencies(
     if project_name is None:
         return raw
     own = normalize(project_name)
-    return {
-        extra: _expand_self_extras(reader, raw, own, extra, (extra,)) for extra in sorted(raw)
-    }
+    return {extra: _expand_self_extras(reader, raw, own, extra, (extra,)) for extra in sorted(raw)}
 
 
 def _expand_self_extras(

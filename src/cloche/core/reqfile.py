@@ -307,9 +307,9 @@ def _split_option(token: str) -> tuple[str, str | None]:
 
 
 def _parse_hash(value: str, origin: str) -> tuple[str, str]:
-    algorithm, _colon, digest = value.lower().partition(":")
+    algorithm, colon, digest = value.lower().partition(":")
     length = _HASH_LENGTHS.get(algorithm)
-    if length is None:
+    if length is None or not colon:
         raise RequirementError(
             f"{origin}: --hash must be sha256:, sha384: or sha512: and a hex digest, not {value!r}"
         )

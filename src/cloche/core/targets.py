@@ -1,4 +1,4 @@
-"""Resolution targets for machines other than this one (``--python-version`` / ``--python-platform``).
+"""Resolution targets for other machines (``--python-version`` / ``--python-platform``).
 
 A target is a marker environment plus the ordered wheel tags a CPython of that
 version accepts on that platform. Tags come from ``packaging.tags``; only the

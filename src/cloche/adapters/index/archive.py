@@ -25,9 +25,7 @@ class CorruptArchive(ClocheError):
 
 def _metadata_member(names: list[str], filename: str) -> str:
     """The top-level ``*.dist-info/METADATA`` of a wheel, preferring the one named like it."""
-    found = [
-        n for n in names if n.count("/") == 1 and n.endswith(".dist-info/METADATA")
-    ]
+    found = [n for n in names if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
     if not found:
         raise CorruptArchive(f"{filename} has no .dist-info/METADATA; the wheel is broken")
     project = canonicalize_name(filename.split("-", 1)[0])

@@ -64,12 +64,11 @@ class CredentialStore:
     def __init__(self, urls: Iterable[str], netrc_path: Path | None = None) -> None:
         self._by_host: dict[str, Credential] = {}
         self._netrc_path = netrc_path if netrc_path is not None else default_netrc_path()
-        self._netrc: netrc.netrc | None = None
-        self._netrc_loaded = False
         self._netrc_problem: str | None = None
         self._lock = threading.Lock()
         for url in urls:
             self.remember(url)
+        self._netrc = self._load_netrc()
 
     def remember(self, url: str) -> str:
         """Keep the credential in ``url`` (if any) for its host; return the redacted URL."""
@@ -96,16 +95,9 @@ class CredentialStore:
         return self._netrc_problem
 
     def _from_netrc(self, host: str) -> Credential | None:
-        if not host:
+        if not host or self._netrc is None:
             return None
-        with self._lock:
-            if not self._netrc_loaded:
-                self._netrc_loaded = True
-                self._netrc = self._load_netrc()
-            parsed = self._netrc
-        if parsed is None:
-            return None
-        entry = parsed.authenticators(host)
+        entry = self._netrc.authenticators(host)
         if entry is None:
             return None
         login, _account, password = entry

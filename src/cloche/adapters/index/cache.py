@@ -38,7 +38,7 @@ def write_atomic(path: Path, data: bytes) -> bool:
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
-            os.replace(tmp, path)
+            Path(tmp).replace(path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
@@ -143,7 +143,9 @@ class PageCache:
             "last_modified": page.last_modified,
             "rows": page.rows,
         }
-        write_atomic(_key_path(self.root, page.url), json.dumps(doc, separators=(",", ":")).encode())
+        write_atomic(
+            _key_path(self.root, page.url), json.dumps(doc, separators=(",", ":")).encode()
+        )
 
 
 def metadata_key(file: DistFile) -> str:

@@ -76,7 +76,7 @@ class Downloader:
                 else:
                     self._stream(url, out, hasher, filename)
             hasher.check(filename, url)
-            os.replace(tmp, target)
+            tmp.replace(target)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             raise IndexError_(
@@ -110,7 +110,9 @@ class Downloader:
                     hasher.update(block)
                     out.write(block)
         except FileNotFoundError:
-            raise IndexError_(f"{path} does not exist; check the find-links or index location") from None
+            raise IndexError_(
+                f"{path} does not exist; check the find-links or index location"
+            ) from None
 
     def _stream(self, url: str, out: IO[bytes], hasher: _Hasher, filename: str) -> None:
         task: list[int] = []
@@ -158,8 +160,10 @@ def copy_into(source: Path, dest_dir: Path, filename: str) -> Path:
             os.link(source, tmp)
         except OSError:
             shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
+        tmp.replace(target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise IndexError_(f"cannot save {filename} into {dest_dir}: {exc.strerror or exc}") from None
+        raise IndexError_(
+            f"cannot save {filename} into {dest_dir}: {exc.strerror or exc}"
+        ) from None
     return target

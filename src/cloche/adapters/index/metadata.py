@@ -15,6 +15,7 @@ import hashlib
 import re
 import threading
 from pathlib import Path
+from typing import IO, cast
 
 from cloche.adapters.index.archive import CorruptArchive, sdist_metadata, wheel_metadata
 from cloche.adapters.index.download import Downloader, local_path
@@ -41,7 +42,9 @@ def check_matches(metadata: Metadata, file: DistFile) -> None:
 class MetadataFetcher:
     """Reads core metadata of index and find-links files."""
 
-    def __init__(self, transport: HttpTransport, downloader: Downloader, reporter: Reporter) -> None:
+    def __init__(
+        self, transport: HttpTransport, downloader: Downloader, reporter: Reporter
+    ) -> None:
         self._transport = transport
         self._downloader = downloader
         self._reporter = reporter
@@ -147,13 +150,15 @@ class MetadataFetcher:
             raise RangeUnavailable("the tail range did not reach the end of the file")
 
         def fetch(first: int, last: int) -> bytes:
-            part = self._transport.get(file.url, {"Range": f"bytes={first}-{last}"}, partial_only=True)
+            part = self._transport.get(
+                file.url, {"Range": f"bytes={first}-{last}"}, partial_only=True
+            )
             if part.status != 206:
                 raise RangeUnavailable(f"range request answered HTTP {part.status}")
             return part.content
 
         remote = RangeFile(size, response.content, fetch)
-        data = wheel_metadata(remote, file.filename)
+        data = wheel_metadata(cast(IO[bytes], remote), file.filename)
         self._reporter.debug(
             f"metadata of {file.filename}: range read, {remote.requests + 1} request(s)"
         )

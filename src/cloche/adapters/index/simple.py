@@ -63,7 +63,9 @@ def parse_page(
 
 
 def _garbage(url: str, why: str) -> IndexError_:
-    return IndexError_(f"{redact(url)} is not a valid package index page ({why}); check the index URL")
+    return IndexError_(
+        f"{redact(url)} is not a valid package index page ({why}); check the index URL"
+    )
 
 
 def _make_file(
@@ -273,10 +275,10 @@ def files_to_rows(files: Iterable[DistFile]) -> list[list[Any]]:
             f.filename,
             str(f.version),
             f.url,
-            [list(h) for h in f.hashes],
+            dict(f.hashes),
             str(f.requires_python) if f.requires_python is not None else None,
             f.yanked,
-            None if f.metadata_hashes is None else [list(h) for h in f.metadata_hashes],
+            None if f.metadata_hashes is None else dict(f.metadata_hashes),
             f.size,
             f.upload_time,
         ]
@@ -288,20 +290,25 @@ def files_from_rows(rows: Any, *, index: str) -> list[DistFile]:
     """Inverse of ``files_to_rows``; raises ValueError/TypeError on a damaged entry."""
     from packaging.version import Version
 
+    # A page lists many files per release; parse each version string once.
+    versions: dict[str, Version] = {}
     files: list[DistFile] = []
     for row in rows:
         name, filename, version, url, hashes, requires_python, yanked, meta, size, uploaded = row
+        parsed = versions.get(version)
+        if parsed is None:
+            parsed = versions[version] = Version(version)
         files.append(
             DistFile(
                 name=NormalizedName(name),
-                version=Version(version),
+                version=parsed,
                 filename=filename,
                 url=url,
                 index=index,
-                hashes=tuple((str(a), str(d)) for a, d in hashes),
+                hashes=tuple(hashes.items()),
                 requires_python=requires_python_of(requires_python),
                 yanked=yanked,
-                metadata_hashes=None if meta is None else tuple((str(a), str(d)) for a, d in meta),
+                metadata_hashes=None if meta is None else tuple(meta.items()),
                 size=size,
                 upload_time=uploaded,
             )

@@ -51,7 +51,7 @@ class ResolveOptions:
         return {n: v for n, v in self.preferences if n not in self.upgrade_packages}
 
     def file_policy(self, name: NormalizedName) -> FilePolicy:
-        """A name listed explicitly beats ``ALL`` in the other set; listed in both, no_binary wins."""
+        """A name listed explicitly beats ``ALL``; listed in both sets, no_binary wins."""
         if name in self.no_binary:
             return FilePolicy.NO_BINARY
         if name in self.only_binary:

@@ -1,0 +1,1025 @@
+#!/usr/bin/env python3
+"""Benchmarks: the same scenarios with cloche, uv, pip(-tools) and pdm, side by side.
+
+Usage::
+
+    python bench/run.py                      # every scenario
+    python bench/run.py compile-cold venv    # some of them
+    python bench/run.py --repeat 5 --json out.json
+
+Each measurement is the wall time (``time.perf_counter``) of one or more
+commands run with ``subprocess.run`` (output captured). Every tool gets its own
+cache directory that this script controls: *cold* empties it before each
+repeat, *warm* primes it once with an untimed run. Configuration files and
+``PIP_*`` / ``UV_*`` / ``CLOCHE_*`` / ``PDM_*`` variables of this machine are
+kept away from every tool so they all talk to the same index with their
+defaults. A failing command is reported as FAILED with the last line it wrote to
+stderr; a missing tool or a cloche command that does not exist yet is skipped
+with a note.
+
+Only the package index (https://pypi.org/simple/) is contacted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PACKAGES = ["numpy", "pandas", "scikit-learn", "matplotlib"]
+PYTHON_VERSION = "3.11"
+INDEX_URL = "https://pypi.org/simple/"
+COMMAND_TIMEOUT_S = 600.0
+ENV_PREFIXES_DROPPED = ("PIP_", "UV_", "CLOCHE_", "PDM_")
+# TLS trust only: kept so that pip trusts the same CA bundle as everyone else.
+ENV_KEPT = {"PIP_CERT"}
+ENV_DROPPED = {"VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP"}
+# pip's once-a-week self-check is a request the others never make
+PIP_FLAGS = ["--disable-pip-version-check"]
+INSTALL_HINT = "pip install uv pip-tools pdm"
+
+
+# --------------------------------------------------------------------------- tools
+
+
+def find_python311() -> str:
+    """An interpreter for Python 3.11: this one if it is 3.11, else python3.11 on PATH."""
+    if sys.version_info[:2] == (3, 11):
+        return sys.executable
+    found = shutil.which("python3.11")
+    return found or sys.executable
+
+
+def find_tool(name: str) -> str | None:
+    """The executable ``name``, preferring the one beside this interpreter.
+
+    The real file beats a pyenv shim: a shim is a shell script that adds tens of
+    milliseconds to every call, whichever tool it fronts.
+    """
+    beside = Path(sys.executable).parent / name
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which(name)
+
+
+@dataclass
+class Tools:
+    python: str
+    cloche: str | None
+    uv: str | None
+    pip_compile: str | None
+    pdm: str | None
+    work: Path
+    base_env: dict[str, str]
+    versions: dict[str, str] = field(default_factory=dict)
+    # cache keys whose directory holds a completed run (so "warm" needs no priming)
+    primed: set[str] = field(default_factory=set)
+
+    def cache(self, key: str) -> Path:
+        return self.work / "caches" / key
+
+    def env_for(
+        self, tool: str, cache: Path, extra: dict[str, str] | None = None
+    ) -> dict[str, str]:
+        """The environment for one tool with its cache in ``cache``."""
+        env = dict(self.base_env)
+        # Anything a tool caches outside the directory we name lands here too.
+        env["XDG_CACHE_HOME"] = str(cache / "xdg-cache")
+        env["XDG_DATA_HOME"] = str(cache / "xdg-data")
+        if tool == "cloche":
+            env["CLOCHE_CACHE_DIR"] = str(cache / "cloche")
+        elif tool == "uv":
+            env["UV_NO_CONFIG"] = "1"
+            env["UV_CACHE_DIR"] = str(cache / "uv")
+            env["UV_PYTHON_DOWNLOADS"] = "never"
+        elif tool in ("pip", "pip-compile"):
+            env["PIP_CONFIG_FILE"] = os.devnull
+            env["PIP_CACHE_DIR"] = str(cache / "pip")
+        elif tool == "pdm":
+            env["PDM_CACHE_DIR"] = str(cache / "pdm")
+            env["PDM_CHECK_UPDATE"] = "false"
+            env["PDM_PYTHON"] = self.python
+            env["PDM_NON_INTERACTIVE"] = "1"
+        if extra:
+            env.update(extra)
+        return env
+
+    def cloche_cmd(self, cache: Path, *args: str) -> list[str]:
+        return [self.cloche or "cloche", "--cache-dir", str(cache / "cloche"), *args]
+
+
+def make_base_env(work: Path) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k in ENV_KEPT or not (k.startswith(ENV_PREFIXES_DROPPED) or k in ENV_DROPPED)
+    }
+    config_home = work / "xdg-config"  # empty: no user config for any tool
+    config_home.mkdir(parents=True, exist_ok=True)
+    env["XDG_CONFIG_HOME"] = str(config_home)
+    env["NO_COLOR"] = "1"
+    return env
+
+
+def tool_version(argv: list[str], env: dict[str, str]) -> str:
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"? ({exc})"
+    text = (proc.stdout or proc.stderr).strip().splitlines()
+    return text[0] if text else "?"
+
+
+def cloche_has(tools: Tools, *subcommand: str) -> str | None:
+    """None if ``cloche <subcommand> --help`` works, else why not."""
+    if tools.cloche is None:
+        return "cloche not found (pip install -e . in the repo)"
+    cmd = [tools.cloche, *subcommand, "--help"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=tools.base_env, timeout=60)
+    if proc.returncode != 0:
+        return f"`cloche {' '.join(subcommand)} --help` failed: {last_line(proc.stderr)}"
+    return None
+
+
+# --------------------------------------------------------------------------- running
+
+
+def last_line(text: str | bytes | None) -> str:
+    if isinstance(text, bytes):
+        text = text.decode(errors="replace")
+    lines = [ln.strip() for ln in (text or "").splitlines() if ln.strip()]
+    return lines[-1][:200] if lines else "(no output)"
+
+
+class CommandFailed(Exception):
+    pass
+
+
+def run_cmd(argv: Sequence[str], env: dict[str, str], cwd: Path) -> float:
+    """Run one command; return its wall time, raise CommandFailed on a non-zero exit."""
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run(
+            list(argv),
+            capture_output=True,
+            env=env,
+            cwd=cwd,
+            timeout=COMMAND_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise CommandFailed(f"timed out after {COMMAND_TIMEOUT_S:.0f}s: {argv[0]}") from exc
+    except OSError as exc:
+        raise CommandFailed(f"{argv[0]}: {exc}") from exc
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        name = Path(argv[0]).name
+        raise CommandFailed(
+            f"{name} exit {proc.returncode}: {last_line(proc.stderr or proc.stdout)}"
+        )
+    return elapsed
+
+
+def rmtree(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@dataclass
+class Step:
+    argv: list[str]
+    env: dict[str, str]
+    cwd: Path
+
+
+@dataclass
+class Case:
+    """One tool in one scenario: ``steps`` are timed together, ``setup`` is not."""
+
+    tool: str
+    steps: Callable[[], list[Step]]
+    setup: Callable[[], None] = lambda: None
+    prime: Callable[[], None] | None = None  # untimed run before the repeats
+    repeat: int | None = None  # overrides the scenario's repeat count
+    after_success: Callable[[], None] = lambda: None
+    baseline: bool = False  # a reference row: shown, never compared in targets
+
+
+def simple_case(
+    tool: str,
+    argv: list[str],
+    env: dict[str, str],
+    cwd: Path,
+    setup: Callable[[], None] = lambda: None,
+    repeat: int | None = None,
+    baseline: bool = False,
+) -> Case:
+    """A case that runs one fixed command."""
+    return Case(
+        tool,
+        lambda: [Step(argv, env, cwd)],
+        setup=setup,
+        repeat=repeat,
+        baseline=baseline,
+    )
+
+
+def placeholder(tool: str) -> Case:
+    """A case for a tool that is skipped (it never runs)."""
+    return Case(tool, list)
+
+
+@dataclass
+class Result:
+    tool: str
+    times: list[float] = field(default_factory=list)
+    step_times: list[list[float]] = field(default_factory=list)
+    error: str | None = None
+    skipped: str | None = None
+    baseline: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.skipped is None and bool(self.times)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"tool": self.tool, "times": self.times}
+        if self.ok:
+            out["median"] = self.median
+            out["min"] = min(self.times)
+        if self.step_times:
+            out["step_times"] = self.step_times
+        if self.error:
+            out["error"] = self.error
+        if self.skipped:
+            out["skipped"] = self.skipped
+        return out
+
+
+@dataclass
+class Target:
+    """cloche's median must be at most ``max_ratio`` times ``other``'s (or ``max_s`` seconds)."""
+
+    label: str
+    other: str | None = None
+    max_ratio: float | None = None
+    max_s: float | None = None
+    strict: bool = False  # ratio must be < max_ratio
+
+
+@dataclass
+class Outcome:
+    label: str
+    status: str  # MET, NOT MET, n/a
+    detail: str
+
+
+def evaluate(target: Target, results: dict[str, Result]) -> Outcome:
+    mine = results.get("cloche")
+    if mine is None or not mine.ok:
+        return Outcome(target.label, "n/a", "no cloche result")
+    if target.max_s is not None:
+        ok = mine.median <= target.max_s
+        detail = f"cloche {fmt_s(mine.median)} (limit {fmt_s(target.max_s)})"
+        return Outcome(target.label, "MET" if ok else "NOT MET", detail)
+    assert target.other is not None and target.max_ratio is not None
+    other = results.get(target.other)
+    if other is None or not other.ok:
+        return Outcome(target.label, "n/a", f"no {target.other} result")
+    ratio = mine.median / other.median
+    ok = ratio < target.max_ratio if target.strict else ratio <= target.max_ratio
+    if target.max_ratio < 1:
+        speedup = other.median / mine.median
+        need = 1 / target.max_ratio
+        detail = f"{target.other}/cloche = {speedup:.1f}x (need >= {need:.0f}x)"
+    else:
+        op = "<" if target.strict else "<="
+        detail = f"cloche/{target.other} = {ratio:.2f}x (need {op} {target.max_ratio:g}x)"
+    return Outcome(target.label, "MET" if ok else "NOT MET", detail)
+
+
+def measure_interleaved(cases: list[Case], repeat: int) -> list[Result]:
+    """Round-robin the repeats over the tools so a noisy neighbour hits them alike."""
+    results = [Result(c.tool, baseline=c.baseline) for c in cases]
+    for case, result in zip(cases, results, strict=True):
+        if case.prime is None:
+            continue
+        try:
+            case.prime()
+        except CommandFailed as exc:
+            result.error = f"priming: {exc}"
+    rounds = max((c.repeat or repeat) for c in cases) if cases else 0
+    for i in range(rounds):
+        for case, result in zip(cases, results, strict=True):
+            if result.error is not None or i >= (case.repeat or repeat):
+                continue
+            try:
+                case.setup()
+                times = [run_cmd(s.argv, s.env, s.cwd) for s in case.steps()]
+            except CommandFailed as exc:
+                result.error = str(exc)
+                continue
+            result.step_times.append(times)
+            result.times.append(sum(times))
+            case.after_success()
+    return results
+
+
+# --------------------------------------------------------------------------- output
+
+
+def fmt_s(seconds: float) -> str:
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    return f"{seconds:.2f}s"
+
+
+@dataclass
+class ScenarioReport:
+    name: str
+    description: str
+    results: list[Result] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "scenario": self.name,
+            "description": self.description,
+            "results": [r.as_json() for r in self.results],
+            "targets": [o.__dict__ for o in self.outcomes],
+            "notes": self.notes,
+            **self.extra,
+        }
+
+
+def print_report(rep: ScenarioReport) -> None:
+    print(f"\n== {rep.name}: {rep.description}")
+    by_tool = {r.tool: r for r in rep.results}
+    mine = by_tool.get("cloche")
+    if rep.results:
+        print(f"   {'tool':<14}{'median':>9}{'min':>9}  {'n':>2}   ratio")
+        for r in rep.results:
+            if r.skipped:
+                print(f"   {r.tool:<14}{'skipped':>9}   {r.skipped}")
+                continue
+            if r.error:
+                print(f"   {r.tool:<14}{'FAILED':>9}   {r.error}")
+                continue
+            ratio = ""
+            if r.tool != "cloche" and mine is not None and mine.ok:
+                ratio = f"cloche/{r.tool} = {mine.median / r.median:.2f}x"
+            med, low = fmt_s(r.median), fmt_s(min(r.times))
+            print(f"   {r.tool:<14}{med:>9}{low:>9}  {len(r.times):>2}   {ratio}")
+    for line in rep.extra.get("table", []):
+        print(f"   {line}")
+    if rep.outcomes:
+        print("   targets:")
+        for o in rep.outcomes:
+            print(f"     [{o.status:^7}] {o.label}: {o.detail}")
+    for note in rep.notes:
+        print(f"   note: {note}")
+
+
+# --------------------------------------------------------------------------- scenarios
+
+
+class Bench:
+    def __init__(self, tools: Tools, repeat: int) -> None:
+        self.t = tools
+        self.repeat = repeat
+        self.work = tools.work
+        self.req_in = self.work / "requirements.in"
+        self.req_in.write_text("\n".join(PACKAGES) + "\n")
+        self._req_txt: Path | None = None
+        self._req_txt_error: str | None = None
+
+    # -- helpers
+
+    def scratch(self, *parts: str) -> Path:
+        path = self.work.joinpath("scratch", *parts)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def fresh_dir(self, *parts: str) -> Path:
+        path = self.scratch(*parts)
+        rmtree(path)
+        path.mkdir(parents=True)
+        return path
+
+    def wipe(self, key: str) -> Callable[[], None]:
+        def setup() -> None:
+            rmtree(self.t.cache(key))
+            self.t.primed.discard(key)
+
+        return setup
+
+    @staticmethod
+    def remover(path: Path) -> Callable[[], None]:
+        return lambda: rmtree(path)
+
+    def mark_primed(self, key: str) -> Callable[[], None]:
+        return lambda: self.t.primed.add(key)
+
+    def req_txt(self) -> Path:
+        """The pinned set, compiled once (with uv, else cloche, else pip-compile)."""
+        if self._req_txt is not None:
+            return self._req_txt
+        if self._req_txt_error is not None:
+            raise CommandFailed(self._req_txt_error)
+        out = self.work / "requirements.txt"
+        cache = self.t.cache("pins")
+        attempts: list[tuple[list[str], dict[str, str]]] = []
+        if self.t.uv:
+            argv = [self.t.uv, "pip", "compile", str(self.req_in), "-o", str(out)]
+            argv += ["--python-version", PYTHON_VERSION]
+            attempts.append((argv, self.t.env_for("uv", cache)))
+        if self.t.cloche:
+            argv = self.t.cloche_cmd(cache, "pip", "compile", str(self.req_in), "-o", str(out))
+            argv += ["--python-version", PYTHON_VERSION]
+            attempts.append((argv, self.t.env_for("cloche", cache)))
+        if self.t.pip_compile:
+            argv = [self.t.pip_compile, "-q", str(self.req_in), "-o", str(out)]
+            argv += ["--cache-dir", str(cache / "pip-tools")]
+            attempts.append((argv, self.t.env_for("pip-compile", cache)))
+        errors = []
+        for argv, env in attempts:
+            try:
+                run_cmd(argv, env, self.work)
+            except CommandFailed as exc:
+                errors.append(str(exc))
+                continue
+            self._req_txt = out
+            return out
+        self._req_txt_error = "could not compile the pinned set: " + "; ".join(
+            errors or ["no tool"]
+        )
+        raise CommandFailed(self._req_txt_error)
+
+    def skips(self, *needs: tuple[str, ...] | str) -> dict[str, str]:
+        """Why each tool is skipped: a tuple is a cloche subcommand, a str another tool."""
+        out: dict[str, str] = {}
+        for need in needs:
+            if isinstance(need, tuple):
+                why = cloche_has(self.t, *need)
+                if why and "cloche" not in out:
+                    out["cloche"] = why
+            else:
+                why = self.missing(need)
+                if why:
+                    out[need] = why
+        return out
+
+    def missing(self, tool: str) -> str | None:
+        path = {"uv": self.t.uv, "pip-compile": self.t.pip_compile, "pdm": self.t.pdm}.get(tool)
+        if tool in ("uv", "pip-compile", "pdm") and path is None:
+            return f"{tool} not found ({INSTALL_HINT})"
+        return None
+
+    def run_cases(
+        self,
+        name: str,
+        description: str,
+        cases: list[Case],
+        targets: list[Target],
+        skips: dict[str, str],
+    ) -> ScenarioReport:
+        rep = ScenarioReport(name, description)
+        runnable = [c for c in cases if c.tool not in skips]
+        results = {r.tool: r for r in measure_interleaved(runnable, self.repeat)}
+        for c in cases:
+            if c.tool in skips:
+                results[c.tool] = Result(c.tool, skipped=skips[c.tool])
+        rep.results = [results[c.tool] for c in cases]
+        rep.outcomes = [evaluate(t, results) for t in targets]
+        return rep
+
+    def cached_case(
+        self,
+        tool: str,
+        key: str,
+        warm: bool,
+        commands: Callable[[Path], list[list[str]]],
+        scratch: Path,
+        repeat: int | None = None,
+    ) -> Case:
+        """A tool whose cache ``key`` is emptied before each repeat (cold) or primed once (warm).
+
+        ``commands(cache)`` gives the timed commands; ``scratch`` (their output: a
+        venv, a requirements.txt) is removed before each run and they run in its parent.
+        """
+        cache = self.t.cache(key)
+        env = self.t.env_for(tool, cache)
+        cwd = scratch.parent
+        cwd.mkdir(parents=True, exist_ok=True)
+
+        def setup() -> None:
+            rmtree(scratch)
+            scratch.unlink(missing_ok=True)
+            if not warm:
+                self.wipe(key)()
+
+        def steps() -> list[Step]:
+            return [Step(argv, env, cwd) for argv in commands(cache)]
+
+        def prime() -> None:
+            if key in self.t.primed:
+                return
+            setup()
+            for step in steps():
+                run_cmd(step.argv, step.env, step.cwd)
+            self.t.primed.add(key)
+
+        return Case(
+            tool,
+            steps,
+            setup=setup,
+            prime=prime if warm else None,
+            repeat=repeat,
+            after_success=self.mark_primed(key),
+        )
+
+    # -- 1. compile
+
+    def scenario_compile(self, warm: bool) -> ScenarioReport:
+        name = "compile-warm" if warm else "compile-cold"
+        kind = "after one priming run" if warm else "empty caches each repeat"
+        desc = f"resolve {' '.join(PACKAGES)} for Python {PYTHON_VERSION} ({kind})"
+        skips = self.skips(("pip", "compile"), "uv", "pip-compile")
+        req_in = str(self.req_in)
+        uv, pc = self.t.uv or "uv", self.t.pip_compile or "pip-compile"
+
+        def out(tool: str) -> Path:
+            return self.scratch(f"compile-{tool}", "requirements.txt")
+
+        o_cl, o_uv, o_pc = out("cloche"), out("uv"), out("pip-compile")
+        py_v = ["--python-version", PYTHON_VERSION]
+        commands: dict[str, tuple[Path, Callable[[Path], list[list[str]]]]] = {
+            "cloche": (
+                o_cl,
+                lambda c: [
+                    [*self.t.cloche_cmd(c, "pip", "compile", req_in), "-o", str(o_cl), *py_v]
+                ],
+            ),
+            "uv": (o_uv, lambda c: [[uv, "pip", "compile", req_in, "-o", str(o_uv), *py_v]]),
+            "pip-compile": (
+                o_pc,
+                lambda c: [
+                    [pc, "-q", req_in, "-o", str(o_pc), "--cache-dir", str(c / "pip-tools")]
+                ],
+            ),
+        }
+        cases = [
+            self.cached_case(tool, f"compile-{tool}", warm, build, output)
+            for tool, (output, build) in commands.items()
+        ]
+        targets = [
+            Target("cloche within 2x of uv", "uv", 2.0),
+            Target("cloche faster than pip-compile", "pip-compile", 1.0, strict=True),
+        ]
+        rep = self.run_cases(name, desc, cases, targets, skips)
+        rep.notes.append("pip-compile resolves for the interpreter it runs on (3.11)")
+        return rep
+
+    # -- 2. install
+
+    def scenario_install(self, warm: bool) -> ScenarioReport:
+        name = "install-warm" if warm else "install-cold"
+        kind = "warm cache" if warm else "empty cache each repeat"
+        desc = f"pinned set into a NEW venv, venv creation included ({kind})"
+        try:
+            req = str(self.req_txt())
+        except CommandFailed as exc:
+            return ScenarioReport(name, desc, notes=[f"skipped: {exc}"])
+        skips = self.skips(("venv",), ("pip", "sync"), "uv")
+        py = self.t.python
+        uv = self.t.uv or "uv"
+
+        def venv(tool: str) -> Path:
+            return self.scratch(f"install-{tool}", "v")
+
+        v_cl, v_uv, v_pip = venv("cloche"), venv("uv"), venv("pip")
+        commands: dict[str, tuple[Path, Callable[[Path], list[list[str]]]]] = {
+            "cloche": (
+                v_cl,
+                lambda c: [
+                    self.t.cloche_cmd(c, "venv", str(v_cl), "--python", py),
+                    self.t.cloche_cmd(c, "pip", "sync", "--python", str(v_cl), req),
+                ],
+            ),
+            "uv": (
+                v_uv,
+                lambda c: [
+                    [uv, "venv", str(v_uv), "--python", py],
+                    [uv, "pip", "sync", "--python", str(v_uv / "bin" / "python"), req],
+                ],
+            ),
+            "venv+pip": (
+                v_pip,
+                lambda c: [
+                    [py, "-m", "venv", str(v_pip)],
+                    [str(v_pip / "bin" / "pip"), "install", *PIP_FLAGS, "-r", req],
+                ],
+            ),
+        }
+        cases = [
+            self.cached_case(
+                tool,
+                f"install-{tool}",
+                warm,
+                build,
+                path,
+                repeat=1 if tool == "venv+pip" else None,  # pip is slow: once
+            )
+            for tool, (path, build) in commands.items()
+        ]
+        factor = 1.5 if warm else 2.0
+        targets = [
+            Target(f"cloche within {factor:g}x of uv", "uv", factor),
+            Target("cloche >= 15x faster than venv+pip", "venv+pip", 1 / 15),
+        ]
+        rep = self.run_cases(name, desc, cases, targets, skips)
+        n = sum(1 for ln in Path(req).read_text().splitlines() if "==" in ln)
+        rep.notes.append(f"{n} pins; venv+pip runs once (slow)")
+        return rep
+
+    # -- 3. venv
+
+    def scenario_venv(self) -> ScenarioReport:
+        desc = "create an empty venv (no pip)"
+        skips: dict[str, str] = {}
+        why = cloche_has(self.t, "venv")
+        if why:
+            skips["cloche"] = why
+        why = self.missing("uv")
+        if why:
+            skips["uv"] = why
+        py = self.t.python
+        cases: list[Case] = []
+        commands: dict[str, Callable[[Path], list[str]]] = {
+            "cloche": lambda v: [self.t.cloche or "cloche", "venv", str(v), "--python", py],
+            "uv": lambda v: [self.t.uv or "uv", "venv", str(v), "--python", py],
+            "python -m venv": lambda v: [py, "-m", "venv", "--without-pip", str(v)],
+        }
+        for tool, build in commands.items():
+            key = f"venv-{tool.replace(' ', '_')}"
+            venv = self.scratch(key, "v")
+            env = self.t.env_for(tool, self.t.cache(key))
+            setup = self.remover(venv)
+            repeat = max(self.repeat, 5)
+            cases.append(simple_case(tool, build(venv), env, venv.parent, setup, repeat))
+        targets = [Target("cloche within 2x of uv", "uv", 2.0)]
+        return self.run_cases("venv", desc, cases, targets, skips)
+
+    # -- 4. disk
+
+    def scenario_disk(self) -> ScenarioReport:
+        desc = "the pinned set in 5 venvs (warm cache): disk used, hardlinks counted once"
+        rep = ScenarioReport("disk-5-venvs", desc)
+        try:
+            req = self.req_txt()
+        except CommandFailed as exc:
+            rep.notes.append(f"skipped: {exc}")
+            return rep
+        if shutil.which("du") is None:
+            rep.notes.append("skipped: no du")
+            return rep
+        py = self.t.python
+        rows: dict[str, dict[str, Any]] = {}
+        why_cloche = cloche_has(self.t, "venv") or cloche_has(self.t, "pip", "sync")
+        for tool in ("cloche", "uv"):
+            if tool == "cloche" and why_cloche:
+                rep.notes.append(f"cloche skipped: {why_cloche}")
+                continue
+            if tool == "uv" and self.t.uv is None:
+                rep.notes.append(f"uv skipped: uv not found ({INSTALL_HINT})")
+                continue
+            key = f"disk-{tool}"
+            cache = self.t.cache(key)
+            rmtree(cache)
+            env = self.t.env_for(tool, cache)
+            root = self.fresh_dir(key)
+            venvs = [root / f"v{i}" for i in range(5)]
+            try:
+                for v in venvs:  # the first fills the cache, the rest are warm
+                    if tool == "cloche":
+                        cmds = [
+                            self.t.cloche_cmd(cache, "venv", str(v), "--python", py),
+                            self.t.cloche_cmd(cache, "pip", "sync", "--python", str(v), str(req)),
+                        ]
+                    else:
+                        uv = self.t.uv or "uv"
+                        cmds = [
+                            [uv, "venv", str(v), "--python", py],
+                            [uv, "pip", "sync", "--python", str(v / "bin" / "python"), str(req)],
+                        ]
+                    for argv in cmds:
+                        run_cmd(argv, env, root)
+            except CommandFailed as exc:
+                rep.notes.append(f"{tool} FAILED: {exc}")
+                continue
+            caches = [p for p in cache.iterdir()] if cache.exists() else []
+            rows[tool] = {
+                "1 venv": du([venvs[0]]),
+                "1 venv + cache": du([venvs[0], *caches]),
+                "5 venvs + cache": du([*venvs, *caches]),
+                "5 venvs apparent (-l)": du(venvs, count_links=True),
+                "cache": du(caches) if caches else 0,
+            }
+        if rows:
+            cols = ["1 venv", "cache", "1 venv + cache", "5 venvs + cache", "5 venvs apparent (-l)"]
+            table = [f"{'tool':<8}" + "".join(f"{c:>23}" for c in cols) + f"{'5/1':>7}"]
+            for tool, r in rows.items():
+                growth = r["5 venvs + cache"] / max(r["1 venv + cache"], 1)
+                r["ratio 5/1"] = growth
+                cells = "".join(f"{fmt_kib(r[c]):>23}" for c in cols)
+                table.append(f"{tool:<8}{cells}{growth:>6.2f}x")
+            rep.extra["table"] = table
+            rep.extra["disk_kib"] = rows
+            if "cloche" in rows:
+                growth = rows["cloche"]["ratio 5/1"]
+                ok = growth <= 1.1
+                rep.outcomes.append(
+                    Outcome(
+                        "cloche: 5 venvs + cache ≈ 1 venv + cache",
+                        "MET" if ok else "NOT MET",
+                        f"5/1 = {growth:.2f}x (need <= 1.10x)",
+                    )
+                )
+        rep.notes.append("du -sk counts a hardlinked inode once per call; -l counts every link")
+        return rep
+
+    # -- 5. project commands
+
+    def project_dir(self, tool: str, purpose: str) -> Path:
+        root = self.fresh_dir(f"{purpose}-{tool}")
+        deps = ",\n".join(f'    "{p}"' for p in PACKAGES)
+        (root / "pyproject.toml").write_text(
+            "[project]\n"
+            'name = "bench-project"\n'
+            'version = "0.1.0"\n'
+            f'requires-python = ">={PYTHON_VERSION}"\n'
+            f"dependencies = [\n{deps},\n]\n"
+            "\n[tool.pdm]\ndistribution = false\n"
+        )
+        (root / ".python-version").write_text(PYTHON_VERSION + "\n")
+        return root
+
+    def project_skips(self, *need: str) -> dict[str, str]:
+        skips: dict[str, str] = {}
+        for sub in need:
+            why = cloche_has(self.t, sub)
+            if why:
+                skips["cloche"] = why
+                break
+        for tool in ("uv", "pdm"):
+            why = self.missing(tool)
+            if why:
+                skips[tool] = why
+        return skips
+
+    def project_env(self, tool: str, cache: Path) -> dict[str, str]:
+        extra = {"UV_PYTHON": self.t.python} if tool == "uv" else None
+        return self.t.env_for(tool, cache, extra)
+
+    def scenario_lock(self) -> ScenarioReport:
+        desc = "lock a project depending on the set, cold cache (requires-python >= 3.11)"
+        skips = self.project_skips("lock")
+        lock_cmd: dict[str, Callable[[Path], list[str]]] = {
+            "cloche": lambda c: self.t.cloche_cmd(c, "lock"),
+            "uv": lambda c: [self.t.uv or "uv", "lock"],
+            "pdm": lambda c: [self.t.pdm or "pdm", "lock"],
+        }
+        cases = []
+        for tool, build in lock_cmd.items():
+            key = f"lock-{tool}"
+            cache = self.t.cache(key)
+            root = self.project_dir(tool, "lock")
+            env = self.project_env(tool, cache)
+            setup = self.lock_setup(root, key)
+            cases.append(simple_case(tool, build(cache), env, root, setup))
+        targets = [
+            Target("cloche within 2x of uv", "uv", 2.0),
+            Target("cloche faster than pdm", "pdm", 1.0, strict=True),
+        ]
+        rep = self.run_cases("lock", desc, cases, targets, skips)
+        rep.notes.append("uv and pdm lock for every platform; see the lock files for scope")
+        return rep
+
+    def lock_setup(self, root: Path, key: str) -> Callable[[], None]:
+        def setup() -> None:
+            for name in ("pylock.toml", "uv.lock", "pdm.lock"):
+                (root / name).unlink(missing_ok=True)
+            self.wipe(key)()
+
+        return setup
+
+    def synced_project(self, tool: str, purpose: str) -> tuple[Path, dict[str, str]]:
+        """A project with a lock and an environment in sync with it (untimed)."""
+        key = f"{purpose}-{tool}"
+        cache = self.t.cache(key)
+        rmtree(cache)
+        root = self.project_dir(tool, purpose)
+        env = self.project_env(tool, cache)
+        if tool == "cloche":
+            cmds = [self.t.cloche_cmd(cache, "lock"), self.t.cloche_cmd(cache, "sync")]
+        else:
+            uv = self.t.uv or "uv"
+            cmds = [[uv, "lock"], [uv, "sync"]]
+        for argv in cmds:
+            run_cmd(argv, env, root)
+        return root, env
+
+    def scenario_noop(self, purpose: str) -> ScenarioReport:
+        if purpose == "sync-noop":
+            desc = "`sync` of a project already in sync with its lock"
+            need: tuple[str, ...] = ("lock", "sync")
+            target = Target("cloche no-op sync < 150 ms", max_s=0.150)
+        else:
+            desc = "`run python -c pass` in a project already in sync"
+            need = ("lock", "sync", "run")
+            target = Target("cloche run < 200 ms", max_s=0.200)
+        skips = self.project_skips(*need)
+        skips.pop("pdm", None)
+        command = "sync" if purpose == "sync-noop" else "run"
+        repeat = max(self.repeat, 5)
+        cases: list[Case] = []
+        baseline_python: Path | None = None
+        for tool in ("cloche", "uv"):
+            if tool in skips:
+                cases.append(placeholder(tool))
+                continue
+            try:
+                root, env = self.synced_project(tool, purpose)
+            except CommandFailed as exc:
+                skips[tool] = f"FAILED preparing: {exc}"
+                cases.append(placeholder(tool))
+                continue
+            if tool == "cloche":
+                argv = self.t.cloche_cmd(self.t.cache(f"{purpose}-{tool}"), command)
+            else:
+                argv = [self.t.uv or "uv", command]
+                baseline_python = root / ".venv" / "bin" / "python"
+            if command == "run":
+                argv += ["python", "-c", "pass"]
+            cases.append(simple_case(tool, argv, env, root, repeat=repeat))
+        if purpose == "run-noop" and baseline_python is not None:
+            argv = [str(baseline_python), "-c", "pass"]
+            cwd = baseline_python.parent
+            cases.append(
+                simple_case(
+                    "python -c pass", argv, self.t.base_env, cwd, repeat=repeat, baseline=True
+                )
+            )
+        rep = self.run_cases(purpose, desc, cases, [target], skips)
+        if purpose == "sync-noop":
+            rep.outcomes.append(evaluate(Target("cloche within 2x of uv", "uv", 2.0), by_tool(rep)))
+        else:
+            rep.notes.append("'python -c pass' is the bare interpreter start-up, for reference")
+        return rep
+
+
+def by_tool(rep: ScenarioReport) -> dict[str, Result]:
+    return {r.tool: r for r in rep.results}
+
+
+def du(paths: Sequence[Path], count_links: bool = False) -> int:
+    """Disk used by ``paths`` together, in KiB (hardlinked inodes once unless ``count_links``)."""
+    paths = [p for p in paths if p.exists()]
+    if not paths:
+        return 0
+    argv = ["du", "-s", "-c", "-k"] + (["-l"] if count_links else []) + [str(p) for p in paths]
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    for line in reversed(proc.stdout.splitlines()):
+        size, _, label = line.partition("\t")
+        if label == "total":
+            return int(size)
+    return 0
+
+
+def fmt_kib(kib: int) -> str:
+    if kib >= 1024 * 1024:
+        return f"{kib / 1024 / 1024:.2f} GiB"
+    return f"{kib / 1024:.0f} MiB"
+
+
+SCENARIOS: dict[str, Callable[[Bench], ScenarioReport]] = {
+    "compile-cold": lambda b: b.scenario_compile(warm=False),
+    "compile-warm": lambda b: b.scenario_compile(warm=True),
+    "install-cold": lambda b: b.scenario_install(warm=False),
+    "install-warm": lambda b: b.scenario_install(warm=True),
+    "venv": lambda b: b.scenario_venv(),
+    "disk-5-venvs": lambda b: b.scenario_disk(),
+    "lock": lambda b: b.scenario_lock(),
+    "sync-noop": lambda b: b.scenario_noop("sync-noop"),
+    "run-noop": lambda b: b.scenario_noop("run-noop"),
+}
+
+
+# --------------------------------------------------------------------------- main
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Run cloche / uv / pip / pdm side by side and print ratios.",
+        epilog="Scenarios: " + ", ".join(SCENARIOS),
+    )
+    parser.add_argument("scenarios", nargs="*", metavar="scenario", help="default: all")
+    parser.add_argument("--repeat", type=int, default=3, help="repeats per tool (median)")
+    parser.add_argument("--json", type=Path, metavar="OUT", help="write the results here")
+    parser.add_argument("--keep", action="store_true", help="keep the work dir under /tmp")
+    args = parser.parse_args(argv)
+    unknown = [s for s in args.scenarios if s not in SCENARIOS]
+    if unknown:
+        parser.error(
+            f"unknown scenario(s): {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}"
+        )
+    if args.repeat < 1:
+        parser.error("--repeat must be >= 1")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    names = args.scenarios or list(SCENARIOS)
+    work = Path(tempfile.mkdtemp(prefix="cloche-bench-", dir="/tmp"))
+    base_env = make_base_env(work)
+    tools = Tools(
+        python=find_python311(),
+        cloche=find_tool("cloche"),
+        uv=find_tool("uv"),
+        pip_compile=find_tool("pip-compile"),
+        pdm=find_tool("pdm"),
+        work=work,
+        base_env=base_env,
+    )
+    probes: dict[str, list[str] | None] = {
+        "python": [tools.python, "--version"],
+        "cloche": [tools.cloche, "--version"] if tools.cloche else None,
+        "uv": [tools.uv, "--version"] if tools.uv else None,
+        "pip": [tools.python, "-m", "pip", "--version"],
+        "pip-compile": [tools.pip_compile, "--version"] if tools.pip_compile else None,
+        "pdm": [tools.pdm, "--version"] if tools.pdm else None,
+    }
+    for name, probe in probes.items():
+        tools.versions[name] = tool_version(probe, base_env) if probe else "not found"
+    started = dt.datetime.now()
+    print(f"cloche bench, {started:%Y-%m-%d %H:%M}, {platform.node()}, {os.cpu_count()} cpus")
+    print(f"work dir {work}, repeat {args.repeat}, packages: {' '.join(PACKAGES)}")
+    for name, version in tools.versions.items():
+        print(f"  {name:<12} {version}")
+    missing = [n for n in ("uv", "pip-compile", "pdm") if tools.versions[n] == "not found"]
+    if missing:
+        print(f"  note: {', '.join(missing)} missing; install with `{INSTALL_HINT}`")
+
+    bench = Bench(tools, args.repeat)
+    reports: list[ScenarioReport] = []
+    try:
+        for name in names:
+            t0 = time.perf_counter()
+            rep = SCENARIOS[name](bench)
+            rep.extra["wall_s"] = round(time.perf_counter() - t0, 1)
+            print_report(rep)
+            sys.stdout.flush()
+            reports.append(rep)
+    except KeyboardInterrupt:
+        print("\ninterrupted")
+    finally:
+        if not args.keep:
+            rmtree(work)
+    total = (dt.datetime.now() - started).total_seconds()
+    print(f"\ntotal {total:.0f}s")
+    if args.json:
+        data = {
+            "date": started.isoformat(timespec="seconds"),
+            "machine": {"node": platform.node(), "cpus": os.cpu_count()},
+            "repeat": args.repeat,
+            "packages": PACKAGES,
+            "versions": tools.versions,
+            "scenarios": [r.as_json() for r in reports],
+        }
+        args.json.write_text(json.dumps(data, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(BrokenPipeError):
+        sys.exit(main())

@@ -1,0 +1,267 @@
+"""IndexClient: the resolver's PackageFinder over indexes and find-links.
+
+Index policy: with ``first-index`` a name comes from the first index that has
+a page for it (later indexes are never asked, so a public package cannot shadow
+a private one); ``unsafe-best-match`` merges every index. Find-links files are
+always added. Fetches run in a bounded pool; asking for something already in
+flight waits for that fetch instead of starting another.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
+from types import TracebackType
+from typing import Generic, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+from packaging.requirements import Requirement
+
+from cloche.adapters.index.auth import CredentialStore, redact
+from cloche.adapters.index.cache import MetadataCache, PageCache, metadata_key
+from cloche.adapters.index.download import Downloader, copy_into, filename_of
+from cloche.adapters.index.errors import NeedsBuild
+from cloche.adapters.index.findlinks import group_by_name, list_location
+from cloche.adapters.index.http import HttpTransport
+from cloche.adapters.index.metadata import MetadataFetcher
+from cloche.adapters.index.pages import PageFetcher
+from cloche.config import IndexStrategy, Settings, check_index_url
+from cloche.core.models import DistFile, Metadata, NormalizedName, normalize, parse_dist_filename
+from cloche.core.report import NullReporter, Reporter
+from cloche.errors import RequirementError, UsageError
+
+__all__ = ["IndexClient", "NeedsBuild"]
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class _InFlight(Generic[K, V]):
+    """One computation per key: started once, awaited by every later asker."""
+
+    def __init__(self) -> None:
+        self._futures: dict[K, Future[V]] = {}
+        self._lock = threading.Lock()
+
+    def _claim(self, key: K) -> tuple[Future[V], bool]:
+        with self._lock:
+            future = self._futures.get(key)
+            if future is not None:
+                return future, False
+            future = Future()
+            self._futures[key] = future
+            return future, True
+
+    def get(self, key: K, compute: Callable[[], V]) -> V:
+        """The value for ``key``, computed here unless someone already started it."""
+        future, mine = self._claim(key)
+        if mine:
+            _run(future, compute)
+        return future.result()
+
+    def start(self, key: K, compute: Callable[[], V], pool: ThreadPoolExecutor) -> None:
+        """Compute ``key`` in ``pool`` unless it is already known or in flight."""
+        future, mine = self._claim(key)
+        if mine:
+            pool.submit(_run, future, compute)
+
+
+def _run(future: Future[V], compute: Callable[[], V]) -> None:
+    future.set_running_or_notify_cancel()
+    try:
+        future.set_result(compute())
+    except BaseException as exc:  # delivered to whoever awaits the future
+        future.set_exception(exc)
+
+
+class IndexClient:
+    """Package files and metadata from indexes and find-links; thread-safe; a context manager."""
+
+    def __init__(self, settings: Settings, reporter: Reporter | None = None) -> None:
+        for url in settings.index_urls:
+            check_index_url(url)
+        self._settings = settings
+        self._reporter: Reporter = reporter or NullReporter()
+        self._credentials = CredentialStore((*settings.index_urls, *settings.find_links))
+        if self._credentials.netrc_problem:
+            self._reporter.warning(self._credentials.netrc_problem)
+        self._indexes = tuple(redact(url) for url in settings.index_urls)
+        self._transport = HttpTransport(
+            timeout=settings.timeout,
+            retries=settings.retries,
+            concurrency=settings.concurrency,
+            credentials=self._credentials,
+            offline=settings.offline,
+        )
+        self._pages = PageFetcher(
+            self._transport,
+            PageCache(settings.cache_dir / "http-v1"),
+            refresh=settings.refresh,
+            offline=settings.offline,
+        )
+        self._downloader = Downloader(
+            self._transport, settings.cache_dir / "index-archives-v1", self._reporter
+        )
+        self._fetcher = MetadataFetcher(self._transport, self._downloader, self._reporter)
+        self._metadata_cache = MetadataCache(settings.cache_dir / "metadata-v1")
+        self._files: _InFlight[NormalizedName, tuple[DistFile, ...]] = _InFlight()
+        self._metadata: _InFlight[str, Metadata] = _InFlight()
+        self._locations: _InFlight[str, dict[NormalizedName, list[DistFile]]] = _InFlight()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+        self._closed = False
+
+    # -- PackageFinder ---------------------------------------------------------------
+
+    def files(self, name: NormalizedName) -> Sequence[DistFile]:
+        """Every file of ``name`` the index policy allows, plus find-links files."""
+        key = normalize(name)
+        return self._files.get(key, lambda: self._list(key))
+
+    def metadata(self, file: DistFile) -> Metadata:
+        """Core metadata of one file; raises NeedsBuild for an sdist with dynamic metadata."""
+        return self._metadata.get(self._memo_key(file), lambda: self._read_metadata(file))
+
+    def prefetch(self, names: Iterable[NormalizedName]) -> None:
+        """Start fetching these projects' pages in the background; returns at once."""
+        pool = self._executor()
+        for name in names:
+            key = normalize(name)
+            self._files.start(key, partial(self._list, key), pool)
+
+    def prefetch_metadata(self, files: Iterable[DistFile]) -> None:
+        """Start reading these files' metadata in the background; returns at once."""
+        pool = self._executor()
+        for file in files:
+            self._metadata.start(self._memo_key(file), partial(self._read_metadata, file), pool)
+
+    def direct_metadata(self, requirement: Requirement) -> tuple[Metadata, DistFile | None]:
+        """Metadata of a ``name @ <wheel URL>``; NeedsBuild for sdists, directories and VCS."""
+        if not requirement.url:
+            raise RequirementError(f"{requirement} has no URL; use 'name @ url'")
+        url = self._credentials.remember(requirement.url)
+        parts = urlsplit(url)
+        bare = urlunsplit(parts._replace(fragment=""))
+        filename = filename_of(bare)
+        if parts.scheme.lower() not in ("http", "https", "file") or not filename.endswith(".whl"):
+            raise NeedsBuild(
+                f"{url} is not a wheel; it must be built to know its metadata", url=url
+            )
+        parsed = parse_dist_filename(filename)
+        if parsed is None:
+            raise RequirementError(f"{filename} in {url} is not a valid wheel filename")
+        file = DistFile(
+            name=parsed[0],
+            version=parsed[1],
+            filename=filename,
+            url=bare,
+            index=bare,
+            hashes=_fragment_hashes(parts.fragment),
+        )
+        if normalize(requirement.name) != file.name:
+            raise RequirementError(
+                f"{requirement.name} @ {url} points at a wheel of {file.name}; "
+                "fix the name or the URL"
+            )
+        return self.metadata(file), file
+
+    # -- downloads -------------------------------------------------------------------
+
+    def download(self, file: DistFile, dest_dir: Path) -> Path:
+        """Save ``file`` as ``dest_dir/<filename>``, checking its index hashes; the final path."""
+        cached = self._downloader.cached_copy(file)
+        if cached is not None:
+            return copy_into(cached, dest_dir, file.filename)
+        return self._downloader.fetch(
+            file.url, dest_dir, filename=file.filename, hashes=file.hashes
+        )
+
+    def download_url(self, url: str, dest_dir: Path, sha256: str | None = None) -> Path:
+        """Save ``url`` into ``dest_dir``, checking ``sha256`` or a #sha256= fragment."""
+        clean = self._credentials.remember(url)
+        parts = urlsplit(clean)
+        if parts.scheme.lower() not in ("http", "https", "file"):
+            raise UsageError(f"cannot download {clean}: not an http(s):// or file:// URL")
+        bare = urlunsplit(parts._replace(fragment=""))
+        filename = filename_of(bare)
+        if not filename:
+            raise UsageError(f"cannot download {clean}: the URL names no file")
+        hashes = (("sha256", sha256),) if sha256 else _fragment_hashes(parts.fragment)
+        return self._downloader.fetch(bare, dest_dir, filename=filename, hashes=hashes)
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop background fetches and close connections."""
+        with self._pool_lock:
+            self._closed = True
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        self._transport.close()
+
+    def __enter__(self) -> IndexClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- internals -------------------------------------------------------------------
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._closed:
+                raise UsageError("the index client is closed")
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(
+                    max_workers=self._settings.concurrency, thread_name_prefix="cloche-index"
+                )
+            return self._pool
+
+    def _list(self, name: NormalizedName) -> tuple[DistFile, ...]:
+        found: list[DistFile] = []
+        for index in self._indexes:
+            page = self._pages.project_files(index, name)
+            if page is None:
+                continue
+            found.extend(page)
+            if self._settings.index_strategy is IndexStrategy.FIRST_INDEX:
+                break
+        for location in self._settings.find_links:
+            grouped = self._locations.get(location, partial(self._list_location, location))
+            found.extend(grouped.get(name, ()))
+        return tuple(found)
+
+    def _list_location(self, location: str) -> dict[NormalizedName, list[DistFile]]:
+        return group_by_name(list_location(location, self._pages))
+
+    def _memo_key(self, file: DistFile) -> str:
+        return f"{metadata_key(file)}|{file.filename}"
+
+    def _read_metadata(self, file: DistFile) -> Metadata:
+        # Local files without a hash may be rebuilt in place: never cache them on disk.
+        persistent = bool(file.sha256) or not file.url.startswith("file:")
+        key = metadata_key(file)
+        if persistent:
+            cached = self._metadata_cache.load(key)
+            if cached is not None and cached.name == file.name and cached.version == file.version:
+                return cached
+        metadata = self._fetcher.fetch(file)
+        if persistent:
+            self._metadata_cache.store(key, metadata)
+        return metadata
+
+
+def _fragment_hashes(fragment: str) -> tuple[tuple[str, str], ...]:
+    algo, sep, digest = fragment.partition("=")
+    if sep and algo.lower() == "sha256" and digest:
+        return (("sha256", digest.lower()),)
+    return ()

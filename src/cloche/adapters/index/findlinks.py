@@ -1,0 +1,72 @@
+"""Find-links sources: local directories, HTML pages (local or remote), single archives.
+
+Each location is listed once per client; its files are grouped by project.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+from cloche.adapters.index.auth import redact
+from cloche.adapters.index.download import local_path
+from cloche.adapters.index.pages import FIND_LINKS_ACCEPT, PageFetcher
+from cloche.core.models import DistFile, NormalizedName, parse_dist_filename
+from cloche.errors import IndexError_, UsageError
+
+
+def _local_file(path: Path, location: str) -> DistFile | None:
+    parsed = parse_dist_filename(path.name)
+    if parsed is None:
+        return None
+    name, version = parsed
+    return DistFile(
+        name=name, version=version, filename=path.name, url=path.as_uri(), index=location
+    )
+
+
+def _directory_files(directory: Path, location: str) -> list[DistFile]:
+    try:
+        entries = sorted(directory.iterdir())
+    except OSError as exc:
+        raise IndexError_(
+            f"cannot list find-links directory {directory}: {exc.strerror or exc}"
+        ) from None
+    found = (_local_file(p, location) for p in entries if p.is_file())
+    return [f for f in found if f is not None]
+
+
+def list_location(location: str, pages: PageFetcher) -> list[DistFile]:
+    """Every distribution file a find-links location offers."""
+    shown = redact(location)
+    lowered = location.lower()
+    if lowered.startswith(("http://", "https://")):
+        files = pages.page(location, index=shown, project=None, accept=FIND_LINKS_ACCEPT)
+        if files is None:
+            raise IndexError_(f"find-links page {shown} does not exist (HTTP 404); check the URL")
+        return files
+    if "://" in location and not lowered.startswith("file://"):
+        raise UsageError(
+            f"find-links location {shown!r} is not a directory, file:// or http(s) URL"
+        )
+    path = local_path(location) if lowered.startswith("file:") else Path(location).expanduser()
+    if path.is_dir():
+        return _directory_files(path, shown)
+    if path.is_file():
+        if path.suffix.lower() in (".html", ".htm"):
+            return pages.local_page(path, index=shown, project=None) or []
+        single = _local_file(path, shown)
+        if single is not None:
+            return [single]
+        raise UsageError(
+            f"find-links location {shown} is neither a directory, a page nor a wheel/sdist"
+        )
+    raise UsageError(f"find-links location {shown} does not exist; fix --find-links")
+
+
+def group_by_name(files: Sequence[DistFile]) -> dict[NormalizedName, list[DistFile]]:
+    grouped: dict[NormalizedName, list[DistFile]] = defaultdict(list)
+    for file in files:
+        grouped[file.name].append(file)
+    return dict(grouped)

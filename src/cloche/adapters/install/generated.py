@@ -1,0 +1,172 @@
+"""Files an install writes itself: scripts, INSTALLER/REQUESTED/direct_url.json, RECORD, .pyc."""
+
+from __future__ import annotations
+
+import base64
+import configparser
+import hashlib
+import io
+import os
+import subprocess
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from installer.records import Hash, RecordEntry
+from installer.scripts import Script
+from installer.utils import (
+    Scheme,
+    construct_record_file,
+    fix_shebang,
+    get_launcher_kind,
+    make_file_executable,
+    parse_entrypoints,
+)
+
+from cloche.adapters.install.destinations import WheelPlan
+from cloche.adapters.install.journal import Journal
+from cloche.adapters.install.layout import EnvLayout
+from cloche.errors import InstallError
+
+_INSTALLER = b"cloche\n"
+# Reads NUL-separated source paths, prints "source NUL pyc NUL" for each one compiled.
+_COMPILE_SCRIPT = """
+import compileall, importlib.util, os, sys
+out = []
+for source in sys.stdin.buffer.read().decode("utf-8").split("\\0"):
+    if source and compileall.compile_file(source, quiet=2):
+        cached = importlib.util.cache_from_source(source)
+        if os.path.exists(cached):
+            out += [source, cached]
+sys.stdout.buffer.write("\\0".join(out).encode("utf-8"))
+"""
+
+
+def record_entry(site: Path, target: Path, sha256: str | None, size: int | None) -> RecordEntry:
+    """A RECORD row for ``target``, its path relative to ``site`` (``../../bin/x`` outside it)."""
+    path = os.path.relpath(target, site).replace(os.sep, "/")
+    return RecordEntry(path, Hash("sha256", sha256) if sha256 is not None else None, size)
+
+
+def make_dirs(directories: Iterable[Path], journal: Journal) -> None:
+    """Create missing directories, recording each one so a rollback removes it."""
+    for directory in sorted(set(directories), key=lambda p: len(p.parts)):
+        missing = []
+        current = directory
+        while not current.is_dir():
+            missing.append(current)
+            current = current.parent
+        for path in reversed(missing):
+            path.mkdir()
+            journal.created_dir(path)
+
+
+def write_file(
+    plan: WheelPlan, target: Path, content: bytes, journal: Journal, *, executable: bool = False
+) -> RecordEntry:
+    """Write ``content`` at ``target`` (moving aside what is there); returns its RECORD row."""
+    make_dirs([target.parent], journal)
+    try:
+        handle = target.open("xb")
+    except FileExistsError:
+        if target.is_dir() and not target.is_symlink():
+            raise InstallError(
+                f"cannot install {plan.label}: {target} is a directory in the way"
+            ) from None
+        journal.stash(target)
+        handle = target.open("xb")
+    journal.created(target)
+    with handle:
+        handle.write(content)
+    if executable:
+        make_file_executable(target)
+    digest = base64.urlsafe_b64encode(hashlib.sha256(content).digest()).decode("ascii")
+    return record_entry(plan.site, target, digest.rstrip("="), len(content))
+
+
+def _console_scripts(plan: WheelPlan) -> list[Script]:
+    wheel = plan.request.wheel
+    path = wheel.path / wheel.dist_info / "entry_points.txt"
+    try:
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
+        return []
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InstallError(f"cannot read entry_points.txt of {wheel.filename}: {exc}") from None
+    try:
+        entries = list(parse_entrypoints(text))
+    # installer reports a malformed entry with a bare assert (AttributeError under -O).
+    except (configparser.Error, AssertionError, AttributeError, ValueError) as exc:
+        raise InstallError(
+            f"{wheel.filename} has an invalid entry_points.txt ({exc or 'malformed entry'})",
+            hint="report it to the package's maintainers",
+        ) from None
+    scripts = []
+    for name, module, attr, section in entries:
+        if not name or name.startswith(("-", ".")) or any(c in name for c in "/\\\x00 "):
+            raise InstallError(
+                f"{wheel.filename} declares a script named {name!r}, not a valid file name",
+                hint="report it to the package's maintainers",
+            )
+        scripts.append(Script(name, module, attr, section))
+    return scripts
+
+
+def write_generated(layout: EnvLayout, plan: WheelPlan, journal: Journal) -> list[RecordEntry]:
+    """Write the wheel's scripts and install metadata; returns RECORD rows of every file so far."""
+    request = plan.request
+    python = str(layout.python_executable)
+    entries = []
+    for file in plan.files:
+        if not file.is_script:
+            entries.append(record_entry(plan.site, file.target, file.row.sha256, file.row.size))
+            continue
+        with fix_shebang(io.BytesIO(file.source.read_bytes()), python) as stream:
+            content = stream.read()
+        entries.append(write_file(plan, file.target, content, journal, executable=True))
+    kind = get_launcher_kind()
+    for script in _console_scripts(plan):
+        filename, content = script.generate(python, kind)
+        target = layout.scripts / filename
+        entries.append(write_file(plan, target, content, journal, executable=True))
+    entries.append(write_file(plan, plan.dist_info / "INSTALLER", _INSTALLER, journal))
+    if request.requested:
+        entries.append(write_file(plan, plan.dist_info / "REQUESTED", b"", journal))
+    if request.direct_url is not None:
+        content = request.direct_url.encode("utf-8")
+        entries.append(write_file(plan, plan.dist_info / "direct_url.json", content, journal))
+    return entries
+
+
+def write_record(plan: WheelPlan, entries: Sequence[RecordEntry], journal: Journal) -> None:
+    """Write RECORD: every row given plus RECORD itself (no hash)."""
+    rows = [*entries, RecordEntry(f"{plan.request.wheel.dist_info}/RECORD", None, None)]
+    with construct_record_file([(Scheme("purelib"), row) for row in rows]) as stream:
+        content = stream.read()
+    write_file(plan, plan.dist_info / "RECORD", content, journal)
+
+
+def compile_bytecode(
+    layout: EnvLayout, sources: Sequence[Path], journal: Journal
+) -> dict[Path, Path]:
+    """Compile ``sources`` with the environment's Python; returns source -> .pyc written."""
+    if not sources:
+        return {}
+    python = layout.python_executable
+    payload = "\0".join(str(s) for s in sources).encode("utf-8")
+    try:
+        result = subprocess.run(
+            [str(python), "-I", "-X", "utf8", "-c", _COMPILE_SCRIPT],
+            input=payload,
+            capture_output=True,
+            check=False,
+        )
+    except OSError as exc:
+        raise InstallError(f"cannot run {python} to compile bytecode: {exc.strerror}") from None
+    if result.returncode != 0:
+        lines = result.stderr.decode("utf-8", "replace").strip().splitlines() or ["no output"]
+        raise InstallError(f"compiling bytecode with {python} failed: {lines[-1]}")
+    fields = result.stdout.decode("utf-8").split("\0") if result.stdout else []
+    compiled = {Path(src): Path(pyc) for src, pyc in zip(fields[::2], fields[1::2], strict=True)}
+    for pyc in compiled.values():
+        journal.created(pyc)
+    return compiled

@@ -1,0 +1,123 @@
+"""The undo log of one install: what was moved aside, created, or removed.
+
+Files that an install replaces or removes are moved into a backup directory on the
+same filesystem (a rename, no copy); rollback deletes what was created and moves
+the backup back. Thread-safe: the linking threads record into it concurrently.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+from cloche.errors import InstallError
+
+
+def pyc_siblings(source: Path) -> list[Path]:
+    """Bytecode files Python caches for ``source`` (``__pycache__/<stem>.*.pyc``)."""
+    if source.suffix != ".py":
+        return []
+    cache = source.parent / "__pycache__"
+    try:
+        return sorted(cache.glob(f"{source.stem}.*.pyc"))
+    except OSError:
+        return []
+
+
+def _move(src: Path, dst: Path) -> None:
+    try:
+        src.rename(dst)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        shutil.move(src, dst)
+
+
+class Journal:
+    """Stash, record, then commit or roll back."""
+
+    def __init__(self, backup_parent: Path) -> None:
+        self._backup_parent = backup_parent
+        self._backup: Path | None = None
+        self._lock = threading.Lock()
+        self._stashed: list[tuple[Path, Path]] = []
+        self._created: list[Path] = []
+        self._created_set: set[Path] = set()
+        self._created_dirs: list[Path] = []
+        self._removed_dirs: list[Path] = []
+
+    def _backup_dir(self) -> Path:
+        if self._backup is None:
+            self._backup = Path(tempfile.mkdtemp(prefix=".cloche-backup-", dir=self._backup_parent))
+        return self._backup
+
+    def stash(self, path: Path) -> None:
+        """Move ``path`` (file, link or directory) aside; a file this install created is deleted."""
+        with self._lock:
+            if path in self._created_set:
+                path.unlink(missing_ok=True)
+                return
+            # Cached bytecode goes with its source, so a rollback restores both.
+            for victim in [*pyc_siblings(path), path]:
+                backup = self._backup_dir() / str(len(self._stashed))
+                _move(victim, backup)
+                self._stashed.append((victim, backup))
+
+    def created(self, path: Path) -> None:
+        """``path`` is (about to be) written by this install."""
+        with self._lock:
+            self._created.append(path)
+            self._created_set.add(path)
+
+    def created_dir(self, path: Path) -> None:
+        self._created_dirs.append(path)
+
+    def removed_dir(self, path: Path) -> None:
+        self._removed_dirs.append(path)
+
+    def commit(self) -> None:
+        """Forget the undo log and delete the backup."""
+        if self._backup is not None:
+            shutil.rmtree(self._backup, ignore_errors=True)
+            self._backup = None
+
+    def rollback(self) -> None:
+        """Put every path back as it was; raises InstallError if that is impossible."""
+        problems: list[str] = []
+        for path in reversed(self._created):
+            for victim in [*pyc_siblings(path), path]:
+                try:
+                    victim.unlink(missing_ok=True)
+                except OSError as exc:
+                    problems.append(f"{victim}: {exc.strerror}")
+            _rmdir_quietly(path.parent / "__pycache__")
+        for directory in sorted(self._created_dirs, key=lambda p: len(p.parts), reverse=True):
+            _rmdir_quietly(directory / "__pycache__")
+            _rmdir_quietly(directory)
+        for original, backup in reversed(self._stashed):
+            try:
+                original.parent.mkdir(parents=True, exist_ok=True)
+                _move(backup, original)
+            except OSError as exc:
+                problems.append(f"{original}: {exc.strerror}")
+        for directory in self._removed_dirs:
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                problems.append(f"{directory}: {exc.strerror}")
+        if problems:
+            raise InstallError(
+                f"could not restore the environment ({'; '.join(problems[:3])}); "
+                f"the files that were replaced are kept in {self._backup}",
+                hint="recreate the environment, or restore those files by hand",
+            )
+        self.commit()
+
+
+def _rmdir_quietly(directory: Path) -> None:
+    with contextlib.suppress(OSError):
+        directory.rmdir()

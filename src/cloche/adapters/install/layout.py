@@ -1,0 +1,79 @@
+"""Where an environment keeps things, and what an install is asked to add."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import filelock
+from packaging.version import Version
+
+
+@dataclass(frozen=True, slots=True)
+class EnvLayout:
+    """An environment's install scheme (built by the caller from ``Interpreter.scheme``)."""
+
+    purelib: Path
+    platlib: Path
+    scripts: Path
+    include: Path
+    """Where ``.data/headers`` go, one subdirectory per distribution
+    (for a venv, pip uses ``<prefix>/include/site/pythonX.Y``)."""
+    data: Path
+    """The ``data`` scheme directory; the prefix for a venv."""
+    python_executable: Path
+    python_version: Version
+
+    @property
+    def roots(self) -> tuple[Path, ...]:
+        """Every directory an install may write under."""
+        return (self.purelib, self.platlib, self.scripts, self.include, self.data)
+
+
+class RecordRowLike(Protocol):
+    """A verified file of an unpacked wheel (``store.RecordRow`` fits)."""
+
+    @property
+    def path(self) -> str: ...
+    @property
+    def sha256(self) -> str:
+        """Urlsafe base64 digest without padding, as RECORD writes it."""
+        ...
+
+    @property
+    def size(self) -> int: ...
+
+
+class UnpackedWheelLike(Protocol):
+    """A wheel unpacked in the store (``store.UnpackedWheel`` fits)."""
+
+    @property
+    def path(self) -> Path: ...
+    @property
+    def filename(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def version(self) -> Version: ...
+    @property
+    def dist_info(self) -> str: ...
+    @property
+    def records(self) -> Sequence[RecordRowLike]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class InstallRequest:
+    """One wheel to install from the store."""
+
+    wheel: UnpackedWheelLike
+    requested: bool = False
+    """Asked for by the user (writes REQUESTED), not only pulled in as a dependency."""
+    direct_url: str | None = None
+    """PEP 610 ``direct_url.json`` text, for ``name @ url`` / path installs."""
+
+
+def env_lock(layout: EnvLayout) -> filelock.BaseFileLock:
+    """The lock a caller holds around ``install`` so two processes never change one env at once."""
+    return filelock.FileLock(str(layout.purelib.parent / ".cloche-install.lock"))

@@ -1,0 +1,107 @@
+"""Put a store file into an environment: reflink, else hardlink, else copy."""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import sys
+import threading
+from pathlib import Path
+
+from cloche.config import LinkMode
+from cloche.errors import InstallError
+
+_FICLONE = 0x40049409  # _IOW(0x94, 9, int) from linux/fs.h
+_AUTO_ORDER = (LinkMode.CLONE, LinkMode.HARDLINK, LinkMode.COPY)
+
+
+def _clone(src: Path, dst: Path) -> None:
+    if sys.platform == "darwin":
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.clonefile(os.fsencode(src), os.fsencode(dst), 0) != 0:
+            code = ctypes.get_errno()
+            raise OSError(code, os.strerror(code), str(dst))
+        return
+    if not sys.platform.startswith("linux"):
+        raise OSError(errno.EOPNOTSUPP, "reflinks are not supported on this platform", str(dst))
+    import fcntl
+
+    with src.open("rb") as source:
+        mode = os.fstat(source.fileno()).st_mode & 0o777
+        fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        try:
+            fcntl.ioctl(fd, _FICLONE, source.fileno())
+        except BaseException:
+            os.close(fd)
+            dst.unlink(missing_ok=True)
+            raise
+        os.close(fd)
+
+
+def _copy(src: Path, dst: Path) -> None:
+    with src.open("rb") as source, dst.open("xb") as target:
+        try:
+            shutil.copyfileobj(source, target, 1024 * 1024)
+        except BaseException:
+            dst.unlink(missing_ok=True)
+            raise
+    shutil.copymode(src, dst)
+
+
+_OPERATIONS = {
+    LinkMode.CLONE: _clone,
+    LinkMode.HARDLINK: lambda src, dst: dst.hardlink_to(src),
+    LinkMode.COPY: _copy,
+}
+
+
+class Linker:
+    """Links files in one mode; ``AUTO`` settles on the first mode that works, once."""
+
+    def __init__(self, mode: LinkMode = LinkMode.AUTO) -> None:
+        self.requested = mode
+        self._mode = mode
+        self._lock = threading.Lock()
+
+    @property
+    def mode(self) -> LinkMode:
+        """The mode in use (AUTO until the first file was placed)."""
+        return self._mode
+
+    def link(self, src: Path, dst: Path) -> None:
+        """Create ``dst`` from ``src``; raises FileExistsError when ``dst`` exists."""
+        mode = self._mode
+        if mode is LinkMode.AUTO:
+            with self._lock:
+                if self._mode is LinkMode.AUTO:
+                    self._mode = self._probe(src, dst)
+                    return
+                mode = self._mode
+        try:
+            _OPERATIONS[mode](src, dst)
+        except (FileExistsError, FileNotFoundError):
+            raise
+        except OSError as exc:
+            # A file with too many hardlinks (EMLINK) still has to be installed.
+            if self.requested is LinkMode.AUTO and mode is not LinkMode.COPY:
+                _copy(src, dst)
+                return
+            raise InstallError(
+                f"cannot {mode.value} {src} to {dst}: {exc.strerror or exc}",
+                hint="this filesystem may not support it; try --link-mode copy",
+            ) from None
+
+    def _probe(self, src: Path, dst: Path) -> LinkMode:
+        for mode in _AUTO_ORDER:
+            try:
+                _OPERATIONS[mode](src, dst)
+                return mode
+            except (FileExistsError, FileNotFoundError):
+                raise
+            except OSError:
+                if mode is LinkMode.COPY:
+                    raise
+        raise AssertionError("unreachable: copy either works or raises")

@@ -1,0 +1,175 @@
+"""The entry point: requirements + finder + target -> Resolution (or an explained error)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import TYPE_CHECKING
+
+from cloche.core.finder import PackageFinder
+from cloche.core.models import (
+    DistFile,
+    NormalizedName,
+    Resolution,
+    ResolvedPackage,
+    Target,
+    UserRequirement,
+)
+from cloche.core.report import NullReporter, Reporter
+from cloche.core.resolver.model import PYTHON, Candidate, Need
+from cloche.core.resolver.options import ResolveOptions
+from cloche.errors import ClocheError, RequirementError, ResolutionError
+
+if TYPE_CHECKING:
+    from resolvelib.structs import RequirementInformation
+
+    from cloche.core.resolver.provider import Provider
+
+_DEFAULT_OPTIONS = ResolveOptions()
+
+
+def _user_needs(requirements: Sequence[UserRequirement], target: Target) -> list[Need]:
+    from cloche.core.resolver.provider import marker_applies
+
+    env = target.markers
+    return [
+        Need.from_requirement(user.requirement, origin=user.origin)
+        for user in requirements
+        if marker_applies(user.requirement.marker, env)
+    ]
+
+
+def _constraint_needs(constraints: Sequence[UserRequirement], target: Target) -> list[Need]:
+    from cloche.core.resolver.provider import marker_applies
+
+    needs = []
+    for user in constraints:
+        if user.requirement.extras:
+            raise RequirementError(
+                f"constraint '{user.requirement}' ({user.origin}) has extras; "
+                "constraints cannot have extras, remove them"
+            )
+        if marker_applies(user.requirement.marker, target.markers):
+            needs.append(Need.from_requirement(user.requirement, origin=user.origin))
+    return needs
+
+
+def resolve(
+    requirements: Sequence[UserRequirement],
+    finder: PackageFinder,
+    target: Target,
+    options: ResolveOptions = _DEFAULT_OPTIONS,
+    reporter: Reporter | None = None,
+) -> Resolution:
+    """Pin a version of every package ``requirements`` need on ``target``.
+
+    Raises NoVersionError (unknown package, nothing matches) or ResolutionError
+    (requirements conflict), each with a plain-text explanation.
+    """
+    from resolvelib import ResolutionImpossible, ResolutionTooDeep, Resolver
+
+    from cloche.core.resolver.progress import ResolverProgress
+    from cloche.core.resolver.provider import Provider
+
+    reporter = reporter or NullReporter()
+    user_needs = _user_needs(requirements, target)
+    constraints = _constraint_needs(options.constraints, target)
+    provider = Provider(finder, target, options, user_needs, constraints, reporter)
+    task_id = reporter.started("Resolving dependencies")
+    resolver: Resolver[Need, Candidate, str] = Resolver(
+        provider, ResolverProgress(reporter, task_id)
+    )
+    try:
+        result = resolver.resolve(user_needs, max_rounds=options.max_rounds)
+    except ResolutionImpossible as exc:
+        raise _impossible(exc.causes, provider, target) from None
+    except ResolutionTooDeep as exc:
+        raise ResolutionError(
+            f"cannot resolve: gave up after {exc.round_count} rounds of backtracking",
+            hint="pin some of the packages involved to narrow the search",
+        ) from None
+    finally:
+        reporter.finished(task_id)
+    editable = {user.name for user in requirements if user.editable}
+    return _resolution(list(result.mapping.values()), user_needs, editable, provider, target)
+
+
+def _impossible(
+    causes: Collection[RequirementInformation[Need, Candidate]], provider: Provider, target: Target
+) -> ClocheError:
+    from cloche.core.resolver.explain import conflict_error, no_version_error
+
+    for cause in causes:
+        need = cause.requirement
+        if need.name != PYTHON and not provider.matches_alone(need):
+            return no_version_error(need, provider, target)
+    return conflict_error(list(causes), provider, target)
+
+
+def _resolution(
+    pinned: Sequence[Candidate],
+    user_needs: Sequence[Need],
+    editable: set[NormalizedName],
+    provider: Provider,
+    target: Target,
+) -> Resolution:
+    by_name: dict[NormalizedName, list[Candidate]] = {}
+    for candidate in pinned:
+        if candidate.name != PYTHON:
+            by_name.setdefault(candidate.name, []).append(candidate)
+    dependencies: dict[NormalizedName, set[NormalizedName]] = {name: set() for name in by_name}
+    dependents: dict[NormalizedName, set[NormalizedName]] = {name: set() for name in by_name}
+    for name, candidates in by_name.items():
+        for candidate in candidates:
+            for need in provider.get_dependencies(candidate):
+                if need.name != name and need.name in by_name:
+                    dependencies[name].add(need.name)
+                    dependents[need.name].add(name)
+    packages = []
+    for name in sorted(by_name):
+        candidates = by_name[name]
+        base = min(candidates, key=lambda c: len(c.extras))
+        origins = [n.origin for n in user_needs if n.name == name and n.origin is not None]
+        packages.append(
+            _package(
+                base,
+                frozenset().union(*(c.extras for c in candidates)),
+                tuple(sorted(dependencies[name])),
+                (*sorted(dependents[name]), *dict.fromkeys(origins)),
+                name in editable,
+                provider,
+            )
+        )
+    return Resolution(target=target, packages=tuple(packages))
+
+
+def _package(
+    base: Candidate,
+    extras: frozenset[NormalizedName],
+    dependencies: tuple[NormalizedName, ...],
+    requested_by: tuple[str, ...],
+    editable: bool,
+    provider: Provider,
+) -> ResolvedPackage:
+    files: tuple[DistFile, ...]
+    if base.direct_url is not None:
+        chosen = provider.direct_file(base.direct_url)
+        files = (chosen,) if chosen is not None else ()
+    else:
+        assert base.release is not None
+        chosen, files = base.release.chosen, base.release.files
+    metadata = provider.metadata_of(base)
+    requires_python = metadata.requires_python if metadata is not None else None
+    if requires_python is None and base.release is not None:
+        requires_python = base.release.requires_python
+    return ResolvedPackage(
+        name=base.name,
+        version=base.version,
+        files=files,
+        chosen=chosen,
+        extras=extras,
+        dependencies=dependencies,
+        requested_by=requested_by,
+        direct_url=base.direct_url,
+        editable=editable and base.direct_url is not None,
+        requires_python=requires_python,
+    )

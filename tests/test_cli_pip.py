@@ -1,0 +1,146 @@
+"""The pip-compatible workflow end to end: venv, install, upgrade, uninstall, list, sync."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.support.cli import cloche, venv_python
+from tests.support.index_server import IndexServer
+
+
+@pytest.fixture
+def index(index_server: IndexServer) -> IndexServer:
+    s = index_server
+    s.add_wheel("alpha", "1.0", requires=["beta>=1"])
+    s.add_wheel("alpha", "2.0", requires=["beta>=2"])
+    s.add_wheel("beta", "1.0")
+    s.add_wheel("beta", "2.0")
+    s.add_wheel(
+        "tool", "1.0", entry_points={"console_scripts": {"tool-hello": "tool:main"}},
+        files={"tool/__init__.py": "def main():\n    print('hello from tool')\n"},
+    )
+    s.add_sdist("srconly", "0.5", requires=["beta"])
+    return s
+
+
+@pytest.fixture
+def venv(tmp_path: Path) -> Path:
+    path = tmp_path / "env"
+    result = cloche("venv", path)
+    assert result.code == 0, result
+    return path
+
+
+def pip(index: IndexServer, venv: Path, *args: str | Path, cwd: Path | None = None):
+    return cloche("pip", *args, "--python", venv, "--index-url", index.url, cwd=cwd)
+
+
+def installed(venv: Path) -> dict[str, str]:
+    result = cloche("pip", "list", "--python", venv, "--format", "json")
+    assert result.code == 0, result
+    return {d["name"]: d["version"] for d in json.loads(result.out)}
+
+
+def test_venv_has_no_pip_and_is_a_venv(venv: Path) -> None:
+    python = venv_python(venv)
+    out = subprocess.run(
+        [python, "-c", "import sys; print(sys.prefix != sys.base_prefix)"],
+        capture_output=True, text=True, check=True,
+    )
+    assert out.stdout.strip() == "True"
+    assert not list((venv / "lib").glob("python*/site-packages/pip"))
+    assert (venv / "bin" / "activate").exists()
+
+
+def test_install_upgrade_uninstall(index: IndexServer, venv: Path) -> None:
+    result = pip(index, venv, "install", "alpha==1.0")
+    assert result.code == 0, result
+    assert installed(venv) == {"alpha": "1.0", "beta": "2.0"}
+
+    result = pip(index, venv, "install", "alpha")
+    assert result.code == 0, result
+    assert installed(venv)["alpha"] == "1.0"  # already satisfied: kept
+
+    result = pip(index, venv, "install", "--upgrade", "alpha")
+    assert result.code == 0, result
+    assert installed(venv)["alpha"] == "2.0"
+
+    result = pip(index, venv, "uninstall", "alpha")
+    assert result.code == 0, result
+    assert installed(venv) == {"beta": "2.0"}
+    python = venv_python(venv)
+    gone = subprocess.run([python, "-c", "import alpha"], capture_output=True, text=True)
+    assert gone.returncode != 0
+
+
+def test_console_script_runs(index: IndexServer, venv: Path) -> None:
+    assert pip(index, venv, "install", "tool").code == 0
+    out = subprocess.run([venv / "bin" / "tool-hello"], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "hello from tool"
+
+
+def test_sdist_only_package_is_built(index: IndexServer, venv: Path) -> None:
+    result = pip(index, venv, "install", "srconly")
+    assert result.code == 0, result
+    assert installed(venv)["srconly"] == "0.5"
+
+
+def test_freeze_and_sync(index: IndexServer, venv: Path, tmp_path: Path) -> None:
+    assert pip(index, venv, "install", "alpha==1.0", "tool").code == 0
+    frozen = cloche("pip", "freeze", "--python", venv)
+    assert frozen.code == 0
+    assert "alpha==1.0\nbeta==2.0\ntool==1.0\n" == frozen.out
+    req = tmp_path / "requirements.txt"
+    req.write_text("alpha==2.0\nbeta==2.0\n")
+    result = pip(index, venv, "sync", req)
+    assert result.code == 0, result
+    assert installed(venv) == {"alpha": "2.0", "beta": "2.0"}
+
+
+def test_show_and_check(index: IndexServer, venv: Path) -> None:
+    assert pip(index, venv, "install", "alpha==1.0").code == 0
+    shown = cloche("pip", "show", "--python", venv, "alpha")
+    assert shown.code == 0, shown
+    assert "Name: alpha" in shown.out and "Version: 1.0" in shown.out and "Requires: beta" in shown.out
+    assert cloche("pip", "check", "--python", venv).code == 0
+    assert cloche("pip", "uninstall", "--python", venv, "beta").code == 0
+    broken = cloche("pip", "check", "--python", venv)
+    assert broken.code == 1
+    assert "alpha 1.0 requires beta" in broken.out
+
+
+def test_refuses_non_venv(index: IndexServer, tmp_path: Path) -> None:
+    import sys
+
+    result = cloche("pip", "install", "beta", "--python", sys.executable, "--index-url", index.url)
+    assert result.code != 0
+    assert "not a virtual environment" in result.err
+    assert "--system" in result.err
+
+
+def test_no_env_found(index: IndexServer, tmp_path: Path) -> None:
+    result = cloche("pip", "install", "beta", "--index-url", index.url, cwd=tmp_path)
+    assert result.code != 0
+    assert "cloche venv" in result.err
+
+
+def test_require_hashes(index: IndexServer, venv: Path, tmp_path: Path) -> None:
+    req = tmp_path / "requirements.txt"
+    req.write_text("beta==2.0 --hash=sha256:" + "0" * 64 + "\n")
+    result = pip(index, venv, "install", "-r", req)
+    assert result.code == 1, result
+    assert "hash" in result.err
+    assert "beta" not in installed(venv)
+
+
+def test_failed_install_leaves_env_as_it_was(index: IndexServer, venv: Path, tmp_path: Path) -> None:
+    assert pip(index, venv, "install", "beta==1.0").code == 0
+    index.add_sdist("broken", "1.0", fail_build=True)
+    result = pip(index, venv, "install", "broken", "beta==2.0")
+    assert result.code == 1, result
+    assert "broken" in result.err
+    assert installed(venv) == {"beta": "1.0"}

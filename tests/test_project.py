@@ -1,0 +1,198 @@
+"""core.project: finding and reading pyproject.toml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cloche.core.models import normalize
+from cloche.core.project import (
+    DEFAULT_TARGETS,
+    find_project_root,
+    load_project,
+    requirements_for,
+)
+from cloche.errors import ProjectError, UsageError
+
+FULL = """\
+[project]
+name = "Demo_App"
+version = "0.1.0"
+requires-python = ">=3.10"
+dependencies = ["numpy>=2", "requests[socks]; python_version >= '3.10'"]
+
+[project.optional-dependencies]
+Viz = ["matplotlib"]
+all = ["demo-app[viz]", "rich"]
+
+[dependency-groups]
+test = ["pytest"]
+lint = ["ruff"]
+dev = [{include-group = "test"}, {include-group = "lint"}, "ipython"]
+
+[tool.cloche]
+targets = ["linux"]
+python = "3.11"
+index-url = "https://mirror.example/simple/"
+"""
+
+
+def write(root: Path, text: str) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "pyproject.toml").write_text(text)
+    return root
+
+
+def test_load_full_project(tmp_path: Path) -> None:
+    spec = load_project(write(tmp_path, FULL))
+    assert spec.root == tmp_path
+    assert spec.name == "Demo_App"
+    assert str(spec.requires_python) == ">=3.10"
+    assert [str(r) for r in spec.dependencies] == [
+        "numpy>=2",
+        'requests[socks]; python_version >= "3.10"',
+    ]
+    assert [str(r) for r in spec.optional_dependencies[normalize("viz")]] == ["matplotlib"]
+    # The self-reference demo-app[viz] is replaced by the viz requirements.
+    assert [str(r) for r in spec.optional_dependencies[normalize("all")]] == ["matplotlib", "rich"]
+    assert [str(r) for r in spec.dependency_groups[normalize("dev")]] == [
+        "pytest",
+        "ruff",
+        "ipython",
+    ]
+    assert spec.targets == ("linux",)
+    assert spec.python == "3.11"
+    assert spec.tool["index-url"] == "https://mirror.example/simple/"
+    assert spec.default_groups == ("dev",)
+
+
+def test_defaults_and_python_version_file(tmp_path: Path) -> None:
+    write(tmp_path, '[project]\nname = "x"\n')
+    (tmp_path / ".python-version").write_text("# pinned\n3.12.1\n")
+    spec = load_project(tmp_path)
+    assert spec.targets == DEFAULT_TARGETS
+    assert spec.python == "3.12.1"
+    assert spec.dependencies == ()
+    assert spec.requires_python is None
+    assert spec.default_groups == ()
+
+
+def test_find_project_root(tmp_path: Path) -> None:
+    write(tmp_path, FULL)
+    write(tmp_path / "sub", "[tool.black]\nline-length = 100\n")  # not a cloche project
+    deep = tmp_path / "sub" / "a" / "b"
+    deep.mkdir(parents=True)
+    assert find_project_root(deep) == tmp_path
+    write(tmp_path / "sub" / "a", "[tool.cloche]\n")
+    assert find_project_root(deep) == tmp_path / "sub" / "a"
+
+
+def test_find_project_root_none_and_broken(tmp_path: Path) -> None:
+    assert find_project_root(tmp_path) is None
+    write(tmp_path / "broken", "[project\n")
+    # A broken file still marks the root, so loading it reports the error.
+    assert find_project_root(tmp_path / "broken") == tmp_path / "broken"
+
+
+def test_bad_toml_names_file_and_line(tmp_path: Path) -> None:
+    write(tmp_path, '[project]\nname = = "x"\ndependencies = ["a"]\n')
+    with pytest.raises(ProjectError, match=r"^pyproject\.toml: invalid TOML: .*line 2"):
+        load_project(tmp_path)
+
+
+def test_missing_pyproject(tmp_path: Path) -> None:
+    with pytest.raises(ProjectError, match="no such file"):
+        load_project(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[project]\ndependencies = ["ok", "not a req!!"]', r"project\.dependencies\[1\]: invalid"),
+        (
+            '[project]\ndependencies = "numpy"',
+            "project.dependencies: expected an array, got a string",
+        ),
+        ("[project]\ndependencies = [1]", r"project\.dependencies\[0\]: expected a string"),
+        (
+            '[project]\nrequires-python = ">=x"',
+            "project.requires-python: invalid version specifier",
+        ),
+        ("[project]\nname = 3", "project.name: expected a string, got an integer"),
+        ('[project.optional-dependencies]\nviz = ["@@"]', r"optional-dependencies\.viz\[0\]"),
+        ('[dependency-groups]\ndev = [{include-group = "nope"}]', "include-group 'nope' is not"),
+        ("[dependency-groups]\ndev = [{other = 1}]", r"dependency-groups\.dev\[0\]: expected"),
+        ('[tool.cloche]\ntargets = "linux"', "tool.cloche.targets: expected an array"),
+        ("[tool.cloche]\ntargets = []", "tool.cloche.targets: must name at least one"),
+        ('[tool.cloche]\ndefault-groups = ["dev"]', "tool.cloche.default-groups: 'dev' is not"),
+        (
+            '[project]\nname = "a"\n[project.optional-dependencies]\nx = ["a[y]"]',
+            "unknown extra 'y'",
+        ),
+    ],
+)
+def test_invalid_values_name_the_key(tmp_path: Path, text: str, message: str) -> None:
+    write(tmp_path, text + "\n")
+    with pytest.raises(ProjectError, match=message) as info:
+        load_project(tmp_path)
+    assert str(info.value).startswith("pyproject.toml: ")
+
+
+def test_include_group_cycle(tmp_path: Path) -> None:
+    text = """\
+[dependency-groups]
+a = ["x", {include-group = "b"}]
+b = [{include-group = "c"}]
+c = [{include-group = "a"}]
+"""
+    write(tmp_path, text)
+    with pytest.raises(ProjectError, match="include-group cycle: a -> b -> c -> a"):
+        load_project(tmp_path)
+
+
+def test_self_include_is_a_cycle(tmp_path: Path) -> None:
+    write(tmp_path, '[dependency-groups]\nDev = [{include-group = "dev"}]\n')
+    with pytest.raises(ProjectError, match="cycle: dev -> dev"):
+        load_project(tmp_path)
+
+
+def test_extra_self_reference_cycle(tmp_path: Path) -> None:
+    text = '[project]\nname = "p"\n[project.optional-dependencies]\na = ["p[b]"]\nb = ["p[a]"]\n'
+    write(tmp_path, text)
+    with pytest.raises(ProjectError, match="cycle"):
+        load_project(tmp_path)
+
+
+def test_extra_self_reference_keeps_marker(tmp_path: Path) -> None:
+    text = (
+        '[project]\nname = "p"\n[project.optional-dependencies]\n'
+        "a = [\"x; os_name == 'nt'\"]\nb = [\"p[a]; python_version < '3.12'\"]\n"
+    )
+    spec = load_project(write(tmp_path, text))
+    (req,) = spec.optional_dependencies[normalize("b")]
+    assert str(req.marker) == 'os_name == "nt" and python_version < "3.12"'
+
+
+def test_requirements_for_origins(tmp_path: Path) -> None:
+    spec = load_project(write(tmp_path, FULL))
+    plain = requirements_for(spec)
+    assert [(u.name, u.origin) for u in plain] == [
+        ("numpy", "pyproject.toml"),
+        ("requests", "pyproject.toml"),
+    ]
+    some = requirements_for(spec, groups=["Test"], extras=["VIZ"])
+    assert [(u.name, u.origin) for u in some[2:]] == [
+        ("matplotlib", "pyproject.toml [project.optional-dependencies] viz"),
+        ("pytest", "pyproject.toml [dependency-groups] test"),
+    ]
+    everything = requirements_for(spec, all_groups=True, all_extras=True)
+    assert {u.name for u in everything} >= {"ipython", "rich", "ruff", "matplotlib"}
+
+
+def test_requirements_for_unknown_names(tmp_path: Path) -> None:
+    spec = load_project(write(tmp_path, FULL))
+    with pytest.raises(UsageError, match=r"unknown dependency group 'docs'.*dev, lint, test"):
+        requirements_for(spec, groups=["docs"])
+    with pytest.raises(UsageError, match="unknown extra 'gpu'"):
+        requirements_for(spec, extras=["gpu"])
