@@ -664,13 +664,7 @@ class Bench:
 
     def scenario_venv(self) -> ScenarioReport:
         desc = "create an empty venv (no pip)"
-        skips: dict[str, str] = {}
-        why = cloche_has(self.t, "venv")
-        if why:
-            skips["cloche"] = why
-        why = self.missing("uv")
-        if why:
-            skips["uv"] = why
+        skips = self.skips(("venv",), "uv")
         py = self.t.python
         cases: list[Case] = []
         commands: dict[str, Callable[[Path], list[str]]] = {
@@ -782,26 +776,13 @@ class Bench:
         (root / ".python-version").write_text(PYTHON_VERSION + "\n")
         return root
 
-    def project_skips(self, *need: str) -> dict[str, str]:
-        skips: dict[str, str] = {}
-        for sub in need:
-            why = cloche_has(self.t, sub)
-            if why:
-                skips["cloche"] = why
-                break
-        for tool in ("uv", "pdm"):
-            why = self.missing(tool)
-            if why:
-                skips[tool] = why
-        return skips
-
     def project_env(self, tool: str, cache: Path) -> dict[str, str]:
         extra = {"UV_PYTHON": self.t.python} if tool == "uv" else None
         return self.t.env_for(tool, cache, extra)
 
     def scenario_lock(self) -> ScenarioReport:
         desc = "lock a project depending on the set, cold cache (requires-python >= 3.11)"
-        skips = self.project_skips("lock")
+        skips = self.skips(("lock",), "uv", "pdm")
         lock_cmd: dict[str, Callable[[Path], list[str]]] = {
             "cloche": lambda c: self.t.cloche_cmd(c, "lock"),
             "uv": lambda c: [self.t.uv or "uv", "lock"],
@@ -856,8 +837,7 @@ class Bench:
             desc = "`run python -c pass` in a project already in sync"
             need = ("lock", "sync", "run")
             target = Target("cloche run < 200 ms", max_s=0.200)
-        skips = self.project_skips(*need)
-        skips.pop("pdm", None)
+        skips = self.skips(*((sub,) for sub in need), "uv")
         command = "sync" if purpose == "sync-noop" else "run"
         repeat = max(self.repeat, 5)
         cases: list[Case] = []

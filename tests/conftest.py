@@ -37,7 +37,10 @@ def no_leaks() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def isolated_home(
+    no_leaks: None, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    # Requesting no_leaks first makes it set up before monkeypatch, so it checks after undo.
     home = tmp_path_factory.mktemp("home")
     for key in list(os.environ):
         if key.startswith(_LEAKY_PREFIXES):

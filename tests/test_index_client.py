@@ -174,17 +174,28 @@ def test_url_credentials(index_server: IndexServer, tmp_path: Path) -> None:
     assert file.index == index_server.url
 
 
-def test_netrc_credentials(
-    index_server: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_netrc_credentials(index_server: IndexServer, tmp_path: Path) -> None:
     index_server.auth = ("bob", "hunter2")
     index_server.add_wheel("demo", "1.0")
-    netrc = tmp_path / "netrc"
-    netrc.write_text("machine 127.0.0.1 login bob password hunter2\n")
-    monkeypatch.setenv("NETRC", str(netrc))
+    # HOME is a per-test directory (conftest), so ~/.netrc is this test's own.
+    (Path.home() / ".netrc").write_text("machine 127.0.0.1 login bob password hunter2\n")
     with IndexClient(settings(tmp_path, index_server.url)) as client:
         (file,) = client.files(NormalizedName("demo"))
     assert "hunter2" not in repr(file)
+
+
+def test_netrc_env_var_overrides_the_path(
+    index_server: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index_server.auth = ("carol", "pw")
+    index_server.add_wheel("demo", "1.0")
+    netrc = tmp_path / "my-netrc"
+    netrc.write_text("machine 127.0.0.1 login carol password pw\n")
+    with monkeypatch.context() as patch:
+        patch.setenv("NETRC", str(netrc))
+        client = IndexClient(settings(tmp_path, index_server.url))
+    with client:
+        assert names(client, "demo") == ["demo-1.0-py3-none-any.whl"]
 
 
 def test_wrong_credentials_never_appear_in_the_error(

@@ -16,7 +16,6 @@ from packaging.markers import default_environment
 from packaging.tags import sys_tags
 from packaging.version import Version
 
-from cloche.adapters import python_probe
 from cloche.adapters.python import find_environment, find_interpreter, list_interpreters, probe
 from cloche.adapters.python_tags import manylinux_platforms
 from cloche.adapters.venv import create_venv
@@ -51,7 +50,7 @@ def count_probes(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
         calls.append(list(args))
         return real_run(args, *rest, **kwargs)
 
-    monkeypatch.setattr(python_probe.subprocess, "run", counting_run)
+    monkeypatch.setattr(subprocess, "run", counting_run)
     return calls
 
 
@@ -145,11 +144,11 @@ def test_probe_of_a_non_python_names_the_path(tmp_path: Path, body: str, needle:
 
 
 def test_probe_of_missing_or_unrunnable_file(tmp_path: Path) -> None:
-    with pytest.raises(InterpreterNotFound, match="no Python interpreter at .*nope"):
+    with pytest.raises(InterpreterNotFound, match=r"no Python interpreter at .*nope"):
         probe(tmp_path / "nope", tmp_path / "cache")
     data = tmp_path / "data.txt"
     data.write_text("not a program", encoding="utf-8")
-    with pytest.raises(InterpreterNotFound, match="data.txt is not a Python interpreter"):
+    with pytest.raises(InterpreterNotFound, match=r"data.txt is not a Python interpreter"):
         probe(data, tmp_path / "cache")
 
 
@@ -262,7 +261,7 @@ def test_find_interpreter_skips_shims(
     fake_machine("3.10", in_pyenv=True)
     shim = make_script(tmp_path / "bin" / "python3.9", f'exec "{real39}" "$@"')
     assert shim.exists()
-    with pytest.raises(InterpreterNotFound, match="'3.9' found"):
+    with pytest.raises(InterpreterNotFound, match=r"'3.9' found"):
         find_interpreter("3.9", cache_dir=shared_cache)
 
 
@@ -280,7 +279,7 @@ def test_find_interpreter_invalid_request(request_text: str) -> None:
 
 
 def test_find_interpreter_missing_path(tmp_path: Path) -> None:
-    with pytest.raises(InterpreterNotFound, match="no Python at .*missing"):
+    with pytest.raises(InterpreterNotFound, match=r"no Python at .*missing"):
         find_interpreter(str(tmp_path / "missing"))
 
 
@@ -312,7 +311,7 @@ def test_find_environment_from_virtual_env(venv: Path, shared_cache: Path) -> No
 
 def test_find_environment_virtual_env_problems(tmp_path: Path) -> None:
     missing = tmp_path / "gone"
-    with pytest.raises(EnvironmentError_, match="VIRTUAL_ENV is set to .*gone, which does not"):
+    with pytest.raises(EnvironmentError_, match=r"VIRTUAL_ENV is set to .*gone, which does not"):
         find_environment(None, environ={"VIRTUAL_ENV": str(missing)})
     empty = tmp_path / "empty"
     empty.mkdir()

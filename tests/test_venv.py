@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from cloche.adapters import python_probe
 from cloche.adapters.python import probe
 from cloche.adapters.venv import create_venv
 from cloche.adapters.venv_activate import ActivationContext, write_activation_scripts
@@ -69,7 +68,7 @@ def test_venv_works(minor: str, tmp_path: Path, shared_cache: Path) -> None:
     major_minor = f"{base.version.major}.{base.version.minor}"
     for name in ("python", "python3", f"python{major_minor}"):
         assert (venv / "bin" / name).resolve() == Path(executable).resolve()
-    assert (venv / "lib64").is_symlink() and os.readlink(venv / "lib64") == "lib"
+    assert (venv / "lib64").is_symlink() and (venv / "lib64").readlink() == Path("lib")
     assert (venv / ".gitignore").read_text(encoding="utf-8").splitlines()[-1] == "*"
     config = cfg(venv)
     assert config["home"] == str(Path(executable).resolve().parent)
@@ -96,7 +95,7 @@ def test_no_subprocess_when_base_probe_is_cached(
     tmp_path: Path, base: Interpreter, shared_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[Any] = []
-    monkeypatch.setattr(python_probe.subprocess, "run", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: calls.append(a))
     made = create_venv(tmp_path / "env", base, cache_dir=shared_cache)
     assert probe(tmp_path / "env" / "bin" / "python", shared_cache) == made
     again = probe(tmp_path / "env" / "bin" / "python3", shared_cache)
@@ -123,7 +122,10 @@ def test_bash_activation_with_prompt_and_spaces(
     venv = tmp_path / "my env"
     create_venv(venv, base, prompt="proj x", cache_dir=shared_cache)
     assert cfg(venv)["prompt"] == "'proj x'"
-    script = f'. "{venv}/bin/activate" && echo "$VIRTUAL_ENV" && echo "$VIRTUAL_ENV_PROMPT" && command -v python'
+    script = (
+        f'. "{venv}/bin/activate" && echo "$VIRTUAL_ENV" && echo "$VIRTUAL_ENV_PROMPT" '
+        "&& command -v python"
+    )
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PS1")}
     out = subprocess.run(
         ["bash", "-c", script], check=True, capture_output=True, text=True, env=env
@@ -175,7 +177,7 @@ def test_existing_non_empty_directory_is_refused(
     (target / "keep.txt").write_text("mine", encoding="utf-8")
     with pytest.raises(EnvironmentError_, match="already exists and is not empty; pass --clear"):
         create_venv(target, base, cache_dir=shared_cache)
-    with pytest.raises(EnvironmentError_, match="refusing to clear .*not a virtual environment"):
+    with pytest.raises(EnvironmentError_, match=r"refusing to clear .*not a virtual environment"):
         create_venv(target, base, clear=True, cache_dir=shared_cache)
     assert (target / "keep.txt").exists()
 
@@ -226,7 +228,7 @@ def test_failed_creation_leaves_nothing(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(Path, "symlink_to", broken)
-    with pytest.raises(EnvironmentError_, match="cannot create virtual environment at .*No space"):
+    with pytest.raises(EnvironmentError_, match=r"cannot create virtual environment at .*No space"):
         create_venv(tmp_path / "env", base, cache_dir=shared_cache)
     assert not (tmp_path / "env").exists()
 

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import tomlkit
 from packaging.markers import Marker
 from packaging.pylock import (
     Package,
@@ -314,6 +313,8 @@ def _project_url(pkg: ResolvedPackage, entry: _Entry, index_urls: Sequence[str])
 
 def dump_lock(lock: Pylock) -> str:
     """Deterministic pylock.toml text: packages sorted by name, version, marker."""
+    import tomlkit  # only writers pay for it; `sync` only reads
+
     data = dict(lock.to_dict())
     doc = tomlkit.document()
     for key, value in data.items():
@@ -333,6 +334,8 @@ def dump_lock(lock: Pylock) -> str:
 
 def _toml_value(value: Any) -> Any:
     """Inline tables, and arrays of inline tables one per line."""
+    import tomlkit
+
     if isinstance(value, Mapping):
         inline = tomlkit.inline_table()
         for key in sorted(value) if _is_hash_table(value) else value:
@@ -360,6 +363,8 @@ def _is_hash_table(value: Mapping[str, Any]) -> bool:
 
 
 def _toml_table(value: Mapping[str, Any]) -> Any:
+    import tomlkit
+
     table = tomlkit.table(is_super_table=all(isinstance(v, Mapping) for v in value.values()))
     for key, item in value.items():
         table.add(key, _toml_table(item) if isinstance(item, Mapping) else _toml_value(item))

@@ -170,7 +170,7 @@ def _exclusions(needs: Sequence[Need], provider: Provider, target: Target) -> li
     name = needs[0].name
     matching = [
         r
-        for r in provider.releases(name)
+        for r in reversed(provider.releases(name))
         if all(n.specifier.contains(r.version, prereleases=True) for n in needs)
     ]
     pre_excluded = not provider.allows_prereleases(needs) and any(
