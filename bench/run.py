@@ -28,6 +28,7 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -596,6 +597,10 @@ class Bench:
         ]
         rep = self.run_cases(name, desc, cases, targets, skips)
         rep.notes.append("pip-compile resolves for the interpreter it runs on (3.11)")
+        outputs = {"cloche": o_cl, "uv": o_uv, "pip-compile": o_pc}
+        pins = {t: read_pins(o) for t, o in outputs.items() if by_tool(rep)[t].ok and o.exists()}
+        if len(pins) > 1:
+            rep.notes.extend(compare_pins(pins))
         return rep
 
     # -- 2. install
@@ -878,6 +883,32 @@ class Bench:
 
 def by_tool(rep: ScenarioReport) -> dict[str, Result]:
     return {r.tool: r for r in rep.results}
+
+
+def compare_pins(pins: dict[str, dict[str, str]]) -> list[str]:
+    """Notes saying whether the tools pinned the same set."""
+    (ref_tool, ref), *others = pins.items()
+    notes = []
+    for tool, mine in others:
+        if mine == ref:
+            continue
+        only_mine = sorted(f"{n}=={v}" for n, v in mine.items() if ref.get(n) != v)
+        only_ref = sorted(f"{n}=={v}" for n, v in ref.items() if mine.get(n) != v)
+        notes.append(f"pins differ, {tool}: {only_mine or '-'} vs {ref_tool}: {only_ref or '-'}")
+    if not notes:
+        notes.append(f"{', '.join(pins)} pinned the same {len(ref)} packages")
+    return notes
+
+
+def read_pins(path: Path) -> dict[str, str]:
+    """``name==version`` lines of a requirements file, names normalised."""
+    pins: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].split(";", 1)[0].strip().rstrip("\\").strip()
+        name, sep, version = line.partition("==")
+        if sep and name:
+            pins[re.sub(r"[-_.]+", "-", name.strip()).lower()] = version.strip()
+    return pins
 
 
 def du(paths: Sequence[Path], count_links: bool = False) -> int:
