@@ -100,7 +100,8 @@ def test_find_links_directory_merges_with_index(
     with IndexClient(settings(tmp_path, index_server.url, find_links=(str(dist_dir),))) as c:
         files = c.files(NormalizedName("demo"))
         assert sorted(f.filename for f in files) == [
-            "demo-1.0-py3-none-any.whl", "demo-2.0-py3-none-any.whl"
+            "demo-1.0-py3-none-any.whl",
+            "demo-2.0-py3-none-any.whl",
         ]
         (found,) = [f for f in files if f.filename == local.name]
         assert found.url == local.as_uri()
@@ -211,7 +212,10 @@ def test_wrong_credentials_never_appear_in_the_error(
 
 def test_missing_credentials_say_what_to_do(index_server: IndexServer, tmp_path: Path) -> None:
     index_server.auth = ("alice", "right")
-    with IndexClient(settings(tmp_path, index_server.url)) as client, pytest.raises(IndexError_) as info:
+    with (
+        IndexClient(settings(tmp_path, index_server.url)) as client,
+        pytest.raises(IndexError_) as info,
+    ):
         client.files(NormalizedName("demo"))
     assert "needs credentials" in str(info.value)
 

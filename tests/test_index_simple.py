@@ -60,8 +60,10 @@ def test_html_page() -> None:
 
 
 def test_html_base_tag_sets_the_base_url() -> None:
-    page = b'<html><head><base href="https://mirror.example/pkgs/"></head>' \
+    page = (
+        b'<html><head><base href="https://mirror.example/pkgs/"></head>'
         b'<a href="demo-2.0.tar.gz">d</a></html>'
+    )
     (file,) = parse_page(page, "text/html", url=URL, index="IDX", project=DEMO)
     assert file.url == "https://mirror.example/pkgs/demo-2.0.tar.gz"
 
@@ -81,15 +83,27 @@ def test_json_page() -> None:
                 "size": 123,
                 "upload-time": "2024-01-01T00:00:00Z",
             },
-            {"filename": "demo-0.9.tar.gz", "url": "/x/demo-0.9.tar.gz", "hashes": {},
-             "yanked": "security", "dist-info-metadata": True},
-            {"filename": "demo-0.8.tar.gz", "url": "/x/demo-0.8.tar.gz", "hashes": {}, "yanked": True},
+            {
+                "filename": "demo-0.9.tar.gz",
+                "url": "/x/demo-0.9.tar.gz",
+                "hashes": {},
+                "yanked": "security",
+                "dist-info-metadata": True,
+            },
+            {
+                "filename": "demo-0.8.tar.gz",
+                "url": "/x/demo-0.8.tar.gz",
+                "hashes": {},
+                "yanked": True,
+            },
             {"filename": "demo-0.1.egg", "url": "/x/demo-0.1.egg", "hashes": {}},
         ],
     }
     files = parse_page(json.dumps(doc).encode(), JSON_TYPE, url=URL, index="IDX", project=DEMO)
     assert [f.filename for f in files] == [
-        "demo-1.0-py3-none-any.whl", "demo-0.9.tar.gz", "demo-0.8.tar.gz"
+        "demo-1.0-py3-none-any.whl",
+        "demo-0.9.tar.gz",
+        "demo-0.8.tar.gz",
     ]
     wheel, old, older = files
     assert wheel.url == "https://idx.example/files/demo-1.0-py3-none-any.whl"

@@ -66,7 +66,9 @@ class MemoryFinder:
             for version, release in versions.items():
                 self._add_release(name, Version(version), release)
 
-    def _add_release(self, name: NormalizedName, version: Version, release: Mapping[str, Any]) -> None:
+    def _add_release(
+        self, name: NormalizedName, version: Version, release: Mapping[str, Any]
+    ) -> None:
         metadata = Metadata(
             name=name,
             version=version,
@@ -121,7 +123,9 @@ class MemoryFinder:
         self.prefetched_metadata.extend(f.filename for f in files)
 
 
-def user_requirements(lines: Sequence[str], origin: str = "requirements.in") -> list[UserRequirement]:
+def user_requirements(
+    lines: Sequence[str], origin: str = "requirements.in"
+) -> list[UserRequirement]:
     return [UserRequirement(Requirement(line), f"{origin}:{i}") for i, line in enumerate(lines, 1)]
 
 

@@ -102,9 +102,7 @@ def test_windows_markers_and_tags() -> None:
     assert target.markers["os_name"] == "nt"
     assert target.markers["sys_platform"] == "win32"
     assert target.markers["platform_system"] == "Windows"
-    assert Marker('sys_platform == "win32" and python_version < "3.11"').evaluate(
-        target.markers
-    )
+    assert Marker('sys_platform == "win32" and python_version < "3.11"').evaluate(target.markers)
 
 
 def test_full_python_version_in_markers() -> None:

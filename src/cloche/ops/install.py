@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from cloche.adapters.install import EnvLayout, InstallRequest, InstalledDist, install, installed_distributions
 from cloche.config import Settings
@@ -44,13 +45,14 @@ Plan = InstallPlan[Artifact, InstalledDist]
 def layout_for(interpreter: Interpreter) -> EnvLayout:
     scheme = interpreter.scheme
     return EnvLayout(
-        purelib=scheme["purelib"],
-        platlib=scheme["platlib"],
-        scripts=scheme["scripts"],
-        include=scheme.get("include", scheme["purelib"]),
-        data=scheme["data"],
-        python_executable=interpreter.executable,
-        python_version=f"{interpreter.version.major}.{interpreter.version.minor}",
+        purelib=Path(scheme["purelib"]),
+        platlib=Path(scheme["platlib"]),
+        scripts=Path(scheme["scripts"]),
+        # Headers of installed distributions go inside the env, as pip puts them.
+        include=Path(scheme["data"]) / "include" / "site" / f"python{interpreter.version.major}.{interpreter.version.minor}",
+        data=Path(scheme["data"]),
+        python_executable=Path(interpreter.executable),
+        python_version=interpreter.version,
     )
 
 

@@ -1,0 +1,133 @@
+"""Read-only views of an environment: list, outdated, show, check, freeze."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.parser import BytesHeaderParser
+from pathlib import Path
+
+from packaging.version import Version
+
+from cloche.adapters.install import InstalledDist, check, installed_distributions
+from cloche.config import Settings
+from cloche.core.direct_url import recorded_url
+from cloche.core.models import Interpreter, NormalizedName, normalize
+from cloche.core.reqtxt import render_freeze
+from cloche.core.resolver.options import FilePolicy
+from cloche.core.resolver.releases import releases_for
+from cloche.ops.install import layout_for
+
+
+@dataclass(frozen=True, slots=True)
+class Outdated:
+    name: str
+    version: Version
+    latest: Version
+
+
+@dataclass(frozen=True, slots=True)
+class ShowInfo:
+    dist: InstalledDist
+    fields: tuple[tuple[str, str], ...]
+
+
+def installed(interpreter: Interpreter) -> list[InstalledDist]:
+    dists = installed_distributions(layout_for(interpreter))
+    return sorted(dists, key=lambda d: d.name)
+
+
+def freeze(interpreter: Interpreter, *, exclude: frozenset[str] = frozenset()) -> str:
+    rows = []
+    for dist in installed(interpreter):
+        if dist.name in exclude:
+            continue
+        url, editable = recorded_url(dist.direct_url)
+        shown = f"-e {url}" if editable and url else url
+        rows.append((dist.display_name or dist.name, str(dist.version), shown))
+    return render_freeze(rows)
+
+
+def outdated(interpreter: Interpreter, settings: Settings) -> list[Outdated]:
+    """Installed distributions with a newer release usable on this interpreter."""
+    from cloche.adapters.index.client import IndexClient
+
+    dists = installed(interpreter)
+    target = interpreter.target()
+    priority = target.tag_priority()
+    out = []
+    with IndexClient(settings) as client:
+        client.prefetch(d.name for d in dists)
+        for dist in dists:
+            if dist.direct_url is not None:
+                continue
+            releases = releases_for(dist.name, client.files(dist.name), target, priority, FilePolicy.ANY)
+            allow_pre = dist.version.is_prerelease or settings.prerelease
+            for release in releases:
+                if release.chosen is None or release.yanked:
+                    continue
+                if release.version.is_prerelease and not allow_pre:
+                    continue
+                if release.version > dist.version:
+                    out.append(Outdated(dist.display_name or dist.name, dist.version, release.version))
+                break
+    return out
+
+
+def show(interpreter: Interpreter, names: list[str]) -> tuple[list[ShowInfo], list[str]]:
+    """pip show: metadata fields of each named distribution, and the names not installed."""
+    dists = installed(interpreter)
+    by_name = {d.name: d for d in dists}
+    required_by: dict[NormalizedName, list[str]] = {}
+    for dist in dists:
+        for name in _requirement_names(dist):
+            required_by.setdefault(name, []).append(dist.display_name or dist.name)
+    found, missing = [], []
+    for raw in names:
+        dist = by_name.get(normalize(raw))
+        if dist is None:
+            missing.append(raw)
+            continue
+        meta = _metadata_headers(dist.dist_info / "METADATA")
+        fields = (
+            ("Name", dist.display_name or dist.name),
+            ("Version", str(dist.version)),
+            ("Summary", meta.get("Summary", "")),
+            ("Home-page", meta.get("Home-page", "")),
+            ("Author", meta.get("Author", "") or meta.get("Author-email", "")),
+            ("License", meta.get("License", "") or meta.get("License-Expression", "")),
+            ("Location", str(dist.dist_info.parent)),
+            ("Requires", ", ".join(sorted(_requirement_names(dist)))),
+            ("Required-by", ", ".join(sorted(required_by.get(dist.name, [])))),
+            ("Installer", dist.installer or ""),
+        )
+        found.append(ShowInfo(dist, fields))
+    return found, missing
+
+
+def check_env(interpreter: Interpreter) -> list[str]:
+    return check(layout_for(interpreter), dict(interpreter.marker_env))
+
+
+def _requirement_names(dist: InstalledDist) -> list[NormalizedName]:
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    names: list[NormalizedName] = []
+    for line in dist.requires:
+        try:
+            req = Requirement(line)
+        except InvalidRequirement:
+            continue
+        if req.marker is not None and "extra" in str(req.marker):
+            continue
+        if normalize(req.name) not in names:
+            names.append(normalize(req.name))
+    return names
+
+
+def _metadata_headers(path: Path) -> dict[str, str]:
+    try:
+        with path.open("rb") as fh:
+            message = BytesHeaderParser().parse(fh)
+    except OSError:
+        return {}
+    return {k: str(v) for k, v in message.items()}
