@@ -40,7 +40,10 @@ def raw_wheel(
     record: bool = True,
 ) -> Path:
     """A wheel zip written entry by entry, so tests can make it wrong on purpose."""
-    contents = {f"{DIST_INFO}/METADATA": METADATA.encode(), f"{DIST_INFO}/WHEEL": WHEEL_TEXT.encode()}
+    contents = {
+        f"{DIST_INFO}/METADATA": METADATA.encode(),
+        f"{DIST_INFO}/WHEEL": WHEEL_TEXT.encode(),
+    }
     contents.update(files)
     rows = io.StringIO()
     writer = csv.writer(rows, lineterminator="\n")
@@ -277,7 +280,9 @@ def test_built_wheels_by_key(store: Store, tmp_path: Path) -> None:
     first = store.add_built_wheel("abc", make_wheel(tmp_path / "1", "demo", "1.0"))
     assert first == store.root / "built-v1" / "abc" / "demo-1.0-py3-none-any.whl"
     assert store.built_wheel("abc") == first
-    second = store.add_built_wheel("abc", make_wheel(tmp_path / "2", "demo", "1.0", tag="py311-none-any"))
+    second = store.add_built_wheel(
+        "abc", make_wheel(tmp_path / "2", "demo", "1.0", tag="py311-none-any")
+    )
     assert store.built_wheel("abc") == second
     assert list(second.parent.iterdir()) == [second]
     with pytest.raises(ValueError):

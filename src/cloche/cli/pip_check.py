@@ -12,7 +12,7 @@ from cloche.cli.options import env_options
 @click.command("check")
 @env_options
 @click.pass_context
-def command(ctx: click.Context, python: str | None, system: bool) -> None:
+def command(ctx: click.Context, /, python: str | None, system: bool) -> None:
     """Verify that installed packages have compatible dependencies."""
     from cloche.ops import inspect
 

@@ -33,7 +33,7 @@ from cloche.cli.options import index_flags, index_options
 @click.option("--no-header", is_flag=True, help="Leave out the header comment.")
 @index_options
 @click.pass_context
-def command(ctx: click.Context, src_files: tuple[Path, ...], **kwargs: Any) -> None:
+def command(ctx: click.Context, /, src_files: tuple[Path, ...], **kwargs: Any) -> None:
     """Resolve SRC_FILES (requirements.in, ...) into pinned requirements.
 
     \b

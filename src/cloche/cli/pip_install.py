@@ -33,7 +33,7 @@ from cloche.cli.summary import print_plan
 @env_options
 @index_options
 @click.pass_context
-def command(ctx: click.Context, packages: tuple[str, ...], **kwargs: Any) -> None:
+def command(ctx: click.Context, /, packages: tuple[str, ...], **kwargs: Any) -> None:
     """Install PACKAGES (requirement specifiers, URLs or paths) into the environment.
 
     \b

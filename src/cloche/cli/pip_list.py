@@ -18,7 +18,7 @@ from cloche.cli.options import env_options, index_flags, index_options
 @env_options
 @index_options
 @click.pass_context
-def command(ctx: click.Context, outdated: bool, fmt: str, python: str | None, system: bool,
+def command(ctx: click.Context, /, outdated: bool, fmt: str, python: str | None, system: bool,
             **kwargs: object) -> None:
     """List the packages installed in the environment."""
     from cloche.ops import inspect

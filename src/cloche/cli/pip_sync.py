@@ -24,7 +24,7 @@ from cloche.cli.summary import print_plan
 @env_options
 @index_options
 @click.pass_context
-def command(ctx: click.Context, requirement_files: tuple[Path, ...], **kwargs: Any) -> None:
+def command(ctx: click.Context, /, requirement_files: tuple[Path, ...], **kwargs: Any) -> None:
     """Make the environment match REQUIREMENT_FILES exactly.
 
     Installs every pinned package listed (without resolving further

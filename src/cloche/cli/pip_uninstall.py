@@ -19,7 +19,7 @@ from cloche.cli.options import env_options
 @click.option("-y", "--yes", is_flag=True, help="Accepted for pip compatibility; cloche never asks.")
 @env_options
 @click.pass_context
-def command(ctx: click.Context, packages: tuple[str, ...], **kwargs: Any) -> None:
+def command(ctx: click.Context, /, packages: tuple[str, ...], **kwargs: Any) -> None:
     """Remove PACKAGES from the environment.
 
     \b

@@ -21,7 +21,7 @@ from cloche.cli.options import index_flags, index_options
 @click.option("--seed", is_flag=True, help="Install pip into the environment.")
 @index_options
 @click.pass_context
-def command(ctx: click.Context, path: Path, python: str | None, prompt: str | None, clear: bool,
+def command(ctx: click.Context, /, path: Path, python: str | None, prompt: str | None, clear: bool,
             allow_existing: bool, system_site_packages: bool, seed: bool, **kwargs: object) -> None:
     """Create a virtual environment at PATH (default: .venv).
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from packaging.version import Version
+
 from cloche.adapters.fs import atomic_write_text
 from cloche.adapters.python import find_interpreter
 from cloche.config import Settings
@@ -51,12 +53,12 @@ def compile_requirements(
     settings = settings_with_file_options(settings, asked.files, request.explicit_flags)
     interpreter = find_interpreter(request.python, cache_dir=settings.cache_dir)
     target = _target(interpreter.target(), request)
-    preferences = {}
+    preferences: dict[NormalizedName, Version] = {}
     if request.output is not None and request.output.exists() and not request.upgrade:
         preferences = read_pins(request.output)
     options = ResolveOptions(
         constraints=asked.constraints,
-        preferences=preferences,
+        preferences=tuple(preferences.items()),
         upgrade=request.upgrade,
         upgrade_packages=request.upgrade_packages,
         prerelease=settings.prerelease,

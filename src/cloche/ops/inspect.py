@@ -81,12 +81,14 @@ def show(interpreter: Interpreter, names: list[str]) -> tuple[list[ShowInfo], li
     for dist in dists:
         for name in _requirement_names(dist):
             required_by.setdefault(name, []).append(dist.display_name or dist.name)
-    found, missing = [], []
+    found: list[ShowInfo] = []
+    missing: list[str] = []
     for raw in names:
-        dist = by_name.get(normalize(raw))
-        if dist is None:
+        match = by_name.get(normalize(raw))
+        if match is None:
             missing.append(raw)
             continue
+        dist = match
         meta = _metadata_headers(dist.dist_info / "METADATA")
         fields = (
             ("Name", dist.display_name or dist.name),

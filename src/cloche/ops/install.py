@@ -135,7 +135,7 @@ def plan_for(
     exact: bool = False,
     reinstall: bool | frozenset[str] = False,
 ) -> Plan:
-    reinstall_names: bool | frozenset = reinstall if isinstance(reinstall, bool) else frozenset(
+    reinstall_names: bool | frozenset[NormalizedName] = reinstall if isinstance(reinstall, bool) else frozenset(
         normalize(n) for n in reinstall
     )
     return plan_install(wanted, present_in(layout), exact=exact, reinstall=reinstall_names)

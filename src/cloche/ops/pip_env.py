@@ -83,7 +83,7 @@ def install_requirements(
     upgrade_names = frozenset(r.name for r in asked.requirements) if options.upgrade else frozenset()
     resolve_options = ResolveOptions(
         constraints=asked.constraints,
-        preferences={p.name: p.version for p in present},
+        preferences=tuple((p.name, p.version) for p in present),
         upgrade_packages=upgrade_names,
         prerelease=settings.prerelease,
         no_binary=asked.files.no_binary if asked.files else frozenset(),
