@@ -69,7 +69,7 @@ def test_install_upgrade_uninstall(index: IndexServer, venv: Path) -> None:
     assert result.code == 0, result
     assert installed(venv)["alpha"] == "2.0"
 
-    result = pip(index, venv, "uninstall", "alpha")
+    result = cloche("pip", "uninstall", "--python", venv, "alpha")
     assert result.code == 0, result
     assert installed(venv) == {"beta": "2.0"}
     python = venv_python(venv)
