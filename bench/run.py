@@ -159,10 +159,14 @@ def cloche_has(tools: Tools, *subcommand: str) -> str | None:
 
 
 def last_line(text: str | bytes | None) -> str:
+    """The line that says what went wrong: the last ``error`` line, else the last line."""
     if isinstance(text, bytes):
         text = text.decode(errors="replace")
     lines = [ln.strip() for ln in (text or "").splitlines() if ln.strip()]
-    return lines[-1][:200] if lines else "(no output)"
+    if not lines:
+        return "(no output)"
+    errors = [ln for ln in lines if re.match(r"(?i)(error|fatal)\b", ln) or "Error:" in ln]
+    return (errors or lines)[-1][:240]
 
 
 class CommandFailed(Exception):

@@ -43,9 +43,12 @@ def looks_like_path(text: str) -> bool:
 
 
 def parse_request(text: str, cwd: Path | None = None) -> PythonRequest:
-    """Parse ``3.10``, ``>=3.10,<3.12``, ``python3.12``, ``pypy3``, ``cpython@3.11`` or a path."""
+    """Parse ``3.10``, ``>=3.10,<3.12``, ``python3.12``, ``pypy3``, ``cpython@3.11`` or a path.
+
+    A bare word that names an existing directory here (``--python myenv``) is a path.
+    """
     stripped = text.strip()
-    if looks_like_path(stripped):
+    if looks_like_path(stripped) or (stripped and ((cwd or Path.cwd()) / stripped).is_dir()):
         path = Path(stripped).expanduser()
         if not path.is_absolute():
             path = (cwd or Path.cwd()) / path

@@ -2,7 +2,7 @@
 
 Reading a wheel's METADATA this way costs the tail (end of central directory,
 usually the whole central directory and, as dist-info sits last, often the
-METADATA entry itself) plus at most a request or two more.
+METADATA entry itself), and for big wheels one more request.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 TAIL_SIZE = 64 << 10
 _MIN_FETCH = 32 << 10
+_LOOKBEHIND = 128 << 10
 
 
 class RangeUnavailable(Exception):
@@ -72,14 +73,18 @@ class RangeFile(io.RawIOBase):
         for seg_start, seg in self._segments:
             if seg_start <= start and end <= seg_start + len(seg):
                 return seg[start - seg_start : end - seg_start]
-        # Read ahead: zipfile asks for a 30-byte local header, then the name, then the data.
+        # zipfile's first miss is the central directory; dist-info sits just before it, so
+        # reading behind as well usually brings METADATA's local header and data along,
+        # saving a round trip. Later misses read ahead (header, then name, then data).
+        behind = _LOOKBEHIND if len(self._segments) == 1 else 0
+        fetch_start = max(start - behind, 0)
         fetch_end = min(max(end, start + _MIN_FETCH), self._size)
         for seg_start, _seg in self._segments:
             if start < seg_start < fetch_end:
                 fetch_end = max(seg_start, end)
-        data = self._fetch(start, fetch_end - 1)
+        data = self._fetch(fetch_start, fetch_end - 1)
         self.requests += 1
-        if len(data) != fetch_end - start:
-            raise RangeUnavailable(f"asked for {fetch_end - start} bytes, got {len(data)}")
-        self._segments.append((start, data))
-        return data[:length]
+        if len(data) != fetch_end - fetch_start:
+            raise RangeUnavailable(f"asked for {fetch_end - fetch_start} bytes, got {len(data)}")
+        self._segments.append((fetch_start, data))
+        return data[start - fetch_start : end - fetch_start]

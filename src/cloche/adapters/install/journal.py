@@ -17,15 +17,29 @@ from pathlib import Path
 from cloche.errors import InstallError
 
 
-def pyc_siblings(source: Path) -> list[Path]:
-    """Bytecode files Python caches for ``source`` (``__pycache__/<stem>.*.pyc``)."""
-    if source.suffix != ".py":
-        return []
-    cache = source.parent / "__pycache__"
-    try:
-        return sorted(cache.glob(f"{source.stem}.*.pyc"))
-    except OSError:
-        return []
+class PycIndex:
+    """Bytecode cached for sources (``__pycache__/<stem>.*.pyc``), each directory listed once."""
+
+    def __init__(self) -> None:
+        self._dirs: dict[Path, dict[str, list[str]]] = {}
+
+    def pop(self, source: Path) -> list[Path]:
+        """The .pyc files of ``source``; forgotten once returned."""
+        if source.suffix != ".py":
+            return []
+        cache = source.parent / "__pycache__"
+        stems = self._dirs.get(cache)
+        if stems is None:
+            stems = {}
+            try:
+                names = [entry.name for entry in cache.iterdir()]
+            except OSError:
+                names = []
+            for name in names:
+                if name.endswith(".pyc"):
+                    stems.setdefault(name.split(".", 1)[0], []).append(name)
+            self._dirs[cache] = stems
+        return [cache / name for name in sorted(stems.pop(source.stem, []))]
 
 
 def _move(src: Path, dst: Path) -> None:
@@ -49,6 +63,7 @@ class Journal:
         self._created_set: set[Path] = set()
         self._created_dirs: list[Path] = []
         self._removed_dirs: list[Path] = []
+        self._pycs = PycIndex()
 
     def _backup_dir(self) -> Path:
         if self._backup is None:
@@ -62,7 +77,7 @@ class Journal:
                 path.unlink(missing_ok=True)
                 return
             # Cached bytecode goes with its source, so a rollback restores both.
-            for victim in [*pyc_siblings(path), path]:
+            for victim in [*self._pycs.pop(path), path]:
                 backup = self._backup_dir() / str(len(self._stashed))
                 _move(victim, backup)
                 self._stashed.append((victim, backup))
@@ -88,13 +103,15 @@ class Journal:
     def rollback(self) -> None:
         """Put every path back as it was; raises InstallError if that is impossible."""
         problems: list[str] = []
+        pycs = PycIndex()
         for path in reversed(self._created):
-            for victim in [*pyc_siblings(path), path]:
+            for victim in [*pycs.pop(path), path]:
                 try:
                     victim.unlink(missing_ok=True)
                 except OSError as exc:
                     problems.append(f"{victim}: {exc.strerror}")
-            _rmdir_quietly(path.parent / "__pycache__")
+        for parent in {path.parent for path in self._created}:
+            _rmdir_quietly(parent / "__pycache__")
         for directory in sorted(self._created_dirs, key=lambda p: len(p.parts), reverse=True):
             _rmdir_quietly(directory / "__pycache__")
             _rmdir_quietly(directory)

@@ -5,7 +5,6 @@ Anything that goes wrong, KeyboardInterrupt included, rolls the environment back
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -20,10 +19,11 @@ from cloche.adapters.install.generated import (
     write_generated,
     write_record,
 )
-from cloche.adapters.install.installed import InstalledDist, record_paths
+from cloche.adapters.install.installed import InstalledDist
 from cloche.adapters.install.journal import Journal
 from cloche.adapters.install.layout import EnvLayout, InstallRequest
 from cloche.adapters.install.linker import Linker
+from cloche.adapters.install.removal import stage_removals
 from cloche.config import LinkMode
 from cloche.core.report import NullReporter, Reporter
 from cloche.errors import ClocheError, InstallError
@@ -49,7 +49,7 @@ def install(
     reporter = reporter or NullReporter()
     journal = Journal(layout.purelib.parent)
     try:
-        _stage_removals(layout, remove, journal, reporter)
+        stage_removals(layout, remove, journal, reporter)
         plans = [plan_wheel(layout, request) for request in add]
         _link_all(plans, journal, Linker(link_mode), reporter)
         entries = [write_generated(layout, plan, journal) for plan in plans]
@@ -83,67 +83,6 @@ def _wrap(exc: Exception, layout: EnvLayout) -> InstallError:
     return InstallError(
         f"install into {layout.purelib} failed ({problem}); the environment was left as it was"
     )
-
-
-def _inside(path: Path, roots: Sequence[Path]) -> bool:
-    return any(path != root and path.is_relative_to(root) for root in roots)
-
-
-def _removal_paths(dist: InstalledDist, roots: Sequence[Path]) -> list[Path]:
-    site = dist.dist_info.parent
-    dist_info = Path(os.path.normpath(dist.dist_info))
-    paths = []
-    for listed in record_paths(dist):
-        path = Path(os.path.normpath(site / listed))
-        if not _inside(path, roots):
-            raise InstallError(
-                f"cannot uninstall {dist}: its RECORD lists {listed!r}, which is outside "
-                "the environment; refusing to remove it",
-                hint=f"remove {dist.dist_info} by hand if you trust it",
-            )
-        if not path.is_relative_to(dist_info):
-            paths.append(path)
-    return paths
-
-
-def _stage_removals(
-    layout: EnvLayout, remove: Sequence[InstalledDist], journal: Journal, reporter: Reporter
-) -> None:
-    if not remove:
-        return
-    roots = [Path(os.path.normpath(root)) for root in layout.roots]
-    staged = [(dist, _removal_paths(dist, roots)) for dist in remove]
-    task = reporter.started("Uninstalling", total=len(staged))
-    for dist, paths in staged:
-        parents = set()
-        for path in paths:
-            if path.is_symlink() or path.is_file():
-                journal.stash(path)
-                parents.add(path.parent)
-        if dist.dist_info.is_dir():
-            journal.stash(dist.dist_info)
-        _remove_empty_dirs(parents, roots, journal)
-        reporter.advanced(task)
-    reporter.finished(task)
-
-
-def _remove_empty_dirs(parents: set[Path], roots: Sequence[Path], journal: Journal) -> None:
-    for directory in sorted(parents, key=lambda p: len(p.parts), reverse=True):
-        current = directory
-        # Never a scheme directory itself, nor one above it (site-packages, lib/, the prefix).
-        while _inside(current, roots) and not any(r.is_relative_to(current) for r in roots):
-            cache = current / "__pycache__"
-            try:
-                cache.rmdir()
-                journal.removed_dir(cache)
-            except OSError:
-                pass
-            try:
-                current.rmdir()
-            except OSError:
-                break
-            journal.removed_dir(current)
-            current = current.parent
 
 
 def _link_chunk(files: Sequence[PlannedFile], linker: Linker, journal: Journal) -> int:

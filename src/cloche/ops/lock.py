@@ -1,0 +1,125 @@
+"""``cloche lock``: resolve the project once per target and merge the results into a lock."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.pylock import Pylock
+from packaging.version import Version
+
+from cloche.config import Settings
+from cloche.core.lock import build_lock, dump_lock, is_fresh, parse_lock
+from cloche.core.models import Interpreter, NormalizedName, Resolution, normalize
+from cloche.core.project import LOCKFILE, ProjectSpec, requirements_for
+from cloche.core.report import NullReporter, Reporter
+from cloche.errors import ClocheError, LockStaleError, ProjectError, UsageError
+from cloche.ops.project import lock_python
+
+STALE_MESSAGE = f"{LOCKFILE} is out of date with pyproject.toml; run 'cloche lock'"
+
+
+@dataclass(frozen=True, slots=True)
+class LockRequest:
+    upgrade: bool = False
+    """Ignore every version the previous lock chose."""
+    upgrade_packages: frozenset[NormalizedName] = frozenset()
+    """Ignore the previous lock's versions of these packages only."""
+
+
+@dataclass(frozen=True, slots=True)
+class LockResult:
+    lock: Pylock
+    text: str
+    resolutions: tuple[Resolution, ...]
+
+
+def read_lock(path: Path) -> Pylock | None:
+    """The lock at ``path``; None when there is none. A broken lock is an error."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProjectError(f"{path}: cannot read: {exc}") from None
+    return parse_lock(text, source=path.name)
+
+
+def check_fresh(spec: ProjectSpec, settings: Settings) -> Pylock:
+    """The project's lock, or LockStaleError when it is missing or out of date (no network)."""
+    lock = read_lock(spec.lock_path)
+    if lock is None or not is_fresh(lock, spec, settings.index_urls):
+        raise LockStaleError(STALE_MESSAGE)
+    return lock
+
+
+def locked_versions(lock: Pylock | None) -> dict[NormalizedName, list[Version]]:
+    """Every version of every package in ``lock`` (a name may have one per target)."""
+    out: dict[NormalizedName, list[Version]] = {}
+    for package in (lock.packages if lock is not None else ()):
+        if package.version is not None:
+            out.setdefault(normalize(package.name), []).append(package.version)
+    return {name: sorted(set(versions)) for name, versions in out.items()}
+
+
+def lock_project(
+    spec: ProjectSpec,
+    settings: Settings,
+    interpreter: Interpreter,
+    previous: Pylock | None,
+    request: LockRequest = LockRequest(),
+    reporter: Reporter | None = None,
+) -> LockResult:
+    """Resolve ``spec`` (every group and extra) for each of its targets; nothing is written.
+
+    Versions in ``previous`` are kept while they remain allowed, unless upgraded.
+    """
+    from cloche.core.resolver import ResolveOptions, resolve
+    from cloche.core.targets import target_for
+    from cloche.ops.sources import open_sources
+
+    reporter = reporter or NullReporter()
+    known = locked_versions(previous)
+    unknown = sorted(request.upgrade_packages - set(known))
+    if unknown and previous is not None:
+        raise UsageError(f"cannot upgrade {unknown[0]!r}: it is not in {LOCKFILE}")
+    requirements = requirements_for(spec, all_groups=True, all_extras=True)
+    python = lock_python(spec, interpreter)
+    targets = [target_for(python, name) for name in spec.targets]
+    options = ResolveOptions(
+        preferences=tuple((name, versions[-1]) for name, versions in sorted(known.items())),
+        upgrade=request.upgrade,
+        upgrade_packages=request.upgrade_packages,
+        prerelease=settings.prerelease,
+    )
+    resolutions: list[Resolution] = []
+    # One set of sources for every target: each index page is fetched once.
+    with open_sources(settings, interpreter, reporter) as sources:
+        for target in targets:
+            try:
+                resolutions.append(resolve(requirements, sources, target, options, reporter))
+            except ClocheError as exc:
+                raise _for_target(exc, target.platform, len(targets)) from None
+    lock = build_lock(spec, resolutions, settings.index_urls)
+    return LockResult(lock=lock, text=dump_lock(lock), resolutions=tuple(resolutions))
+
+
+def _for_target(exc: ClocheError, platform: str, count: int) -> ClocheError:
+    """The same error, saying which target failed when the lock has several."""
+    if count < 2 or not platform:
+        return exc
+    error = type(exc)(f"{exc.message} (locking for {platform})", hint=exc.hint)
+    return error
+
+
+def version_changes(
+    before: Pylock | None, after: Pylock
+) -> list[tuple[str, Sequence[Version], Sequence[Version]]]:
+    """(name, old versions, new versions) for every package whose versions changed."""
+    old, new = locked_versions(before), locked_versions(after)
+    changes = []
+    for name in sorted(set(old) | set(new)):
+        if old.get(name, []) != new.get(name, []):
+            changes.append((str(name), old.get(name, []), new.get(name, [])))
+    return changes

@@ -1,0 +1,122 @@
+"""A project on disk: finding it, its interpreter, and its ``.venv``."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from cloche.core.models import Interpreter
+from cloche.core.project import ProjectSpec, find_project_root, load_project
+from cloche.core.report import NullReporter, Reporter
+from cloche.errors import EnvironmentError_, InterpreterNotFound, ProjectError
+from cloche.ops.stamp import VENV_NAME
+
+_PLAIN_VERSION = re.compile(r"^3\.\d+(?:\.\d+)?$")
+
+
+def find_project(start: Path | None = None) -> ProjectSpec:
+    """The project around ``start`` (default: the working directory), read and checked."""
+    here = Path.cwd() if start is None else start
+    root = find_project_root(here)
+    if root is None:
+        raise ProjectError(
+            f"no pyproject.toml with a [project] table in {here} or any parent directory",
+            hint="run 'cloche init' to start a project here",
+        )
+    return load_project(root)
+
+
+def venv_dir(spec: ProjectSpec) -> Path:
+    return spec.root / VENV_NAME
+
+
+def python_request(spec: ProjectSpec) -> str | None:
+    """What the project asks of its interpreter: its Python pin, else requires-python."""
+    if spec.python:
+        return spec.python
+    return str(spec.requires_python) if spec.requires_python else None
+
+
+def _fits(spec: ProjectSpec, interpreter: Interpreter) -> bool:
+    from cloche.adapters.python_request import parse_request
+
+    if spec.requires_python is not None and not spec.requires_python.contains(
+        interpreter.version, prereleases=True
+    ):
+        return False
+    return spec.python is None or parse_request(spec.python, cwd=spec.root).matches(interpreter)
+
+
+def _venv_interpreter(spec: ProjectSpec, cache_dir: Path) -> Interpreter | None:
+    from cloche.adapters.python import probe
+
+    python = venv_dir(spec) / "bin" / "python"
+    if not python.exists():
+        return None
+    try:
+        return probe(python, cache_dir)
+    except InterpreterNotFound:
+        return None
+
+
+def base_interpreter(spec: ProjectSpec, cache_dir: Path) -> Interpreter:
+    """The interpreter the project's venv is (or would be) made from."""
+    from cloche.adapters.python import find_interpreter
+
+    request = python_request(spec)
+    found = find_interpreter(request, cache_dir=cache_dir)
+    if not _fits(spec, found):
+        raise InterpreterNotFound(
+            f"Python {found.version} ({found.executable}) does not satisfy the project's "
+            f"requires-python '{spec.requires_python}'",
+            hint="install a matching Python, or set [tool.cloche] python / .python-version",
+        )
+    return found
+
+
+def project_interpreter(spec: ProjectSpec, cache_dir: Path) -> Interpreter:
+    """The venv's interpreter when it fits the project, else the base one (creates nothing)."""
+    existing = _venv_interpreter(spec, cache_dir)
+    if existing is not None and _fits(spec, existing):
+        return existing
+    return base_interpreter(spec, cache_dir)
+
+
+def ensure_venv(spec: ProjectSpec, cache_dir: Path, reporter: Reporter | None = None) -> Interpreter:
+    """The project's ``.venv`` interpreter, creating (or re-creating) the venv when needed."""
+    from cloche.adapters.venv import create_venv
+
+    reporter = reporter or NullReporter()
+    path = venv_dir(spec)
+    existing = _venv_interpreter(spec, cache_dir)
+    if existing is not None and _fits(spec, existing):
+        return existing
+    if path.exists() and not (path / "pyvenv.cfg").is_file():
+        raise EnvironmentError_(
+            f"{path} exists but is not a virtual environment; move it away and run again"
+        )
+    base = base_interpreter(spec, cache_dir)
+    if existing is not None:
+        reporter.info(f"Re-creating {VENV_NAME}: Python {existing.version} does not fit the project")
+    else:
+        reporter.info(f"Creating {VENV_NAME} with Python {base.version}")
+    return create_venv(
+        path,
+        base,
+        prompt=spec.name or spec.root.name,
+        clear=existing is not None or path.exists(),
+        cache_dir=cache_dir,
+    )
+
+
+def lock_python(spec: ProjectSpec, interpreter: Interpreter) -> str:
+    """The Python version a lock resolves for: the project's pin, else the lowest that
+    requires-python allows, else the interpreter's."""
+    if spec.python and _PLAIN_VERSION.match(spec.python.strip()):
+        return spec.python.strip()
+    if spec.requires_python is not None and str(spec.requires_python):
+        from cloche.core.targets import default_lock_targets
+
+        lowest = default_lock_targets(spec.requires_python)[0].python_version
+        return f"{lowest.major}.{lowest.minor}.{lowest.micro}"
+    return f"{interpreter.version.major}.{interpreter.version.minor}"
