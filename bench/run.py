@@ -748,12 +748,13 @@ class Bench:
             }
         if rows:
             cols = ["1 venv", "cache", "1 venv + cache", "5 venvs + cache", "5 venvs apparent (-l)"]
-            table = [f"{'tool':<8}" + "".join(f"{c:>23}" for c in cols) + f"{'5/1':>7}"]
+            heads = ["1 venv", "cache", "1+cache", "5+cache", "5 apparent"]
+            table = [f"{'tool':<14}" + "".join(f"{h:>11}" for h in heads) + f"{'5/1':>8}"]
             for tool, r in rows.items():
                 growth = r["5 venvs + cache"] / max(r["1 venv + cache"], 1)
                 r["ratio 5/1"] = growth
-                cells = "".join(f"{fmt_kib(r[c]):>23}" for c in cols)
-                table.append(f"{tool:<8}{cells}{growth:>6.2f}x")
+                cells = "".join(f"{fmt_kib(r[c]):>11}" for c in cols)
+                table.append(f"{tool:<14}{cells}{growth:>7.2f}x")
             rep.extra["table"] = table
             rep.extra["disk_kib"] = rows
             if "cloche" in rows:
@@ -766,7 +767,10 @@ class Bench:
                         f"5/1 = {growth:.2f}x (need <= 1.10x)",
                     )
                 )
-        rep.notes.append("du -sk counts a hardlinked inode once per call; -l counts every link")
+        rep.notes.append(
+            "MiB from du -sk, which counts a hardlinked inode once per call;"
+            " '5 apparent' is du -skl over the 5 venvs (every link counted)"
+        )
         return rep
 
     # -- 5. project commands
@@ -960,6 +964,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=3, help="repeats per tool (median)")
     parser.add_argument("--json", type=Path, metavar="OUT", help="write the results here")
     parser.add_argument("--keep", action="store_true", help="keep the work dir under /tmp")
+    parser.add_argument(
+        "--tool",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="use this executable for cloche, uv, pip-compile or pdm (repeatable)",
+    )
     args = parser.parse_args(argv)
     unknown = [s for s in args.scenarios if s not in SCENARIOS]
     if unknown:
@@ -968,6 +979,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         )
     if args.repeat < 1:
         parser.error("--repeat must be >= 1")
+    for item in args.tool:
+        name, sep, path = item.partition("=")
+        if not sep or name not in ("cloche", "uv", "pip-compile", "pdm") or not path:
+            parser.error(f"--tool {item!r}: expected cloche|uv|pip-compile|pdm=PATH")
     return args
 
 
@@ -976,12 +991,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     names = args.scenarios or list(SCENARIOS)
     work = Path(tempfile.mkdtemp(prefix="cloche-bench-", dir="/tmp"))
     base_env = make_base_env(work)
+    given = dict(item.partition("=")[::2] for item in args.tool)
+
+    def locate(name: str) -> str | None:
+        return given.get(name) or find_tool(name)
+
     tools = Tools(
         python=find_python311(),
-        cloche=find_tool("cloche"),
-        uv=find_tool("uv"),
-        pip_compile=find_tool("pip-compile"),
-        pdm=find_tool("pdm"),
+        cloche=locate("cloche"),
+        uv=locate("uv"),
+        pip_compile=locate("pip-compile"),
+        pdm=locate("pdm"),
         work=work,
         base_env=base_env,
     )

@@ -23,6 +23,8 @@ class PlannedFile:
     row: RecordRowLike
     is_script: bool
     """From ``.data/scripts``: copied with its ``#!python`` shebang rewritten."""
+    in_site: bool
+    """Installed at its wheel path under the site directory, so RECORD lists it as is."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,5 +92,6 @@ def plan_wheel(layout: EnvLayout, request: InstallRequest) -> WheelPlan:
         else:
             target = site.joinpath(*parts)
             is_script = False
-        files.append(PlannedFile(wheel.path.joinpath(*parts), target, row, is_script))
+        source = wheel.path.joinpath(*parts)
+        files.append(PlannedFile(source, target, row, is_script, in_site=parts[0] != data_dir))
     return WheelPlan(request, site, tuple(files))

@@ -9,6 +9,8 @@ import io
 import os
 import subprocess
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 from installer.records import Hash, RecordEntry
@@ -28,6 +30,7 @@ from cloche.adapters.install.layout import EnvLayout
 from cloche.errors import InstallError
 
 _INSTALLER = b"cloche\n"
+_COMPILE_BATCH = 200
 # Reads NUL-separated source paths, prints "source NUL pyc NUL" for each one compiled.
 _COMPILE_SCRIPT = """
 import compileall, importlib.util, os, sys
@@ -117,6 +120,11 @@ def write_generated(layout: EnvLayout, plan: WheelPlan, journal: Journal) -> lis
     python = str(layout.python_executable)
     entries = []
     for file in plan.files:
+        if file.in_site:
+            entries.append(
+                RecordEntry(file.row.path, Hash("sha256", file.row.sha256), file.row.size)
+            )
+            continue
         if not file.is_script:
             entries.append(record_entry(plan.site, file.target, file.row.sha256, file.row.size))
             continue
@@ -145,13 +153,7 @@ def write_record(plan: WheelPlan, entries: Sequence[RecordEntry], journal: Journ
     write_file(plan, plan.dist_info / "RECORD", content, journal)
 
 
-def compile_bytecode(
-    layout: EnvLayout, sources: Sequence[Path], journal: Journal
-) -> dict[Path, Path]:
-    """Compile ``sources`` with the environment's Python; returns source -> .pyc written."""
-    if not sources:
-        return {}
-    python = layout.python_executable
+def _compile_batch(python: Path, sources: Sequence[Path]) -> dict[Path, Path]:
     payload = "\0".join(str(s) for s in sources).encode("utf-8")
     try:
         result = subprocess.run(
@@ -166,7 +168,24 @@ def compile_bytecode(
         lines = result.stderr.decode("utf-8", "replace").strip().splitlines() or ["no output"]
         raise InstallError(f"compiling bytecode with {python} failed: {lines[-1]}")
     fields = result.stdout.decode("utf-8").split("\0") if result.stdout else []
-    compiled = {Path(src): Path(pyc) for src, pyc in zip(fields[::2], fields[1::2], strict=True)}
+    return {Path(src): Path(pyc) for src, pyc in zip(fields[::2], fields[1::2], strict=True)}
+
+
+def compile_bytecode(
+    layout: EnvLayout, sources: Sequence[Path], journal: Journal
+) -> dict[Path, Path]:
+    """Compile ``sources`` with the environment's Python, one process per core.
+
+    Returns source -> .pyc written; a source that does not compile is skipped, as pip does.
+    """
+    if not sources:
+        return {}
+    workers = max(1, min(os.cpu_count() or 1, len(sources) // _COMPILE_BATCH))
+    batches = [sources[i::workers] for i in range(workers)]
+    compiled: dict[Path, Path] = {}
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for result in pool.map(partial(_compile_batch, layout.python_executable), batches):
+            compiled.update(result)
     for pyc in compiled.values():
         journal.created(pyc)
     return compiled

@@ -16,7 +16,7 @@ from cloche.core.models import DistFile, Metadata, NormalizedName, Target
 from cloche.core.report import Reporter
 from cloche.core.resolver.model import PYTHON, Candidate, Need, is_exact_pin
 from cloche.core.resolver.options import FilePolicy, ResolveOptions
-from cloche.core.resolver.releases import Release, releases_for
+from cloche.core.resolver.releases import Release, ReleaseTable
 from cloche.errors import RequirementError
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ class Provider(AbstractProvider[Need, Candidate, str]):
         for need in (*constraints, *user_needs):
             if need.url:
                 self._direct.setdefault(need.name, need)
-        self._releases: dict[NormalizedName, tuple[Release, ...]] = {}
+        self._releases: dict[NormalizedName, ReleaseTable] = {}
         self._candidates: dict[tuple[str, Version], Candidate] = {}
         self._direct_candidates: dict[tuple[str, str], Candidate] = {}
         self._direct_metadata: dict[str, tuple[Metadata, DistFile | None]] = {}
@@ -84,14 +84,17 @@ class Provider(AbstractProvider[Need, Candidate, str]):
 
     def releases(self, name: NormalizedName) -> tuple[Release, ...]:
         """Releases of ``name`` judged for the target, newest first (cached)."""
-        cached = self._releases.get(name)
-        if cached is None:
+        return self._table(name).all()
+
+    def _table(self, name: NormalizedName) -> ReleaseTable:
+        table = self._releases.get(name)
+        if table is None:
             policy = self._options.file_policy(name)
             files = self._finder.files(name)
-            cached = releases_for(name, files, self._target, self._priority, policy)
-            self._releases[name] = cached
+            table = ReleaseTable(name, files, self._target, self._priority, policy)
+            self._releases[name] = table
             self._prefetched_names.add(name)
-        return cached
+        return table
 
     def constraints_for(self, name: NormalizedName) -> list[Need]:
         return self._constraints.get(name, [])
@@ -192,7 +195,7 @@ class Provider(AbstractProvider[Need, Candidate, str]):
         self, name: NormalizedName, needs: Sequence[Need], bad: Sequence[Candidate]
     ) -> list[Release]:
         specs = [n.specifier for n in needs] + [c.specifier for c in self.constraints_for(name)]
-        releases = [r for r in self.releases(name) if _contains_all(specs, r)]
+        releases = self._table(name).matching(specs)
         # Pre-releases only on request, or when no final release matches at all.
         if not self.allows_prereleases([*needs, *self.constraints_for(name)]) and any(
             not r.version.is_prerelease for r in releases
@@ -356,6 +359,3 @@ class Provider(AbstractProvider[Need, Candidate, str]):
             self._prefetched_files.update(f.url for f in files)
             self._finder.prefetch_metadata(files)
 
-
-def _contains_all(specs: Sequence[SpecifierSet], release: Release) -> bool:
-    return all(s.contains(release.version, prereleases=True) for s in specs)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -43,14 +43,30 @@ class Release:
         return None
 
 
+def _wheel_tag_strings(filename: str) -> list[str]:
+    """``py-abi-plat`` strings of a wheel filename, compressed tag sets expanded.
+
+    Plain string work: this runs for every file of every release the resolver
+    looks at (tens of thousands for a data-science stack), where building
+    ``Tag`` objects through ``parse_wheel_filename`` dominated the run time.
+    """
+    parts = filename[:-4].split("-")
+    if len(parts) < 5:
+        return []
+    pythons, abis, platforms = parts[-3].split("."), parts[-2].split("."), parts[-1].split(".")
+    return [
+        f"{py}-{abi}-{plat}".lower() for py in pythons for abi in abis for plat in platforms
+    ]
+
+
 def _rank(
-    file: DistFile, priority: Mapping[Tag, int], policy: FilePolicy
+    file: DistFile, priority: Mapping[str, int], policy: FilePolicy
 ) -> tuple[int, int] | None:
     """Sort key of a file that fits the target (lower is better); None when it does not."""
     if file.is_wheel:
         if policy is FilePolicy.NO_BINARY:
             return None
-        ranks = [priority[tag] for tag in file.tags if tag in priority]
+        ranks = [priority[t] for t in _wheel_tag_strings(file.filename) if t in priority]
         return (0, min(ranks)) if ranks else None
     if policy is FilePolicy.ONLY_BINARY:
         return None
@@ -66,7 +82,7 @@ def _release(
     version: Version,
     files: tuple[DistFile, ...],
     target: Target,
-    priority: Mapping[Tag, int],
+    priority: Mapping[str, int],
     policy: FilePolicy,
 ) -> Release:
     fitting = [f for f in files if _python_ok(f, target.python_version)]
@@ -89,11 +105,52 @@ def releases_for(
     policy: FilePolicy,
 ) -> tuple[Release, ...]:
     """Releases of ``name`` from its listed files, newest first, each judged for ``target``."""
-    by_version: dict[Version, list[DistFile]] = {}
-    for file in files:
-        if file.name == name:
-            by_version.setdefault(file.version, []).append(file)
-    return tuple(
-        _release(version, tuple(by_version[version]), target, priority, policy)
-        for version in sorted(by_version, reverse=True)
-    )
+    return ReleaseTable(name, files, target, priority, policy).all()
+
+
+class ReleaseTable:
+    """The releases of one package for one target, judged lazily version by version.
+
+    Judging a release looks at every file of it; a pinned or narrow requirement
+    should only pay for the versions it can match, not for hundreds of others.
+    """
+
+    def __init__(
+        self,
+        name: NormalizedName,
+        files: Iterable[DistFile],
+        target: Target,
+        priority: Mapping[Tag, int],
+        policy: FilePolicy,
+    ) -> None:
+        self._target = target
+        self._policy = policy
+        self._priority = {str(tag): rank for tag, rank in priority.items()}
+        by_version: dict[Version, list[DistFile]] = {}
+        for file in files:
+            if file.name == name:
+                by_version.setdefault(file.version, []).append(file)
+        self._files = {v: tuple(fs) for v, fs in by_version.items()}
+        self.versions: tuple[Version, ...] = tuple(sorted(by_version, reverse=True))
+        self._judged: dict[Version, Release] = {}
+
+    def release(self, version: Version) -> Release:
+        judged = self._judged.get(version)
+        if judged is None:
+            judged = _release(
+                version, self._files[version], self._target, self._priority, self._policy
+            )
+            self._judged[version] = judged
+        return judged
+
+    def all(self) -> tuple[Release, ...]:
+        """Every release, newest first."""
+        return tuple(self.release(v) for v in self.versions)
+
+    def matching(self, specs: Sequence[SpecifierSet]) -> list[Release]:
+        """Releases whose version every specifier allows, newest first."""
+        return [
+            self.release(v)
+            for v in self.versions
+            if all(s.contains(v, prereleases=True) for s in specs)
+        ]

@@ -1,0 +1,202 @@
+"""``add`` / ``remove`` / ``upgrade``: change the project's inputs, re-lock, write both files
+all-or-nothing.
+
+An edit is made in memory; it is locked from a pyproject.toml written to a scratch
+directory; only when the lock succeeds are pyproject.toml and pylock.toml replaced
+(each atomically, the first restored if writing the second fails).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from packaging.pylock import Pylock
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+
+from cloche.config import Settings
+from cloche.core.lock import build_lock, dump_lock
+from cloche.core.models import Interpreter, Resolution, normalize
+from cloche.core.project import PYPROJECT, PYTHON_VERSION_FILE, ProjectSpec, load_project
+from cloche.core.pyproject_edit import add_requirements, remove_requirements
+from cloche.core.report import Reporter
+from cloche.errors import ClocheError, ProjectError, RequirementError, UsageError
+from cloche.ops.lock import LockRequest, lock_project, read_lock
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """A locked edit, ready to be written."""
+
+    spec: ProjectSpec
+    pyproject_text: str
+    lock: Pylock
+    lock_text: str
+    previous: Pylock | None
+
+
+def read_pyproject(root: Path) -> str:
+    """pyproject.toml's text with its line endings as they are (so a rewrite keeps them)."""
+    path = root / PYPROJECT
+    try:
+        with path.open(encoding="utf-8", newline="") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        raise ProjectError(f"{path}: no such file", hint="run 'cloche init'") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProjectError(f"{path}: cannot read: {exc}") from None
+
+
+def spec_from_text(root: Path, text: str) -> ProjectSpec:
+    """The ProjectSpec that ``text`` would give as ``root``'s pyproject.toml."""
+    with tempfile.TemporaryDirectory(prefix="cloche-edit-") as scratch:
+        where = Path(scratch)
+        (where / PYPROJECT).write_text(text, encoding="utf-8")
+        version_file = root / PYTHON_VERSION_FILE
+        if version_file.is_file():
+            shutil.copyfile(version_file, where / PYTHON_VERSION_FILE)
+        spec = load_project(where)
+    return replace(spec, root=root)
+
+
+def parse_args(args: Sequence[str]) -> list[Requirement]:
+    """Requirements typed on the command line (``numpy``, ``"pandas>=2"``, ``name @ url``)."""
+    from cloche.core.reqfile import parse_requirement
+
+    if not args:
+        raise UsageError("name at least one package")
+    return [parse_requirement(arg, "command line").requirement for arg in args]
+
+
+def with_added(
+    text: str, reqs: Sequence[Requirement], *, group: str | None, optional: str | None
+) -> str:
+    return add_requirements(text, reqs, group=group, optional=optional)
+
+
+def with_removed(
+    text: str, names: Sequence[str], *, group: str | None, optional: str | None
+) -> str:
+    new_text, missing = remove_requirements(text, names, group=group, optional=optional)
+    if missing:
+        where = (
+            f"dependency group {group!r}"
+            if group
+            else f"optional dependencies {optional!r}"
+            if optional
+            else "project.dependencies"
+        )
+        listed = ", ".join(repr(name) for name in missing)
+        raise UsageError(f"{listed} not found in {where} of {PYPROJECT}; nothing was changed")
+    return new_text
+
+
+def lock_edit(
+    spec: ProjectSpec,
+    new_text: str,
+    settings: Settings,
+    interpreter: Interpreter,
+    reporter: Reporter,
+    *,
+    pin_bare: Sequence[Requirement] = (),
+    group: str | None = None,
+    optional: str | None = None,
+) -> Edit:
+    """Lock the project as ``new_text`` describes it. ``pin_bare`` requirements without a
+    version get ``>=`` the locked version written into the text (like uv)."""
+    previous = read_lock(spec.lock_path)
+    new_spec = spec_from_text(spec.root, new_text)
+    result = lock_project(new_spec, settings, interpreter, previous, LockRequest(), reporter)
+    pinned = _lower_bounds(pin_bare, result.resolutions)
+    if not pinned:
+        return Edit(new_spec, new_text, result.lock, result.text, previous)
+    final_text = add_requirements(new_text, pinned, group=group, optional=optional)
+    final_spec = spec_from_text(spec.root, final_text)
+    # Same resolutions: each new bound is met by the version just locked.
+    lock = build_lock(final_spec, result.resolutions, settings.index_urls)
+    return Edit(final_spec, final_text, lock, dump_lock(lock), previous)
+
+
+def _lower_bounds(
+    reqs: Sequence[Requirement], resolutions: Sequence[Resolution]
+) -> list[Requirement]:
+    out = []
+    for req in reqs:
+        if req.url or str(req.specifier):
+            continue
+        name = normalize(req.name)
+        versions = [p.version for r in resolutions for p in r.packages if p.name == name]
+        if not versions:
+            continue  # its marker leaves it out of every target
+        pinned = Requirement(str(req))
+        pinned.specifier = SpecifierSet(f">={min(versions).public}")
+        out.append(pinned)
+    return out
+
+
+def upgrade_lock(
+    spec: ProjectSpec,
+    settings: Settings,
+    interpreter: Interpreter,
+    names: Sequence[str],
+    reporter: Reporter,
+) -> Edit:
+    """Re-lock with the newest allowed versions (of everything, or of ``names``)."""
+    previous = read_lock(spec.lock_path)
+    request = LockRequest(
+        upgrade=not names, upgrade_packages=frozenset(normalize(n) for n in names)
+    )
+    result = lock_project(spec, settings, interpreter, previous, request, reporter)
+    text = read_pyproject(spec.root)
+    return Edit(spec, text, result.lock, result.text, previous)
+
+
+def commit(root: Path, edit: Edit) -> None:
+    """Write pyproject.toml then pylock.toml; if the second write fails, put the first back."""
+    pyproject = root / PYPROJECT
+    lock_path = root / edit.spec.lock_path.name
+    try:
+        old = pyproject.read_bytes()
+    except FileNotFoundError:
+        old = None
+    if old is None or old != edit.pyproject_text.encode("utf-8"):
+        _write(pyproject, edit.pyproject_text.encode("utf-8"))
+    try:
+        _write(lock_path, edit.lock_text.encode("utf-8"))
+    except BaseException:
+        if old is None:
+            pyproject.unlink(missing_ok=True)
+        else:
+            _write(pyproject, old)
+        raise
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Atomic: readers see the old file or the new one, never half of one."""
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except OSError as exc:
+        Path(temporary).unlink(missing_ok=True)
+        raise ClocheError(f"cannot write {path}: {exc.strerror or exc}") from None
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def check_not_editable(args: Sequence[str]) -> None:
+    for arg in args:
+        if arg.startswith("-e"):
+            raise RequirementError(
+                f"{arg!r}: editable installs are not supported by 'cloche add' yet; "
+                "add the path as a dependency ('name @ ./path')"
+            )

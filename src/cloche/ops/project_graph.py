@@ -1,0 +1,160 @@
+"""The dependency graph a lock records: ``tree``, ``tree --invert`` and ``why``.
+
+Pure functions of the lock and the project's root requirements; no network.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from packaging.pylock import Pylock
+
+from cloche.core.models import NormalizedName, normalize
+from cloche.core.project import LOCKFILE, ProjectSpec
+from cloche.errors import UsageError
+
+_ENV_MARKER = re.compile(r"\b(sys_platform|platform_\w+|os_name|python_\w+|implementation_\w+)\b")
+_MAX_PATHS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Root:
+    name: NormalizedName
+    label: str
+    """"" for a project dependency, else "group: dev" or "extra: viz"."""
+
+
+@dataclass(frozen=True, slots=True)
+class Graph:
+    versions: dict[NormalizedName, list[str]]
+    markers: dict[NormalizedName, str]
+    """Environment markers of entries only some machines install."""
+    dependencies: dict[NormalizedName, list[NormalizedName]]
+    dependents: dict[NormalizedName, list[NormalizedName]]
+    roots: list[Root]
+
+    def node(self, name: NormalizedName) -> str:
+        versions = ", ".join(f"v{v}" for v in self.versions.get(name, [])) or "(no version)"
+        marker = self.markers.get(name)
+        return f"{name} {versions}" + (f" ; {marker}" if marker else "")
+
+
+def build_graph(lock: Pylock, spec: ProjectSpec) -> Graph:
+    versions: dict[NormalizedName, list[str]] = {}
+    markers: dict[NormalizedName, str] = {}
+    deps: dict[NormalizedName, set[NormalizedName]] = {}
+    for package in lock.packages:
+        name = normalize(package.name)
+        if package.version is not None:
+            versions.setdefault(name, []).append(str(package.version))
+        else:
+            versions.setdefault(name, [])
+        if package.marker is not None and _ENV_MARKER.search(str(package.marker)):
+            markers[name] = str(package.marker)
+        for dep in package.dependencies or ():
+            dep_name = dep.get("name") if isinstance(dep, dict) else None
+            if isinstance(dep_name, str):
+                deps.setdefault(name, set()).add(normalize(dep_name))
+    known = set(versions)
+    dependencies = {n: sorted(d & known) for n, d in deps.items()}
+    dependents: dict[NormalizedName, set[NormalizedName]] = {}
+    for parent, children in dependencies.items():
+        for child in children:
+            dependents.setdefault(child, set()).add(parent)
+    return Graph(
+        versions={n: sorted(set(v), key=_version_key) for n, v in versions.items()},
+        markers=markers,
+        dependencies=dependencies,
+        dependents={n: sorted(p) for n, p in dependents.items()},
+        roots=[r for r in _roots(spec) if r.name in known],
+    )
+
+
+def _version_key(text: str) -> object:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return (0, Version(text), "")
+    except InvalidVersion:
+        return (1, Version("0"), text)
+
+
+def _roots(spec: ProjectSpec) -> list[Root]:
+    seen: set[tuple[NormalizedName, str]] = set()
+    out = []
+    sections = [("", spec.dependencies)]
+    sections += [(f"group: {g}", reqs) for g, reqs in sorted(spec.dependency_groups.items())]
+    sections += [(f"extra: {e}", reqs) for e, reqs in sorted(spec.optional_dependencies.items())]
+    for label, reqs in sections:
+        for req in reqs:
+            key = (normalize(req.name), label)
+            if key not in seen:
+                seen.add(key)
+                out.append(Root(key[0], label))
+    return out
+
+
+def render_tree(graph: Graph, *, invert: bool = False) -> str:
+    """Each root with its dependencies (or, inverted, each leaf with what needs it)."""
+    edges = graph.dependents if invert else graph.dependencies
+    if invert:
+        tops = [(n, "") for n in sorted(graph.versions) if not graph.dependencies.get(n)]
+    else:
+        tops = [(r.name, r.label) for r in graph.roots]
+    lines: list[str] = []
+    expanded: set[NormalizedName] = set()
+    for name, label in tops:
+        suffix = f" ({label})" if label else ""
+        lines.append(graph.node(name) + suffix)
+        lines.extend(_subtree(graph, edges, name, "", expanded, {name}))
+        expanded.add(name)
+    return "".join(f"{line}\n" for line in lines)
+
+
+def _subtree(
+    graph: Graph,
+    edges: dict[NormalizedName, list[NormalizedName]],
+    name: NormalizedName,
+    prefix: str,
+    expanded: set[NormalizedName],
+    path: set[NormalizedName],
+) -> Iterator[str]:
+    children = edges.get(name, [])
+    for index, child in enumerate(children):
+        last = index == len(children) - 1
+        branch, indent = ("└── ", "    ") if last else ("├── ", "│   ")
+        repeat = child in expanded and edges.get(child)
+        cycle = child in path
+        yield prefix + branch + graph.node(child) + (" (*)" if repeat or cycle else "")
+        if repeat or cycle:
+            continue
+        yield from _subtree(graph, edges, child, prefix + indent, expanded, path | {child})
+        expanded.add(child)
+
+
+def why(graph: Graph, package: str) -> list[str]:
+    """Every path from a root requirement to ``package``, as ``a -> b -> package`` lines."""
+    target = normalize(package)
+    if target not in graph.versions:
+        raise UsageError(f"{package} is not in {LOCKFILE}")
+    lines: list[str] = []
+    for root in graph.roots:
+        suffix = f" ({root.label})" if root.label else ""
+        for path in _paths(graph, root.name, target, [root.name]):
+            lines.append(" -> ".join(path) + suffix)
+            if len(lines) >= _MAX_PATHS:
+                return [*lines, f"... (more paths; showing the first {_MAX_PATHS})"]
+    return lines
+
+
+def _paths(
+    graph: Graph, current: NormalizedName, target: NormalizedName, path: list[NormalizedName]
+) -> Iterator[list[NormalizedName]]:
+    if current == target:
+        yield path
+        return
+    for child in graph.dependencies.get(current, []):
+        if child not in path:
+            yield from _paths(graph, child, target, [*path, child])

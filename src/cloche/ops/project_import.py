@@ -1,0 +1,107 @@
+"""``cloche import requirements.txt``: a requirements-file project into pyproject.toml.
+
+Only the text is prepared here; it is locked and written by ``project_edit`` like
+any other edit, so a file that cannot be resolved leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cloche.core.models import Interpreter
+from cloche.core.project import PYPROJECT
+from cloche.core.pyproject_edit import add_requirements, new_pyproject
+from cloche.core.reqfile import RequirementsFile, parse_requirements_file
+from cloche.errors import ProjectError, RequirementError
+
+
+@dataclass(frozen=True, slots=True)
+class ImportPlan:
+    root: Path
+    old_text: str | None
+    """The existing pyproject.toml, or None when the import creates it."""
+    new_text: str
+    count: int
+    notes: tuple[str, ...] = ()
+
+
+def plan_import(
+    root: Path, requirements: Path, old_text: str | None, interpreter: Interpreter
+) -> ImportPlan:
+    """The pyproject.toml text with ``requirements``' dependencies and index options added."""
+    parsed = parse_requirements_file(requirements)
+    _refuse_unsupported(parsed, requirements)
+    if not parsed.requirements:
+        raise RequirementError(f"{requirements}: no requirements to import")
+    text = old_text
+    if text is None:
+        version = interpreter.version
+        text = new_pyproject(project_name(root), f">={version.major}.{version.minor}")
+    text = add_requirements(text, [r.requirement for r in parsed.requirements])
+    text = _with_index_options(text, parsed)
+    notes = []
+    if any(r.hashes for r in parsed.requirements):
+        notes.append(f"--hash values were not copied: {PYPROJECT} holds ranges; pylock.toml "
+                     "records the hash of every file it locks")
+    return ImportPlan(root, old_text, text, len(parsed.requirements), tuple(notes))
+
+
+def project_name(root: Path) -> str:
+    """A valid project name made from a directory name."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", root.name).strip("-._")
+    return name or "project"
+
+
+def _refuse_unsupported(parsed: RequirementsFile, path: Path) -> None:
+    for req in parsed.requirements:
+        if req.editable:
+            raise RequirementError(
+                f"{req.origin}: editable requirements cannot be imported; "
+                f"add it as 'name @ path' to {PYPROJECT}"
+            )
+    if parsed.constraints:
+        raise RequirementError(
+            f"{parsed.constraints[0].origin}: constraints (-c) cannot be imported; "
+            "add the versions you need to the requirements instead"
+        )
+    if parsed.no_binary or parsed.only_binary or parsed.no_index:
+        option = "--no-binary" if parsed.no_binary else (
+            "--only-binary" if parsed.only_binary else "--no-index"
+        )
+        raise RequirementError(
+            f"{path}: {option} has no [tool.cloche] equivalent; remove it and import again"
+        )
+
+
+def _with_index_options(text: str, parsed: RequirementsFile) -> str:
+    options: dict[str, Any] = {}
+    if parsed.index_url:
+        options["index-url"] = parsed.index_url
+    if parsed.extra_index_urls:
+        options["extra-index-url"] = list(parsed.extra_index_urls)
+    if parsed.find_links:
+        options["find-links"] = list(parsed.find_links)
+    if parsed.pre:
+        options["prerelease"] = True
+    if not options:
+        return text
+    import tomlkit
+    from tomlkit.items import Table
+
+    doc = tomlkit.parse(text)
+    tool = doc.get("tool")
+    if tool is None:
+        tool = tomlkit.table(is_super_table=True)
+        doc.add("tool", tool)
+    cloche = tool.get("cloche") if isinstance(tool, Table) else None
+    if not isinstance(tool, Table) or (cloche is not None and not isinstance(cloche, Table)):
+        raise ProjectError(f"{PYPROJECT}: tool.cloche: expected a table")
+    if cloche is None:
+        cloche = tomlkit.table()
+        tool.add("cloche", cloche)
+    for key, value in options.items():
+        cloche[key] = value
+    return tomlkit.dumps(doc)

@@ -1,0 +1,187 @@
+"""``cloche sync``: make ``.venv`` hold exactly what pylock.toml selects for this machine.
+
+The recipe: find the lock (re-locking when stale, unless frozen or locked), select
+the packages for this interpreter, plan against the env, fetch the locked files by
+URL and sha256 (no resolving, no index pages), link, and stamp the env.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+from packaging.pylock import PackageDirectory, PackageVcs, Pylock
+from packaging.version import Version
+
+from cloche.config import Settings
+from cloche.core.lock import LockedInstall, is_fresh, select
+from cloche.core.models import Interpreter, NormalizedName, normalize
+from cloche.core.plan import Wanted
+from cloche.core.project import LOCKFILE, ProjectSpec
+from cloche.core.report import NullReporter, Reporter
+from cloche.errors import LockStaleError, ProjectError
+from cloche.ops.install import Artifact, Plan, apply_plan, layout_for, plan_for, present_in
+from cloche.ops.lock import STALE_MESSAGE, LockRequest, lock_project, read_lock
+from cloche.ops.project import ensure_venv
+from cloche.ops.stamp import Inputs, Selection, clear_stamp, write_stamp
+
+
+class LockMode(Enum):
+    AUTO = "auto"
+    """Re-lock when the lock is missing or stale."""
+    LOCKED = "locked"
+    """Fail when the lock is missing or stale (CI)."""
+    FROZEN = "frozen"
+    """Install the lock as it is, stale or not."""
+
+
+@dataclass(frozen=True, slots=True)
+class SyncResult:
+    plan: Plan
+    interpreter: Interpreter
+    relocked: bool
+
+
+def current_lock(
+    spec: ProjectSpec,
+    settings: Settings,
+    interpreter: Interpreter,
+    mode: LockMode,
+    inputs: Inputs,
+    reporter: Reporter,
+) -> tuple[Pylock, Inputs, bool, bool]:
+    """(lock, inputs with the lock's bytes, fresh, re-locked) under ``mode``."""
+    lock = read_lock(spec.lock_path)
+    if mode is LockMode.FROZEN:
+        if lock is None:
+            raise ProjectError(f"no {LOCKFILE} in {spec.root}; run 'cloche lock' first")
+        return lock, inputs, is_fresh(lock, spec, settings.index_urls), False
+    if lock is not None and is_fresh(lock, spec, settings.index_urls):
+        return lock, inputs, True, False
+    if mode is LockMode.LOCKED:
+        raise LockStaleError(STALE_MESSAGE)
+    result = lock_project(spec, settings, interpreter, lock, LockRequest(), reporter)
+    from cloche.adapters.fs import atomic_write_text
+
+    atomic_write_text(spec.lock_path, result.text)
+    reporter.info(f"Locked {len(result.lock.packages)} package(s) in {LOCKFILE}")
+    return result.lock, inputs.with_lock(result.text), True, True
+
+
+def sync_project(
+    spec: ProjectSpec,
+    settings: Settings,
+    selection: Selection,
+    mode: LockMode = LockMode.AUTO,
+    reporter: Reporter | None = None,
+) -> SyncResult:
+    """Lock if needed, then install exactly the lock's selection into ``.venv``."""
+    reporter = reporter or NullReporter()
+    inputs = Inputs.read(spec.root)
+    interpreter = ensure_venv(spec, settings.cache_dir, reporter)
+    lock, inputs, fresh, relocked = current_lock(
+        spec, settings, interpreter, mode, inputs, reporter
+    )
+    plan = install_lock(lock, spec.root, interpreter, settings, selection, spec, reporter)
+    scheme = interpreter.scheme
+    write_stamp(
+        inputs,
+        selection,
+        fresh=fresh,
+        python=interpreter.executable,
+        site_dirs=[scheme["purelib"], scheme["platlib"]],
+    )
+    return SyncResult(plan=plan, interpreter=interpreter, relocked=relocked)
+
+
+def install_lock(
+    lock: Pylock,
+    lock_dir: Path,
+    interpreter: Interpreter,
+    settings: Settings,
+    selection: Selection,
+    spec: ProjectSpec,
+    reporter: Reporter,
+) -> Plan:
+    """Install what ``lock`` selects for ``interpreter``, removing everything else."""
+    groups = _groups(lock, selection)
+    extras = list(lock.extras or ()) if selection.all_extras else list(selection.extras)
+    markers = dict(interpreter.marker_env)
+    chosen = select(lock, markers, interpreter.tags, groups=groups, extras=extras)
+    layout = layout_for(interpreter)
+    present: dict[NormalizedName, Version] = {}
+    if any(item.version is None for item in chosen):
+        present = {p.name: p.version for p in present_in(layout)}
+    roots = _root_names(spec)
+    wanted = [_wanted(item, lock_dir, present, roots) for item in chosen]
+    plan = plan_for(layout, wanted, exact=True)
+    if plan.is_noop:
+        return plan
+    from cloche.ops.sources import open_sources
+
+    clear_stamp(spec.root)
+    with open_sources(settings, interpreter, reporter) as sources:
+        apply_plan(layout, plan, sources, settings, reporter)
+    return plan
+
+
+def _groups(lock: Pylock, selection: Selection) -> list[str] | None:
+    if selection.all_groups:
+        return list(lock.dependency_groups or ())
+    if not selection.groups and not selection.no_default_groups:
+        return None  # the lock's default-groups
+    base = [] if selection.no_default_groups else list(lock.default_groups or ())
+    return [*base, *selection.groups]
+
+
+def _root_names(spec: ProjectSpec) -> set[NormalizedName]:
+    names = {normalize(r.name) for r in spec.dependencies}
+    for reqs in (*spec.dependency_groups.values(), *spec.optional_dependencies.values()):
+        names.update(normalize(r.name) for r in reqs)
+    return names
+
+
+def _wanted(
+    item: LockedInstall,
+    lock_dir: Path,
+    present: dict[NormalizedName, Version],
+    roots: set[NormalizedName],
+) -> Wanted[Artifact]:
+    requested = item.name in roots
+    file = item.dist_file(lock_dir)
+    if file is not None:
+        return Wanted(
+            name=item.name,
+            version=file.version,
+            source=Artifact(file=file),
+            requested=requested,
+        )
+    url, editable = _direct_url(item, lock_dir)
+    return Wanted(
+        name=item.name,
+        # A directory or VCS source's version is not in the lock: taking the installed
+        # one keeps an unchanged source; anything else is (re)installed.
+        version=item.version or present.get(item.name, Version("0")),
+        source=Artifact(url=url, editable=editable),
+        direct_url=url,
+        editable=editable,
+        requested=requested,
+    )
+
+
+def _direct_url(item: LockedInstall, lock_dir: Path) -> tuple[str, bool]:
+    source = item.source
+    if isinstance(source, PackageVcs):
+        url = f"{source.type}+{source.url}@{source.commit_id}"
+        if source.subdirectory:
+            url += f"#subdirectory={source.subdirectory}"
+        return url, False
+    location = item.location(lock_dir)
+    url = location if "://" in location else Path(location).resolve().as_uri()
+    if isinstance(source, PackageDirectory):
+        if source.subdirectory:
+            url += f"#subdirectory={source.subdirectory}"
+        return url, item.editable
+    sha = dict(item.hashes).get("sha256")
+    return (f"{url}#sha256={sha}" if sha else url), False
