@@ -11,7 +11,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from cloche.adapters.install import EnvLayout, InstallRequest, InstalledDist, install, installed_distributions
+from cloche.adapters.install import (
+    EnvLayout,
+    InstallRequest,
+    InstalledDist,
+    env_lock,
+    install,
+    installed_distributions,
+)
 from cloche.config import Settings
 from cloche.core.direct_url import direct_url_json, recorded_url
 from cloche.core.models import (
@@ -79,6 +86,17 @@ def apply_plan(
     """Prepare every wheel the plan installs, then change the env in one transaction."""
     reporter = reporter or NullReporter()
     requests = prepare(plan.install, sources, settings, reporter)
+    with env_lock(layout):
+        _install_prepared(layout, plan, requests, settings, reporter)
+
+
+def _install_prepared(
+    layout: EnvLayout,
+    plan: Plan,
+    requests: list[InstallRequest],
+    settings: Settings,
+    reporter: Reporter,
+) -> None:
     install(
         layout,
         requests,

@@ -144,7 +144,7 @@ def _is_pinned(req: Requirement) -> bool:
 
 def uninstall(interpreter: Interpreter, names: Sequence[str], reporter: Reporter | None = None) -> tuple[list[str], list[str]]:
     """Remove the named distributions; returns (removed 'name==version' list, names not installed)."""
-    from cloche.adapters.install import install
+    from cloche.adapters.install import env_lock, install
 
     layout = layout_for(interpreter)
     present = {p.name: p for p in present_in(layout)}
@@ -158,5 +158,6 @@ def uninstall(interpreter: Interpreter, names: Sequence[str], reporter: Reporter
             to_remove.append(found.dist)
             removed.append(f"{found.name}=={found.version}")
     if to_remove:
-        install(layout, [], to_remove, reporter=reporter)
+        with env_lock(layout):
+            install(layout, [], to_remove, reporter=reporter)
     return removed, missing

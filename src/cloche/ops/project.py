@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 from cloche.core.models import Interpreter
@@ -109,7 +110,7 @@ def ensure_venv(spec: ProjectSpec, cache_dir: Path, reporter: Reporter | None = 
     )
 
 
-def lock_python(spec: ProjectSpec, interpreter: Interpreter) -> str:
+def lock_python(spec: ProjectSpec, interpreter: Interpreter | None = None) -> str:
     """The Python version a lock resolves for: the project's pin, else the lowest that
     requires-python allows, else the interpreter's."""
     if spec.python and _PLAIN_VERSION.match(spec.python.strip()):
@@ -119,4 +120,6 @@ def lock_python(spec: ProjectSpec, interpreter: Interpreter) -> str:
 
         lowest = default_lock_targets(spec.requires_python)[0].python_version
         return f"{lowest.major}.{lowest.minor}.{lowest.micro}"
+    if interpreter is None:
+        return f"{sys.version_info.major}.{sys.version_info.minor}"
     return f"{interpreter.version.major}.{interpreter.version.minor}"

@@ -25,7 +25,7 @@ from cloche.core.models import Interpreter, Resolution, normalize
 from cloche.core.project import PYPROJECT, PYTHON_VERSION_FILE, ProjectSpec, load_project
 from cloche.core.pyproject_edit import add_requirements, remove_requirements
 from cloche.core.report import Reporter
-from cloche.errors import ClocheError, ProjectError, RequirementError, UsageError
+from cloche.errors import ClocheError, ProjectError, UsageError
 from cloche.ops.lock import LockRequest, lock_project, read_lock
 
 
@@ -97,7 +97,7 @@ def with_removed(
 
 
 def lock_edit(
-    spec: ProjectSpec,
+    root: Path,
     new_text: str,
     settings: Settings,
     interpreter: Interpreter,
@@ -109,14 +109,14 @@ def lock_edit(
 ) -> Edit:
     """Lock the project as ``new_text`` describes it. ``pin_bare`` requirements without a
     version get ``>=`` the locked version written into the text (like uv)."""
-    previous = read_lock(spec.lock_path)
-    new_spec = spec_from_text(spec.root, new_text)
+    new_spec = spec_from_text(root, new_text)
+    previous = read_lock(new_spec.lock_path)
     result = lock_project(new_spec, settings, interpreter, previous, LockRequest(), reporter)
     pinned = _lower_bounds(pin_bare, result.resolutions)
     if not pinned:
         return Edit(new_spec, new_text, result.lock, result.text, previous)
     final_text = add_requirements(new_text, pinned, group=group, optional=optional)
-    final_spec = spec_from_text(spec.root, final_text)
+    final_spec = spec_from_text(root, final_text)
     # Same resolutions: each new bound is met by the version just locked.
     lock = build_lock(final_spec, result.resolutions, settings.index_urls)
     return Edit(final_spec, final_text, lock, dump_lock(lock), previous)
@@ -191,12 +191,3 @@ def _write(path: Path, data: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-
-
-def check_not_editable(args: Sequence[str]) -> None:
-    for arg in args:
-        if arg.startswith("-e"):
-            raise RequirementError(
-                f"{arg!r}: editable installs are not supported by 'cloche add' yet; "
-                "add the path as a dependency ('name @ ./path')"
-            )

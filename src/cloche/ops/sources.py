@@ -57,7 +57,7 @@ class Sources(PackageFinder):
             return self.client.metadata(file)
         except NeedsBuild:
             tree = self._tree_for_file(file)
-            return self.builder.metadata(tree, self._scratch())
+            return self.builder.metadata(tree, self._scratch(), source=file.filename)
 
     def direct_metadata(self, requirement: Requirement) -> tuple[Metadata, DistFile | None]:
         try:
@@ -66,7 +66,7 @@ class Sources(PackageFinder):
             pass
         url = requirement.url or ""
         tree = self._tree_for_url(url)
-        return self.builder.metadata(tree, self._scratch()), None
+        return self.builder.metadata(tree, self._scratch(), source=url), None
 
     def prefetch(self, names: Iterable[NormalizedName]) -> None:
         self.client.prefetch(names)
@@ -98,7 +98,8 @@ class Sources(PackageFinder):
             tree = self._tree_for_file(file, archive=archive)
             out = self._scratch()
             self.reporter.info(f"Building {file.name}=={file.version} from source")
-            built = self.store.add_built_wheel(sha, self.builder.build_wheel(tree, out))
+            wheel = self.builder.build_wheel(tree, out, source=file.filename)
+            built = self.store.add_built_wheel(sha, wheel)
         return self._unpack_local_wheel(built)
 
     def wheel_for_url(self, url: str, *, editable: bool = False) -> UnpackedWheel:
@@ -113,7 +114,7 @@ class Sources(PackageFinder):
             if cached is not None:
                 return self._unpack_local_wheel(cached)
         self.reporter.info(f"Building {url}")
-        wheel = self.builder.build_wheel(tree, self._scratch(), editable=editable)
+        wheel = self.builder.build_wheel(tree, self._scratch(), editable=editable, source=url)
         if key is not None:
             wheel = self.store.add_built_wheel(key, wheel)
         return self._unpack_local_wheel(wheel)
