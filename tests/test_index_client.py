@@ -265,3 +265,18 @@ def test_local_sdist_static_and_dynamic(dist_dir: Path, tmp_path: Path) -> None:
             with pytest.raises(NeedsBuild) as info:
                 client.metadata(file)
             assert info.value.file == file
+
+
+def test_close_fails_queued_prefetches(index_server: IndexServer, tmp_path: Path) -> None:
+    index_server.delay = 0.2
+    names_ = [NormalizedName(f"p{i}") for i in range(4)]
+    client = IndexClient(settings(tmp_path, index_server.url, concurrency=1))
+    client.prefetch(names_)
+    client.close()
+    outcomes = []
+    for name in names_:
+        try:
+            outcomes.append(client.files(name) == ())
+        except UsageError as exc:
+            outcomes.append("closed" in str(exc))
+    assert all(outcomes)

@@ -348,7 +348,7 @@ class SourceBuilder:
                 self._reporter.debug(line)
         for warning in caught:
             if issubclass(warning.category, BuildBackendWarning):
-                self._reporter.warning(f"{session.label()}: {warning.message}")
+                self._reporter.debug(f"{session.label()}: {warning.message}")
             else:
                 warnings.warn_explicit(
                     warning.message, warning.category, warning.filename, warning.lineno

@@ -62,6 +62,14 @@ class _InFlight(Generic[K, V]):
             _run(future, compute)
         return future.result()
 
+    def abandon(self, error: BaseException) -> None:
+        """Fail every fetch that was queued but never started (the pool was shut down)."""
+        with self._lock:
+            pending = [f for f in self._futures.values() if not f.running() and not f.done()]
+        for future in pending:
+            if future.set_running_or_notify_cancel():
+                future.set_exception(error)
+
     def start(self, key: K, compute: Callable[[], V], pool: ThreadPoolExecutor) -> None:
         """Compute ``key`` in ``pool`` unless it is already known or in flight."""
         future, mine = self._claim(key)
@@ -201,6 +209,9 @@ class IndexClient:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+            closed = UsageError("the index client was closed before this fetch ran")
+            self._files.abandon(closed)
+            self._metadata.abandon(closed)
         self._transport.close()
 
     def __enter__(self) -> IndexClient:

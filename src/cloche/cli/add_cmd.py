@@ -1,0 +1,85 @@
+"""``cloche add``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from cloche.cli.context import app
+
+if TYPE_CHECKING:
+    from cloche.core.project import ProjectSpec
+
+
+@click.command("add")
+@click.argument("packages", nargs=-1, required=True)
+@click.option("--group", default=None, metavar="GROUP",
+              help="Add to this dependency group ([dependency-groups], PEP 735).")
+@click.option("--dev", is_flag=True, help="Same as --group dev.")
+@click.option("--optional", default=None, metavar="EXTRA",
+              help="Add to this extra ([project.optional-dependencies]).")
+@click.option("--no-sync", is_flag=True, help="Only edit and lock; leave .venv as it is.")
+@click.pass_context
+def command(
+    ctx: click.Context,
+    packages: tuple[str, ...],
+    group: str | None,
+    dev: bool,
+    optional: str | None,
+    no_sync: bool,
+) -> None:
+    """Add PACKAGES to pyproject.toml, lock, and sync.
+
+    A package named without a version gets '>=' the version locked. If the lock
+    fails (unknown package, conflict), pyproject.toml and pylock.toml are left as
+    they were.
+
+    \b
+    Examples:
+      cloche add numpy "pandas>=2"
+      cloche add --dev pytest
+      cloche add --optional viz matplotlib
+    """
+    from cloche.cli.sync_cmd import default_sync, project_settings
+    from cloche.ops.project import find_project, project_interpreter
+    from cloche.ops.project_edit import commit, lock_edit, parse_args, read_pyproject, with_added
+
+    if dev:
+        if group not in (None, "dev"):
+            raise click.UsageError("--dev and --group cannot be used together")
+        group = "dev"
+    state = app(ctx)
+    spec = find_project()
+    reqs = parse_args(packages)
+    text = with_added(read_pyproject(spec.root), reqs, group=group, optional=optional)
+    settings = project_settings(state, spec)
+    interpreter = project_interpreter(spec, settings.cache_dir)
+    try:
+        edit = lock_edit(
+            spec.root, text, settings, interpreter, state.reporter,
+            pin_bare=reqs, group=group, optional=optional,
+        )
+    finally:
+        state.reporter.close()
+    commit(spec.root, edit)
+    where = f"group {group!r}" if group else f"extra {optional!r}" if optional else "dependencies"
+    written = _written(edit.spec, [r.name for r in reqs], group, optional)
+    state.reporter.info(f"Added {', '.join(written)} to {where}")
+    default_sync(state, no_sync)
+
+
+def _written(
+    spec: ProjectSpec, names: list[str], group: str | None, optional: str | None
+) -> list[str]:
+    """The requirement strings now in pyproject.toml for ``names``."""
+    from cloche.core.models import normalize
+
+    if group:
+        reqs = spec.dependency_groups.get(normalize(group), ())
+    elif optional:
+        reqs = spec.optional_dependencies.get(normalize(optional), ())
+    else:
+        reqs = spec.dependencies
+    wanted = {normalize(n) for n in names}
+    return [str(r) for r in reqs if normalize(r.name) in wanted] or names

@@ -1,0 +1,83 @@
+"""``cloche export``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from cloche.cli.context import app
+
+
+@click.group("export")
+def command() -> None:
+    """Export the lock to other formats."""
+
+
+@command.command("requirements")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write to this file (default: standard output).")
+@click.option("--hashes", is_flag=True, help="Add --hash=sha256:... for every locked file.")
+@click.option("--group", "groups", multiple=True, metavar="GROUP",
+              help="Include this dependency group (repeatable).")
+@click.option("--all-groups", is_flag=True, help="Include every dependency group.")
+@click.option("--no-default-groups", is_flag=True, help="Leave out the default groups (dev).")
+@click.option("--extra", "extras", multiple=True, metavar="EXTRA", help="Include this extra.")
+@click.option("--all-extras", is_flag=True, help="Include every extra.")
+@click.pass_context
+def requirements(
+    ctx: click.Context,
+    output: Path | None,
+    hashes: bool,
+    groups: tuple[str, ...],
+    all_groups: bool,
+    no_default_groups: bool,
+    extras: tuple[str, ...],
+    all_extras: bool,
+) -> None:
+    """A requirements.txt for pip users, from pylock.toml: name==version lines, with
+    markers for packages only some platforms need.
+
+    \b
+    Examples:
+      cloche export requirements -o requirements.txt
+      cloche export requirements --hashes --no-default-groups
+    """
+    from cloche.adapters.fs import atomic_write_text
+    from cloche.cli.sync_cmd import project_settings
+    from cloche.core.lock import is_fresh
+    from cloche.core.project import LOCKFILE
+    from cloche.errors import ProjectError
+    from cloche.ops.lock import STALE_MESSAGE, read_lock
+    from cloche.ops.project import find_project, lock_python
+    from cloche.ops.project_export import ExportRequest, lock_targets, render_requirements
+
+    state = app(ctx)
+    spec = find_project()
+    settings = project_settings(state, spec)
+    lock = read_lock(spec.lock_path)
+    if lock is None:
+        raise ProjectError(f"no {LOCKFILE} in {spec.root}; run 'cloche lock' first")
+    if not is_fresh(lock, spec, settings.index_urls):
+        state.reporter.warning(STALE_MESSAGE)
+    request = ExportRequest(
+        groups=groups,
+        all_groups=all_groups,
+        no_default_groups=no_default_groups,
+        extras=extras,
+        all_extras=all_extras,
+        hashes=hashes,
+    )
+    text = render_requirements(
+        lock,
+        spec.root,
+        lock_python(spec),
+        lock_targets(lock, spec.targets),
+        request,
+        settings.index_urls,
+    )
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        atomic_write_text(output, text)
+        state.reporter.info(f"Wrote {output}")

@@ -1,0 +1,51 @@
+"""``cloche import``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from cloche.cli.context import app
+
+
+@click.command("import")
+@click.argument("requirements", type=click.Path(path_type=Path, dir_okay=False))
+@click.pass_context
+def command(ctx: click.Context, requirements: Path) -> None:
+    """Bring a requirements.txt project over: its requirements go into pyproject.toml
+    (created when missing), its index options into [tool.cloche]; then lock.
+
+    Nothing is written when the requirements cannot be resolved.
+
+    \b
+    Example:
+      cloche import requirements.txt && cloche sync
+    """
+    from cloche.adapters.python import find_interpreter
+    from cloche.cli.sync_cmd import project_settings
+    from cloche.core.project import PYPROJECT, find_project_root
+    from cloche.ops.project import project_interpreter
+    from cloche.ops.project_edit import commit, lock_edit, read_pyproject, spec_from_text
+    from cloche.ops.project_import import plan_import
+
+    state = app(ctx)
+    root = find_project_root(Path.cwd()) or Path.cwd()
+    old_text = read_pyproject(root) if (root / PYPROJECT).exists() else None
+    base = find_interpreter(None, cache_dir=state.settings().cache_dir)
+    plan = plan_import(root, requirements, old_text, base)
+    spec = spec_from_text(root, plan.new_text)
+    settings = project_settings(state, spec)
+    interpreter = project_interpreter(spec, settings.cache_dir)
+    try:
+        edit = lock_edit(root, plan.new_text, settings, interpreter, state.reporter)
+    finally:
+        state.reporter.close()
+    commit(root, edit)
+    for note in plan.notes:
+        state.reporter.info(f"note: {note}")
+    verb = "Updated" if old_text is not None else "Created"
+    state.reporter.info(
+        f"{verb} {PYPROJECT} with {plan.count} requirement(s) from {requirements}; "
+        f"locked {len(edit.lock.packages)} packages. Run 'cloche sync' to install them."
+    )

@@ -1,0 +1,51 @@
+"""``cloche remove``."""
+
+from __future__ import annotations
+
+import click
+
+from cloche.cli.context import app
+
+
+@click.command("remove")
+@click.argument("packages", nargs=-1, required=True)
+@click.option("--group", default=None, metavar="GROUP", help="Remove from this dependency group.")
+@click.option("--dev", is_flag=True, help="Same as --group dev.")
+@click.option("--optional", default=None, metavar="EXTRA", help="Remove from this extra.")
+@click.option("--no-sync", is_flag=True, help="Only edit and lock; leave .venv as it is.")
+@click.pass_context
+def command(
+    ctx: click.Context,
+    packages: tuple[str, ...],
+    group: str | None,
+    dev: bool,
+    optional: str | None,
+    no_sync: bool,
+) -> None:
+    """Remove PACKAGES from pyproject.toml, lock, and sync (which uninstalls them).
+
+    \b
+    Examples:
+      cloche remove pandas
+      cloche remove --dev pytest
+    """
+    from cloche.cli.sync_cmd import default_sync, project_settings
+    from cloche.ops.project import find_project, project_interpreter
+    from cloche.ops.project_edit import commit, lock_edit, read_pyproject, with_removed
+
+    if dev:
+        if group not in (None, "dev"):
+            raise click.UsageError("--dev and --group cannot be used together")
+        group = "dev"
+    state = app(ctx)
+    spec = find_project()
+    text = with_removed(read_pyproject(spec.root), packages, group=group, optional=optional)
+    settings = project_settings(state, spec)
+    interpreter = project_interpreter(spec, settings.cache_dir)
+    try:
+        edit = lock_edit(spec.root, text, settings, interpreter, state.reporter)
+    finally:
+        state.reporter.close()
+    commit(spec.root, edit)
+    state.reporter.info(f"Removed {', '.join(packages)}")
+    default_sync(state, no_sync)

@@ -1,0 +1,57 @@
+"""``cloche run``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cloche.cli.context import app
+from cloche.cli.sync_cmd import lock_mode, selection_from, selection_options
+
+
+@click.command(
+    "run",
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+)
+@click.option("--frozen", is_flag=True, help="Install pylock.toml as it is before running.")
+@click.option("--locked", is_flag=True, help="Fail if pylock.toml is out of date.")
+@click.option("--no-sync", is_flag=True, help="Run in .venv as it is, without syncing.")
+@selection_options
+@click.argument("argv", nargs=-1, type=click.UNPROCESSED, required=True, metavar="COMMAND [ARGS]...")
+@click.pass_context
+def command(ctx: click.Context, argv: tuple[str, ...], frozen: bool, locked: bool,
+            no_sync: bool, **kwargs: Any) -> None:
+    """Run COMMAND inside the project's environment (syncing it first when needed).
+
+    The exit code is COMMAND's. Options for cloche go before COMMAND.
+
+    \b
+    Examples:
+      cloche run python train.py --epochs 3
+      cloche run pytest -x
+    """
+    from cloche.ops.project_run import run_in
+    from cloche.ops.stamp import VENV_NAME, check_stamp
+
+    state = app(ctx)
+    mode = lock_mode(frozen, locked)
+    selection = selection_from(kwargs)
+    synced = check_stamp(Path.cwd(), selection, need_fresh=not frozen)
+    if synced is not None:
+        venv = synced.venv
+    elif no_sync:
+        from cloche.errors import EnvironmentError_
+        from cloche.ops.project import find_project
+
+        venv = find_project().root / VENV_NAME
+        if not venv.is_dir():
+            raise EnvironmentError_(f"{venv} does not exist; run 'cloche sync' first")
+    else:
+        from cloche.cli.sync_cmd import sync_now
+
+        result = sync_now(state, selection, mode)
+        venv = Path(result.interpreter.prefix)
+    sys.exit(run_in(venv, argv))
