@@ -14,11 +14,19 @@ if TYPE_CHECKING:
 
 @click.command("add")
 @click.argument("packages", nargs=-1, required=True)
-@click.option("--group", default=None, metavar="GROUP",
-              help="Add to this dependency group ([dependency-groups], PEP 735).")
+@click.option(
+    "--group",
+    default=None,
+    metavar="GROUP",
+    help="Add to this dependency group ([dependency-groups], PEP 735).",
+)
 @click.option("--dev", is_flag=True, help="Same as --group dev.")
-@click.option("--optional", default=None, metavar="EXTRA",
-              help="Add to this extra ([project.optional-dependencies]).")
+@click.option(
+    "--optional",
+    default=None,
+    metavar="EXTRA",
+    help="Add to this extra ([project.optional-dependencies]).",
+)
 @click.option("--no-sync", is_flag=True, help="Only edit and lock; leave .venv as it is.")
 @click.pass_context
 def command(
@@ -57,8 +65,14 @@ def command(
     interpreter = project_interpreter(spec, settings.cache_dir)
     try:
         edit = lock_edit(
-            spec.root, text, settings, interpreter, state.reporter,
-            pin_bare=reqs, group=group, optional=optional,
+            spec.root,
+            text,
+            settings,
+            interpreter,
+            state.reporter,
+            pin_bare=reqs,
+            group=group,
+            optional=optional,
         )
     finally:
         state.reporter.close()

@@ -15,11 +15,21 @@ def command() -> None:
 
 
 @command.command("requirements")
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Write to this file (default: standard output).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write to this file (default: standard output).",
+)
 @click.option("--hashes", is_flag=True, help="Add --hash=sha256:... for every locked file.")
-@click.option("--group", "groups", multiple=True, metavar="GROUP",
-              help="Include this dependency group (repeatable).")
+@click.option(
+    "--group",
+    "groups",
+    multiple=True,
+    metavar="GROUP",
+    help="Include this dependency group (repeatable).",
+)
 @click.option("--all-groups", is_flag=True, help="Include every dependency group.")
 @click.option("--no-default-groups", is_flag=True, help="Leave out the default groups (dev).")
 @click.option("--extra", "extras", multiple=True, metavar="EXTRA", help="Include this extra.")

@@ -11,8 +11,14 @@ from cloche.cli.context import app
 
 @click.command("init")
 @click.argument("name", required=False)
-@click.option("-p", "--python", "python", default=None, metavar="VERSION|PATH",
-              help="The project's Python (default: python3 on PATH).")
+@click.option(
+    "-p",
+    "--python",
+    "python",
+    default=None,
+    metavar="VERSION|PATH",
+    help="The project's Python (default: python3 on PATH).",
+)
 @click.pass_context
 def command(ctx: click.Context, name: str | None, python: str | None) -> None:
     """Start a project: pyproject.toml and .python-version (here, or in a new directory NAME).
@@ -33,7 +39,9 @@ def command(ctx: click.Context, name: str | None, python: str | None) -> None:
     state = app(ctx)
     root = Path.cwd() / name if name else Path.cwd()
     if (root / PYPROJECT).exists():
-        raise ProjectError(f"{root / PYPROJECT} already exists", hint="use 'cloche add' to change it")
+        raise ProjectError(
+            f"{root / PYPROJECT} already exists", hint="use 'cloche add' to change it"
+        )
     settings = state.settings()
     interpreter = find_interpreter(python, cache_dir=settings.cache_dir)
     version = f"{interpreter.version.major}.{interpreter.version.minor}"

@@ -8,8 +8,11 @@ from cloche.cli.context import app
 
 
 @click.command("lock")
-@click.option("--check", is_flag=True,
-              help="Only check that pylock.toml matches pyproject.toml (exit 1 if not); no network.")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Only check that pylock.toml matches pyproject.toml (exit 1 if not); no network.",
+)
 @click.option("-U", "--upgrade", is_flag=True, help="Ignore the versions pylock.toml has now.")
 @click.pass_context
 def command(ctx: click.Context, check: bool, upgrade: bool) -> None:

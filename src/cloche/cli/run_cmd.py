@@ -20,10 +20,19 @@ from cloche.cli.sync_cmd import lock_mode, selection_from, selection_options
 @click.option("--locked", is_flag=True, help="Fail if pylock.toml is out of date.")
 @click.option("--no-sync", is_flag=True, help="Run in .venv as it is, without syncing.")
 @selection_options
-@click.argument("argv", nargs=-1, type=click.UNPROCESSED, required=True, metavar="COMMAND [ARGS]...")
+@click.argument(
+    "argv", nargs=-1, type=click.UNPROCESSED, required=True, metavar="COMMAND [ARGS]..."
+)
 @click.pass_context
-def command(ctx: click.Context, argv: tuple[str, ...], frozen: bool, locked: bool,
-            no_sync: bool, **kwargs: Any) -> None:
+def command(
+    ctx: click.Context,
+    /,
+    argv: tuple[str, ...],
+    frozen: bool,
+    locked: bool,
+    no_sync: bool,
+    **kwargs: Any,
+) -> None:
     """Run COMMAND inside the project's environment (syncing it first when needed).
 
     The exit code is COMMAND's. Options for cloche go before COMMAND.

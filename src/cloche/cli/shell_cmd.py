@@ -17,7 +17,7 @@ from cloche.cli.sync_cmd import lock_mode, selection_from, selection_options
 @click.option("--locked", is_flag=True, help="Fail if pylock.toml is out of date.")
 @selection_options
 @click.pass_context
-def command(ctx: click.Context, frozen: bool, locked: bool, **kwargs: Any) -> None:
+def command(ctx: click.Context, /, frozen: bool, locked: bool, **kwargs: Any) -> None:
     """Start a sub-shell ($SHELL) with the project's environment activated.
 
     VIRTUAL_ENV and PATH point at .venv; 'exit' returns to the previous shell.

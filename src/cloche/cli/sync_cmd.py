@@ -29,13 +29,26 @@ UP_TO_DATE = "Environment is up to date"
 def selection_options(func: F) -> F:
     """--group, --all-groups, --no-default-groups, --extra, --all-extras."""
     decorators = [
-        click.option("--group", "groups", multiple=True, metavar="GROUP",
-                     help="Also install this dependency group (repeatable)."),
+        click.option(
+            "--group",
+            "groups",
+            multiple=True,
+            metavar="GROUP",
+            help="Also install this dependency group (repeatable).",
+        ),
         click.option("--all-groups", is_flag=True, help="Install every dependency group."),
-        click.option("--no-default-groups", is_flag=True,
-                     help="Leave out the default groups (dev, or [tool.cloche] default-groups)."),
-        click.option("--extra", "extras", multiple=True, metavar="EXTRA",
-                     help="Also install this extra (optional dependencies; repeatable)."),
+        click.option(
+            "--no-default-groups",
+            is_flag=True,
+            help="Leave out the default groups (dev, or [tool.cloche] default-groups).",
+        ),
+        click.option(
+            "--extra",
+            "extras",
+            multiple=True,
+            metavar="EXTRA",
+            help="Also install this extra (optional dependencies; repeatable).",
+        ),
         click.option("--all-extras", is_flag=True, help="Install every extra."),
     ]
     for decorator in reversed(decorators):
@@ -111,15 +124,22 @@ def default_sync(state: AppContext, no_sync: bool) -> None:
 
 
 @click.command("sync")
-@click.option("--frozen", is_flag=True,
-              help="Install pylock.toml as it is, without checking it against pyproject.toml.")
-@click.option("--locked", is_flag=True,
-              help="Fail (exit 1) if pylock.toml is missing or out of date (for CI).")
+@click.option(
+    "--frozen",
+    is_flag=True,
+    help="Install pylock.toml as it is, without checking it against pyproject.toml.",
+)
+@click.option(
+    "--locked",
+    is_flag=True,
+    help="Fail (exit 1) if pylock.toml is missing or out of date (for CI).",
+)
 @selection_options
 @click.option("--offline", is_flag=True, default=None, help="Never touch the network.")
 @click.pass_context
-def command(ctx: click.Context, frozen: bool, locked: bool, offline: bool | None,
-            **kwargs: Any) -> None:
+def command(
+    ctx: click.Context, /, frozen: bool, locked: bool, offline: bool | None, **kwargs: Any
+) -> None:
     """Make the project's .venv hold exactly what pylock.toml selects for this machine.
 
     Locks first when pylock.toml is missing or stale (unless --frozen or --locked).

@@ -57,7 +57,7 @@ def check_fresh(spec: ProjectSpec, settings: Settings) -> Pylock:
 def locked_versions(lock: Pylock | None) -> dict[NormalizedName, list[Version]]:
     """Every version of every package in ``lock`` (a name may have one per target)."""
     out: dict[NormalizedName, list[Version]] = {}
-    for package in (lock.packages if lock is not None else ()):
+    for package in lock.packages if lock is not None else ():
         if package.version is not None:
             out.setdefault(normalize(package.name), []).append(package.version)
     return {name: sorted(set(versions)) for name, versions in out.items()}
@@ -118,7 +118,7 @@ def version_changes(
 ) -> list[tuple[str, Sequence[Version], Sequence[Version]]]:
     """(name, old versions, new versions) for every package whose versions changed."""
     old, new = locked_versions(before), locked_versions(after)
-    changes = []
+    changes: list[tuple[str, Sequence[Version], Sequence[Version]]] = []
     for name in sorted(set(old) | set(new)):
         if old.get(name, []) != new.get(name, []):
             changes.append((str(name), old.get(name, []), new.get(name, [])))

@@ -83,7 +83,9 @@ def project_interpreter(spec: ProjectSpec, cache_dir: Path) -> Interpreter:
     return base_interpreter(spec, cache_dir)
 
 
-def ensure_venv(spec: ProjectSpec, cache_dir: Path, reporter: Reporter | None = None) -> Interpreter:
+def ensure_venv(
+    spec: ProjectSpec, cache_dir: Path, reporter: Reporter | None = None
+) -> Interpreter:
     """The project's ``.venv`` interpreter, creating (or re-creating) the venv when needed."""
     from cloche.adapters.venv import create_venv
 
@@ -98,7 +100,9 @@ def ensure_venv(spec: ProjectSpec, cache_dir: Path, reporter: Reporter | None = 
         )
     base = base_interpreter(spec, cache_dir)
     if existing is not None:
-        reporter.info(f"Re-creating {VENV_NAME}: Python {existing.version} does not fit the project")
+        reporter.info(
+            f"Re-creating {VENV_NAME}: Python {existing.version} does not fit the project"
+        )
     else:
         reporter.info(f"Creating {VENV_NAME} with Python {base.version}")
     return create_venv(

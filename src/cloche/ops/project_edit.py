@@ -183,8 +183,8 @@ def _write(path: Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
+        Path(temporary).chmod(mode)
+        Path(temporary).replace(path)
     except OSError as exc:
         Path(temporary).unlink(missing_ok=True)
         raise ClocheError(f"cannot write {path}: {exc.strerror or exc}") from None

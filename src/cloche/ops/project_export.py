@@ -111,9 +111,7 @@ def _index_lines(index_urls: Sequence[str]) -> list[str]:
     return [f"--index-url {urls[0]}", *(f"--extra-index-url {url}" for url in urls[1:])]
 
 
-def _package_lines(
-    package: Package, lock_dir: Path, marker: str | None, hashes: bool
-) -> list[str]:
+def _package_lines(package: Package, lock_dir: Path, marker: str | None, hashes: bool) -> list[str]:
     suffix = f" ; {marker}" if marker else ""
     directory = package.directory
     if isinstance(directory, PackageDirectory):
@@ -128,8 +126,8 @@ def _package_lines(
     digests: list[str] = []
     if isinstance(package.archive, PackageArchive):
         archive = package.archive
-        location = archive.url or (lock_dir / (archive.path or ".")).resolve().as_uri()
-        line = f"{package.name} @ {location}{suffix}"
+        url = archive.url or (lock_dir / (archive.path or ".")).resolve().as_uri()
+        line = f"{package.name} @ {url}{suffix}"
         digests = _digests([archive])
     else:
         line = f"{package.name}=={package.version}{suffix}"
@@ -139,7 +137,11 @@ def _package_lines(
         digests = _digests(files)
     if not hashes or not digests:
         return [line]
-    return [f"{line} \\", *(f"    --hash={d} \\" for d in digests[:-1]), f"    --hash={digests[-1]}"]
+    return [
+        f"{line} \\",
+        *(f"    --hash={d} \\" for d in digests[:-1]),
+        f"    --hash={digests[-1]}",
+    ]
 
 
 def _digests(files: Sequence[PackageWheel | PackageSdist | PackageArchive]) -> list[str]:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from packaging.pylock import Pylock
+from packaging.version import InvalidVersion, Version
 
 from cloche.core.models import NormalizedName, normalize
 from cloche.core.project import LOCKFILE, ProjectSpec
@@ -72,9 +73,7 @@ def build_graph(lock: Pylock, spec: ProjectSpec) -> Graph:
     )
 
 
-def _version_key(text: str) -> object:
-    from packaging.version import InvalidVersion, Version
-
+def _version_key(text: str) -> tuple[int, Version, str]:
     try:
         return (0, Version(text), "")
     except InvalidVersion:

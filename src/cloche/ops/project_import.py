@@ -44,8 +44,10 @@ def plan_import(
     text = _with_index_options(text, parsed)
     notes = []
     if any(r.hashes for r in parsed.requirements):
-        notes.append(f"--hash values were not copied: {PYPROJECT} holds ranges; pylock.toml "
-                     "records the hash of every file it locks")
+        notes.append(
+            f"--hash values were not copied: {PYPROJECT} holds ranges; pylock.toml "
+            "records the hash of every file it locks"
+        )
     return ImportPlan(root, old_text, text, len(parsed.requirements), tuple(notes))
 
 
@@ -68,8 +70,10 @@ def _refuse_unsupported(parsed: RequirementsFile, path: Path) -> None:
             "add the versions you need to the requirements instead"
         )
     if parsed.no_binary or parsed.only_binary or parsed.no_index:
-        option = "--no-binary" if parsed.no_binary else (
-            "--only-binary" if parsed.only_binary else "--no-index"
+        option = (
+            "--no-binary"
+            if parsed.no_binary
+            else ("--only-binary" if parsed.only_binary else "--no-index")
         )
         raise RequirementError(
             f"{path}: {option} has no [tool.cloche] equivalent; remove it and import again"

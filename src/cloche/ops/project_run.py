@@ -5,6 +5,7 @@ On the no-op fast path: standard library only.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -36,10 +37,8 @@ def activated_environ(venv: Path, base: Mapping[str, str] | None = None) -> dict
 
 def _flush() -> None:
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(OSError, ValueError):
             stream.flush()
-        except (OSError, ValueError):
-            pass
 
 
 def run_in(venv: Path, argv: Sequence[str]) -> int:
@@ -53,7 +52,7 @@ def run_in(venv: Path, argv: Sequence[str]) -> int:
         except FileNotFoundError:
             raise CommandNotFound(
                 f"command not found: {argv[0]} (not in {scripts_dir(venv)} nor on PATH)",
-                hint=f"add the package that provides it with 'cloche add', or check the spelling",
+                hint="add the package that provides it with 'cloche add', or check the spelling",
             ) from None
         except OSError as exc:
             raise ClocheError(f"cannot run {argv[0]}: {exc.strerror or exc}") from None

@@ -12,6 +12,7 @@ This module is on the no-op fast path: it imports only the standard library
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -110,7 +111,7 @@ def _config_signature() -> list[int] | None:
     if explicit:
         path = Path(explicit)
     else:
-        base = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
+        base = os.environ.get("XDG_CONFIG_HOME") or Path("~/.config").expanduser()
         path = Path(base) / "cloche" / "cloche.toml"
     try:
         st = path.stat()
@@ -123,7 +124,7 @@ def _dir_signature(paths: Iterable[str]) -> list[list[int]] | None:
     out = []
     for path in paths:
         try:
-            st = os.stat(path)
+            st = Path(path).stat()
         except OSError:
             return None
         out.append([st.st_ino, st.st_mtime_ns])
@@ -169,10 +170,8 @@ def write_stamp(
 
 def clear_stamp(root: Path) -> None:
     """Forget the stamp before changing the env, so a failed sync is never taken for a no-op."""
-    try:
+    with contextlib.suppress(OSError):
         stamp_path(root).unlink(missing_ok=True)
-    except OSError:
-        pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +205,7 @@ def check_stamp(start: Path, selection: Selection, *, need_fresh: bool) -> Synce
         return None
     if data.get("key") != inputs.key(selection):
         return None
-    if _dir_signature(site) != data.get("signature") or not os.path.exists(python):
+    if _dir_signature(site) != data.get("signature") or not Path(python).exists():
         return None
     return Synced(root=root, venv=root / VENV_NAME, python=python)
 
@@ -214,7 +213,7 @@ def check_stamp(start: Path, selection: Selection, *, need_fresh: bool) -> Synce
 def _stamped_root(start: Path) -> Path | None:
     """The project root as ``core.project.find_project_root`` would find it, when it has a
     stamp; None otherwise (including every case the fast path cannot decide)."""
-    start = Path(os.path.abspath(start))
+    start = start.absolute()
     for directory in (start, *start.parents):
         if not (directory / "pyproject.toml").is_file():
             continue
