@@ -20,7 +20,9 @@ def index(index_server: IndexServer) -> IndexServer:
     s.add_wheel("beta", "1.0")
     s.add_wheel("beta", "2.0")
     s.add_wheel(
-        "tool", "1.0", entry_points={"console_scripts": {"tool-hello": "tool:main"}},
+        "tool",
+        "1.0",
+        entry_points={"console_scripts": {"tool-hello": "tool:main"}},
         files={"tool/__init__.py": "def main():\n    print('hello from tool')\n"},
     )
     s.add_sdist("srconly", "0.5", requires=["beta"])
@@ -49,7 +51,9 @@ def test_venv_has_no_pip_and_is_a_venv(venv: Path) -> None:
     python = venv_python(venv)
     out = subprocess.run(
         [python, "-c", "import sys; print(sys.prefix != sys.base_prefix)"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert out.stdout.strip() == "True"
     assert not list((venv / "lib").glob("python*/site-packages/pip"))
@@ -93,7 +97,7 @@ def test_freeze_and_sync(index: IndexServer, venv: Path, tmp_path: Path) -> None
     assert pip(index, venv, "install", "alpha==1.0", "tool").code == 0
     frozen = cloche("pip", "freeze", "--python", venv)
     assert frozen.code == 0
-    assert "alpha==1.0\nbeta==2.0\ntool==1.0\n" == frozen.out
+    assert frozen.out == "alpha==1.0\nbeta==2.0\ntool==1.0\n"
     req = tmp_path / "requirements.txt"
     req.write_text("alpha==2.0\nbeta==2.0\n")
     result = pip(index, venv, "sync", req)
@@ -105,7 +109,9 @@ def test_show_and_check(index: IndexServer, venv: Path) -> None:
     assert pip(index, venv, "install", "alpha==1.0").code == 0
     shown = cloche("pip", "show", "--python", venv, "alpha")
     assert shown.code == 0, shown
-    assert "Name: alpha" in shown.out and "Version: 1.0" in shown.out and "Requires: beta" in shown.out
+    assert (
+        "Name: alpha" in shown.out and "Version: 1.0" in shown.out and "Requires: beta" in shown.out
+    )
     assert cloche("pip", "check", "--python", venv).code == 0
     assert cloche("pip", "uninstall", "--python", venv, "beta").code == 0
     broken = cloche("pip", "check", "--python", venv)
@@ -137,7 +143,9 @@ def test_require_hashes(index: IndexServer, venv: Path, tmp_path: Path) -> None:
     assert "beta" not in installed(venv)
 
 
-def test_failed_install_leaves_env_as_it_was(index: IndexServer, venv: Path, tmp_path: Path) -> None:
+def test_failed_install_leaves_env_as_it_was(
+    index: IndexServer, venv: Path, tmp_path: Path
+) -> None:
     assert pip(index, venv, "install", "beta==1.0").code == 0
     index.add_sdist("broken", "1.0", fail_build=True)
     result = pip(index, venv, "install", "broken", "beta==2.0")

@@ -113,7 +113,7 @@ def _coerce(field_name: str, value: Any, where: str) -> Any:
     """Turn a raw config/env value into the type of the Settings field."""
     try:
         if field_name == "cache_dir":
-            return Path(os.path.expanduser(str(value)))
+            return Path(str(value)).expanduser()
         if field_name in ("extra_index_urls", "find_links"):
             if isinstance(value, str):
                 return tuple(v for v in value.split() if v)
@@ -200,9 +200,7 @@ def check_index_url(url: str) -> None:
     """Refuse index URLs that are not http(s) or file."""
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme not in ("http", "https", "file"):
-        raise UsageError(
-            f"index URL {url!r} is not an http(s):// or file:// URL"
-        )
+        raise UsageError(f"index URL {url!r} is not an http(s):// or file:// URL")
 
 
 def with_flags(settings: Settings, **changes: Any) -> Settings:

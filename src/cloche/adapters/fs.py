@@ -18,11 +18,9 @@ def atomic_write_text(path: Path, text: str) -> None:
         try:
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
                 fh.write(text)
-            if path.exists():
-                os.chmod(tmp, path.stat().st_mode & 0o7777)
-            else:
-                os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
+            staged = Path(tmp)
+            staged.chmod(path.stat().st_mode & 0o7777 if path.exists() else 0o644)
+            staged.replace(path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise

@@ -132,7 +132,9 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except Exception as exc:  # the boundary: never a bare traceback unless -v
         if verbose:
             raise
-        _print_error(f"unexpected error: {type(exc).__name__}: {exc}", "run again with -v for details")
+        _print_error(
+            f"unexpected error: {type(exc).__name__}: {exc}", "run again with -v for details"
+        )
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
 

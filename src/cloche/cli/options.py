@@ -14,15 +14,23 @@ def index_options(func: F) -> F:
     """--index-url, --extra-index-url, --find-links, --no-index, --index-strategy, --refresh."""
     decorators = [
         click.option(
-            "-i", "--index-url", default=None, metavar="URL",
+            "-i",
+            "--index-url",
+            default=None,
+            metavar="URL",
             help="Primary package index (default: https://pypi.org/simple/).",
         ),
         click.option(
-            "--extra-index-url", multiple=True, metavar="URL",
+            "--extra-index-url",
+            multiple=True,
+            metavar="URL",
             help="More indexes, after the primary one (repeatable).",
         ),
         click.option(
-            "-f", "--find-links", multiple=True, metavar="PATH/URL",
+            "-f",
+            "--find-links",
+            multiple=True,
+            metavar="PATH/URL",
             help="A directory or page of links to look for archives in (repeatable).",
         ),
         click.option("--no-index", is_flag=True, default=None, help="Ignore all indexes."),
@@ -33,7 +41,9 @@ def index_options(func: F) -> F:
             help="first-index (default): take a name from the first index that has it. "
             "unsafe-best-match: merge all indexes.",
         ),
-        click.option("--refresh", is_flag=True, default=None, help="Revalidate cached index pages."),
+        click.option(
+            "--refresh", is_flag=True, default=None, help="Revalidate cached index pages."
+        ),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
@@ -61,12 +71,18 @@ def env_options(func: F) -> F:
     """--python and --system: which environment a pip-style command acts on."""
     decorators = [
         click.option(
-            "-p", "--python", "python", default=None, metavar="PATH|VERSION",
+            "-p",
+            "--python",
+            "python",
+            default=None,
+            metavar="PATH|VERSION",
             help="The environment's interpreter or directory (default: the active "
             "VIRTUAL_ENV, else .venv here or above).",
         ),
         click.option(
-            "--system", is_flag=True, help="Allow acting on a Python that is not a virtual environment."
+            "--system",
+            is_flag=True,
+            help="Allow acting on a Python that is not a virtual environment.",
         ),
     ]
     for decorator in reversed(decorators):

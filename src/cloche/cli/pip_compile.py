@@ -14,20 +14,54 @@ from cloche.cli.options import index_flags, index_options
 
 @click.command("compile")
 @click.argument("src_files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("-o", "--output-file", type=click.Path(path_type=Path), default=None,
-              help="Write the pins here (existing pins are kept unless upgraded).")
-@click.option("-c", "--constraint", "constraints", multiple=True, type=click.Path(path_type=Path),
-              help="Constraints file (repeatable).")
-@click.option("--generate-hashes", is_flag=True, help="Add --hash lines for every file of each pin.")
-@click.option("--python-version", default=None, metavar="X.Y",
-              help="Resolve for this Python version instead of the interpreter's.")
-@click.option("--python-platform", default=None, metavar="PLATFORM",
-              help="Resolve for another platform: linux, macos, windows, linux-aarch64, ...")
-@click.option("-p", "--python", default=None, metavar="PATH|VERSION",
-              help="The interpreter to resolve for (default: python3 on PATH).")
-@click.option("-U", "--upgrade", is_flag=True, help="Ignore existing pins: newest allowed versions.")
-@click.option("-P", "--upgrade-package", "upgrade_packages", multiple=True, metavar="NAME",
-              help="Upgrade only this package (repeatable).")
+@click.option(
+    "-o",
+    "--output-file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write the pins here (existing pins are kept unless upgraded).",
+)
+@click.option(
+    "-c",
+    "--constraint",
+    "constraints",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Constraints file (repeatable).",
+)
+@click.option(
+    "--generate-hashes", is_flag=True, help="Add --hash lines for every file of each pin."
+)
+@click.option(
+    "--python-version",
+    default=None,
+    metavar="X.Y",
+    help="Resolve for this Python version instead of the interpreter's.",
+)
+@click.option(
+    "--python-platform",
+    default=None,
+    metavar="PLATFORM",
+    help="Resolve for another platform: linux, macos, windows, linux-aarch64, ...",
+)
+@click.option(
+    "-p",
+    "--python",
+    default=None,
+    metavar="PATH|VERSION",
+    help="The interpreter to resolve for (default: python3 on PATH).",
+)
+@click.option(
+    "-U", "--upgrade", is_flag=True, help="Ignore existing pins: newest allowed versions."
+)
+@click.option(
+    "-P",
+    "--upgrade-package",
+    "upgrade_packages",
+    multiple=True,
+    metavar="NAME",
+    help="Upgrade only this package (repeatable).",
+)
 @click.option("--pre", "prerelease", is_flag=True, default=None, help="Allow pre-releases.")
 @click.option("--no-annotate", is_flag=True, help="Leave out the '# via' lines.")
 @click.option("--no-header", is_flag=True, help="Leave out the header comment.")
@@ -39,7 +73,8 @@ def command(ctx: click.Context, /, src_files: tuple[Path, ...], **kwargs: Any) -
     \b
     Examples:
       cloche pip compile requirements.in -o requirements.txt
-      cloche pip compile requirements.in --generate-hashes --python-version 3.10 --python-platform linux
+      cloche pip compile requirements.in --generate-hashes
+      cloche pip compile requirements.in --python-version 3.10 --python-platform linux
       cloche pip compile requirements.in -o requirements.txt --upgrade-package numpy
     """
     from cloche.core.models import normalize
@@ -69,7 +104,9 @@ def command(ctx: click.Context, /, src_files: tuple[Path, ...], **kwargs: Any) -
     if request.output is None:
         click.echo(result.text, nl=False)
     else:
-        state.reporter.info(f"Resolved {len(result.resolution.packages)} packages into {request.output}")
+        state.reporter.info(
+            f"Resolved {len(result.resolution.packages)} packages into {request.output}"
+        )
 
 
 def _command_line(src_files: tuple[Path, ...], kwargs: dict[str, Any]) -> str:

@@ -7,10 +7,16 @@ import click
 from cloche.cli.main import LazyGroup
 
 _PIP_COMMANDS: dict[str, tuple[str, str]] = {
-    "compile": ("cloche.cli.pip_compile", "Resolve requirements.in into a pinned requirements.txt."),
+    "compile": (
+        "cloche.cli.pip_compile",
+        "Resolve requirements.in into a pinned requirements.txt.",
+    ),
     "install": ("cloche.cli.pip_install", "Install packages into the environment."),
     "uninstall": ("cloche.cli.pip_uninstall", "Remove packages from the environment."),
-    "sync": ("cloche.cli.pip_sync", "Make the environment match a pinned requirements file exactly."),
+    "sync": (
+        "cloche.cli.pip_sync",
+        "Make the environment match a pinned requirements file exactly.",
+    ),
     "list": ("cloche.cli.pip_list", "List installed packages."),
     "freeze": ("cloche.cli.pip_freeze", "Print installed packages in requirements format."),
     "show": ("cloche.cli.pip_show", "Show details of installed packages."),

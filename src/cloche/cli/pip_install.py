@@ -15,21 +15,61 @@ from cloche.cli.summary import print_plan
 
 @click.command("install")
 @click.argument("packages", nargs=-1)
-@click.option("-r", "--requirement", "requirement_files", multiple=True,
-              type=click.Path(path_type=Path), help="Install from a requirements file (repeatable).")
-@click.option("-c", "--constraint", "constraint_files", multiple=True,
-              type=click.Path(path_type=Path), help="Constrain versions with this file (repeatable).")
-@click.option("-e", "--editable", "editables", multiple=True, metavar="PATH/URL",
-              help="Install a local project (or VCS URL) in editable mode (repeatable).")
-@click.option("-U", "--upgrade", is_flag=True, help="Upgrade the named packages to the newest allowed versions.")
+@click.option(
+    "-r",
+    "--requirement",
+    "requirement_files",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Install from a requirements file (repeatable).",
+)
+@click.option(
+    "-c",
+    "--constraint",
+    "constraint_files",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Constrain versions with this file (repeatable).",
+)
+@click.option(
+    "-e",
+    "--editable",
+    "editables",
+    multiple=True,
+    metavar="PATH/URL",
+    help="Install a local project (or VCS URL) in editable mode (repeatable).",
+)
+@click.option(
+    "-U",
+    "--upgrade",
+    is_flag=True,
+    help="Upgrade the named packages to the newest allowed versions.",
+)
 @click.option("--no-deps", is_flag=True, help="Do not install dependencies.")
-@click.option("--require-hashes", is_flag=True, help="Require a --hash for every package (implied by any --hash).")
-@click.option("--reinstall", "--force-reinstall", is_flag=True, help="Reinstall even when up to date.")
+@click.option(
+    "--require-hashes",
+    is_flag=True,
+    help="Require a --hash for every package (implied by any --hash).",
+)
+@click.option(
+    "--reinstall", "--force-reinstall", is_flag=True, help="Reinstall even when up to date."
+)
 @click.option("--pre", "prerelease", is_flag=True, default=None, help="Allow pre-releases.")
 @click.option("--dry-run", is_flag=True, help="Show what would change without changing anything.")
-@click.option("--link-mode", type=click.Choice(["auto", "clone", "hardlink", "copy"]), default=None,
-              help="How files come from the cache: clone (reflink), hardlink or copy (default: best available).")
-@click.option("--compile", "compile_bytecode", is_flag=True, default=None, help="Compile .pyc files after installing.")
+@click.option(
+    "--link-mode",
+    type=click.Choice(["auto", "clone", "hardlink", "copy"]),
+    default=None,
+    help="How files come from the cache: clone (reflink), hardlink or copy "
+    "(default: the best available).",
+)
+@click.option(
+    "--compile",
+    "compile_bytecode",
+    is_flag=True,
+    default=None,
+    help="Compile .pyc files after installing.",
+)
 @env_options
 @index_options
 @click.pass_context
@@ -55,7 +95,9 @@ def command(ctx: click.Context, /, packages: tuple[str, ...], **kwargs: Any) -> 
         flags["link_mode"] = LinkMode(kwargs["link_mode"])
     settings = state.settings(**flags)
     interpreter = target_environment(state, kwargs["python"], kwargs["system"])
-    asked = gather(packages, kwargs["requirement_files"], kwargs["constraint_files"], kwargs["editables"])
+    asked = gather(
+        packages, kwargs["requirement_files"], kwargs["constraint_files"], kwargs["editables"]
+    )
     options = InstallOptions(
         upgrade=kwargs["upgrade"],
         no_deps=kwargs["no_deps"],

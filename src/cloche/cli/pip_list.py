@@ -12,14 +12,28 @@ from cloche.cli.options import env_options, index_flags, index_options
 
 
 @click.command("list")
-@click.option("-o", "--outdated", is_flag=True, help="Only packages with a newer release on the index.")
-@click.option("--format", "fmt", type=click.Choice(["columns", "freeze", "json"]), default="columns",
-              help="Output format.")
+@click.option(
+    "-o", "--outdated", is_flag=True, help="Only packages with a newer release on the index."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["columns", "freeze", "json"]),
+    default="columns",
+    help="Output format.",
+)
 @env_options
 @index_options
 @click.pass_context
-def command(ctx: click.Context, /, outdated: bool, fmt: str, python: str | None, system: bool,
-            **kwargs: object) -> None:
+def command(
+    ctx: click.Context,
+    /,
+    outdated: bool,
+    fmt: str,
+    python: str | None,
+    system: bool,
+    **kwargs: object,
+) -> None:
     """List the packages installed in the environment."""
     from cloche.ops import inspect
 
@@ -27,9 +41,15 @@ def command(ctx: click.Context, /, outdated: bool, fmt: str, python: str | None,
     interpreter = target_environment(state, python, system)
     if outdated:
         settings = state.settings(**index_flags(dict(kwargs)))
-        rows = [(o.name, str(o.version), str(o.latest)) for o in inspect.outdated(interpreter, settings)]
+        rows = [
+            (o.name, str(o.version), str(o.latest)) for o in inspect.outdated(interpreter, settings)
+        ]
         if fmt == "json":
-            click.echo(json.dumps([{"name": n, "version": v, "latest_version": latest} for n, v, latest in rows]))
+            click.echo(
+                json.dumps(
+                    [{"name": n, "version": v, "latest_version": latest} for n, v, latest in rows]
+                )
+            )
         elif fmt == "freeze":
             for name, version, _latest in rows:
                 click.echo(f"{name}=={version}")
@@ -53,4 +73,4 @@ def _columns(rows: list[tuple[str, ...]]) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = [rows[0], tuple("-" * w for w in widths), *rows[1:]]
     for row in lines:
-        click.echo(" ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+        click.echo(" ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())

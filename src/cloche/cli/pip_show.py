@@ -14,8 +14,9 @@ from cloche.cli.options import env_options
 @click.option("-f", "--files", is_flag=True, help="Also list the installed files.")
 @env_options
 @click.pass_context
-def command(ctx: click.Context, /, packages: tuple[str, ...], files: bool, python: str | None,
-            system: bool) -> None:
+def command(
+    ctx: click.Context, /, packages: tuple[str, ...], files: bool, python: str | None, system: bool
+) -> None:
     """Show details of installed PACKAGES."""
     from cloche.errors import ClocheError
     from cloche.ops import inspect

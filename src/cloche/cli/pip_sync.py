@@ -18,9 +18,15 @@ from cloche.cli.summary import print_plan
 @click.option("--require-hashes", is_flag=True, help="Require a --hash for every package.")
 @click.option("--reinstall", is_flag=True, help="Reinstall everything listed.")
 @click.option("--dry-run", is_flag=True, help="Show what would change without changing anything.")
-@click.option("--link-mode", type=click.Choice(["auto", "clone", "hardlink", "copy"]), default=None,
-              help="How files come from the cache (default: best available).")
-@click.option("--compile", "compile_bytecode", is_flag=True, default=None, help="Compile .pyc files.")
+@click.option(
+    "--link-mode",
+    type=click.Choice(["auto", "clone", "hardlink", "copy"]),
+    default=None,
+    help="How files come from the cache (default: best available).",
+)
+@click.option(
+    "--compile", "compile_bytecode", is_flag=True, default=None, help="Compile .pyc files."
+)
 @env_options
 @index_options
 @click.pass_context
@@ -53,7 +59,9 @@ def command(ctx: click.Context, /, requirement_files: tuple[Path, ...], **kwargs
         explicit_flags=flags,
     )
     try:
-        plan = install_requirements(interpreter, asked, settings, options, state.reporter, exact=True)
+        plan = install_requirements(
+            interpreter, asked, settings, options, state.reporter, exact=True
+        )
     finally:
         state.reporter.close()
     print_plan(state.reporter, plan, dry_run=kwargs["dry_run"])

@@ -14,9 +14,17 @@ from cloche.cli.options import env_options
 
 @click.command("uninstall")
 @click.argument("packages", nargs=-1)
-@click.option("-r", "--requirement", "requirement_files", multiple=True,
-              type=click.Path(path_type=Path), help="Uninstall everything named in this file.")
-@click.option("-y", "--yes", is_flag=True, help="Accepted for pip compatibility; cloche never asks.")
+@click.option(
+    "-r",
+    "--requirement",
+    "requirement_files",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Uninstall everything named in this file.",
+)
+@click.option(
+    "-y", "--yes", is_flag=True, help="Accepted for pip compatibility; cloche never asks."
+)
 @env_options
 @click.pass_context
 def command(ctx: click.Context, /, packages: tuple[str, ...], **kwargs: Any) -> None:
@@ -33,7 +41,10 @@ def command(ctx: click.Context, /, packages: tuple[str, ...], **kwargs: Any) -> 
     state = app(ctx)
     names = list(packages)
     if kwargs["requirement_files"]:
-        names += [r.requirement.name for r in gather(requirement_files=kwargs["requirement_files"]).requirements]
+        names += [
+            r.requirement.name
+            for r in gather(requirement_files=kwargs["requirement_files"]).requirements
+        ]
     if not names:
         raise UsageError("name at least one package to uninstall")
     from cloche.core.reqfile import parse_requirement

@@ -27,7 +27,10 @@ def direct_url_json(
             info["commit_id"] = commit
         if revision:
             info["requested_revision"] = revision
-        data = {"url": urlunsplit((split.scheme, split.netloc, path, split.query, "")), "vcs_info": info}
+        data = {
+            "url": urlunsplit((split.scheme, split.netloc, path, split.query, "")),
+            "vcs_info": info,
+        }
         subdir = _fragment(split.fragment).get("subdirectory")
         if subdir:
             data["subdirectory"] = subdir

@@ -11,7 +11,7 @@ from packaging.version import Version
 from cloche.core.models import NormalizedName
 
 T = TypeVar("T")
-I = TypeVar("I")
+D = TypeVar("D")
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,23 +27,23 @@ class Wanted(Generic[T]):
 
 
 @dataclass(frozen=True, slots=True)
-class Present(Generic[I]):
+class Present(Generic[D]):
     """A distribution the environment holds; ``dist`` is the installer's record of it."""
 
     name: NormalizedName
     version: Version
-    dist: I
+    dist: D
     direct_url: str | None = None
     editable: bool = False
 
 
 @dataclass(frozen=True, slots=True)
-class InstallPlan(Generic[T, I]):
+class InstallPlan(Generic[T, D]):
     install: tuple[Wanted[T], ...]
     """New distributions, and new versions of changed ones."""
-    remove: tuple[Present[I], ...]
+    remove: tuple[Present[D], ...]
     """Old versions of changed distributions, and extraneous ones when syncing exactly."""
-    keep: tuple[Present[I], ...]
+    keep: tuple[Present[D], ...]
 
     @property
     def is_noop(self) -> bool:
@@ -52,12 +52,12 @@ class InstallPlan(Generic[T, I]):
 
 def plan_install(
     wanted: Iterable[Wanted[T]],
-    present: Iterable[Present[I]],
+    present: Iterable[Present[D]],
     *,
     exact: bool = False,
     reinstall: bool | frozenset[NormalizedName] = False,
     protected: frozenset[NormalizedName] = frozenset(),
-) -> InstallPlan[T, I]:
+) -> InstallPlan[T, D]:
     """Diff ``wanted`` against ``present``.
 
     ``exact`` removes what is present but not wanted (sync); ``protected`` names are
@@ -65,8 +65,8 @@ def plan_install(
     """
     have = {p.name: p for p in present}
     install: list[Wanted[T]] = []
-    remove: list[Present[I]] = []
-    keep: list[Present[I]] = []
+    remove: list[Present[D]] = []
+    keep: list[Present[D]] = []
     wanted_names: set[NormalizedName] = set()
     for want in sorted(wanted, key=lambda w: w.name):
         wanted_names.add(want.name)
@@ -87,7 +87,7 @@ def plan_install(
     return InstallPlan(tuple(install), tuple(remove), tuple(keep))
 
 
-def _same(want: Wanted[T], current: Present[I]) -> bool:
+def _same(want: Wanted[T], current: Present[D]) -> bool:
     if want.version != current.version or want.editable != current.editable:
         return False
     # A distribution installed from a URL is only the same when the URL is.

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from cloche.adapters.install import (
     EnvLayout,
-    InstallRequest,
     InstalledDist,
+    InstallRequest,
     env_lock,
     install,
     installed_distributions,
@@ -56,7 +56,10 @@ def layout_for(interpreter: Interpreter) -> EnvLayout:
         platlib=Path(scheme["platlib"]),
         scripts=Path(scheme["scripts"]),
         # Headers of installed distributions go inside the env, as pip puts them.
-        include=Path(scheme["data"]) / "include" / "site" / f"python{interpreter.version.major}.{interpreter.version.minor}",
+        include=Path(scheme["data"])
+        / "include"
+        / "site"
+        / f"python{interpreter.version.major}.{interpreter.version.minor}",
         data=Path(scheme["data"]),
         python_executable=Path(interpreter.executable),
         python_version=interpreter.version,
@@ -69,8 +72,11 @@ def present_in(layout: EnvLayout) -> list[Present[InstalledDist]]:
         url, editable = recorded_url(dist.direct_url)
         out.append(
             Present(
-                name=normalize(dist.name), version=dist.version, dist=dist,
-                direct_url=url, editable=editable,
+                name=normalize(dist.name),
+                version=dist.version,
+                dist=dist,
+                direct_url=url,
+                editable=editable,
             )
         )
     return out
@@ -131,7 +137,9 @@ def prepare(
             wheel = sources.wheel(artifact.file)
             direct = None
             if artifact.url is not None:
-                direct = direct_url_json(artifact.url, sha256=wheel.sha256 if artifact.file.is_wheel else None)
+                direct = direct_url_json(
+                    artifact.url, sha256=wheel.sha256 if artifact.file.is_wheel else None
+                )
         else:
             assert artifact.url is not None
             wheel = sources.wheel_for_url(artifact.url, editable=artifact.editable)
@@ -153,13 +161,15 @@ def plan_for(
     exact: bool = False,
     reinstall: bool | frozenset[str] = False,
 ) -> Plan:
-    reinstall_names: bool | frozenset[NormalizedName] = reinstall if isinstance(reinstall, bool) else frozenset(
-        normalize(n) for n in reinstall
+    reinstall_names: bool | frozenset[NormalizedName] = (
+        reinstall if isinstance(reinstall, bool) else frozenset(normalize(n) for n in reinstall)
     )
     return plan_install(wanted, present_in(layout), exact=exact, reinstall=reinstall_names)
 
 
-def wanted_from(resolution: Resolution, requested: Sequence[UserRequirement]) -> list[Wanted[Artifact]]:
+def wanted_from(
+    resolution: Resolution, requested: Sequence[UserRequirement]
+) -> list[Wanted[Artifact]]:
     """The distributions a resolution asks for, marked requested when the user named them."""
     by_name = {r.name: r for r in requested}
     wanted = []

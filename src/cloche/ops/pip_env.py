@@ -10,7 +10,14 @@ from packaging.requirements import Requirement
 
 from cloche.config import Settings
 from cloche.core.finder import PackageFinder
-from cloche.core.models import DistFile, Interpreter, Metadata, NormalizedName, Resolution, normalize
+from cloche.core.models import (
+    DistFile,
+    Interpreter,
+    Metadata,
+    NormalizedName,
+    Resolution,
+    normalize,
+)
 from cloche.core.report import NullReporter, Reporter
 from cloche.core.resolver import ResolveOptions, resolve
 from cloche.errors import HashMismatchError, RequirementError
@@ -80,7 +87,9 @@ def install_requirements(
     settings = settings_with_file_options(settings, asked.files, options.explicit_flags)
     layout = layout_for(interpreter)
     present = present_in(layout)
-    upgrade_names = frozenset(r.name for r in asked.requirements) if options.upgrade else frozenset()
+    upgrade_names = (
+        frozenset(r.name for r in asked.requirements) if options.upgrade else frozenset()
+    )
     resolve_options = ResolveOptions(
         constraints=asked.constraints,
         preferences=tuple((p.name, p.version) for p in present),
@@ -94,7 +103,9 @@ def install_requirements(
         finder: PackageFinder = _NoDeps(sources) if (options.no_deps or exact) else sources
         task = reporter.started("Resolving dependencies")
         try:
-            resolution = resolve(asked.requirements, finder, interpreter.target(), resolve_options, reporter)
+            resolution = resolve(
+                asked.requirements, finder, interpreter.target(), resolve_options, reporter
+            )
         finally:
             reporter.finished(task)
         if require_hashes:
@@ -123,7 +134,8 @@ def _check_hashes(resolution: Resolution, asked: Asked) -> None:
         if pkg.name not in allowed or not allowed[pkg.name]:
             raise HashMismatchError(
                 f"--require-hashes: {pkg.name}=={pkg.version} has no --hash in the requirements "
-                "(every package, dependencies too, needs one; 'cloche pip compile --generate-hashes' writes them)"
+                "(every package, dependencies too, needs one; "
+                "'cloche pip compile --generate-hashes' writes them)"
             )
         if pkg.name not in pinned and pkg.direct_url is None:
             raise HashMismatchError(
@@ -142,8 +154,13 @@ def _is_pinned(req: Requirement) -> bool:
     return len(specs) == 1 and specs[0].operator in ("==", "===") and "*" not in specs[0].version
 
 
-def uninstall(interpreter: Interpreter, names: Sequence[str], reporter: Reporter | None = None) -> tuple[list[str], list[str]]:
-    """Remove the named distributions; returns (removed 'name==version' list, names not installed)."""
+def uninstall(
+    interpreter: Interpreter, names: Sequence[str], reporter: Reporter | None = None
+) -> tuple[list[str], list[str]]:
+    """Remove the named distributions.
+
+    Returns the removed ones as 'name==version' and the names that were not installed.
+    """
     from cloche.adapters.install import env_lock, install
 
     layout = layout_for(interpreter)

@@ -69,5 +69,3 @@ def settings_with_file_options(
     if files.pre:
         changes["prerelease"] = True
     return replace(settings, **changes) if changes else settings
-
-

@@ -21,8 +21,8 @@ from packaging.requirements import Requirement
 from cloche.adapters.build import SourceBuilder, clone_vcs, resolve_vcs_commit, unpack_sdist
 from cloche.adapters.index.client import IndexClient, NeedsBuild
 from cloche.adapters.store import Store, UnpackedWheel
-from cloche.core.finder import PackageFinder
 from cloche.config import Settings
+from cloche.core.finder import PackageFinder
 from cloche.core.models import DistFile, Interpreter, Metadata, NormalizedName, parse_dist_filename
 from cloche.core.report import NullReporter, Reporter
 from cloche.errors import BuildError, UsageError
@@ -162,7 +162,11 @@ class Sources(PackageFinder):
         hashes = tuple((k, v) for k, v in fragment.items() if k in ("sha256",))
         base_url = url.split("#", 1)[0]
         return DistFile(
-            name=parsed[0], version=parsed[1], filename=filename, url=base_url, index=base_url,
+            name=parsed[0],
+            version=parsed[1],
+            filename=filename,
+            url=base_url,
+            index=base_url,
             hashes=hashes,
         )
 
@@ -179,9 +183,13 @@ class Sources(PackageFinder):
         else:
             file = self._direct_file(url)
             if file is None:
-                raise UsageError(f"cannot install from {url}: not a wheel, sdist, directory or git URL")
+                raise UsageError(
+                    f"cannot install from {url}: not a wheel, sdist, directory or git URL"
+                )
             if file.is_wheel:
-                raise BuildError(f"{file.filename} is a wheel; it cannot be built or installed editable")
+                raise BuildError(
+                    f"{file.filename} is a wheel; it cannot be built or installed editable"
+                )
             tree = self._tree_for_file(file)
         with self._lock:
             self._trees[url] = tree
