@@ -667,6 +667,7 @@ class Bench:
         rep = self.run_cases(name, desc, cases, targets, skips)
         n = sum(1 for ln in Path(req).read_text().splitlines() if "==" in ln)
         rep.notes.append(f"{n} pins; venv+pip runs once (slow)")
+        rep.notes.extend(step_breakdown(rep, ("venv", "install")))
         return rep
 
     # -- 3. venv
@@ -887,6 +888,18 @@ class Bench:
         else:
             rep.notes.append("'python -c pass' is the bare interpreter start-up, for reference")
         return rep
+
+
+def step_breakdown(rep: ScenarioReport, names: Sequence[str]) -> list[str]:
+    """One note per tool: the median of each timed command."""
+    notes = []
+    for r in rep.results:
+        if not r.ok or len(r.step_times[0]) != len(names):
+            continue
+        medians = [statistics.median(t[i] for t in r.step_times) for i in range(len(names))]
+        parts = " + ".join(f"{n} {fmt_s(m)}" for n, m in zip(names, medians, strict=True))
+        notes.append(f"{r.tool}: {parts}")
+    return notes
 
 
 def by_tool(rep: ScenarioReport) -> dict[str, Result]:

@@ -152,3 +152,43 @@ def test_failed_install_leaves_env_as_it_was(
     assert result.code == 1, result
     assert "broken" in result.err
     assert installed(venv) == {"beta": "1.0"}
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_install_unnamed_git_url(index: IndexServer, venv: Path, tmp_path: Path) -> None:
+    from tests.support.dists import make_source_tree
+
+    tree = make_source_tree(tmp_path / "src", "gitpkg", "1.0")
+    _git(tree, "init", "-q")
+    _git(tree, "add", "-A")
+    _git(tree, "commit", "-q", "-m", "init")
+    result = pip(index, venv, "install", f"git+{tree.as_uri()}")
+    assert result.code == 0, result
+    assert installed(venv)["gitpkg"] == "1.0"
+    direct = next((venv / "lib").glob("python*/site-packages/gitpkg-1.0.dist-info/direct_url.json"))
+    data = json.loads(direct.read_text())
+    assert data["vcs_info"]["vcs"] == "git" and len(data["vcs_info"]["commit_id"]) == 40
+
+
+def test_editable_install(index: IndexServer, venv: Path, tmp_path: Path) -> None:
+    from tests.support.dists import make_source_tree
+
+    tree = make_source_tree(tmp_path / "src", "editme", "0.1")
+    result = pip(index, venv, "install", "-e", tree)
+    assert result.code == 0, result
+    python = venv_python(venv)
+    (tree / "editme" / "__init__.py").write_text("VALUE = 'changed'\n")
+    out = subprocess.run(
+        [python, "-c", "import editme; print(editme.VALUE)"], capture_output=True, text=True
+    )
+    assert out.stdout.strip() == "changed", out.stderr
+    frozen = cloche("pip", "freeze", "--python", venv)
+    assert f"-e {tree.as_uri()}" in frozen.out

@@ -33,7 +33,7 @@ def command(ctx: click.Context, check: bool, upgrade: bool) -> None:
 
     state = app(ctx)
     spec = find_project()
-    settings = project_settings(state, spec)
+    settings = project_settings(state, spec, refresh=True if upgrade else None)
     if check:
         check_fresh(spec, settings)
         state.reporter.info(f"{LOCKFILE} is up to date")

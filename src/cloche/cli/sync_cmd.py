@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from cloche.core.project import ProjectSpec
     from cloche.ops.install import Plan
     from cloche.ops.stamp import Selection
-    from cloche.ops.sync import LockMode, SyncResult
+    from cloche.ops.sync import SyncResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -68,12 +68,11 @@ def selection_from(kwargs: dict[str, Any]) -> Selection:
     )
 
 
-def lock_mode(frozen: bool, locked: bool) -> LockMode:
-    from cloche.ops.sync import LockMode
-
+def lock_mode(frozen: bool, locked: bool) -> str:
+    """The ``ops.sync.LockMode`` value for the flags (a string: the fast path skips ops.sync)."""
     if frozen and locked:
         raise click.UsageError("--frozen and --locked cannot be used together")
-    return LockMode.FROZEN if frozen else LockMode.LOCKED if locked else LockMode.AUTO
+    return "frozen" if frozen else "locked" if locked else "auto"
 
 
 def project_settings(state: AppContext, spec: ProjectSpec, **flags: Any) -> Settings:
@@ -86,18 +85,18 @@ def project_settings(state: AppContext, spec: ProjectSpec, **flags: Any) -> Sett
 def sync_now(
     state: AppContext,
     selection: Selection,
-    mode: LockMode,
+    mode: str,
     *,
     offline: bool | None = None,
 ) -> SyncResult:
     """The slow path: lock if needed, install, stamp; prints what changed."""
     from cloche.ops.project import find_project
-    from cloche.ops.sync import sync_project
+    from cloche.ops.sync import LockMode, sync_project
 
     spec = find_project()
     settings = project_settings(state, spec, offline=offline)
     try:
-        result = sync_project(spec, settings, selection, mode, state.reporter)
+        result = sync_project(spec, settings, selection, LockMode(mode), state.reporter)
     finally:
         state.reporter.close()
     print_sync(state, result.plan)
@@ -118,9 +117,8 @@ def default_sync(state: AppContext, no_sync: bool) -> None:
     if no_sync:
         return
     from cloche.ops.stamp import Selection
-    from cloche.ops.sync import LockMode
 
-    sync_now(state, Selection(), LockMode.AUTO)
+    sync_now(state, Selection(), "auto")
 
 
 @click.command("sync")

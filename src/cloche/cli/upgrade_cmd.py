@@ -53,7 +53,7 @@ def command(ctx: click.Context, packages: tuple[str, ...], no_sync: bool) -> Non
 
     state = app(ctx)
     spec = find_project()
-    settings = project_settings(state, spec)
+    settings = project_settings(state, spec, refresh=True)  # newer releases must be seen
     interpreter = project_interpreter(spec, settings.cache_dir)
     try:
         edit = upgrade_lock(spec, settings, interpreter, packages, state.reporter)

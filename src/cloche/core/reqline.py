@@ -86,13 +86,47 @@ def _from_location(
     if lowered.startswith(_VCS_PREFIXES) or (_URL.match(location) and lowered[:5] != "file:"):
         if editable and not lowered.startswith(_VCS_PREFIXES):
             raise _not_editable(location, origin)
-        name, url = _name_from_url(location, origin), location
+        url = location
+        name = _name_from_url(location, origin)
     else:
         location, extras = _split_extras(location)
         path = _local_path(location, base, origin, editable)
-        name, url = _local_name(path, location, origin), path.as_uri()
+        url = path.as_uri()
+        name = _local_name(path, location, origin)
+    if name is None:
+        raise UnnamedRequirement(origin, location, url, tuple(extras), marker, editable)
     req = _pep508(_requirement_text(name, extras, url, marker), origin)
     return UserRequirement(req, origin, editable=editable)
+
+
+class UnnamedRequirement(RequirementError):
+    """A URL or path whose project name only its metadata can tell (a build may be needed).
+
+    Callers that can build (``cloche pip install``) catch it and name the requirement
+    with ``named(name)``; others let it stand as the error it is.
+    """
+
+    def __init__(
+        self,
+        origin: str,
+        shown: str,
+        url: str,
+        extras: tuple[str, ...],
+        marker: str,
+        editable: bool,
+    ) -> None:
+        super().__init__(
+            f"{origin}: cannot tell the project name of {shown}; write it as 'name @ {shown}'"
+        )
+        self.origin = origin
+        self.url = url
+        self.extras = extras
+        self.marker = marker
+        self.editable = editable
+
+    def named(self, name: str) -> UserRequirement:
+        text = _requirement_text(name, self.extras, self.url, self.marker)
+        return UserRequirement(_pep508(text, self.origin), self.origin, editable=self.editable)
 
 
 def _local_path(location: str, base: Path, origin: str, editable: bool) -> Path:
@@ -111,17 +145,13 @@ def _local_path(location: str, base: Path, origin: str, editable: bool) -> Path:
     return path
 
 
-def _local_name(path: Path, shown: str, origin: str) -> str:
+def _local_name(path: Path, shown: str, origin: str) -> str | None:
     if path.is_dir():
-        name = _project_name(path, origin)
-    else:
-        parsed = parse_dist_filename(path.name)
-        name = parsed[0] if parsed else None
-    if name is None:
-        raise RequirementError(
-            f"{origin}: cannot tell the project name of {shown}; write it as 'name @ {shown}'"
-        )
-    return name
+        return _project_name(path, origin)
+    parsed = parse_dist_filename(path.name)
+    if parsed is None:
+        raise RequirementError(f"{origin}: {shown} is not a wheel, an sdist or a project directory")
+    return parsed[0]
 
 
 def _project_name(directory: Path, origin: str) -> str | None:
@@ -149,7 +179,7 @@ def _project_name(directory: Path, origin: str) -> str | None:
     return None
 
 
-def _name_from_url(url: str, origin: str) -> str:
+def _name_from_url(url: str, origin: str) -> str | None:
     parts = urlsplit(url)
     egg = parse_qs(parts.fragment).get("egg")
     if egg:
@@ -160,9 +190,7 @@ def _name_from_url(url: str, origin: str) -> str:
         parsed = parse_dist_filename(unquote(PurePath(parts.path).name))
         if parsed:
             return parsed[0]
-    raise RequirementError(
-        f"{origin}: cannot tell the project name of {url}; write it as 'name @ {url}'"
-    )
+    return None
 
 
 def _requirement_text(name: str, extras: Sequence[str], url: str, marker: str) -> str:

@@ -143,7 +143,9 @@ def prepare(
         else:
             assert artifact.url is not None
             wheel = sources.wheel_for_url(artifact.url, editable=artifact.editable)
-            direct = direct_url_json(artifact.url, editable=artifact.editable)
+            direct = direct_url_json(
+                artifact.url, editable=artifact.editable, commit=sources.vcs_commit(artifact.url)
+            )
         reporter.advanced(task)
         return InstallRequest(wheel=wheel, requested=want.requested, direct_url=direct)
 

@@ -82,7 +82,7 @@ def install_requirements(
     resolved beyond the listed pins.
     """
     reporter = reporter or NullReporter()
-    if not asked.requirements and not exact:
+    if not asked.requirements and not asked.unnamed and not exact:
         raise RequirementError("nothing to install: name packages, or use -r requirements.txt")
     settings = settings_with_file_options(settings, asked.files, options.explicit_flags)
     layout = layout_for(interpreter)
@@ -100,6 +100,8 @@ def install_requirements(
     )
     require_hashes = options.require_hashes or asked.require_hashes
     with open_sources(settings, interpreter, reporter) as sources:
+        if asked.unnamed:
+            asked = asked.named([sources.project_name(u.url) for u in asked.unnamed])
         finder: PackageFinder = _NoDeps(sources) if (options.no_deps or exact) else sources
         task = reporter.started("Resolving dependencies")
         try:

@@ -10,6 +10,7 @@ from typing import Any
 from cloche.config import Settings, check_index_url
 from cloche.core.models import UserRequirement
 from cloche.core.reqfile import RequirementsFile, merge, parse_requirement, parse_requirements_file
+from cloche.core.reqline import UnnamedRequirement
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +20,13 @@ class Asked:
     requirements: tuple[UserRequirement, ...]
     constraints: tuple[UserRequirement, ...]
     files: RequirementsFile | None
+    unnamed: tuple[UnnamedRequirement, ...] = ()
+    """URLs and paths given on the command line whose name needs their metadata."""
+
+    def named(self, names: Sequence[str]) -> Asked:
+        """This request with ``unnamed[i]`` named ``names[i]``."""
+        extra = tuple(u.named(n) for u, n in zip(self.unnamed, names, strict=True))
+        return replace(self, requirements=(*self.requirements, *extra), unnamed=())
 
     @property
     def require_hashes(self) -> bool:
@@ -34,16 +42,21 @@ def gather(
     editables: Sequence[str] = (),
 ) -> Asked:
     """Parse command-line requirements and requirement/constraint files."""
-    reqs: list[UserRequirement] = [parse_requirement(a, "command line") for a in args]
-    reqs += [
-        parse_requirement(e, "command line", editable=True, base_dir=Path.cwd()) for e in editables
-    ]
+    reqs: list[UserRequirement] = []
+    unnamed: list[UnnamedRequirement] = []
+    for text, editable in [(a, False) for a in args] + [(e, True) for e in editables]:
+        try:
+            reqs.append(
+                parse_requirement(text, "command line", editable=editable, base_dir=Path.cwd())
+            )
+        except UnnamedRequirement as exc:
+            unnamed.append(exc)
     parsed = [parse_requirements_file(p) for p in requirement_files]
     parsed += [parse_requirements_file(p, constraint=True) for p in constraint_files]
     files = merge(parsed) if parsed else None
     if files is not None:
         reqs += files.requirements
-    return Asked(tuple(reqs), files.constraints if files else (), files)
+    return Asked(tuple(reqs), files.constraints if files else (), files, tuple(unnamed))
 
 
 def settings_with_file_options(

@@ -18,7 +18,13 @@ from urllib.parse import unquote, urlsplit
 
 from packaging.requirements import Requirement
 
-from cloche.adapters.build import SourceBuilder, clone_vcs, resolve_vcs_commit, unpack_sdist
+from cloche.adapters.build import (
+    SourceBuilder,
+    clone_vcs,
+    head_commit,
+    resolve_vcs_commit,
+    unpack_sdist,
+)
 from cloche.adapters.index.client import IndexClient, NeedsBuild
 from cloche.adapters.store import Store, UnpackedWheel
 from cloche.config import Settings
@@ -46,7 +52,7 @@ class Sources(PackageFinder):
         self._lock = threading.Lock()
         self._trees: dict[str, Path] = {}
         """Unpacked/cloned source trees by URL or sdist sha256, reused for metadata then build."""
-        self._direct: dict[str, DistFile | None] = {}
+        self._url_meta: dict[str, Metadata] = {}
 
     # -- PackageFinder -------------------------------------------------------------
     def files(self, name: NormalizedName) -> Sequence[DistFile]:
@@ -64,9 +70,30 @@ class Sources(PackageFinder):
             return self.client.direct_metadata(requirement)
         except NeedsBuild:
             pass
-        url = requirement.url or ""
+        return self._url_metadata(requirement.url or ""), None
+
+    def vcs_commit(self, url: str) -> str | None:
+        """The commit a VCS URL was checked out at (None for other URLs)."""
+        if not url.startswith("git+"):
+            return None
         tree = self._tree_for_url(url)
-        return self.builder.metadata(tree, self._scratch(), source=url), None
+        return head_commit(tree)
+
+    def project_name(self, url: str) -> str:
+        """The project name of a URL or path, from its metadata (building it if need be)."""
+        file = self._direct_file(url)
+        if file is not None:
+            return file.name
+        return self._url_metadata(url).name
+
+    def _url_metadata(self, url: str) -> Metadata:
+        with self._lock:
+            known = self._url_meta.get(url)
+        if known is None:
+            known = self.builder.metadata(self._tree_for_url(url), self._scratch(), source=url)
+            with self._lock:
+                self._url_meta[url] = known
+        return known
 
     def prefetch(self, names: Iterable[NormalizedName]) -> None:
         self.client.prefetch(names)

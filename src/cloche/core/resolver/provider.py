@@ -358,4 +358,3 @@ class Provider(AbstractProvider[Need, Candidate, str]):
         if files:
             self._prefetched_files.update(f.url for f in files)
             self._finder.prefetch_metadata(files)
-

@@ -54,9 +54,7 @@ def _wheel_tag_strings(filename: str) -> list[str]:
     if len(parts) < 5:
         return []
     pythons, abis, platforms = parts[-3].split("."), parts[-2].split("."), parts[-1].split(".")
-    return [
-        f"{py}-{abi}-{plat}".lower() for py in pythons for abi in abis for plat in platforms
-    ]
+    return [f"{py}-{abi}-{plat}".lower() for py in pythons for abi in abis for plat in platforms]
 
 
 def _rank(

@@ -1,0 +1,327 @@
+"""The project workflow end to end: init, add, remove, lock, sync, run, upgrade, import."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from packaging.pylock import Pylock
+
+from tests.support.cli import Result, cloche
+from tests.support.index_server import IndexServer
+
+
+@pytest.fixture
+def index(index_server: IndexServer) -> IndexServer:
+    s = index_server
+    s.add_wheel("alpha", "1.0", requires=["beta>=1"])
+    s.add_wheel("alpha", "2.0", requires=["beta>=2"])
+    s.add_wheel("beta", "1.0")
+    s.add_wheel("beta", "2.0")
+    s.add_wheel("winonly", "1.0")
+    s.add_wheel("gamma", "1.0", requires=["beta", "winonly; sys_platform == 'win32'"])
+    s.add_wheel("devtool", "3.0")
+    s.add_wheel("plotlib", "0.5")
+    return s
+
+
+@dataclass
+class Project:
+    root: Path
+    index: IndexServer
+
+    def run(self, *args: str | Path, cwd: Path | None = None) -> Result:
+        return cloche(*args, cwd=cwd or self.root)
+
+    def ok(self, *args: str | Path, cwd: Path | None = None) -> Result:
+        result = self.run(*args, cwd=cwd)
+        assert result.code == 0, result
+        return result
+
+    @property
+    def pyproject(self) -> str:
+        return (self.root / "pyproject.toml").read_text()
+
+    @property
+    def lock(self) -> Pylock:
+        with (self.root / "pylock.toml").open("rb") as fh:
+            return Pylock.from_dict(tomllib.load(fh))
+
+    def locked(self) -> dict[str, str]:
+        return {p.name: str(p.version) for p in self.lock.packages}
+
+    def installed(self) -> dict[str, str]:
+        result = cloche("pip", "list", "--python", self.root / ".venv", "--format", "json")
+        assert result.code == 0, result
+        return {d["name"]: d["version"] for d in json.loads(result.out)}
+
+    def files(self) -> tuple[bytes, bytes | None]:
+        lock = self.root / "pylock.toml"
+        return (self.root / "pyproject.toml").read_bytes(), (
+            lock.read_bytes() if lock.exists() else None
+        )
+
+
+@pytest.fixture
+def project(tmp_path: Path, index: IndexServer) -> Project:
+    result = cloche("init", "--python", sys.executable, "demo", cwd=tmp_path)
+    assert result.code == 0, result
+    root = tmp_path / "demo"
+    with (root / "pyproject.toml").open("a") as fh:
+        fh.write(f'\n[tool.cloche]\nindex-url = "{index.url}"\n')
+    return Project(root, index)
+
+
+def test_init_writes_project_files(project: Project) -> None:
+    assert 'name = "demo"' in project.pyproject
+    assert f'requires-python = ">={sys.version_info[0]}.{sys.version_info[1]}"' in project.pyproject
+    version = (project.root / ".python-version").read_text().strip()
+    assert version == f"{sys.version_info[0]}.{sys.version_info[1]}"
+    assert not (project.root / ".venv").exists()  # made on first use
+    again = project.run("init")
+    assert again.code == 2 and "already exists" in again.err
+
+
+def test_init_add_lock_sync_run(project: Project) -> None:
+    project.ok("add", "alpha==1.0")
+    assert '"alpha==1.0"' in project.pyproject
+    assert project.locked() == {"alpha": "1.0", "beta": "2.0"}
+    assert project.installed() == {"alpha": "1.0", "beta": "2.0"}
+    for package in project.lock.packages:  # every locked file carries its hash
+        assert all(wheel.hashes.get("sha256") for wheel in package.wheels or ())
+    assert project.run("lock", "--check").code == 0
+    result = project.ok("run", "python", "-c", "import alpha, sys; print(alpha.__name__, sys.prefix)")
+    name, prefix = result.out.split()
+    assert name == "alpha" and Path(prefix) == project.root / ".venv"
+
+
+def test_bare_add_writes_lower_bound(project: Project) -> None:
+    project.ok("add", "beta")
+    assert '"beta>=2.0"' in project.pyproject
+    assert project.run("lock", "--check").code == 0  # the lock matches the rewritten file
+
+
+def test_add_to_group_and_extra(project: Project) -> None:
+    project.ok("add", "--group", "dev", "devtool")
+    project.ok("add", "--optional", "viz", "plotlib")
+    text = project.pyproject
+    assert "[dependency-groups]" in text and '"devtool>=3.0"' in text
+    assert "[project.optional-dependencies]" in text and '"plotlib>=0.5"' in text
+    assert project.installed() == {"devtool": "3.0"}  # dev is a default group; extras are not
+    project.ok("sync", "--extra", "viz")
+    assert project.installed() == {"devtool": "3.0", "plotlib": "0.5"}
+    project.ok("sync", "--no-default-groups")
+    assert project.installed() == {}
+    markers = {p.name: str(p.marker) for p in project.lock.packages}
+    assert "dependency_groups" in markers["devtool"] and "extras" in markers["plotlib"]
+
+
+def test_remove(project: Project) -> None:
+    project.ok("add", "alpha", "devtool")
+    project.ok("remove", "alpha")
+    assert "alpha" not in project.pyproject
+    assert project.locked() == {"devtool": "3.0"}
+    assert project.installed() == {"devtool": "3.0"}
+    before = project.files()
+    missing = project.run("remove", "nosuch")
+    assert missing.code == 2 and "'nosuch' not found" in missing.err
+    assert project.files() == before
+
+
+def test_failed_add_changes_nothing(project: Project) -> None:
+    project.ok("add", "alpha==1.0")
+    before = project.files()
+    unknown = project.run("add", "doesnotexist")
+    assert unknown.code == 1 and "doesnotexist" in unknown.err, unknown
+    assert "Traceback" not in unknown.err
+    assert project.files() == before
+    conflict = project.run("add", "beta<2", "gamma==1.0", "alpha==2.0")
+    assert conflict.code == 1, conflict
+    assert "beta" in conflict.err and "alpha" in conflict.err
+    assert project.files() == before
+    assert project.installed() == {"alpha": "1.0", "beta": "2.0"}
+
+
+def test_lock_check_and_locked_and_frozen(project: Project) -> None:
+    project.ok("add", "alpha==1.0")
+    assert project.ok("lock", "--check").code == 0
+    text = project.pyproject.replace('"alpha==1.0"', '"alpha==2.0"')
+    (project.root / "pyproject.toml").write_text(text)
+    stale = project.run("lock", "--check")
+    assert stale.code == 1
+    assert "pylock.toml is out of date with pyproject.toml; run 'cloche lock'" in stale.err
+    locked = project.run("sync", "--locked")
+    assert locked.code == 1 and "out of date" in locked.err
+    project.ok("sync", "--frozen")  # the old lock, as it is
+    assert project.installed()["alpha"] == "1.0"
+    project.ok("sync")  # re-locks, then installs
+    assert project.installed() == {"alpha": "2.0", "beta": "2.0"}
+    assert project.run("lock", "--check").code == 0
+
+
+def test_sync_removes_extraneous_packages(project: Project) -> None:
+    project.ok("add", "beta")
+    extra = cloche(
+        "pip", "install", "devtool", "--python", project.root / ".venv", "--index-url",
+        project.index.url,
+    )
+    assert extra.code == 0, extra
+    assert "devtool" in project.installed()
+    project.ok("sync")
+    assert project.installed() == {"beta": "2.0"}
+
+
+def test_multi_target_lock_with_windows_only_dependency(project: Project) -> None:
+    project.ok("add", "gamma")
+    by_name = {p.name: p for p in project.lock.packages}
+    assert str(by_name["winonly"].marker) == 'sys_platform == "win32"'
+    assert by_name["gamma"].marker is None
+    assert len(project.lock.environments or []) == 3
+    assert project.installed() == {"beta": "2.0", "gamma": "1.0"}  # this is not Windows
+    exported = project.ok("export", "requirements").out
+    assert "gamma==1.0\n" in exported
+    assert "winonly==1.0 ; sys_platform == 'win32'\n" in exported
+
+
+def test_tree_why_export(project: Project, tmp_path: Path) -> None:
+    project.ok("add", "alpha", "gamma")
+    project.ok("add", "--dev", "devtool")
+    tree = project.ok("tree").out
+    assert tree.splitlines()[:2] == ["alpha v2.0", "└── beta v2.0"]
+    assert "devtool v3.0 (group: dev)" in tree
+    assert "winonly v1.0 ; sys_platform == \"win32\"" in tree
+    inverted = project.ok("tree", "--invert").out
+    assert "beta v2.0\n├── alpha v2.0\n└── gamma v1.0\n" in inverted
+    why = project.ok("why", "beta").out.splitlines()
+    assert why == ["alpha -> beta", "gamma -> beta"]
+    assert project.ok("why", "devtool").out == "devtool (group: dev)\n"
+    absent = project.run("why", "nosuch")
+    assert absent.code == 2 and "not in pylock.toml" in absent.err
+
+    out = tmp_path / "requirements.txt"
+    project.ok("export", "requirements", "--hashes", "--no-default-groups", "-o", out)
+    text = out.read_text()
+    assert "alpha==2.0 \\\n    --hash=sha256:" in text
+    assert "devtool" not in text
+    assert f"--index-url {project.index.url}" in text
+    names = [line.split("==")[0] for line in text.splitlines() if "==" in line]
+    assert names == ["alpha", "beta", "gamma", "winonly"]
+    plain = project.ok("export", "requirements").out
+    assert "devtool==3.0\n" in plain and "--hash" not in plain
+
+
+def test_upgrade(project: Project) -> None:
+    project.ok("add", "alpha<2")
+    text = project.pyproject.replace('"alpha<2"', '"alpha"')
+    (project.root / "pyproject.toml").write_text(text)
+    project.ok("lock")
+    assert project.locked()["alpha"] == "1.0"  # the locked version is kept while allowed
+    result = project.ok("upgrade", "alpha")
+    assert "alpha 1.0 -> 2.0" in result.err
+    assert project.locked()["alpha"] == "2.0"
+    assert project.installed()["alpha"] == "2.0"
+    unknown = project.run("upgrade", "nosuch")
+    assert unknown.code == 2 and "not in pylock.toml" in unknown.err
+
+
+def test_import_requirements(tmp_path: Path, index: IndexServer) -> None:
+    root = tmp_path / "old-project"
+    root.mkdir()
+    (root / "requirements.txt").write_text(f"-i {index.url}\nalpha==1.0\ngamma  # plots\n")
+    result = cloche("import", "requirements.txt", cwd=root)
+    assert result.code == 0, result
+    pyproject = (root / "pyproject.toml").read_text()
+    assert 'name = "old-project"' in pyproject
+    assert '"alpha==1.0"' in pyproject and '"gamma"' in pyproject
+    assert f'index-url = "{index.url}"' in pyproject
+    assert cloche("lock", "--check", cwd=root).code == 0
+    assert cloche("sync", cwd=root).code == 0
+
+
+def test_failed_import_writes_nothing(tmp_path: Path, index: IndexServer) -> None:
+    (tmp_path / "requirements.txt").write_text(f"--index-url {index.url}\nalpha\nnosuchthing\n")
+    result = cloche("import", "requirements.txt", cwd=tmp_path)
+    assert result.code == 1, result
+    assert "nosuchthing" in result.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["requirements.txt"]
+
+
+def test_noop_sync_and_run_take_the_fast_path(project: Project) -> None:
+    project.ok("add", "alpha")
+    requests = len(project.index.requests)
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "cloche", "sync"],
+        cwd=project.root, capture_output=True, text=True, check=True,
+    )
+    imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
+    for heavy in ("httpx", "resolvelib", "rich.progress", "packaging.requirements", "tomlkit"):
+        assert heavy not in imported, heavy
+    assert "Environment is up to date" in proc.stderr
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "cloche", "run", "python", "-c", "pass"],
+        cwd=project.root, capture_output=True, text=True, check=True,
+    )
+    imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
+    assert not imported & {"httpx", "resolvelib", "rich.progress", "packaging.requirements"}
+    assert len(project.index.requests) == requests  # no network
+
+
+def test_stamp_notices_changes(project: Project) -> None:
+    project.ok("add", "beta==1.0")
+    cloche("pip", "uninstall", "--python", project.root / ".venv", "beta")
+    assert project.installed() == {}
+    project.ok("sync")  # the site-packages change invalidated the stamp
+    assert project.installed() == {"beta": "1.0"}
+    with (project.root / "pyproject.toml").open("a") as fh:
+        fh.write("# a comment\n")
+    assert "up to date" in project.ok("sync").err  # slow path, same result
+
+
+def test_run_passes_exit_code_and_finds_project_from_subdirectory(project: Project) -> None:
+    project.ok("add", "beta")
+    sub = project.root / "src" / "deep"
+    sub.mkdir(parents=True)
+    result = project.run("run", "python", "-c", "import beta, sys; sys.exit(7)", cwd=sub)
+    assert result.code == 7, result
+    assert project.run("sync", cwd=sub).code == 0
+    assert project.ok("why", "beta", cwd=sub).out == "beta\n"
+    missing = project.run("run", "no-such-command-here")
+    assert missing.code == 127 and "command not found" in missing.err
+
+
+def test_run_syncs_first(project: Project) -> None:
+    text = project.pyproject.replace("dependencies = []", 'dependencies = ["beta==1.0"]')
+    (project.root / "pyproject.toml").write_text(text)
+    result = project.run("run", "python", "-c", "import beta")
+    assert result.code == 0, result
+    assert (project.root / "pylock.toml").exists()
+    assert project.installed() == {"beta": "1.0"}
+
+
+def test_shell_activates_env(project: Project) -> None:
+    project.ok("sync")
+    script = project.root / "fake-shell"
+    script.write_text('#!/bin/sh\necho "$VIRTUAL_ENV"\nexit 3\n')
+    script.chmod(0o755)
+    result = cloche("shell", cwd=project.root, env={"SHELL": str(script)})
+    assert result.code == 3, result
+    assert result.out.strip() == str(project.root / ".venv")
+
+
+def test_bad_pyproject_is_one_line_error(project: Project) -> None:
+    (project.root / "pyproject.toml").write_text("[project\nname = 'x'\n")
+    for args in (("sync",), ("lock",), ("add", "beta"), ("run", "python", "-c", "pass")):
+        result = project.run(*args)
+        assert result.code == 2, (args, result)
+        assert result.err.startswith("error: pyproject.toml: invalid TOML"), result
+        assert "Traceback" not in result.err
+
+
+def test_no_project(tmp_path: Path) -> None:
+    result = cloche("sync", cwd=tmp_path)
+    assert result.code == 2 and "cloche init" in result.err
