@@ -28,7 +28,7 @@ def command(ctx: click.Context, check: bool, upgrade: bool) -> None:
     from cloche.adapters.fs import atomic_write_text
     from cloche.cli.sync_cmd import project_settings
     from cloche.core.project import LOCKFILE
-    from cloche.ops.lock import LockRequest, check_fresh, lock_project, read_lock
+    from cloche.ops.lock import LockRequest, check_fresh, lock_project, previous_lock
     from cloche.ops.project import find_project, project_interpreter
 
     state = app(ctx)
@@ -39,15 +39,15 @@ def command(ctx: click.Context, check: bool, upgrade: bool) -> None:
         state.reporter.info(f"{LOCKFILE} is up to date")
         return
     interpreter = project_interpreter(spec, settings.cache_dir)
-    previous = read_lock(spec.lock_path)
+    previous = previous_lock(spec.lock_path, state.reporter)
     try:
         result = lock_project(
             spec, settings, interpreter, previous, LockRequest(upgrade=upgrade), state.reporter
         )
     finally:
         state.reporter.close()
-    old_text = spec.lock_path.read_text(encoding="utf-8") if previous is not None else None
-    if old_text == result.text:
+    old_text = spec.lock_path.read_bytes() if previous is not None else None
+    if old_text == result.text.encode("utf-8"):
         state.reporter.info(f"{LOCKFILE} is up to date ({len(result.lock.packages)} packages)")
         return
     atomic_write_text(spec.lock_path, result.text)

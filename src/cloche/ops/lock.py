@@ -46,6 +46,15 @@ def read_lock(path: Path) -> Pylock | None:
     return parse_lock(text, source=path.name)
 
 
+def previous_lock(path: Path, reporter: Reporter) -> Pylock | None:
+    """The lock about to be replaced, only for its versions: a broken one is ignored."""
+    try:
+        return read_lock(path)
+    except ProjectError as exc:
+        reporter.warning(f"ignoring the current {path.name}: {exc.message}")
+        return None
+
+
 def check_fresh(spec: ProjectSpec, settings: Settings) -> Pylock:
     """The project's lock, or LockStaleError when it is missing or out of date (no network)."""
     lock = read_lock(spec.lock_path)
@@ -100,17 +109,17 @@ def lock_project(
             try:
                 resolutions.append(resolve(requirements, sources, target, options, reporter))
             except ClocheError as exc:
-                raise _for_target(exc, target.platform, len(targets)) from None
+                if not resolutions:  # the first target: most likely every target fails
+                    raise
+                raise _for_target(exc, target.platform) from None
     lock = build_lock(spec, resolutions, settings.index_urls)
     return LockResult(lock=lock, text=dump_lock(lock), resolutions=tuple(resolutions))
 
 
-def _for_target(exc: ClocheError, platform: str, count: int) -> ClocheError:
-    """The same error, saying which target failed when the lock has several."""
-    if count < 2 or not platform:
-        return exc
-    error = type(exc)(f"{exc.message} (locking for {platform})", hint=exc.hint)
-    return error
+def _for_target(exc: ClocheError, platform: str) -> ClocheError:
+    """The same error, its first line saying which target failed."""
+    first, newline, rest = exc.message.partition("\n")
+    return type(exc)(f"{first} (locking for {platform}){newline}{rest}", hint=exc.hint)
 
 
 def version_changes(

@@ -26,7 +26,7 @@ from cloche.core.project import PYPROJECT, PYTHON_VERSION_FILE, ProjectSpec, loa
 from cloche.core.pyproject_edit import add_requirements, remove_requirements
 from cloche.core.report import Reporter
 from cloche.errors import ClocheError, ProjectError, UsageError
-from cloche.ops.lock import LockRequest, lock_project, read_lock
+from cloche.ops.lock import LockRequest, lock_project, previous_lock
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +110,7 @@ def lock_edit(
     """Lock the project as ``new_text`` describes it. ``pin_bare`` requirements without a
     version get ``>=`` the locked version written into the text (like uv)."""
     new_spec = spec_from_text(root, new_text)
-    previous = read_lock(new_spec.lock_path)
+    previous = previous_lock(new_spec.lock_path, reporter)
     result = lock_project(new_spec, settings, interpreter, previous, LockRequest(), reporter)
     pinned = _lower_bounds(pin_bare, result.resolutions)
     if not pinned:
@@ -147,7 +147,7 @@ def upgrade_lock(
     reporter: Reporter,
 ) -> Edit:
     """Re-lock with the newest allowed versions (of everything, or of ``names``)."""
-    previous = read_lock(spec.lock_path)
+    previous = previous_lock(spec.lock_path, reporter)
     request = LockRequest(
         upgrade=not names, upgrade_packages=frozenset(normalize(n) for n in names)
     )
