@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +13,11 @@ from packaging.pylock import Pylock
 
 from tests.support.cli import Result, cloche
 from tests.support.index_server import IndexServer
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 
 @pytest.fixture
@@ -95,7 +99,9 @@ def test_init_add_lock_sync_run(project: Project) -> None:
     for package in project.lock.packages:  # every locked file carries its hash
         assert all(wheel.hashes.get("sha256") for wheel in package.wheels or ())
     assert project.run("lock", "--check").code == 0
-    result = project.ok("run", "python", "-c", "import alpha, sys; print(alpha.__name__, sys.prefix)")
+    result = project.ok(
+        "run", "python", "-c", "import alpha, sys; print(alpha.__name__, sys.prefix)"
+    )
     name, prefix = result.out.split()
     assert name == "alpha" and Path(prefix) == project.root / ".venv"
 
@@ -167,7 +173,12 @@ def test_lock_check_and_locked_and_frozen(project: Project) -> None:
 def test_sync_removes_extraneous_packages(project: Project) -> None:
     project.ok("add", "beta")
     extra = cloche(
-        "pip", "install", "devtool", "--python", project.root / ".venv", "--index-url",
+        "pip",
+        "install",
+        "devtool",
+        "--python",
+        project.root / ".venv",
+        "--index-url",
         project.index.url,
     )
     assert extra.code == 0, extra
@@ -194,7 +205,7 @@ def test_tree_why_export(project: Project, tmp_path: Path) -> None:
     tree = project.ok("tree").out
     assert tree.splitlines()[:2] == ["alpha v2.0", "└── beta v2.0"]
     assert "devtool v3.0 (group: dev)" in tree
-    assert "winonly v1.0 ; sys_platform == \"win32\"" in tree
+    assert 'winonly v1.0 ; sys_platform == "win32"' in tree
     inverted = project.ok("tree", "--invert").out
     assert "beta v2.0\n├── alpha v2.0\n└── gamma v1.0\n" in inverted
     why = project.ok("why", "beta").out.splitlines()
@@ -256,7 +267,10 @@ def test_noop_sync_and_run_take_the_fast_path(project: Project) -> None:
     requests = len(project.index.requests)
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "cloche", "sync"],
-        cwd=project.root, capture_output=True, text=True, check=True,
+        cwd=project.root,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
     for heavy in ("httpx", "resolvelib", "rich.progress", "packaging.requirements", "tomlkit"):
@@ -264,7 +278,10 @@ def test_noop_sync_and_run_take_the_fast_path(project: Project) -> None:
     assert "Environment is up to date" in proc.stderr
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "cloche", "run", "python", "-c", "pass"],
-        cwd=project.root, capture_output=True, text=True, check=True,
+        cwd=project.root,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
     assert not imported & {"httpx", "resolvelib", "rich.progress", "packaging.requirements"}
@@ -325,3 +342,25 @@ def test_bad_pyproject_is_one_line_error(project: Project) -> None:
 def test_no_project(tmp_path: Path) -> None:
     result = cloche("sync", cwd=tmp_path)
     assert result.code == 2 and "cloche init" in result.err
+
+
+def test_sync_installs_from_lock_urls_without_index_pages(project: Project, tmp_path: Path) -> None:
+    project.ok("add", "alpha==1.0")
+    project.ok("run", "python", "-c", "import shutil; shutil.rmtree('.venv')")
+    before = len(project.index.requests)
+    fresh_cache = {"CLOCHE_CACHE_DIR": str(tmp_path / "empty-cache")}
+    result = cloche("sync", "--frozen", cwd=project.root, env=fresh_cache)
+    assert result.code == 0, result
+    assert project.installed() == {"alpha": "1.0", "beta": "2.0"}
+    paths = [r.path for r in project.index.requests[before:]]
+    assert paths and all(path.startswith("/files/") for path in paths), paths
+
+
+def test_broken_lock(project: Project) -> None:
+    project.ok("add", "beta")
+    (project.root / "pylock.toml").write_text("lock-version = 1.0\n")  # not valid PEP 751
+    result = project.run("sync")
+    assert result.code == 2 and result.err.startswith("error: pylock.toml"), result
+    relock = project.ok("lock")
+    assert "ignoring the current pylock.toml" in relock.err
+    assert project.locked() == {"beta": "2.0"}

@@ -9,9 +9,6 @@ from cloche.adapters.venv import create_venv
 from cloche.config import Settings
 from cloche.core.models import Interpreter
 from cloche.core.report import NullReporter, Reporter
-from cloche.core.reqfile import parse_requirement
-from cloche.ops.pip_env import InstallOptions, install_requirements
-from cloche.ops.requirements import Asked
 
 SEED_PACKAGES = ("pip",)
 
@@ -40,6 +37,11 @@ def make_venv(
         allow_existing=allow_existing,
     )
     if seed:
+        # Imported here: a plain `cloche venv` must not pay for the installer's imports.
+        from cloche.core.reqfile import parse_requirement
+        from cloche.ops.pip_env import InstallOptions, install_requirements
+        from cloche.ops.requirements import Asked
+
         reqs = tuple(parse_requirement(name, "--seed") for name in SEED_PACKAGES)
         install_requirements(env, Asked(reqs, (), None), settings, InstallOptions(), reporter)
     return env
