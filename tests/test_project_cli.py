@@ -364,3 +364,19 @@ def test_broken_lock(project: Project) -> None:
     relock = project.ok("lock")
     assert "ignoring the current pylock.toml" in relock.err
     assert project.locked() == {"beta": "2.0"}
+
+
+@pytest.mark.network
+def test_real_index_lock_covers_every_platform(tmp_path: Path) -> None:
+    assert cloche("init", "--python", sys.executable, "ml", cwd=tmp_path).code == 0
+    root = tmp_path / "ml"
+    result = cloche("add", "numpy", cwd=root)
+    assert result.code == 0, result
+    with (root / "pylock.toml").open("rb") as fh:
+        lock = Pylock.from_dict(tomllib.load(fh))
+    (numpy,) = [p for p in lock.packages if p.name == "numpy"]
+    names = [w.filename for w in numpy.wheels or ()]
+    for platform in ("manylinux", "macosx", "win_amd64"):
+        assert any(platform in name for name in names), platform
+    run = cloche("run", "python", "-c", "import numpy; print(numpy.__version__)", cwd=root)
+    assert run.code == 0 and run.out.strip() == str(numpy.version), run
