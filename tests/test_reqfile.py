@@ -406,7 +406,9 @@ def test_local_dir_with_broken_metadata(here: Path) -> None:
 
 def test_local_file_that_is_not_a_dist(here: Path) -> None:
     write(here / "notes.zip", "")
-    assert "./notes.zip is not a wheel, an sdist or a project directory" in error_of("./notes.zip\n")
+    assert "./notes.zip is not a wheel, an sdist or a project directory" in error_of(
+        "./notes.zip\n"
+    )
     write(here / "pkg-1.0-py3-none-any.whl", "")
     assert "must be a project directory, not a file" in error_of("-e ./pkg-1.0-py3-none-any.whl\n")
 
