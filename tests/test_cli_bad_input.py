@@ -146,3 +146,39 @@ def test_cache_commands(index_server: IndexServer, venv: Path, tmp_path: Path) -
 
     out = subprocess.run([venv / "bin" / "python", "-c", "import cached"], capture_output=True)
     assert out.returncode == 0
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A 1 MiB tmpfs, where the machine lets us mount one (root on Linux)."""
+    import subprocess
+
+    mount = tmp_path / "small"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip("cannot mount a small filesystem here")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], capture_output=True)
+
+
+def test_full_disk_leaves_env_as_it_was(
+    index_server: IndexServer, small_disk: Path, tmp_path: Path
+) -> None:
+    import os
+
+    index_server.add_wheel("small", "1.0")
+    index_server.add_wheel("huge", "1.0", files={"huge/blob.bin": os.urandom(2 * 1024 * 1024)})
+    venv = small_disk / "env"
+    assert cloche("venv", venv).code == 0
+    ok = cloche("pip", "install", "small", "--python", venv, "--index-url", index_server.url)
+    assert ok.code == 0, ok
+    before = snapshot(venv)
+    result = cloche("pip", "install", "huge", "--python", venv, "--index-url", index_server.url)
+    expect_clean_failure(result, venv, before, "No space left on device")
+    assert "Traceback" not in result.err
+    assert "free some disk space" in result.err

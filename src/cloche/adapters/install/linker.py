@@ -91,7 +91,7 @@ class Linker:
                 return
             raise InstallError(
                 f"cannot {mode.value} {src} to {dst}: {exc.strerror or exc}",
-                hint="this filesystem may not support it; try --link-mode copy",
+                hint=_hint_for(exc, mode),
             ) from None
 
     def _probe(self, src: Path, dst: Path) -> LinkMode:
@@ -105,3 +105,14 @@ class Linker:
                 if mode is LinkMode.COPY:
                     raise
         raise AssertionError("unreachable: copy either works or raises")
+
+
+def _hint_for(exc: OSError, mode: LinkMode) -> str | None:
+    """What the user can do about a failed link or copy; None when nothing obvious."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "free some disk space (the environment was left as it was)"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "check that you may write to the environment"
+    if mode is not LinkMode.COPY:
+        return "this filesystem may not support it; try --link-mode copy"
+    return None
