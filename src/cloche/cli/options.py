@@ -88,3 +88,37 @@ def env_options(func: F) -> F:
     for decorator in reversed(decorators):
         func = decorator(func)
     return func
+
+
+def link_options(func: F) -> F:
+    """--link-mode and --compile: how installed files are made."""
+    decorators = [
+        click.option(
+            "--link-mode",
+            type=click.Choice(["auto", "clone", "hardlink", "copy"]),
+            default=None,
+            help="How files come from the cache: clone (reflink), hardlink or copy "
+            "(default: the best available).",
+        ),
+        click.option(
+            "--compile",
+            "compile_bytecode",
+            is_flag=True,
+            default=None,
+            help="Compile .pyc files after installing.",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def link_flags(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Pop the link options out of a command's kwargs as Settings fields."""
+    from cloche.config import LinkMode
+
+    mode = kwargs.pop("link_mode", None)
+    return {
+        "link_mode": LinkMode(mode) if mode else None,
+        "compile_bytecode": kwargs.pop("compile_bytecode", None),
+    }

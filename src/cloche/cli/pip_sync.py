@@ -9,7 +9,7 @@ import click
 
 from cloche.cli.context import app
 from cloche.cli.env_target import target_environment
-from cloche.cli.options import env_options, index_flags, index_options
+from cloche.cli.options import env_options, index_flags, index_options, link_flags, link_options
 from cloche.cli.summary import print_plan
 
 
@@ -18,15 +18,7 @@ from cloche.cli.summary import print_plan
 @click.option("--require-hashes", is_flag=True, help="Require a --hash for every package.")
 @click.option("--reinstall", is_flag=True, help="Reinstall everything listed.")
 @click.option("--dry-run", is_flag=True, help="Show what would change without changing anything.")
-@click.option(
-    "--link-mode",
-    type=click.Choice(["auto", "clone", "hardlink", "copy"]),
-    default=None,
-    help="How files come from the cache (default: best available).",
-)
-@click.option(
-    "--compile", "compile_bytecode", is_flag=True, default=None, help="Compile .pyc files."
-)
+@link_options
 @env_options
 @index_options
 @click.pass_context
@@ -40,15 +32,12 @@ def command(ctx: click.Context, /, requirement_files: tuple[Path, ...], **kwargs
     Example:
       cloche pip sync requirements.txt
     """
-    from cloche.config import LinkMode
     from cloche.ops.pip_env import InstallOptions, install_requirements
     from cloche.ops.requirements import gather
 
     state = app(ctx)
     flags = index_flags(kwargs)
-    flags["compile_bytecode"] = kwargs["compile_bytecode"]
-    if kwargs["link_mode"]:
-        flags["link_mode"] = LinkMode(kwargs["link_mode"])
+    flags.update(link_flags(kwargs))
     settings = state.settings(**flags)
     interpreter = target_environment(state, kwargs["python"], kwargs["system"])
     asked = gather(requirement_files=requirement_files)
