@@ -829,6 +829,7 @@ class Bench:
                 pins[tool] = read_lock_pins(path)
         if len(pins) > 1:
             rep.notes.extend(compare_pins(pins))
+            rep.notes.append("x,y = a lock pinned both: one version per Python range (a fork)")
         return rep
 
     def lock_setup(self, root: Path, key: str) -> Callable[[], None]:
@@ -920,15 +921,17 @@ def by_tool(rep: ScenarioReport) -> dict[str, Result]:
 def compare_pins(pins: dict[str, dict[str, str]]) -> list[str]:
     """Notes saying whether the tools pinned the same set."""
     (ref_tool, ref), *others = pins.items()
+    same = [ref_tool]
     notes = []
     for tool, mine in others:
         if mine == ref:
+            same.append(tool)
             continue
         only_mine = sorted(f"{n}=={v}" for n, v in mine.items() if ref.get(n) != v)
         only_ref = sorted(f"{n}=={v}" for n, v in ref.items() if mine.get(n) != v)
         notes.append(f"pins differ, {tool}: {only_mine or '-'} vs {ref_tool}: {only_ref or '-'}")
-    if not notes:
-        notes.append(f"{', '.join(pins)} pinned the same {len(ref)} packages")
+    if len(same) > 1:
+        notes.insert(0, f"{', '.join(same)} pinned the same {len(ref)} packages")
     return notes
 
 
