@@ -185,14 +185,11 @@ def _make_client(timeout: float, concurrency: int) -> httpx.Client:
     import httpx
 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    try:
-        import h2  # noqa: F401
-
-        http2 = True
-    except ImportError:  # pragma: no cover - h2 is a dependency, but stay usable without it
-        http2 = False
+    # HTTP/1.1 on purpose: one sync client serves many threads, and httpx's HTTP/2
+    # connection is not thread-safe (interleaved streams fail with KeyError(stream id),
+    # encode/httpx#3072). A pool of HTTP/1.1 connections is, and is as fast here.
     return httpx.Client(
-        http2=http2,
+        http2=False,
         timeout=httpx.Timeout(timeout),
         limits=limits,
         follow_redirects=True,
