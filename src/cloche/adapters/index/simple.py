@@ -6,6 +6,7 @@ Parsing is pure; the caller fetches the bytes.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from functools import lru_cache
@@ -25,8 +26,12 @@ ACCEPT = f"{JSON_TYPE}, {HTML_V1_TYPE};q=0.2, text/html;q=0.01"
 
 
 @lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=4096)
 def requires_python_of(text: str | None) -> SpecifierSet | None:
-    """A Requires-Python value; None when absent or invalid (invalid ones restrict nothing)."""
+    """A Requires-Python value; None when absent or invalid (invalid ones restrict nothing).
+
+    Cached: a project page repeats a handful of values over thousands of files.
+    """
     if not text or not text.strip():
         return None
     try:

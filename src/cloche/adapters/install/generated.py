@@ -51,16 +51,17 @@ def record_entry(site: Path, target: Path, sha256: str | None, size: int | None)
 
 
 def make_dirs(directories: Iterable[Path], journal: Journal) -> None:
-    """Create missing directories, recording each one so a rollback removes it."""
-    for directory in sorted(set(directories), key=lambda p: len(p.parts)):
-        missing = []
-        current = directory
-        while not current.is_dir():
-            missing.append(current)
-            current = current.parent
-        for path in reversed(missing):
-            path.mkdir()
-            journal.created_dir(path)
+    """Create missing directories, parents first, recording each one so a rollback removes it."""
+    missing: set[str] = set()
+    for directory in set(directories):
+        current = str(directory)
+        # Strings and os.path here: pathlib costs more than the syscalls on big wheels.
+        while current not in missing and not os.path.isdir(current):  # noqa: PTH112
+            missing.add(current)
+            current = os.path.dirname(current)  # noqa: PTH120
+    for path in sorted(missing, key=lambda p: p.count(os.sep)):
+        os.mkdir(path)  # noqa: PTH102
+        journal.created_dir(Path(path))
 
 
 def write_file(

@@ -108,14 +108,14 @@ def _link_all(
     files = list(targets.values())
     if not files:
         return
-    make_dirs((f.target.parent for f in files), journal)
-    task = reporter.started("Installing", total=len(files))
-    # The first file settles the link mode for all the others.
-    _link_chunk(files[:1], linker, journal)
-    reporter.advanced(task)
     chunks = [files[i : i + _CHUNK] for i in range(1, len(files), _CHUNK)]
-    pool = ThreadPoolExecutor(max_workers=min(_MAX_THREADS, len(chunks) or 1))
+    pool = ThreadPoolExecutor(max_workers=min(_MAX_THREADS, max(len(chunks), 1)))
     try:
+        make_dirs((f.target.parent for f in files), journal)
+        task = reporter.started("Installing", total=len(files))
+        # The first file settles the link mode for all the others.
+        _link_chunk(files[:1], linker, journal)
+        reporter.advanced(task)
         futures = [pool.submit(_link_chunk, chunk, linker, journal) for chunk in chunks]
         for future in as_completed(futures):
             reporter.advanced(task, future.result())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -73,7 +74,13 @@ def _rank(
 
 def _python_ok(file: DistFile, python: Version) -> bool:
     spec = file.requires_python
-    return spec is None or spec.contains(python, prereleases=True)
+    return spec is None or _allows(spec, python)
+
+
+@functools.lru_cache(maxsize=1024)
+def _allows(spec: SpecifierSet, python: Version) -> bool:
+    # Index pages share a few Requires-Python objects across thousands of files.
+    return spec.contains(python, prereleases=True)
 
 
 def _release(
