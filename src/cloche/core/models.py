@@ -5,6 +5,8 @@ Everything here is a frozen dataclass. Names are always normalized (PEP 503).
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -83,6 +85,9 @@ def parse_dist_filename(filename: str) -> tuple[NormalizedName, Version] | None:
     """Name and version from a wheel or sdist filename; None when it is neither."""
     try:
         if filename.endswith(".whl"):
+            fast = _wheel_name_version(filename)
+            if fast is not None:
+                return fast
             name, version, _build, _tags = parse_wheel_filename(filename)
             return NormalizedName(name), version
         if filename.endswith((".tar.gz", ".zip")):
@@ -91,6 +96,38 @@ def parse_dist_filename(filename: str) -> tuple[NormalizedName, Version] | None:
     except ValueError:
         return None
     return None
+
+
+_WHEEL_NAME = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)*")
+_TAG_PART = re.compile(r"[A-Za-z0-9_.]+")
+
+
+def _wheel_name_version(filename: str) -> tuple[NormalizedName, Version] | None:
+    """The common, already-normalized wheel filename, parsed with plain string work.
+
+    An index page lists thousands of wheels; packaging's full parser dominated the
+    time to read one. Anything unusual (upper case, build tags, odd versions) returns
+    None and goes through ``parse_wheel_filename``.
+    """
+    parts = filename[:-4].split("-")
+    if len(parts) != 5 or not _WHEEL_NAME.fullmatch(parts[0]):
+        return None
+    if not all(_TAG_PART.fullmatch(p) for p in parts[2:]):
+        return None
+    version = _version(parts[1])
+    if version is None or str(version) != parts[1]:
+        return None
+    return NormalizedName(parts[0].replace("_", "-")), version
+
+
+@functools.lru_cache(maxsize=8192)
+def _version(text: str) -> Version | None:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
 
 
 @dataclass(frozen=True, slots=True)

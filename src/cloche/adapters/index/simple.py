@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
@@ -93,10 +93,12 @@ def _make_file(
     name, version = parsed
     if project is not None and name != project:
         return None
-    absolute = urljoin(base, href)
-    parts = urlsplit(absolute)
-    fragment_hashes = _fragment_hashes(parts.fragment)
-    clean = redact(urlunsplit(parts._replace(fragment="")))
+    # Most pages link absolute URLs; urljoin/urlsplit per file was the bulk of parsing.
+    absolute = href if href.startswith(("https://", "http://")) else urljoin(base, href)
+    clean, _sep, fragment = absolute.partition("#")
+    fragment_hashes = _fragment_hashes(fragment)
+    if "@" in clean:
+        clean = redact(clean)
     return DistFile(
         name=name,
         version=version,
