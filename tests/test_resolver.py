@@ -116,7 +116,7 @@ class MemoryFinder:
             file = DistFile(name, version, url.rsplit("/", 1)[-1], url, index=url)
         return metadata, file
 
-    def prefetch(self, names: Iterable[NormalizedName]) -> None:
+    def prefetch(self, names: Iterable[NormalizedName], then: object = None) -> None:
         self.prefetched.extend(names)
 
     def prefetch_metadata(self, files: Iterable[DistFile]) -> None:

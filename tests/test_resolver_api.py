@@ -111,8 +111,10 @@ def test_metadata_is_fetched_only_for_tried_candidates() -> None:
 def test_prefetches_dependencies_and_likely_metadata() -> None:
     finder = MemoryFinder(INDEX)
     resolve(user_requirements(["app"]), finder, make_target("linux"))
-    assert set(finder.prefetched) == {"lib", "tomli", "speedups"}
-    assert len(finder.prefetched) == 3
+    # The roots first, then each dependency once, as it becomes known.
+    assert finder.prefetched[0] == "app"
+    assert set(finder.prefetched) == {"app", "lib", "tomli", "speedups"}
+    assert len(finder.prefetched) == 4
     assert "speedups-2.0-py3-none-any.whl" in finder.prefetched_metadata
     assert "unused" not in finder.prefetched
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import click
 
 from cloche.cli.context import app
@@ -38,7 +40,8 @@ def command(ctx: click.Context, check: bool, upgrade: bool) -> None:
         check_fresh(spec, settings)
         state.reporter.info(f"{LOCKFILE} is up to date")
         return
-    interpreter = project_interpreter(spec, settings.cache_dir)
+    # Found only if needed (a source build, or no Python version in the project).
+    interpreter = partial(project_interpreter, spec, settings.cache_dir)
     previous = previous_lock(spec.lock_path, state.reporter)
     try:
         result = lock_project(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 from packaging.requirements import Requirement
 
 from cloche.core.models import DistFile, Metadata, NormalizedName
+
+PickFiles = Callable[[NormalizedName, Sequence[DistFile]], Iterable[DistFile]]
+"""Which of a package's files are likely to be needed (must be thread-safe and pure)."""
 
 
 class PackageFinder(Protocol):
@@ -36,8 +39,13 @@ class PackageFinder(Protocol):
         """
         ...
 
-    def prefetch(self, names: Iterable[NormalizedName]) -> None:
-        """Hint: these names will be asked for soon; start fetching in the background."""
+    def prefetch(self, names: Iterable[NormalizedName], then: PickFiles | None = None) -> None:
+        """Hint: these names will be asked for soon; start fetching in the background.
+
+        ``then``, when given, is called (in the background) with each name and its
+        files as soon as they arrive; the metadata of the files it returns is fetched
+        right away, so the resolver's next question is already answered.
+        """
         ...
 
     def prefetch_metadata(self, files: Iterable[DistFile]) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,12 +46,22 @@ class BuildEnv:
 class IsolatedBuildEnvs:
     """A BuildEnvironmentFactory over cloche's own venvs, resolver and installer."""
 
-    def __init__(self, base: Interpreter, settings: Settings, reporter: Reporter) -> None:
-        self.base = base
+    def __init__(
+        self, base: Interpreter | Callable[[], Interpreter], settings: Settings, reporter: Reporter
+    ) -> None:
+        self._base = base
         self.settings = settings
         self.reporter = reporter
         self.sources: Sources | None = None
         """Bound after construction: the Sources that own the builder that owns this factory."""
+
+    @property
+    def base(self) -> Interpreter:
+        """The interpreter build environments are made from, found on first use: most
+        commands never build anything, and finding an interpreter can mean probing."""
+        if not isinstance(self._base, Interpreter):
+            self._base = self._base()
+        return self._base
 
     @contextmanager
     def create(self) -> Iterator[BuildEnv]:

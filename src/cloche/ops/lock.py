@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +15,7 @@ from cloche.core.models import Interpreter, NormalizedName, Resolution, normaliz
 from cloche.core.project import LOCKFILE, ProjectSpec, requirements_for
 from cloche.core.report import NullReporter, Reporter
 from cloche.errors import ClocheError, LockStaleError, ProjectError, UsageError
-from cloche.ops.project import lock_python
+from cloche.ops.project import lock_python, needs_interpreter
 
 STALE_MESSAGE = f"{LOCKFILE} is out of date with pyproject.toml; run 'cloche lock'"
 
@@ -75,7 +75,7 @@ def locked_versions(lock: Pylock | None) -> dict[NormalizedName, list[Version]]:
 def lock_project(
     spec: ProjectSpec,
     settings: Settings,
-    interpreter: Interpreter,
+    interpreter: Interpreter | Callable[[], Interpreter],
     previous: Pylock | None,
     request: LockRequest = LockRequest(),
     reporter: Reporter | None = None,
@@ -94,7 +94,11 @@ def lock_project(
     if unknown and previous is not None:
         raise UsageError(f"cannot upgrade {unknown[0]!r}: it is not in {LOCKFILE}")
     requirements = requirements_for(spec, all_groups=True, all_extras=True)
-    python = lock_python(spec, interpreter)
+    if isinstance(interpreter, Interpreter) or needs_interpreter(spec):
+        interpreter = interpreter if isinstance(interpreter, Interpreter) else interpreter()
+        python = lock_python(spec, interpreter)
+    else:
+        python = lock_python(spec)
     targets = [target_for(python, name) for name in spec.targets]
     options = ResolveOptions(
         preferences=tuple((name, versions[-1]) for name, versions in sorted(known.items())),

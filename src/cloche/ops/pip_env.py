@@ -9,7 +9,7 @@ from typing import Any
 from packaging.requirements import Requirement
 
 from cloche.config import Settings
-from cloche.core.finder import PackageFinder
+from cloche.core.finder import PackageFinder, PickFiles
 from cloche.core.models import (
     DistFile,
     Interpreter,
@@ -60,8 +60,8 @@ class _NoDeps:
         meta, file = self._inner.direct_metadata(requirement)
         return replace(meta, requires_dist=()), file
 
-    def prefetch(self, names: Iterable[NormalizedName]) -> None:
-        self._inner.prefetch(names)
+    def prefetch(self, names: Iterable[NormalizedName], then: PickFiles | None = None) -> None:
+        self._inner.prefetch(names)  # no dependencies are read, so no metadata to fetch
 
     def prefetch_metadata(self, files: Iterable[DistFile]) -> None:
         pass

@@ -114,6 +114,12 @@ def ensure_venv(
     )
 
 
+def needs_interpreter(spec: ProjectSpec) -> bool:
+    """Whether only an interpreter can tell the Python version a lock is for."""
+    pinned = bool(spec.python and _PLAIN_VERSION.match(spec.python.strip()))
+    return not pinned and not (spec.requires_python is not None and str(spec.requires_python))
+
+
 def lock_python(spec: ProjectSpec, interpreter: Interpreter | None = None) -> str:
     """The Python version a lock resolves for: the project's pin, else the lowest that
     requires-python allows, else the interpreter's."""

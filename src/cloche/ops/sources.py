@@ -11,12 +11,13 @@ import hashlib
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from packaging.requirements import Requirement
+from packaging.version import Version
 
 from cloche.adapters.build import (
     SourceBuilder,
@@ -28,7 +29,7 @@ from cloche.adapters.build import (
 from cloche.adapters.index.client import IndexClient, NeedsBuild
 from cloche.adapters.store import Store, UnpackedWheel
 from cloche.config import Settings
-from cloche.core.finder import PackageFinder
+from cloche.core.finder import PackageFinder, PickFiles
 from cloche.core.models import DistFile, Interpreter, Metadata, NormalizedName, parse_dist_filename
 from cloche.core.report import NullReporter, Reporter
 from cloche.errors import BuildError, UsageError
@@ -53,14 +54,28 @@ class Sources(PackageFinder):
         self._trees: dict[str, Path] = {}
         """Unpacked/cloned source trees by URL or sdist sha256, reused for metadata then build."""
         self._url_meta: dict[str, Metadata] = {}
+        # The wheels of one release share their metadata (as uv and poetry assume): a
+        # lock for three platforms reads each release's metadata once, not three times.
+        self._release_meta: dict[tuple[NormalizedName, Version], Metadata] = {}
+        self._release_asked: set[tuple[NormalizedName, Version]] = set()
 
     # -- PackageFinder -------------------------------------------------------------
     def files(self, name: NormalizedName) -> Sequence[DistFile]:
         return self.client.files(name)
 
     def metadata(self, file: DistFile) -> Metadata:
+        release = (file.name, file.version)
+        if file.is_wheel:
+            with self._lock:
+                known = self._release_meta.get(release)
+            if known is not None:
+                return known
         try:
-            return self.client.metadata(file)
+            found = self.client.metadata(file)
+            if file.is_wheel:
+                with self._lock:
+                    self._release_meta.setdefault(release, found)
+            return found
         except NeedsBuild:
             tree = self._tree_for_file(file)
             return self.builder.metadata(tree, self._scratch(), source=file.filename)
@@ -95,11 +110,31 @@ class Sources(PackageFinder):
                 self._url_meta[url] = known
         return known
 
-    def prefetch(self, names: Iterable[NormalizedName]) -> None:
-        self.client.prefetch(names)
+    def prefetch(self, names: Iterable[NormalizedName], then: PickFiles | None = None) -> None:
+        if then is None:
+            self.client.prefetch(names)
+            return
+        pick = then
+
+        def unseen(name: NormalizedName, files: Sequence[DistFile]) -> list[DistFile]:
+            return self._unseen_releases(pick(name, files))
+
+        self.client.prefetch(names, unseen)
 
     def prefetch_metadata(self, files: Iterable[DistFile]) -> None:
-        self.client.prefetch_metadata(files)
+        self.client.prefetch_metadata(self._unseen_releases(files))
+
+    def _unseen_releases(self, files: Iterable[DistFile]) -> list[DistFile]:
+        """Wheels of releases whose metadata nobody has asked for yet (marks them asked)."""
+        out = []
+        with self._lock:
+            for file in files:
+                release = (file.name, file.version)
+                if file.is_wheel and release in self._release_asked:
+                    continue
+                self._release_asked.add(release)
+                out.append(file)
+        return out
 
     # -- artifacts -------------------------------------------------------------------
     def archive(self, file: DistFile) -> tuple[Path, str]:
@@ -239,7 +274,9 @@ def _sha256(path: Path) -> str:
 
 @contextmanager
 def open_sources(
-    settings: Settings, interpreter: Interpreter, reporter: Reporter | None = None
+    settings: Settings,
+    interpreter: Interpreter | Callable[[], Interpreter],
+    reporter: Reporter | None = None,
 ) -> Iterator[Sources]:
     """Everything a command needs to find and produce distributions, closed on exit.
 

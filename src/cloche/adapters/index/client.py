@@ -29,6 +29,7 @@ from cloche.adapters.index.http import HttpTransport
 from cloche.adapters.index.metadata import MetadataFetcher
 from cloche.adapters.index.pages import PageFetcher
 from cloche.config import IndexStrategy, Settings, check_index_url
+from cloche.core.finder import PickFiles
 from cloche.core.models import DistFile, Metadata, NormalizedName, normalize, parse_dist_filename
 from cloche.core.report import NullReporter, Reporter
 from cloche.errors import RequirementError, UsageError
@@ -133,12 +134,22 @@ class IndexClient:
         """Core metadata of one file; raises NeedsBuild for an sdist with dynamic metadata."""
         return self._metadata.get(self._memo_key(file), lambda: self._read_metadata(file))
 
-    def prefetch(self, names: Iterable[NormalizedName]) -> None:
-        """Start fetching these projects' pages in the background; returns at once."""
+    def prefetch(self, names: Iterable[NormalizedName], then: PickFiles | None = None) -> None:
+        """Start fetching these projects' pages in the background; returns at once.
+
+        With ``then``, the metadata of the files it picks is fetched as soon as
+        each page arrives (see ``PackageFinder.prefetch``).
+        """
         pool = self._executor()
         for name in names:
             key = normalize(name)
-            self._files.start(key, partial(self._list, key), pool)
+            self._files.start(key, partial(self._list_then, key, then), pool)
+
+    def _list_then(self, name: NormalizedName, then: PickFiles | None) -> tuple[DistFile, ...]:
+        files = self._list(name)
+        if then is not None:
+            self.prefetch_metadata(f for f in then(name, files) if f.is_wheel)
+        return files
 
     def prefetch_metadata(self, files: Iterable[DistFile]) -> None:
         """Start reading these files' metadata in the background; returns at once."""

@@ -11,7 +11,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 from resolvelib import AbstractProvider
 
-from cloche.core.finder import PackageFinder
+from cloche.core.finder import PackageFinder, PickFiles
 from cloche.core.models import DistFile, Metadata, NormalizedName, Target
 from cloche.core.report import Reporter
 from cloche.core.resolver.model import PYTHON, Candidate, Need, is_exact_pin
@@ -344,8 +344,34 @@ class Provider(AbstractProvider[Need, Candidate, str]):
                 self._prefetched_names.add(need.name)
                 new_names.append(need.name)
         if new_names:
-            self._finder.prefetch(new_names)
+            self._finder.prefetch(new_names, self._likely_files(needs))
         self._prefetch_files(likely)
+
+    def prefetch_roots(self, needs: Sequence[Need]) -> None:
+        """Start on every requirement the user named before resolving the first one."""
+        self._prefetch_for(needs)
+
+    def _likely_files(self, needs: Sequence[Need]) -> PickFiles:
+        """A pure picker, run in the background as pages arrive: the file of the
+        newest release the needs allow (finals first), as the resolver will try it."""
+        specs: dict[NormalizedName, list[SpecifierSet]] = {}
+        for need in needs:
+            specs.setdefault(need.name, []).append(need.specifier)
+        target, priority, options = self._target, self._priority, self._options
+
+        def pick(name: NormalizedName, files: Sequence[DistFile]) -> list[DistFile]:
+            table = ReleaseTable(name, files, target, priority, options.file_policy(name))
+            preferred = options.preferred().get(name)
+            releases = table.matching(specs.get(name, []))
+            if preferred is not None:
+                releases.sort(key=lambda r: r.version != preferred)
+            finals = [r for r in releases if not r.version.is_prerelease] or releases
+            for release in finals:
+                if release.chosen is not None and not release.yanked:
+                    return [release.chosen]
+            return []
+
+        return pick
 
     def _prefetch_files(self, releases: Sequence[Release]) -> None:
         files = [

@@ -74,6 +74,7 @@ def resolve(
     user_needs = _user_needs(requirements, target)
     constraints = _constraint_needs(options.constraints, target)
     provider = Provider(finder, target, options, user_needs, constraints, reporter)
+    provider.prefetch_roots(user_needs)
     task_id = reporter.started("Resolving dependencies")
     resolver: Resolver[Need, Candidate, str] = Resolver(
         provider, ResolverProgress(reporter, task_id)
