@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -99,6 +100,10 @@ class Store:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        # Unpacking is CPU and disk bound: more unpacks at once than cores only adds
+        # contention (measured: 2 at a time took 2.6 s for a data-science stack on
+        # 2 cores, 16 at a time 5.5 s), while downloads keep their own wider pool.
+        self._unpack_slots = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
 
     # -- archives -------------------------------------------------------------
 
@@ -201,7 +206,8 @@ class Store:
             found = self.unpacked(digest)
             if found is not None:
                 return found
-            return self._unpack_locked(archive, digest)
+            with self._unpack_slots:
+                return self._unpack_locked(archive, digest)
 
     def _unpack_locked(self, archive: Path, digest: str) -> UnpackedWheel:
         target = self.root / WHEELS / digest
