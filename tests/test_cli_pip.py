@@ -192,3 +192,20 @@ def test_editable_install(index: IndexServer, venv: Path, tmp_path: Path) -> Non
     assert out.stdout.strip() == "changed", out.stderr
     frozen = cloche("pip", "freeze", "--python", venv)
     assert f"-e {tree.as_uri()}" in frozen.out
+
+
+@pytest.mark.network
+def test_real_index_install_numpy_and_sdist_only_package(tmp_path: Path) -> None:
+    """The pip workflow on the real package index: a wheel with a C extension and a
+    package that ships only an sdist (built with setuptools in an isolated env)."""
+    env = tmp_path / "env"
+    assert cloche("venv", env).code == 0
+    result = cloche("pip", "install", "--python", env, "numpy", "docopt==0.6.2")
+    assert result.code == 0, result
+    out = subprocess.run(
+        [venv_python(env), "-c", "import numpy, docopt; print(numpy.ones(2).sum())"],
+        capture_output=True,
+        text=True,
+    )
+    assert out.stdout.strip() == "2.0", out.stderr
+    assert cloche("pip", "check", "--python", env).code == 0
