@@ -52,7 +52,16 @@ COMMAND_TIMEOUT_S = 600.0
 ENV_PREFIXES_DROPPED = ("PIP_", "UV_", "CLOCHE_", "PDM_")
 # TLS trust only: kept so that pip trusts the same CA bundle as everyone else.
 ENV_KEPT = {"PIP_CERT"}
-ENV_DROPPED = {"VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP"}
+# PYTHONDONTWRITEBYTECODE: some sandboxes set it; a user's Python tools run from
+# their cached bytecode, so leaving it on would time Python's own compiler instead.
+ENV_DROPPED = {
+    "VIRTUAL_ENV",
+    "CONDA_PREFIX",
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONSTARTUP",
+    "PYTHONDONTWRITEBYTECODE",
+}
 # pip's once-a-week self-check is a request the others never make
 PIP_FLAGS = ["--disable-pip-version-check"]
 LOCK_FILES = ("pylock.toml", "uv.lock", "pdm.lock")
