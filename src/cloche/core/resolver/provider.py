@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from packaging.markers import Marker, UndefinedComparison, UndefinedEnvironmentName
@@ -115,7 +115,7 @@ class Provider(AbstractProvider[Need, Candidate, str]):
             return need.specifier.contains(self._target.python_version, prereleases=True)
         if need.url or need.name in self._direct:
             return True
-        return bool(self._allowed(need.name, [need], ()))
+        return next(self._allowed_iter(need.name, [need], ()), None) is not None
 
     # -- resolvelib's interface -----------------------------------------------------
 
@@ -148,7 +148,7 @@ class Provider(AbstractProvider[Need, Candidate, str]):
         identifier: str,
         requirements: Mapping[str, Iterator[Need]],
         incompatibilities: Mapping[str, Iterator[Candidate]],
-    ) -> list[Candidate]:
+    ) -> list[Candidate] | Callable[[], Iterator[Candidate]]:
         needs = list(requirements[identifier])
         bad = list(incompatibilities.get(identifier, ()))
         if identifier == PYTHON:
@@ -160,15 +160,20 @@ class Provider(AbstractProvider[Need, Candidate, str]):
             urls.add(self._direct[name].url or "")
         if urls:
             found = self._direct_matches(name, extras, needs, urls, bad)
-        else:
-            found = [
-                self._candidate(identifier, name, extras, r)
-                for r in self._allowed(name, needs, bad)
-            ]
-        self._match_counts[identifier] = len(found)
-        if found and found[0].release is not None:
-            self._prefetch_files([found[0].release])
-        return found
+            self._match_counts[identifier] = len(found)
+            return found
+        # Lazily: judging a release looks at all its files, and resolvelib usually
+        # takes the first candidate; a package with hundreds of releases costs one.
+        self._match_counts[identifier] = len(self._allowed_versions(name, needs))
+        first = next(self._allowed_iter(name, needs, bad), None)
+        if first is not None:
+            self._prefetch_files([first])
+
+        def candidates() -> Iterator[Candidate]:
+            for release in self._allowed_iter(name, needs, bad):
+                yield self._candidate(identifier, name, extras, release)
+
+        return candidates
 
     def is_satisfied_by(self, requirement: Need, candidate: Candidate) -> bool:
         if requirement.url:
@@ -191,29 +196,43 @@ class Provider(AbstractProvider[Need, Candidate, str]):
 
     # -- candidates -----------------------------------------------------------------
 
-    def _allowed(
-        self, name: NormalizedName, needs: Sequence[Need], bad: Sequence[Candidate]
-    ) -> list[Release]:
-        specs = [n.specifier for n in needs] + [c.specifier for c in self.constraints_for(name)]
-        releases = self._table(name).matching(specs)
+    def _specs(self, name: NormalizedName, needs: Sequence[Need]) -> list[SpecifierSet]:
+        return [n.specifier for n in needs] + [c.specifier for c in self.constraints_for(name)]
+
+    def _allowed_versions(self, name: NormalizedName, needs: Sequence[Need]) -> list[Version]:
+        """Versions the specifiers allow, in the order they are tried (files not judged)."""
+        specs = self._specs(name, needs)
+        versions = [
+            v
+            for v in self._table(name).versions
+            if all(s.contains(v, prereleases=True) for s in specs)
+        ]
         # Pre-releases only on request, or when no final release matches at all.
         if not self.allows_prereleases([*needs, *self.constraints_for(name)]) and any(
-            not r.version.is_prerelease for r in releases
+            not v.is_prerelease for v in versions
         ):
-            releases = [r for r in releases if not r.version.is_prerelease]
-        pinned = [s for s in specs if is_exact_pin(s)]
-        bad_versions = {c.version for c in bad}
-        allowed = [
-            r
-            for r in releases
-            if r.chosen is not None
-            and r.version not in bad_versions
-            and (not r.yanked or any(s.contains(r.version, prereleases=True) for s in pinned))
-        ]
+            versions = [v for v in versions if not v.is_prerelease]
         preferred = self._preferred.get(name)
         if preferred is not None:
-            allowed.sort(key=lambda r: r.version != preferred)
-        return allowed
+            versions.sort(key=lambda v: v != preferred)
+        return versions
+
+    def _allowed_iter(
+        self, name: NormalizedName, needs: Sequence[Need], bad: Sequence[Candidate]
+    ) -> Iterator[Release]:
+        """Usable releases, best first, each judged only when reached."""
+        pinned = [s for s in self._specs(name, needs) if is_exact_pin(s)]
+        bad_versions = {c.version for c in bad}
+        table = self._table(name)
+        for version in self._allowed_versions(name, needs):
+            if version in bad_versions:
+                continue
+            release = table.release(version)
+            if release.chosen is None:
+                continue
+            if release.yanked and not any(s.contains(version, prereleases=True) for s in pinned):
+                continue
+            yield release
 
     def _candidate(
         self, key: str, name: NormalizedName, extras: frozenset[NormalizedName], release: Release
@@ -337,9 +356,9 @@ class Provider(AbstractProvider[Need, Candidate, str]):
             if need.name == PYTHON or need.url or need.name in self._direct:
                 continue
             if need.name in self._releases:
-                allowed = self._allowed(need.name, [need], ())
-                if allowed:
-                    likely.append(allowed[0])
+                first = next(self._allowed_iter(need.name, [need], ()), None)
+                if first is not None:
+                    likely.append(first)
             elif need.name not in self._prefetched_names:
                 self._prefetched_names.add(need.name)
                 new_names.append(need.name)

@@ -113,6 +113,12 @@ def releases_for(
     return ReleaseTable(name, files, target, priority, policy).all()
 
 
+@functools.lru_cache(maxsize=16)
+def _by_tag_string(priority: tuple[tuple[Tag, int], ...]) -> dict[str, int]:
+    # One conversion per target, not one per package.
+    return {str(tag): rank for tag, rank in priority}
+
+
 class ReleaseTable:
     """The releases of one package for one target, judged lazily version by version.
 
@@ -130,7 +136,7 @@ class ReleaseTable:
     ) -> None:
         self._target = target
         self._policy = policy
-        self._priority = {str(tag): rank for tag, rank in priority.items()}
+        self._priority = _by_tag_string(tuple(priority.items()))
         by_version: dict[Version, list[DistFile]] = {}
         for file in files:
             if file.name == name:
