@@ -146,8 +146,19 @@ class IndexClient:
             self._files.start(key, partial(self._list_then, key, then), pool)
 
     def _list_then(self, name: NormalizedName, then: PickFiles | None) -> tuple[DistFile, ...]:
-        files = self._list(name)
-        if then is not None:
+        if then is None:
+            return self._list(name)
+        picked = False
+
+        def on_page(files: Sequence[DistFile]) -> None:
+            # Before the page is written to the cache: the metadata request goes out
+            # while this thread serializes the page.
+            nonlocal picked
+            picked = True
+            self.prefetch_metadata(f for f in then(name, files) if f.is_wheel)
+
+        files = self._list(name, on_page)
+        if not picked:
             self.prefetch_metadata(f for f in then(name, files) if f.is_wheel)
         return files
 
@@ -248,10 +259,12 @@ class IndexClient:
                 )
             return self._pool
 
-    def _list(self, name: NormalizedName) -> tuple[DistFile, ...]:
+    def _list(
+        self, name: NormalizedName, on_page: Callable[[Sequence[DistFile]], None] | None = None
+    ) -> tuple[DistFile, ...]:
         found: list[DistFile] = []
         for index in self._indexes:
-            page = self._pages.project_files(index, name)
+            page = self._pages.project_files(index, name, on_page)
             if page is None:
                 continue
             found.extend(page)

@@ -7,6 +7,7 @@ and bypass the cache.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from cloche.adapters.index.auth import redact
@@ -31,15 +32,31 @@ class PageFetcher:
         self._refresh = refresh
         self._offline = offline
 
-    def project_files(self, index_url: str, name: NormalizedName) -> list[DistFile] | None:
-        """Files of ``name`` on one index (URL without credentials); None when it lacks it."""
+    def project_files(
+        self,
+        index_url: str,
+        name: NormalizedName,
+        on_download: Callable[[Sequence[DistFile]], None] | None = None,
+    ) -> list[DistFile] | None:
+        """Files of ``name`` on one index (URL without credentials); None when it lacks it.
+
+        ``on_download`` sees the files of a freshly downloaded page before it is cached.
+        """
         base = index_url if index_url.endswith("/") else index_url + "/"
         if base.startswith("file:"):
             return self._local_project(base, name)
-        return self.page(f"{base}{name}/", index=index_url, project=name, accept=ACCEPT)
+        return self.page(
+            f"{base}{name}/", index=index_url, project=name, accept=ACCEPT, on_download=on_download
+        )
 
     def page(
-        self, url: str, *, index: str, project: NormalizedName | None, accept: str
+        self,
+        url: str,
+        *,
+        index: str,
+        project: NormalizedName | None,
+        accept: str,
+        on_download: Callable[[Sequence[DistFile]], None] | None = None,
     ) -> list[DistFile] | None:
         """Files a remote page lists (None on 404), from the cache while it is fresh."""
         url = redact(url)
@@ -77,6 +94,8 @@ class PageFetcher:
             index=index,
             project=project,
         )
+        if on_download is not None:
+            on_download(files)
         if ttl is not None:
             page = CachedPage(
                 url,
