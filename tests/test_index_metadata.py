@@ -53,16 +53,16 @@ def test_pep658_hash_is_checked(index_server: IndexServer, tmp_path: Path) -> No
     assert "expected sha256 00" in str(info.value)
 
 
-def test_speculative_metadata_when_not_advertised(
+def test_unadvertised_metadata_file_is_not_guessed(
     index_server: IndexServer, tmp_path: Path
 ) -> None:
-    index_server.advertise_metadata = False
+    index_server.advertise_metadata = False  # the file is served, but not announced
     wheel = index_server.add_wheel("demo", "1.0", requires=["dep"])
     with client_for(index_server, tmp_path) as client:
         file = only_file(client, "demo")
         assert file.metadata_hashes is None
         assert [str(r) for r in client.metadata(file).requires_dist] == ["dep"]
-    assert file_requests(index_server, wheel.name) == [(wheel.name + ".metadata", None)]
+    assert file_requests(index_server, wheel.name) == [(wheel.name, "bytes=-65536")]
 
 
 def test_range_read_when_no_metadata_files(index_server: IndexServer, tmp_path: Path) -> None:
@@ -78,11 +78,7 @@ def test_range_read_when_no_metadata_files(index_server: IndexServer, tmp_path: 
             meta = client.metadata(only_file(client, name))
             assert [str(r) for r in meta.requires_dist] == ["x" if name == "big" else f"{name}-dep"]
     for wheel in wheels:
-        assert file_requests(index_server, wheel.name) == [
-            (wheel.name + ".metadata", None),
-            (wheel.name, "bytes=-65536"),
-        ]
-    # Two misses: the host does not serve .metadata files and is not asked again.
+        assert file_requests(index_server, wheel.name) == [(wheel.name, "bytes=-65536")]
     big_requests = file_requests(index_server, big.name)
     assert big_requests[0] == (big.name, "bytes=-65536")
     assert len(big_requests) == 2
