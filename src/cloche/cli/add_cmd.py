@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from cloche.cli.context import app
+from cloche.cli.options import dependency_list_options
 
 if TYPE_CHECKING:
     from cloche.core.project import ProjectSpec
@@ -14,20 +15,7 @@ if TYPE_CHECKING:
 
 @click.command("add")
 @click.argument("packages", nargs=-1, required=True)
-@click.option(
-    "--group",
-    default=None,
-    metavar="GROUP",
-    help="Add to this dependency group ([dependency-groups], PEP 735).",
-)
-@click.option("--dev", is_flag=True, help="Same as --group dev.")
-@click.option(
-    "--optional",
-    default=None,
-    metavar="EXTRA",
-    help="Add to this extra ([project.optional-dependencies]).",
-)
-@click.option("--no-sync", is_flag=True, help="Only edit and lock; leave .venv as it is.")
+@dependency_list_options("Add to")
 @click.pass_context
 def command(
     ctx: click.Context,

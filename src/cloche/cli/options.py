@@ -122,3 +122,33 @@ def link_flags(kwargs: dict[str, Any]) -> dict[str, Any]:
         "link_mode": LinkMode(mode) if mode else None,
         "compile_bytecode": kwargs.pop("compile_bytecode", None),
     }
+
+
+def dependency_list_options(verb: str) -> Callable[[F], F]:
+    """--group, --dev, --optional, --no-sync: which list of pyproject.toml ``add`` and
+    ``remove`` edit. ``verb`` is "Add to" or "Remove from"."""
+
+    def apply(func: F) -> F:
+        decorators = [
+            click.option(
+                "--group",
+                default=None,
+                metavar="GROUP",
+                help=f"{verb} this dependency group ([dependency-groups], PEP 735).",
+            ),
+            click.option("--dev", is_flag=True, help="Same as --group dev."),
+            click.option(
+                "--optional",
+                default=None,
+                metavar="EXTRA",
+                help=f"{verb} this extra ([project.optional-dependencies]).",
+            ),
+            click.option(
+                "--no-sync", is_flag=True, help="Only edit and lock; leave .venv as it is."
+            ),
+        ]
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+
+    return apply

@@ -5,14 +5,12 @@ from __future__ import annotations
 import click
 
 from cloche.cli.context import app
+from cloche.cli.options import dependency_list_options
 
 
 @click.command("remove")
 @click.argument("packages", nargs=-1, required=True)
-@click.option("--group", default=None, metavar="GROUP", help="Remove from this dependency group.")
-@click.option("--dev", is_flag=True, help="Same as --group dev.")
-@click.option("--optional", default=None, metavar="EXTRA", help="Remove from this extra.")
-@click.option("--no-sync", is_flag=True, help="Only edit and lock; leave .venv as it is.")
+@dependency_list_options("Remove from")
 @click.pass_context
 def command(
     ctx: click.Context,
