@@ -127,7 +127,7 @@ def prepare(
     def one(want: Wanted[Artifact]) -> InstallRequest:
         artifact = want.source
         if artifact.allowed_sha256 and artifact.file is not None:
-            _path, sha = sources.archive(artifact.file)
+            sha = sources.verified_sha256(artifact.file)
             if sha not in artifact.allowed_sha256:
                 raise HashMismatchError(
                     f"hash mismatch for {artifact.file.filename}: got sha256:{sha}, "

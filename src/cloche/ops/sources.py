@@ -150,11 +150,23 @@ class Sources(PackageFinder):
         staged = self.client.download(file, self.store.staging_dir())
         return self.store.add_archive(staged, file.filename, sha256=sha, move=True)
 
+    def verified_sha256(self, file: DistFile) -> str:
+        """The sha256 of ``file``'s content, without a download when the store has it."""
+        if file.is_wheel and file.sha256 and self.store.unpacked(file.sha256) is not None:
+            return file.sha256  # unpacked trees are keyed by their archive's checked hash
+        return self.archive(file)[1]
+
     def wheel(self, file: DistFile) -> UnpackedWheel:
         """An unpacked wheel for ``file``: unpacked from the store, or built from the sdist."""
+        if file.is_wheel and file.sha256:
+            found = self.store.unpacked(file.sha256)
+            if found is not None:
+                return found
         archive, sha = self.archive(file)
         if file.is_wheel:
-            return self.store.unpacked(sha) or self.store.unpack_wheel(archive, sha)
+            return self.store.unpacked(sha) or self.store.unpack_wheel(
+                archive, sha, keep_archive=False
+            )
         built = self.store.built_wheel(sha)
         if built is None:
             tree = self._tree_for_file(file, archive=archive)
@@ -192,7 +204,7 @@ class Sources(PackageFinder):
         if unpacked is not None:
             return unpacked
         archive, sha = self.store.add_archive(wheel, wheel.name, sha256=sha, move=False)
-        return self.store.unpack_wheel(archive, sha)
+        return self.store.unpack_wheel(archive, sha, keep_archive=False)
 
     def _scratch(self) -> Path:
         return Path(tempfile.mkdtemp(dir=self._work))

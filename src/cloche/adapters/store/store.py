@@ -192,9 +192,13 @@ class Store:
         wheel = read_manifest(self.root / WHEELS / digest)
         return wheel if wheel is not None and wheel.sha256 == digest else None
 
-    def unpack_wheel(self, archive: Path, sha256: str) -> UnpackedWheel:
+    def unpack_wheel(
+        self, archive: Path, sha256: str, *, keep_archive: bool = True
+    ) -> UnpackedWheel:
         """Unpack ``archive`` (whose verified sha256 is given) once; later calls reuse it.
 
+        With ``keep_archive=False`` the stored zip is removed once unpacked: installs
+        link from the unpacked tree, and writing both doubled a cold install's disk I/O.
         Raises CorruptWheelError (an InstallError) for unsafe or inconsistent wheels,
         leaving nothing behind.
         """
@@ -207,7 +211,10 @@ class Store:
             if found is not None:
                 return found
             with self._unpack_slots:
-                return self._unpack_locked(archive, digest)
+                wheel = self._unpack_locked(archive, digest)
+            if not keep_archive:
+                remove_entry(self._archive_dir(digest), self.root / TMP)
+            return wheel
 
     def _unpack_locked(self, archive: Path, digest: str) -> UnpackedWheel:
         target = self.root / WHEELS / digest
