@@ -23,7 +23,6 @@ from cloche.adapters.build import (
     SourceBuilder,
     clone_vcs,
     head_commit,
-    resolve_vcs_commit,
     unpack_sdist,
 )
 from cloche.adapters.index.client import IndexClient, NeedsBuild
@@ -271,8 +270,9 @@ class Sources(PackageFinder):
 
     def _build_key(self, url: str) -> str | None:
         """A cache key for a build from ``url``; None when the source may change (directories)."""
-        if url.startswith("git+"):
-            return "vcs-" + hashlib.sha256(f"{url}@{resolve_vcs_commit(url)}".encode()).hexdigest()
+        commit = self.vcs_commit(url)  # the checkout's own HEAD: no second trip to the remote
+        if commit is not None:
+            return "vcs-" + hashlib.sha256(f"{url}@{commit}".encode()).hexdigest()
         return None
 
 
