@@ -380,3 +380,22 @@ def test_real_index_lock_covers_every_platform(tmp_path: Path) -> None:
         assert any(platform in name for name in names), platform
     run = cloche("run", "python", "-c", "import numpy; print(numpy.__version__)", cwd=root)
     assert run.code == 0 and run.out.strip() == str(numpy.version), run
+
+
+def test_buildable_project_is_installed_editable(tmp_path: Path, index: IndexServer) -> None:
+    from tests.support.dists import make_source_tree
+
+    root = make_source_tree(tmp_path, "mylib", "0.3", requires=["beta"])
+    text = (root / "pyproject.toml").read_text()
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    extra = f'\n[tool.cloche]\nindex-url = "{index.url}"\npython = "{python}"\n'
+    (root / "pyproject.toml").write_text(text + extra)
+    proj = Project(root, index)
+    proj.ok("sync")
+    assert proj.installed() == {"beta": "2.0", "mylib": "0.3"}
+    (root / "mylib" / "__init__.py").write_text("VALUE = 'edited'\n")
+    out = proj.ok("run", "python", "-c", "import mylib; print(mylib.VALUE)")
+    assert out.out.strip() == "edited"
+    # The project itself is never locked: the lock holds its dependencies only.
+    assert "mylib" not in proj.locked()
+    assert proj.ok("sync").code == 0  # in sync: nothing to do

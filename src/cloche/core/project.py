@@ -58,6 +58,10 @@ class ProjectSpec:
     default_groups: tuple[NormalizedName, ...] = ()
     """Groups installed when none are named: ``[tool.cloche] default-groups``, else
     ``dev`` when the project has that group."""
+    version: str | None = None
+    """``[project] version`` when static (None when dynamic or absent)."""
+    buildable: bool = False
+    """The project has a ``[build-system]``: ``sync`` installs it into the env, editable."""
 
     @property
     def pyproject_path(self) -> Path:
@@ -200,7 +204,21 @@ def load_project(root: Path) -> ProjectSpec:
         targets=targets,
         python=python,
         default_groups=default_groups,
+        version=_version(reader, project.get("version")),
+        buildable=isinstance(data.get("build-system"), Mapping) and name is not None,
     )
+
+
+def _version(reader: _Reader, value: object) -> str | None:
+    text = reader.string(value, "project.version")
+    if text is not None:
+        from packaging.version import InvalidVersion, Version
+
+        try:
+            Version(text)
+        except InvalidVersion:
+            raise reader.error("project.version", f"invalid version {text!r}") from None
+    return text
 
 
 def _specifier(reader: _Reader, value: object, key: str) -> SpecifierSet | None:

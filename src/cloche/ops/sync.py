@@ -115,6 +115,10 @@ def install_lock(
         present = {p.name: p.version for p in present_in(layout)}
     roots = _root_names(spec)
     wanted = [_wanted(item, lock_dir, present, roots) for item in chosen]
+    if spec.buildable and spec.name:
+        if spec.version is None and not present:
+            present = {p.name: p.version for p in present_in(layout)}
+        wanted.append(_project_itself(spec, present))
     plan = plan_for(layout, wanted, exact=True)
     if plan.is_noop:
         return plan
@@ -124,6 +128,23 @@ def install_lock(
     with open_sources(settings, interpreter, reporter) as sources:
         apply_plan(layout, plan, sources, settings, reporter)
     return plan
+
+
+def _project_itself(spec: ProjectSpec, present: dict[NormalizedName, Version]) -> Wanted[Artifact]:
+    """The project's own package, installed editable (as uv does when it can be built)."""
+    assert spec.name is not None
+    name = normalize(spec.name)
+    url = spec.root.resolve().as_uri()
+    # A dynamic version: what is installed stands while the source is the same.
+    version = Version(spec.version) if spec.version else present.get(name, Version("0"))
+    return Wanted(
+        name=name,
+        version=version,
+        source=Artifact(url=url, editable=True),
+        direct_url=url,
+        editable=True,
+        requested=True,
+    )
 
 
 def _groups(lock: Pylock, selection: Selection) -> list[str] | None:
