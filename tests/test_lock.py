@@ -14,6 +14,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag
 from packaging.version import Version
 
+from cloche.adapters.fs import atomic_write_text
 from cloche.core.lock import (
     LockedInstall,
     build_lock,
@@ -23,7 +24,6 @@ from cloche.core.lock import (
     load_lock,
     lock_inputs_hash,
     parse_lock,
-    save_lock,
     select,
 )
 from cloche.core.models import DistFile, Resolution, ResolvedPackage, Target, normalize
@@ -252,7 +252,7 @@ def test_round_trip_and_deterministic(spec: ProjectSpec, lock_text: str, tmp_pat
     path.write_text(lock_text)
     loaded = load_lock(path)
     assert dump_lock(loaded) == lock_text
-    save_lock(loaded, path)
+    atomic_write_text(path, dump_lock(loaded))
     assert path.read_text() == lock_text
 
 

@@ -53,7 +53,6 @@ __all__ = [
     "load_lock",
     "lock_inputs_hash",
     "parse_lock",
-    "save_lock",
     "select",
 ]
 
@@ -395,9 +394,3 @@ def load_lock(path: Path) -> Pylock:
         raise ProjectError(f"{path}: cannot read: {exc}") from None
     return parse_lock(text, source=path.name)
 
-
-def save_lock(lock: Pylock, path: Path) -> None:
-    """Write the lock's text next to ``path`` and rename it into place (all-or-nothing)."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(dump_lock(lock), encoding="utf-8")
-    temporary.replace(path)
