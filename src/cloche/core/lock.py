@@ -393,4 +393,3 @@ def load_lock(path: Path) -> Pylock:
     except (OSError, UnicodeDecodeError) as exc:
         raise ProjectError(f"{path}: cannot read: {exc}") from None
     return parse_lock(text, source=path.name)
-
