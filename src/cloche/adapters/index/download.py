@@ -84,9 +84,7 @@ class Downloader:
             tmp.replace(target)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
-            raise IndexError_(
-                f"cannot save {filename} into {dest_dir}: {exc.strerror or exc}"
-            ) from None
+            raise _save_failed(filename, dest_dir, exc) from None
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
@@ -168,7 +166,9 @@ def copy_into(source: Path, dest_dir: Path, filename: str) -> Path:
         tmp.replace(target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise IndexError_(
-            f"cannot save {filename} into {dest_dir}: {exc.strerror or exc}"
-        ) from None
+        raise _save_failed(filename, dest_dir, exc) from None
     return target
+
+
+def _save_failed(filename: str, dest_dir: Path, exc: OSError) -> IndexError_:
+    return IndexError_(f"cannot save {filename} into {dest_dir}: {exc.strerror or exc}")
