@@ -8,15 +8,22 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
+import mmap
+import os
 import re
 import stat
+import struct
 import zipfile
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from installer.records import InvalidRecordEntry, RecordEntry, parse_record_file
-from installer.utils import SCHEME_NAMES, make_file_executable, parse_metadata_file
+from installer.utils import SCHEME_NAMES, parse_metadata_file
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import Version
 
@@ -24,8 +31,15 @@ from cloche.adapters.store.wheel import MANIFEST_NAME, RecordRow, UnpackedWheel
 from cloche.core.models import NormalizedName, normalize
 from cloche.errors import InstallError
 
-_CHUNK = 1024 * 1024
-_WHOLE = 8 * 1024 * 1024
+_LOCAL_HEADER = struct.Struct("<4s2xH18xHH")
+"""A zip local file header: magic, flags, then the name and extra field lengths."""
+_LOCAL_MAGIC = b"PK\x03\x04"
+_UTF8_FLAG = 0x800
+_ENCRYPTED = 0x1
+_FAST_METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
+_CREATE = (
+    os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+)
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _WEAK_HASHES = frozenset({"md5", "sha1", "sha224"})
 _SIGNATURES = ("RECORD", "RECORD.jws", "RECORD.p7s")
@@ -110,25 +124,64 @@ def _check_wheel_version(filename: str, zf: zipfile.ZipFile, dist_info: str) -> 
         raise _fail(filename, f"unsupported Wheel-Version {version!r} (cloche reads 1.x)")
 
 
-def _extract_file(
-    zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, algorithm: str
-) -> tuple[str, str, int]:
-    """Stream one entry to ``target``; returns (sha256 b64, record-algorithm b64, size)."""
-    sha256 = hashlib.sha256()
-    other = hashlib.new(algorithm) if algorithm != "sha256" else None
-    size = 0
-    with zf.open(info) as src, target.open("xb") as dst:
-        # Small entries (nearly all of them) in one read: zipfile's default small
-        # reads cost a seek and a read syscall each, which dominated unpacking.
-        chunk_size = info.file_size if info.file_size <= _WHOLE else _CHUNK
-        while chunk := src.read(chunk_size or 1):
-            sha256.update(chunk)
-            if other is not None:
-                other.update(chunk)
-            dst.write(chunk)
-            size += len(chunk)
-    ours = _b64(sha256.digest())
-    return ours, (_b64(other.digest()) if other is not None else ours), size
+def _member_data(
+    zf: zipfile.ZipFile, view: memoryview, info: zipfile.ZipInfo
+) -> memoryview | bytes:
+    """The uncompressed bytes of ``info``, read straight from the archive's buffer."""
+    if info.flag_bits & _ENCRYPTED or info.compress_type not in _FAST_METHODS:
+        return zf.read(info)
+    offset = info.header_offset
+    header = view[offset : offset + _LOCAL_HEADER.size]
+    if len(header) < _LOCAL_HEADER.size:
+        raise zipfile.BadZipFile(f"truncated local header for {info.orig_filename!r}")
+    magic, flags, name_len, extra_len = _LOCAL_HEADER.unpack(header)
+    if magic != _LOCAL_MAGIC:
+        raise zipfile.BadZipFile(f"bad local header magic for {info.orig_filename!r}")
+    name_end = offset + _LOCAL_HEADER.size + name_len
+    encoding = "utf-8" if flags & _UTF8_FLAG else "cp437"
+    if bytes(view[name_end - name_len : name_end]).decode(encoding) != info.orig_filename:
+        raise zipfile.BadZipFile(f"file name in directory and header differ for {info.filename!r}")
+    start = name_end + extra_len
+    packed = view[start : start + info.compress_size]
+    if len(packed) != info.compress_size:
+        raise zipfile.BadZipFile(f"{info.filename!r} is cut short")
+    if info.compress_type == zipfile.ZIP_STORED:
+        data: memoryview | bytes = packed
+    else:
+        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        data = inflater.decompress(packed, info.file_size + 1)
+        if not inflater.eof:
+            raise zipfile.BadZipFile(f"{info.filename!r} is cut short or too long")
+    if len(data) != info.file_size:
+        raise zipfile.BadZipFile(f"{info.filename!r} does not have its recorded size")
+    return data
+
+
+def _check_crc(info: zipfile.ZipInfo, data: memoryview | bytes) -> None:
+    if zlib.crc32(data) != info.CRC:
+        raise zipfile.BadZipFile(f"bad CRC-32 for {info.filename!r}")
+
+
+def _write_file(target: str, data: memoryview | bytes, executable: bool) -> None:
+    fd = os.open(target, _CREATE, 0o777 if executable else 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        if executable:
+            mode = os.fstat(fd).st_mode & 0o777
+            if mode & 0o111 != 0o111:  # a umask that masks x bits: do as installer does
+                os.fchmod(fd, mode | 0o111)
+    finally:
+        os.close(fd)
+
+
+def _digests(data: memoryview | bytes, algorithm: str) -> tuple[str, str]:
+    """(sha256, digest with the RECORD's algorithm), urlsafe base64 without padding."""
+    ours = _b64(hashlib.sha256(data).digest())
+    if algorithm == "sha256":
+        return ours, ours
+    return ours, _b64(hashlib.new(algorithm, data).digest())
 
 
 def _b64(digest: bytes) -> str:
@@ -142,27 +195,50 @@ def extract_wheel(archive: Path, sha256: str, destination: Path) -> UnpackedWhee
     ``destination`` then. The returned value's ``path`` is ``destination``.
     """
     filename = archive.name
+    name, version = _parse_filename(filename)
     try:
-        wheel_name, version, _build, _tags = parse_wheel_filename(filename)
-    except InvalidWheelFilename:
-        raise _fail(filename, "the file name is not a valid wheel name") from None
-    try:
-        with zipfile.ZipFile(archive) as zf:
-            return _extract(zf, filename, sha256, destination, NormalizedName(wheel_name), version)
+        with archive.open("rb") as fh, _mapped(fh) as data, zipfile.ZipFile(fh) as zf:
+            return _extract(zf, data, filename, sha256, destination, name, version)
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise _fail(filename, f"the zip archive is corrupt or truncated ({exc})") from None
     except FileNotFoundError:
         raise _fail(filename, "the archive is missing from the cache") from None
 
 
-def _extract(
-    zf: zipfile.ZipFile,
-    filename: str,
-    sha256: str,
-    destination: Path,
-    name: NormalizedName,
-    version: Version,
-) -> UnpackedWheel:
+def extract_wheel_data(data: bytes, filename: str, sha256: str, destination: Path) -> UnpackedWheel:
+    """Like ``extract_wheel``, for a wheel held in memory (its sha256 already checked)."""
+    name, version = _parse_filename(filename)
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            return _extract(zf, data, filename, sha256, destination, name, version)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise _fail(filename, f"the zip archive is corrupt or truncated ({exc})") from None
+
+
+def _parse_filename(filename: str) -> tuple[NormalizedName, Version]:
+    try:
+        wheel_name, version, _build, _tags = parse_wheel_filename(filename)
+    except InvalidWheelFilename:
+        raise _fail(filename, "the file name is not a valid wheel name") from None
+    return NormalizedName(wheel_name), version
+
+
+@contextmanager
+def _mapped(fh: BinaryIO) -> Iterator[mmap.mmap | bytes]:
+    """The whole file, mapped read-only (an empty file, which mmap refuses, as b"")."""
+    try:
+        mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    except ValueError:
+        yield b""
+        return
+    try:
+        yield mapped
+    finally:
+        with suppress(BufferError):  # a view still held by a traceback; GC closes it
+            mapped.close()
+
+
+def _check_entries(filename: str, zf: zipfile.ZipFile) -> list[_Member]:
     members = [_check_name(filename, info) for info in zf.infolist()]
     seen: set[str] = set()
     for member in members:
@@ -171,45 +247,27 @@ def _extract(
         seen.add(member.path)
         if member.path == MANIFEST_NAME:
             raise _fail(filename, f"entry {member.path!r} has a name cloche reserves")
+    return members
+
+
+def _extract(
+    zf: zipfile.ZipFile,
+    buffer: mmap.mmap | bytes,
+    filename: str,
+    sha256: str,
+    destination: Path,
+    name: NormalizedName,
+    version: Version,
+) -> UnpackedWheel:
+    members = _check_entries(filename, zf)
     dist_info = _find_dist_info(filename, members, name)
     _check_wheel_version(filename, zf, dist_info)
     record = _read_record(filename, zf, dist_info)
-    unsigned = {f"{dist_info}/{n}" for n in _SIGNATURES}
-    data_dir = dist_info[: -len(".dist-info")] + ".data"
-
-    rows: list[RecordRow] = []
-    made: set[Path] = set()
-    for member in members:
-        target = destination.joinpath(*member.path.split("/"))
-        if member.is_dir:
-            target.mkdir(parents=True, exist_ok=True)
-            continue
-        parts = member.path.split("/")
-        if parts[0] == data_dir and (len(parts) < 3 or parts[1] not in SCHEME_NAMES):
-            raise _fail(filename, f"entry {member.path!r} is not in a known .data scheme")
-        entry = record.get(member.path)
-        if entry is None and member.path not in unsigned:
-            raise _fail(filename, f"entry {member.path!r} is not listed in RECORD")
-        algorithm = entry.hash_.name if entry is not None and entry.hash_ is not None else "sha256"
-        if entry is not None and entry.hash_ is not None and algorithm in _WEAK_HASHES:
-            raise _fail(filename, f"RECORD uses the weak hash {algorithm} for {member.path!r}")
-        if target.parent not in made:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            made.add(target.parent)
-        ours, theirs, size = _extract_file(zf, member.info, target, algorithm)
-        if member.info.external_attr >> 16 & 0o111:
-            make_file_executable(target)
-        if member.path in unsigned:
-            continue
-        assert entry is not None
-        if entry.hash_ is None:
-            raise _fail(filename, f"RECORD has no hash for {member.path!r}")
-        if entry.hash_.value != theirs:
-            raise _fail(filename, f"{member.path!r} does not match its hash in RECORD")
-        if entry.size is not None and entry.size != size:
-            raise _fail(filename, f"{member.path!r} does not match its size in RECORD")
-        rows.append(RecordRow(member.path, ours, size))
-    rows.sort(key=lambda row: row.path)
+    with memoryview(buffer) as view:
+        writer = _Writer(filename, zf, view, str(destination), record, dist_info)
+        for member in members:
+            writer.add(member)
+    writer.rows.sort(key=lambda row: row.path)
     return UnpackedWheel(
         path=destination,
         sha256=sha256,
@@ -217,5 +275,73 @@ def _extract(
         name=name,
         version=version,
         dist_info=dist_info,
-        records=tuple(rows),
+        records=tuple(writer.rows),
     )
+
+
+class _Writer:
+    """Writes the members of one wheel under ``root``, checking each against RECORD."""
+
+    def __init__(
+        self,
+        filename: str,
+        zf: zipfile.ZipFile,
+        view: memoryview,
+        root: str,
+        record: dict[str, RecordEntry],
+        dist_info: str,
+    ) -> None:
+        self.filename = filename
+        self.zf = zf
+        self.view = view
+        self.root = root
+        self.record = record
+        self.unsigned = {f"{dist_info}/{n}" for n in _SIGNATURES}
+        self.data_dir = dist_info[: -len(".dist-info")] + ".data"
+        self.made: set[str] = {""}
+        self.rows: list[RecordRow] = []
+
+    def add(self, member: _Member) -> None:
+        if member.is_dir:
+            self._mkdir(member.path)
+            return
+        path = member.path
+        parts = path.split("/")
+        if parts[0] == self.data_dir and (len(parts) < 3 or parts[1] not in SCHEME_NAMES):
+            raise _fail(self.filename, f"entry {path!r} is not in a known .data scheme")
+        entry = self.record.get(path)
+        if entry is None and path not in self.unsigned:
+            raise _fail(self.filename, f"entry {path!r} is not listed in RECORD")
+        algorithm = entry.hash_.name if entry is not None and entry.hash_ is not None else "sha256"
+        if entry is not None and entry.hash_ is not None and algorithm in _WEAK_HASHES:
+            raise _fail(self.filename, f"RECORD uses the weak hash {algorithm} for {path!r}")
+        self._mkdir(path.rpartition("/")[0])
+        data = _member_data(self.zf, self.view, member.info)
+        unsigned = path in self.unsigned
+        if unsigned:
+            _check_crc(member.info, data)
+        _write_file(f"{self.root}/{path}", data, bool(member.info.external_attr >> 16 & 0o111))
+        if not unsigned:
+            assert entry is not None
+            self._verify(member.info, entry, data, algorithm)
+
+    def _verify(
+        self, info: zipfile.ZipInfo, entry: RecordEntry, data: memoryview | bytes, algorithm: str
+    ) -> None:
+        path = entry.path
+        if entry.hash_ is None:
+            raise _fail(self.filename, f"RECORD has no hash for {path!r}")
+        ours, theirs = _digests(data, algorithm)
+        if entry.hash_.value != theirs:
+            _check_crc(info, data)  # a damaged archive is reported as such, not as a mismatch
+            raise _fail(self.filename, f"{path!r} does not match its hash in RECORD")
+        if entry.size is not None and entry.size != len(data):
+            raise _fail(self.filename, f"{path!r} does not match its size in RECORD")
+        self.rows.append(RecordRow(path, ours, len(data)))
+
+    def _mkdir(self, path: str) -> None:
+        if path in self.made:
+            return
+        self._mkdir(path.rpartition("/")[0])
+        os.mkdir(f"{self.root}/{path}")  # noqa: PTH102 - one syscall, string paths
+        self.made.add(path)
