@@ -227,7 +227,7 @@ def test_failed_creation_leaves_nothing(
     def broken(*args: Any, **kwargs: Any) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(Path, "symlink_to", broken)
+    monkeypatch.setattr(os, "symlink", broken)
     with pytest.raises(EnvironmentError_, match=r"cannot create virtual environment at .*No space"):
         create_venv(tmp_path / "env", base, cache_dir=shared_cache)
     assert not (tmp_path / "env").exists()
@@ -255,5 +255,5 @@ def test_activation_rules_follow_the_target_venv_module(
     bin_dir.mkdir()
     context = ActivationContext("/v/my env", "my env", "it's", "bin", "/v/my env/bin/python")
     written = write_activation_scripts(stdlib, "posix", bin_dir, context)
-    assert written == [bin_dir / "activate"]
+    assert written == [str(bin_dir / "activate")]
     assert (bin_dir / "activate").read_text(encoding="utf-8") == expected

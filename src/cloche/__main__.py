@@ -1,3 +1,3 @@
-from cloche.cli.main import main
+from cloche.cli.entry import main
 
 main()

@@ -15,6 +15,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from cloche import dirs
 from cloche.errors import UsageError
 
 if sys.version_info >= (3, 11):
@@ -65,18 +66,11 @@ class Settings:
 
 
 def default_cache_dir() -> Path:
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("cloche", appauthor=False))
+    return Path(dirs.platform_cache_dir())
 
 
 def user_config_path(environ: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if environ is None else environ
-    if "CLOCHE_CONFIG_FILE" in env:
-        return Path(env["CLOCHE_CONFIG_FILE"])
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir("cloche", appauthor=False)) / "cloche.toml"
+    return Path(dirs.user_config_file(environ))
 
 
 _ENV_VARS: dict[str, str] = {

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from cloche.adapters.python_probe import probe_result
+from cloche.adapters import python_cache
+from cloche.adapters.python_probe import interpreter_from_data, probe_interpreter
 from cloche.adapters.python_request import PythonRequest, parse_request
 from cloche.core.models import Interpreter
 from cloche.errors import EnvironmentError_, InterpreterNotFound
@@ -26,7 +26,7 @@ def probe(executable: Path, cache_dir: Path | None = None) -> Interpreter:
 
     The result is cached under ``cache_dir``; a cache hit runs no subprocess.
     """
-    return probe_result(executable, cache_dir).interpreter
+    return probe_interpreter(executable, cache_dir)
 
 
 def find_interpreter(request: str | None, *, cache_dir: Path | None = None) -> Interpreter:
@@ -92,15 +92,10 @@ def find_environment(
 
 
 def _default_interpreter(cache_dir: Path | None) -> Interpreter:
-    for name in ("python3", "python"):
-        for directory in _path_dirs():
-            candidate = directory / name
-            if _is_binary(candidate):
-                try:
-                    return probe(candidate, cache_dir)
-                except InterpreterNotFound:
-                    break
-    return probe(Path(sys.executable), cache_dir)
+    executable, data = python_cache.default_interpreter(
+        None if cache_dir is None else os.fspath(cache_dir)
+    )
+    return interpreter_from_data(executable, data)
 
 
 def _probe_path(path: Path, cache_dir: Path | None) -> Interpreter:
@@ -149,17 +144,6 @@ def _path_dirs() -> Iterator[Path]:
             yield Path(entry)
 
 
-def _is_binary(path: Path) -> bool:
-    """An executable file that is not a ``#!`` script (pyenv/asdf shims are scripts)."""
-    try:
-        if not path.is_file() or not os.access(path, os.X_OK):
-            return False
-        with path.open("rb") as fh:
-            return fh.read(2) != b"#!"
-    except OSError:
-        return False
-
-
 def _candidates() -> Iterator[Path]:
     for directory in _path_dirs():
         try:
@@ -188,7 +172,7 @@ def _name_order(name: str) -> tuple[int, str]:
 def _discover(cache_dir: Path | None) -> list[Interpreter]:
     unique: dict[str, Path] = {}
     for candidate in _candidates():
-        if _is_binary(candidate):
+        if python_cache.is_binary(candidate):
             unique.setdefault(os.path.realpath(candidate), candidate)
 
     def attempt(path: Path) -> Interpreter | None:

@@ -4,28 +4,27 @@ The layout comes from the base interpreter's probe (its venv sysconfig scheme),
 so with a cached probe creating a venv starts no subprocess at all. pip is not
 installed here: seeding goes through cloche's own installer.
 
-Importing ``python_probe`` is deliberate: a venv's interpreter description is
-derived from its base's probe and written back to the same cache.
+``cloche venv`` is timed against tools written in Rust, so this module and what
+it imports stay light: ``os.path`` strings, no pathlib, dataclasses or packaging
+(see ``python_cache``). ``create_venv`` builds the full ``Interpreter`` on top.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-from pathlib import Path
-from typing import Any
 
 import cloche
-from cloche.adapters.python_probe import (
-    ProbeResult,
-    absolute_path,
-    interpreter_from_data,
-    probe_result,
-    store_probe,
-)
+from cloche.adapters import python_cache
 from cloche.adapters.venv_activate import ActivationContext, write_activation_scripts
-from cloche.core.models import Interpreter
 from cloche.errors import EnvironmentError_
+
+TYPE_CHECKING = False  # typing itself is not imported at run time (start-up cost)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+    from typing import Any
+
+    from cloche.core.models import Interpreter
 
 
 def create_venv(
@@ -43,81 +42,125 @@ def create_venv(
     ``clear`` wipes an existing environment first; ``allow_existing`` keeps what is
     there and refreshes configuration, links and scripts.
     """
+    from cloche.adapters.python_probe import interpreter_from_data
+
+    executable, data = make_venv_files(
+        os.fspath(path),
+        interpreter.executable,
+        prompt=prompt,
+        clear=clear,
+        system_site_packages=system_site_packages,
+        allow_existing=allow_existing,
+        cache_dir=None if cache_dir is None else os.fspath(cache_dir),
+    )
+    return interpreter_from_data(executable, data)
+
+
+def make_venv_files(
+    path: str,
+    base_executable: str,
+    *,
+    prompt: str | None = None,
+    clear: bool = False,
+    system_site_packages: bool = False,
+    allow_existing: bool = False,
+    cache_dir: str | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """Create the venv at ``path`` from the interpreter at ``base_executable``.
+
+    Returns the venv's ``python`` and its probe data (also cached, so later commands
+    on the venv run no probe).
+    """
     if os.name == "nt":
         raise EnvironmentError_(
             "creating virtual environments on Windows is not supported yet; "
             "use 'python -m venv' there"
         )
-    base = probe_result(Path(interpreter.executable), cache_dir)
+    base = python_cache.probe_data(base_executable, cache_dir)
+    python_cache.check_usable(python_cache.absolute(base_executable), base)
     if prompt == ".":  # like CPython (bpo-38901): the current directory's name
-        prompt = Path.cwd().name
-    venv_dir = absolute_path(path)
+        prompt = os.path.basename(os.getcwd())
+    venv_dir = python_cache.absolute(path)
     created = not os.path.lexists(venv_dir)
     _prepare_directory(venv_dir, clear=clear, allow_existing=allow_existing)
     try:
         return _populate(venv_dir, base, prompt, system_site_packages, cache_dir)
     except BaseException:
         if created:
+            import shutil
+
             shutil.rmtree(venv_dir, ignore_errors=True)
         raise
 
 
+def venv_paths(base: Mapping[str, Any], venv_dir: str) -> dict[str, str]:
+    """sysconfig paths of a venv at ``venv_dir`` made from the probed interpreter ``base``."""
+    prefix = str(base["base_prefix"])
+    return {
+        key: value.replace("@VENV@", venv_dir).replace("@BASE@", prefix)
+        for key, value in base["venv_paths"].items()
+    }
+
+
 def _populate(
-    venv_dir: Path,
-    base: ProbeResult,
+    venv_dir: str,
+    base: Mapping[str, Any],
     prompt: str | None,
     system_site_packages: bool,
-    cache_dir: Path | None,
-) -> Interpreter:
-    paths = base.venv_paths(str(venv_dir))
-    bin_dir = Path(paths["scripts"])
+    cache_dir: str | None,
+) -> tuple[str, dict[str, Any]]:
+    paths = venv_paths(base, venv_dir)
+    bin_dir = paths["scripts"]
     try:
         for key in ("scripts", "purelib", "platlib"):
-            Path(paths[key]).mkdir(parents=True, exist_ok=True)
+            os.makedirs(paths[key], exist_ok=True)
         _link_lib64(venv_dir, base)
         _write_pyvenv_cfg(venv_dir, base, prompt=prompt, system_site_packages=system_site_packages)
         executables = _link_executables(bin_dir, base)
-        (venv_dir / ".gitignore").write_text(
-            "# Created by cloche automatically.\n*\n", encoding="utf-8"
-        )
+        with open(os.path.join(venv_dir, ".gitignore"), "w", encoding="utf-8") as fh:
+            fh.write("# Created by cloche automatically.\n*\n")
     except OSError as exc:
         raise EnvironmentError_(f"cannot create virtual environment at {venv_dir}: {exc}") from None
-    name = venv_dir.name
-    shown_prompt = prompt if prompt is not None else name
+    name = os.path.basename(venv_dir)
     write_activation_scripts(
-        Path(base.stdlib),
-        str(base.data["os_name"]),
+        str(base["stdlib"]),
+        str(base["os_name"]),
         bin_dir,
         ActivationContext(
-            env_dir=str(venv_dir),
+            env_dir=venv_dir,
             env_name=name,
-            prompt=shown_prompt,
+            prompt=prompt if prompt is not None else name,
             bin_name=os.path.relpath(bin_dir, venv_dir),
-            env_exe=str(executables[0]),
+            env_exe=executables[0],
         ),
     )
-    data = _venv_probe_data(base, venv_dir, paths)
+    data = dict(base)
+    data["prefix"] = venv_dir
+    data["paths"] = paths
     for executable in executables:
-        store_probe(executable, data, cache_dir)
-    return interpreter_from_data(str(executables[0]), data)
+        python_cache.store_probe(executable, data, cache_dir)
+    return executables[0], data
 
 
-def _prepare_directory(venv_dir: Path, *, clear: bool, allow_existing: bool) -> None:
-    if venv_dir.is_symlink() and not venv_dir.exists():
+def _prepare_directory(venv_dir: str, *, clear: bool, allow_existing: bool) -> None:
+    if os.path.islink(venv_dir) and not os.path.exists(venv_dir):
         raise EnvironmentError_(f"{venv_dir} is a broken symlink; remove it or pick another path")
-    if venv_dir.exists() and not venv_dir.is_dir():
+    if os.path.exists(venv_dir) and not os.path.isdir(venv_dir):
         raise EnvironmentError_(f"{venv_dir} exists and is not a directory; pick another path")
-    if not venv_dir.exists():
-        _mkdir(venv_dir)
+    if not os.path.exists(venv_dir):
+        try:
+            os.makedirs(venv_dir)
+        except OSError as exc:
+            raise EnvironmentError_(f"cannot create {venv_dir}: {exc}") from None
         return
     try:
-        entries = list(venv_dir.iterdir())
+        entries = [os.path.join(venv_dir, name) for name in os.listdir(venv_dir)]
     except OSError as exc:
         raise EnvironmentError_(f"cannot read {venv_dir}: {exc}") from None
     if not entries:
         return
     if clear:
-        if not (venv_dir / "pyvenv.cfg").is_file():
+        if not os.path.isfile(os.path.join(venv_dir, "pyvenv.cfg")):
             raise EnvironmentError_(
                 f"refusing to clear {venv_dir}: it is not a virtual environment (no pyvenv.cfg)"
             )
@@ -129,72 +172,58 @@ def _prepare_directory(venv_dir: Path, *, clear: bool, allow_existing: bool) -> 
         )
 
 
-def _mkdir(directory: Path) -> None:
-    try:
-        directory.mkdir(parents=True)
-    except OSError as exc:
-        raise EnvironmentError_(f"cannot create {directory}: {exc}") from None
+def _clear(venv_dir: str, entries: list[str]) -> None:
+    import shutil
 
-
-def _clear(venv_dir: Path, entries: list[Path]) -> None:
     try:
         for entry in entries:
-            if entry.is_dir() and not entry.is_symlink():
+            if os.path.isdir(entry) and not os.path.islink(entry):
                 shutil.rmtree(entry)
             else:
-                entry.unlink()
+                os.unlink(entry)
     except OSError as exc:
         raise EnvironmentError_(f"cannot clear {venv_dir}: {exc}") from None
 
 
-def _link_lib64(venv_dir: Path, base: ProbeResult) -> None:
+def _link_lib64(venv_dir: str, base: Mapping[str, Any]) -> None:
     # CPython adds lib64 -> lib on 64-bit POSIX except macOS (bpo-21197).
-    data = base.data
-    lib64 = venv_dir / "lib64"
-    wanted = data["is_64bit"] and data["os_name"] == "posix" and data["sys_platform"] != "darwin"
-    if wanted and (venv_dir / "lib").is_dir() and not os.path.lexists(lib64):
-        lib64.symlink_to("lib")
+    lib64 = os.path.join(venv_dir, "lib64")
+    wanted = base["is_64bit"] and base["os_name"] == "posix" and base["sys_platform"] != "darwin"
+    if wanted and os.path.isdir(os.path.join(venv_dir, "lib")) and not os.path.lexists(lib64):
+        os.symlink("lib", lib64)
 
 
 def _write_pyvenv_cfg(
-    venv_dir: Path, base: ProbeResult, *, prompt: str | None, system_site_packages: bool
+    venv_dir: str, base: Mapping[str, Any], *, prompt: str | None, system_site_packages: bool
 ) -> None:
-    base_exe = base.base_executable
-    version = str(base.interpreter.version)
+    base_exe = str(base["base_executable"])
     lines = [
-        f"home = {Path(base_exe).parent}",
+        f"home = {os.path.dirname(base_exe)}",
         f"include-system-site-packages = {'true' if system_site_packages else 'false'}",
-        f"version = {version}",
+        f"version = {python_cache.version_text(base)}",
         f"executable = {base_exe}",
         f"command = cloche venv --python {base_exe} {venv_dir}",
     ]
     if prompt is not None:
         lines.append(f"prompt = {prompt!r}")
     lines.append(f"cloche = {cloche.__version__}")
-    (venv_dir / "pyvenv.cfg").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with open(os.path.join(venv_dir, "pyvenv.cfg"), "w", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n")
 
 
-def _link_executables(bin_dir: Path, base: ProbeResult) -> list[Path]:
-    info = base.data["version_info"]
+def _link_executables(bin_dir: str, base: Mapping[str, Any]) -> list[str]:
+    info = base["version_info"]
     major, minor = info[0], info[1]
     names = ["python", f"python{major}", f"python{major}.{minor}"]
-    if base.data.get("gil_disabled"):
+    if base.get("gil_disabled"):
         names.append(f"python{major}.{minor}t")
-    if base.interpreter.implementation == "pypy":
+    if base["implementation"] == "pypy":
         names += ["pypy", f"pypy{major}", f"pypy{major}.{minor}"]
     links = []
     for name in names:
-        link = bin_dir / name
+        link = os.path.join(bin_dir, name)
         if os.path.lexists(link):
-            link.unlink()
-        link.symlink_to(base.base_executable)
+            os.unlink(link)
+        os.symlink(str(base["base_executable"]), link)
         links.append(link)
     return links
-
-
-def _venv_probe_data(base: ProbeResult, venv_dir: Path, paths: dict[str, str]) -> dict[str, Any]:
-    """What probing the new venv's python would report, derived from its base's probe."""
-    data = dict(base.data)
-    data["prefix"] = str(venv_dir)
-    data["paths"] = paths
-    return data

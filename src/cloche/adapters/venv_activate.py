@@ -4,77 +4,91 @@ CPython's substitution rules changed over time: before 3.13 the prompt is
 wrapped as ``(name) ``, and releases carrying gh-124651 shell-quote every value.
 Rather than keep a table of releases (the quoting fix was backported), read the
 rules from the target's ``venv/__init__.py`` itself.
+
+This runs on ``cloche venv``'s start-up path: plain classes and ``os.path``, no
+dataclasses or pathlib (see ``python_cache``).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
-from dataclasses import dataclass
-from pathlib import Path
 
 from cloche.errors import EnvironmentError_
 
 _OLD_PROMPT = re.compile(r"context\.prompt\s*=\s*'\(%s\) '\s*%")
 
 
-@dataclass(frozen=True, slots=True)
 class ActivationContext:
     """The values CPython's venv substitutes into its script templates."""
 
-    env_dir: str
-    env_name: str
-    prompt: str
-    bin_name: str
-    env_exe: str
+    __slots__ = ("bin_name", "env_dir", "env_exe", "env_name", "prompt")
 
-
-@dataclass(frozen=True, slots=True)
-class _Rules:
-    wrap_prompt: bool
-    quote: bool
+    def __init__(self, env_dir: str, env_name: str, prompt: str, bin_name: str, env_exe: str):
+        self.env_dir = env_dir
+        self.env_name = env_name
+        self.prompt = prompt
+        self.bin_name = bin_name
+        self.env_exe = env_exe
 
 
 def write_activation_scripts(
-    stdlib: Path, os_name: str, bin_dir: Path, context: ActivationContext
-) -> list[Path]:
+    stdlib: str | os.PathLike[str],
+    os_name: str,
+    bin_dir: str | os.PathLike[str],
+    context: ActivationContext,
+) -> list[str]:
     """Render ``<stdlib>/venv/scripts/{common,<os_name>}/*`` into ``bin_dir``.
 
     Returns the written paths; nothing is written when the stdlib has no templates.
     """
-    scripts = stdlib / "venv" / "scripts"
-    if not scripts.is_dir():
+    scripts = os.path.join(stdlib, "venv", "scripts")
+    if not os.path.isdir(scripts):
         return []
-    rules = _read_rules(stdlib / "venv" / "__init__.py")
-    written: list[Path] = []
+    wrap_prompt, quote = _read_rules(os.path.join(stdlib, "venv", "__init__.py"))
+    written: list[str] = []
     for folder in ("common", os_name):
-        source_dir = scripts / folder
-        if not source_dir.is_dir():
+        source_dir = os.path.join(scripts, folder)
+        try:
+            names = sorted(os.listdir(source_dir))
+        except OSError:
             continue
-        for source in sorted(source_dir.iterdir()):
-            if not source.is_file() or source.suffix in (".exe", ".pdb"):
+        for name in names:
+            source = os.path.join(source_dir, name)
+            if name.endswith((".exe", ".pdb")) or not os.path.isfile(source):
                 continue
-            target = bin_dir / source.name
             try:
-                text = source.read_bytes().decode("utf-8")
+                with open(source, "rb") as fh:
+                    text = fh.read().decode("utf-8")
+                mode = os.stat(source).st_mode & 0o777
             except UnicodeError:
                 continue  # CPython skips binary files here too
             except OSError as exc:
                 raise EnvironmentError_(f"cannot read venv template {source}: {exc}") from None
-            rendered = render(text, source.name, context, rules)
-            try:
-                target.unlink(missing_ok=True)
-                target.write_bytes(rendered.encode("utf-8"))
-                target.chmod(source.stat().st_mode & 0o777)
-            except OSError as exc:
-                raise EnvironmentError_(f"cannot write {target}: {exc}") from None
+            target = os.path.join(bin_dir, name)
+            _write(target, render(text, name, context, wrap_prompt, quote), mode)
             written.append(target)
     return written
 
 
-def render(text: str, script_name: str, context: ActivationContext, rules: _Rules) -> str:
+def _write(target: str, text: str, mode: int) -> None:
+    try:
+        if os.path.lexists(target):
+            os.unlink(target)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text.encode("utf-8"))
+        os.chmod(target, mode)
+    except OSError as exc:
+        raise EnvironmentError_(f"cannot write {target}: {exc}") from None
+
+
+def render(
+    text: str, script_name: str, context: ActivationContext, wrap_prompt: bool, quote: bool
+) -> str:
     """Substitute the ``__VENV_*__`` placeholders of one template."""
-    prompt = f"({context.prompt}) " if rules.wrap_prompt else context.prompt
+    prompt = f"({context.prompt}) " if wrap_prompt else context.prompt
     values = {
         "__VENV_DIR__": context.env_dir,
         "__VENV_NAME__": context.env_name,
@@ -82,7 +96,7 @@ def render(text: str, script_name: str, context: ActivationContext, rules: _Rule
         "__VENV_BIN_NAME__": context.bin_name,
         "__VENV_PYTHON__": context.env_exe,
     }
-    if rules.quote:
+    if quote:
         values = {key: _quote(value, script_name) for key, value in values.items()}
     for key, value in values.items():
         text = text.replace(key, value)
@@ -97,10 +111,12 @@ def _quote(value: str, script_name: str) -> str:
     return shlex.quote(value)
 
 
-def _read_rules(venv_init: Path) -> _Rules:
+def _read_rules(venv_init: str) -> tuple[bool, bool]:
+    """(wrap the prompt in parentheses, shell-quote the values) for this CPython."""
     try:
-        source = venv_init.read_text(encoding="utf-8")
+        with open(venv_init, encoding="utf-8") as fh:
+            source = fh.read()
     except (OSError, UnicodeError):
         # No source to read: assume the rules of the newest CPython.
-        return _Rules(wrap_prompt=False, quote=True)
-    return _Rules(wrap_prompt=bool(_OLD_PROMPT.search(source)), quote="shlex.quote" in source)
+        return False, True
+    return bool(_OLD_PROMPT.search(source)), "shlex.quote" in source

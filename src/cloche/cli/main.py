@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 import click
 
 from cloche import __version__
+from cloche.cli.entry import print_error
 from cloche.errors import ClocheError
 
 # Subcommands are imported only when run, so `cloche --help` stays fast and
@@ -116,7 +117,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
             import traceback
 
             traceback.print_exc()
-        _print_error(exc.message, exc.hint)
+        print_error(exc.message, exc.hint)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
@@ -132,7 +133,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except Exception as exc:  # the boundary: never a bare traceback unless -v
         if verbose:
             raise
-        _print_error(
+        print_error(
             f"unexpected error: {type(exc).__name__}: {exc}", "run again with -v for details"
         )
         sys.exit(1)
@@ -147,9 +148,3 @@ def _wants_traceback(args: list[str]) -> bool:
         if arg == "--verbose" or (arg.startswith("-v") and set(arg[1:]) == {"v"}):
             return True
     return False
-
-
-def _print_error(message: str, hint: str | None) -> None:
-    click.echo(f"error: {message}", err=True)
-    if hint:
-        click.echo(f"hint: {hint}", err=True)

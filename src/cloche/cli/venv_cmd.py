@@ -74,11 +74,7 @@ def command(
         )
     finally:
         state.reporter.close()
-    version = env.version
-    state.reporter.info(f"Created virtual environment at {path} with Python {version}")
-    activate = (
-        "Scripts\\activate"
-        if "Scripts" in Path(env.scheme["scripts"]).parts[-1:]
-        else "bin/activate"
-    )
-    state.reporter.info(f"Activate with: source {path}/{activate}")
+    from cloche.cli.venv_fast import created_lines
+
+    for line in created_lines(str(path), str(env.version), env.scheme["scripts"]):
+        state.reporter.info(line)

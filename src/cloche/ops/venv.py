@@ -35,6 +35,7 @@ def make_venv(
         clear=clear,
         system_site_packages=system_site_packages,
         allow_existing=allow_existing,
+        cache_dir=settings.cache_dir,
     )
     if seed:
         # Imported here: a plain `cloche venv` must not pay for the installer's imports.

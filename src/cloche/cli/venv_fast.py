@@ -1,0 +1,134 @@
+"""``cloche venv`` without click: the common invocations, parsed by hand.
+
+``cloche venv`` is timed against uv's (a Rust binary that starts in a few
+milliseconds); importing click, dataclasses and packaging alone would cost
+several times that. So the console script tries this parser first. It takes
+only what it can answer exactly like the click command (``cli/venv_cmd.py``)
+would; anything else (``--help``, ``--python``, ``--seed``, index options, a
+config file or ``CLOCHE_*`` variable that could change settings) returns None,
+and the click command runs instead.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+TYPE_CHECKING = False  # typing itself is not imported at run time (start-up cost)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+_GLOBAL_VALUE_OPTIONS = ("--cache-dir",)
+_FLAGS = {"--clear": "clear", "--allow-existing": "allow_existing"}
+_FLAGS["--system-site-packages"] = "system_site_packages"
+
+
+class FastVenv:
+    """What a ``cloche venv`` command line asked for."""
+
+    __slots__ = (
+        "allow_existing",
+        "cache_dir",
+        "clear",
+        "path",
+        "prompt",
+        "quiet",
+        "system_site_packages",
+    )
+
+    def __init__(self) -> None:
+        self.path = ".venv"
+        self.prompt: str | None = None
+        self.clear = False
+        self.allow_existing = False
+        self.system_site_packages = False
+        self.quiet = 0
+        self.cache_dir: str | None = None
+
+
+def parse(args: Sequence[str]) -> FastVenv | None:
+    """The request, when ``args`` is a ``venv`` command this module can run; else None."""
+    out = FastVenv()
+    index = _parse_globals(args, out)
+    if index is None or index >= len(args) or args[index] != "venv":
+        return None
+    rest = list(args[index + 1 :])
+    seen_path = False
+    while rest:
+        arg = rest.pop(0)
+        if arg in _FLAGS:
+            setattr(out, _FLAGS[arg], True)
+        elif arg == "--prompt" and rest:
+            out.prompt = rest.pop(0)
+        elif arg.startswith("--prompt="):
+            out.prompt = arg.split("=", 1)[1]
+        elif arg.startswith("-") or seen_path or not arg:
+            return None
+        else:
+            out.path = arg
+            seen_path = True
+    return out if _settings_are_defaults() else None
+
+
+def _parse_globals(args: Sequence[str], out: FastVenv) -> int | None:
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg in ("-q", "--quiet") or (arg.startswith("-q") and set(arg[1:]) == {"q"}):
+            out.quiet += len(arg) - 1 if arg.startswith("-q") else 1
+        elif arg == "--no-progress":
+            pass
+        elif arg in _GLOBAL_VALUE_OPTIONS and index + 1 < len(args):
+            index += 1
+            out.cache_dir = args[index]
+        elif arg.startswith("--cache-dir="):
+            out.cache_dir = arg.split("=", 1)[1]
+        elif arg.startswith("-"):
+            return None
+        else:
+            return index
+        index += 1
+    return None
+
+
+def _settings_are_defaults() -> bool:
+    """No config file or variable that ``load_settings`` would read (and might reject)."""
+    if any(k.startswith("CLOCHE_") and k != "CLOCHE_CACHE_DIR" for k in os.environ):
+        return False
+    from cloche.dirs import user_config_file
+
+    return not os.path.exists(user_config_file())
+
+
+def run(request: FastVenv) -> None:
+    """Create the venv and say so, as ``cloche venv`` does."""
+    from cloche.adapters import python_cache
+    from cloche.adapters.venv import make_venv_files
+
+    cache_dir = request.cache_dir
+    if cache_dir is None and os.environ.get("CLOCHE_CACHE_DIR"):
+        cache_dir = os.path.expanduser(os.environ["CLOCHE_CACHE_DIR"])
+    base, _data = python_cache.default_interpreter(cache_dir)
+    _executable, data = make_venv_files(
+        request.path,
+        base,
+        prompt=request.prompt,
+        clear=request.clear,
+        allow_existing=request.allow_existing,
+        system_site_packages=request.system_site_packages,
+        cache_dir=cache_dir,
+    )
+    if request.quiet == 0:
+        version = python_cache.version_text(data)
+        lines = created_lines(request.path, version, data["paths"]["scripts"])
+        sys.stderr.write("".join(f"{line}\n" for line in lines))
+
+
+def created_lines(path: str, version: str, scripts_dir: str) -> list[str]:
+    """What ``cloche venv`` prints once the environment exists."""
+    shown = os.path.normpath(path)
+    activate = "Scripts\\activate" if os.path.basename(scripts_dir) == "Scripts" else "bin/activate"
+    return [
+        f"Created virtual environment at {shown} with Python {version}",
+        f"Activate with: source {shown}/{activate}",
+    ]
