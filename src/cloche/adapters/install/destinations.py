@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,8 +19,10 @@ _GENERATED = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class PlannedFile:
-    source: Path
-    target: Path
+    """One file of a wheel and where it goes; plain strings, as there are thousands."""
+
+    source: str
+    target: str
     row: RecordRowLike
     is_script: bool
     """From ``.data/scripts``: copied with its ``#!python`` shebang rewritten."""
@@ -58,40 +61,46 @@ def _root_is_purelib(request: InstallRequest) -> bool:
 
 def _relative_parts(request: InstallRequest, path: str) -> list[str]:
     parts = path.split("/")
-    if path.startswith("/") or any(p in ("", ".", "..") for p in parts) or "\\" in path:
+    if path.startswith("/") or "" in parts or "." in parts or ".." in parts or "\\" in path:
         raise InstallError(
             f"{request.wheel.filename} lists {path!r}, which is not inside the wheel; refusing it"
         )
     return parts
 
 
+def _under(directory: str, parts: list[str]) -> str:
+    return directory + os.sep + os.sep.join(parts)
+
+
 def plan_wheel(layout: EnvLayout, request: InstallRequest) -> WheelPlan:
     """Map every file of the wheel to its target path in ``layout``."""
     wheel = request.wheel
-    site = layout.purelib if _root_is_purelib(request) else layout.platlib
-    data_dir = wheel.dist_info[: -len(".dist-info")] + ".data"
+    site_path = layout.purelib if _root_is_purelib(request) else layout.platlib
+    site = str(site_path)
+    source_root = str(wheel.path)
+    dist_info = wheel.dist_info
+    data_dir = dist_info[: -len(".dist-info")] + ".data"
     schemes = {
-        "purelib": layout.purelib,
-        "platlib": layout.platlib,
-        "scripts": layout.scripts,
-        "headers": layout.include / wheel.name,
-        "data": layout.data,
+        "purelib": str(layout.purelib),
+        "platlib": str(layout.platlib),
+        "scripts": str(layout.scripts),
+        "headers": str(layout.include / wheel.name),
+        "data": str(layout.data),
     }
     files = []
     for row in wheel.records:
         parts = _relative_parts(request, row.path)
-        if parts[0] == wheel.dist_info and len(parts) == 2 and parts[1] in _GENERATED:
+        top = parts[0]
+        if top == dist_info and len(parts) == 2 and parts[1] in _GENERATED:
             continue
-        if parts[0] == data_dir:
+        source = _under(source_root, parts)
+        if top == data_dir:
             if len(parts) < 3 or parts[1] not in schemes:
                 raise InstallError(
                     f"{wheel.filename} has {row.path!r} in an unknown .data scheme; refusing it"
                 )
-            target = schemes[parts[1]].joinpath(*parts[2:])
-            is_script = parts[1] == "scripts"
+            target = _under(schemes[parts[1]], parts[2:])
+            files.append(PlannedFile(source, target, row, parts[1] == "scripts", False))
         else:
-            target = site.joinpath(*parts)
-            is_script = False
-        source = wheel.path.joinpath(*parts)
-        files.append(PlannedFile(source, target, row, is_script, in_site=parts[0] != data_dir))
-    return WheelPlan(request, site, tuple(files))
+            files.append(PlannedFile(source, _under(site, parts), row, False, True))
+    return WheelPlan(request, site_path, tuple(files))

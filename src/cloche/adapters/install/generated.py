@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import configparser
+import csv
 import hashlib
 import io
 import os
@@ -13,11 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
-from installer.records import Hash, RecordEntry
 from installer.scripts import Script
 from installer.utils import (
-    Scheme,
-    construct_record_file,
     fix_shebang,
     get_launcher_kind,
     make_file_executable,
@@ -44,17 +42,30 @@ sys.stdout.buffer.write("\\0".join(out).encode("utf-8"))
 """
 
 
-def record_entry(site: Path, target: Path, sha256: str | None, size: int | None) -> RecordEntry:
+RecordLine = tuple[str, str, str]
+"""A RECORD row as written: path, ``sha256=<digest>`` (or empty), size (or empty)."""
+
+
+def record_line(path: str, sha256: str | None, size: int | None) -> RecordLine:
+    return (
+        path,
+        f"sha256={sha256}" if sha256 is not None else "",
+        "" if size is None else str(size),
+    )
+
+
+def record_entry(
+    site: Path, target: Path | str, sha256: str | None, size: int | None
+) -> RecordLine:
     """A RECORD row for ``target``, its path relative to ``site`` (``../../bin/x`` outside it)."""
-    path = os.path.relpath(target, site).replace(os.sep, "/")
-    return RecordEntry(path, Hash("sha256", sha256) if sha256 is not None else None, size)
+    return record_line(os.path.relpath(target, site).replace(os.sep, "/"), sha256, size)
 
 
-def make_dirs(directories: Iterable[Path], journal: Journal) -> None:
+def make_dirs(directories: Iterable[Path | str], journal: Journal) -> None:
     """Create missing directories, parents first, recording each one so a rollback removes it."""
     missing: set[str] = set()
     for directory in set(directories):
-        current = str(directory)
+        current = os.fspath(directory)
         # Strings and os.path here: pathlib costs more than the syscalls on big wheels.
         while current not in missing and not os.path.isdir(current):  # noqa: PTH112
             missing.add(current)
@@ -66,7 +77,7 @@ def make_dirs(directories: Iterable[Path], journal: Journal) -> None:
 
 def write_file(
     plan: WheelPlan, target: Path, content: bytes, journal: Journal, *, executable: bool = False
-) -> RecordEntry:
+) -> RecordLine:
     """Write ``content`` at ``target`` (moving aside what is there); returns its RECORD row."""
     make_dirs([target.parent], journal)
     try:
@@ -115,23 +126,23 @@ def _console_scripts(plan: WheelPlan) -> list[Script]:
     return scripts
 
 
-def write_generated(layout: EnvLayout, plan: WheelPlan, journal: Journal) -> list[RecordEntry]:
+def write_generated(layout: EnvLayout, plan: WheelPlan, journal: Journal) -> list[RecordLine]:
     """Write the wheel's scripts and install metadata; returns RECORD rows of every file so far."""
     request = plan.request
     python = str(layout.python_executable)
     entries = []
     for file in plan.files:
+        row = file.row
         if file.in_site:
-            entries.append(
-                RecordEntry(file.row.path, Hash("sha256", file.row.sha256), file.row.size)
-            )
+            entries.append((row.path, f"sha256={row.sha256}", str(row.size)))
             continue
         if not file.is_script:
-            entries.append(record_entry(plan.site, file.target, file.row.sha256, file.row.size))
+            entries.append(record_entry(plan.site, file.target, row.sha256, row.size))
             continue
-        with fix_shebang(io.BytesIO(file.source.read_bytes()), python) as stream:
+        original = Path(file.source).read_bytes()
+        with fix_shebang(io.BytesIO(original), python) as stream:
             content = stream.read()
-        entries.append(write_file(plan, file.target, content, journal, executable=True))
+        entries.append(write_file(plan, Path(file.target), content, journal, executable=True))
     kind = get_launcher_kind()
     for script in _console_scripts(plan):
         filename, content = script.generate(python, kind)
@@ -146,12 +157,13 @@ def write_generated(layout: EnvLayout, plan: WheelPlan, journal: Journal) -> lis
     return entries
 
 
-def write_record(plan: WheelPlan, entries: Sequence[RecordEntry], journal: Journal) -> None:
-    """Write RECORD: every row given plus RECORD itself (no hash)."""
-    rows = [*entries, RecordEntry(f"{plan.request.wheel.dist_info}/RECORD", None, None)]
-    with construct_record_file([(Scheme("purelib"), row) for row in rows]) as stream:
-        content = stream.read()
-    write_file(plan, plan.dist_info / "RECORD", content, journal)
+def write_record(plan: WheelPlan, entries: Sequence[RecordLine], journal: Journal) -> None:
+    """Write RECORD: every row given plus RECORD itself (no hash), as CSV (PEP 376)."""
+    text = io.StringIO()
+    writer = csv.writer(text, delimiter=",", quotechar='"', lineterminator="\n")
+    writer.writerows(entries)
+    writer.writerow((f"{plan.request.wheel.dist_info}/RECORD", "", ""))
+    write_file(plan, plan.dist_info / "RECORD", text.getvalue().encode("utf-8"), journal)
 
 
 def _compile_batch(python: Path, sources: Sequence[Path]) -> dict[Path, Path]:

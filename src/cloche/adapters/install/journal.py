@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
 import shutil
 import tempfile
 import threading
@@ -59,8 +60,8 @@ class Journal:
         self._backup: Path | None = None
         self._lock = threading.Lock()
         self._stashed: list[tuple[Path, Path]] = []
-        self._created: list[Path] = []
-        self._created_set: set[Path] = set()
+        self._created: list[str] = []
+        self._created_set: set[str] = set()
         self._created_dirs: list[Path] = []
         self._removed_dirs: list[Path] = []
         self._pycs = PycIndex()
@@ -70,10 +71,11 @@ class Journal:
             self._backup = Path(tempfile.mkdtemp(prefix=".cloche-backup-", dir=self._backup_parent))
         return self._backup
 
-    def stash(self, path: Path) -> None:
+    def stash(self, path: Path | str) -> None:
         """Move ``path`` (file, link or directory) aside; a file this install created is deleted."""
+        path = Path(path)
         with self._lock:
-            if path in self._created_set:
+            if str(path) in self._created_set:
                 path.unlink(missing_ok=True)
                 return
             # Cached bytecode goes with its source, so a rollback restores both.
@@ -82,11 +84,15 @@ class Journal:
                 _move(victim, backup)
                 self._stashed.append((victim, backup))
 
-    def created(self, path: Path) -> None:
+    def created(self, path: Path | str) -> None:
         """``path`` is (about to be) written by this install."""
+        self.created_many([os.fspath(path)])
+
+    def created_many(self, paths: list[str]) -> None:
+        """Every one of ``paths`` is (about to be) written by this install."""
         with self._lock:
-            self._created.append(path)
-            self._created_set.add(path)
+            self._created.extend(paths)
+            self._created_set.update(paths)
 
     def created_dir(self, path: Path) -> None:
         self._created_dirs.append(path)
@@ -104,14 +110,14 @@ class Journal:
         """Put every path back as it was; raises InstallError if that is impossible."""
         problems: list[str] = []
         pycs = PycIndex()
-        for path in reversed(self._created):
+        for path in map(Path, reversed(self._created)):
             for victim in [*pycs.pop(path), path]:
                 try:
                     victim.unlink(missing_ok=True)
                 except OSError as exc:
                     problems.append(f"{victim}: {exc.strerror}")
-        for parent in {path.parent for path in self._created}:
-            _rmdir_quietly(parent / "__pycache__")
+        for parent in {os.path.dirname(path) for path in self._created}:  # noqa: PTH120
+            _rmdir_quietly(Path(parent) / "__pycache__")
         for directory in sorted(self._created_dirs, key=lambda p: len(p.parts), reverse=True):
             _rmdir_quietly(directory / "__pycache__")
             _rmdir_quietly(directory)

@@ -1,13 +1,18 @@
-"""Put a store file into an environment: reflink, else hardlink, else copy."""
+"""Put a store file into an environment: reflink, else hardlink, else copy.
+
+Paths are plain strings: a big install links thousands of files, and pathlib
+objects cost more than the system calls.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
 import sys
 import threading
-from pathlib import Path
+from collections.abc import Callable
 
 from cloche.config import LinkMode
 from cloche.errors import InstallError
@@ -16,7 +21,7 @@ _FICLONE = 0x40049409  # _IOW(0x94, 9, int) from linux/fs.h
 _AUTO_ORDER = (LinkMode.CLONE, LinkMode.HARDLINK, LinkMode.COPY)
 
 
-def _clone(src: Path, dst: Path) -> None:
+def _clone(src: str, dst: str) -> None:
     if sys.platform == "darwin":
         import ctypes
 
@@ -29,31 +34,33 @@ def _clone(src: Path, dst: Path) -> None:
         raise OSError(errno.EOPNOTSUPP, "reflinks are not supported on this platform", str(dst))
     import fcntl
 
-    with src.open("rb") as source:
+    with open(src, "rb") as source:
         mode = os.fstat(source.fileno()).st_mode & 0o777
         fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
         try:
             fcntl.ioctl(fd, _FICLONE, source.fileno())
         except BaseException:
             os.close(fd)
-            dst.unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(dst)
             raise
         os.close(fd)
 
 
-def _copy(src: Path, dst: Path) -> None:
-    with src.open("rb") as source, dst.open("xb") as target:
+def _copy(src: str, dst: str) -> None:
+    with open(src, "rb") as source, open(dst, "xb") as target:
         try:
             shutil.copyfileobj(source, target, 1024 * 1024)
         except BaseException:
-            dst.unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(dst)
             raise
     shutil.copymode(src, dst)
 
 
-_OPERATIONS = {
+_OPERATIONS: dict[LinkMode, Callable[[str, str], None]] = {
     LinkMode.CLONE: _clone,
-    LinkMode.HARDLINK: lambda src, dst: dst.hardlink_to(src),
+    LinkMode.HARDLINK: os.link,
     LinkMode.COPY: _copy,
 }
 
@@ -71,7 +78,7 @@ class Linker:
         """The mode in use (AUTO until the first file was placed)."""
         return self._mode
 
-    def link(self, src: Path, dst: Path) -> None:
+    def link(self, src: str, dst: str) -> None:
         """Create ``dst`` from ``src``; raises FileExistsError when ``dst`` exists."""
         mode = self._mode
         if mode is LinkMode.AUTO:
@@ -94,7 +101,7 @@ class Linker:
                 hint=_hint_for(exc, mode),
             ) from None
 
-    def _probe(self, src: Path, dst: Path) -> LinkMode:
+    def _probe(self, src: str, dst: str) -> LinkMode:
         for mode in _AUTO_ORDER:
             try:
                 _OPERATIONS[mode](src, dst)

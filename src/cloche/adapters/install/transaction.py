@@ -5,14 +5,14 @@ Anything that goes wrong, KeyboardInterrupt included, rolls the environment back
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from installer.records import RecordEntry
-
 from cloche.adapters.install.destinations import PlannedFile, WheelPlan, plan_wheel
 from cloche.adapters.install.generated import (
+    RecordLine,
     compile_bytecode,
     make_dirs,
     record_entry,
@@ -86,17 +86,22 @@ def _wrap(exc: Exception, layout: EnvLayout) -> InstallError:
 
 
 def _link_chunk(files: Sequence[PlannedFile], linker: Linker, journal: Journal) -> int:
-    for file in files:
-        try:
-            linker.link(file.source, file.target)
-        except FileExistsError:
-            if file.target.is_dir() and not file.target.is_symlink():
-                raise InstallError(
-                    f"cannot install {file.target}: a directory is in the way"
-                ) from None
-            journal.stash(file.target)
-            linker.link(file.source, file.target)
-        journal.created(file.target)
+    done: list[str] = []
+    try:
+        for file in files:
+            target = file.target
+            try:
+                linker.link(file.source, target)
+            except FileExistsError:
+                if os.path.isdir(target) and not os.path.islink(target):  # noqa: PTH112, PTH114
+                    raise InstallError(
+                        f"cannot install {target}: a directory is in the way"
+                    ) from None
+                journal.stash(target)
+                linker.link(file.source, target)
+            done.append(target)
+    finally:
+        journal.created_many(done)
     return len(files)
 
 
@@ -111,7 +116,7 @@ def _link_all(
     chunks = [files[i : i + _CHUNK] for i in range(1, len(files), _CHUNK)]
     pool = ThreadPoolExecutor(max_workers=min(_MAX_THREADS, max(len(chunks), 1)))
     try:
-        make_dirs((f.target.parent for f in files), journal)
+        make_dirs({os.path.dirname(f.target) for f in files}, journal)  # noqa: PTH120
         task = reporter.started("Installing", total=len(files))
         # The first file settles the link mode for all the others.
         _link_chunk(files[:1], linker, journal)
@@ -128,7 +133,7 @@ def _link_all(
 def _compile(
     layout: EnvLayout,
     plans: Sequence[WheelPlan],
-    entries: Sequence[list[RecordEntry]],
+    entries: Sequence[list[RecordLine]],
     journal: Journal,
     reporter: Reporter,
 ) -> None:
@@ -136,8 +141,9 @@ def _compile(
     owner: dict[Path, int] = {}
     for index, plan in enumerate(plans):
         for file in plan.files:
-            if file.target.suffix == ".py" and any(file.target.is_relative_to(s) for s in sites):
-                owner[file.target] = index
+            target = Path(file.target)
+            if target.suffix == ".py" and any(target.is_relative_to(s) for s in sites):
+                owner[target] = index
     task = reporter.started("Compiling bytecode", total=None)
     compiled = compile_bytecode(layout, sorted(owner), journal)
     for source, pyc in compiled.items():
