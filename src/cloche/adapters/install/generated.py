@@ -72,7 +72,7 @@ def make_dirs(directories: Iterable[Path | str], journal: Journal) -> None:
             current = os.path.dirname(current)  # noqa: PTH120
     for path in sorted(missing, key=lambda p: p.count(os.sep)):
         os.mkdir(path)  # noqa: PTH102
-        journal.created_dir(Path(path))
+        journal.created_dir(path)
 
 
 def write_file(

@@ -62,7 +62,7 @@ class Journal:
         self._stashed: list[tuple[Path, Path]] = []
         self._created: list[str] = []
         self._created_set: set[str] = set()
-        self._created_dirs: list[Path] = []
+        self._created_dirs: list[str] = []
         self._removed_dirs: list[Path] = []
         self._pycs = PycIndex()
 
@@ -94,8 +94,8 @@ class Journal:
             self._created.extend(paths)
             self._created_set.update(paths)
 
-    def created_dir(self, path: Path) -> None:
-        self._created_dirs.append(path)
+    def created_dir(self, path: Path | str) -> None:
+        self._created_dirs.append(os.fspath(path))
 
     def removed_dir(self, path: Path) -> None:
         self._removed_dirs.append(path)
@@ -118,7 +118,8 @@ class Journal:
                     problems.append(f"{victim}: {exc.strerror}")
         for parent in {os.path.dirname(path) for path in self._created}:  # noqa: PTH120
             _rmdir_quietly(Path(parent) / "__pycache__")
-        for directory in sorted(self._created_dirs, key=lambda p: len(p.parts), reverse=True):
+        by_depth = sorted(map(Path, self._created_dirs), key=lambda p: len(p.parts), reverse=True)
+        for directory in by_depth:
             _rmdir_quietly(directory / "__pycache__")
             _rmdir_quietly(directory)
         for original, backup in reversed(self._stashed):
