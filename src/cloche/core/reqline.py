@@ -7,13 +7,11 @@ own metadata) and become ``name @ url`` requirements; paths become absolute
 
 from __future__ import annotations
 
-import configparser
 import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path, PurePath
 from urllib.parse import parse_qs, unquote, urlsplit
-from urllib.request import url2pathname
 
 from packaging.requirements import InvalidRequirement, Requirement
 
@@ -132,7 +130,7 @@ class UnnamedRequirement(RequirementError):
 def _local_path(location: str, base: Path, origin: str, editable: bool) -> Path:
     """The absolute path a local path or file: URL points to; it must exist."""
     if location.lower().startswith("file:"):
-        path = Path(url2pathname(urlsplit(location).path))
+        path = Path(_url2pathname(urlsplit(location).path))
     else:
         path = Path(location).expanduser()
     path = (base / path).resolve()
@@ -167,6 +165,8 @@ def _project_name(directory: Path, origin: str) -> str | None:
             return str(project["name"])
     setup_cfg = directory / "setup.cfg"
     if setup_cfg.is_file():
+        import configparser
+
         parser = configparser.ConfigParser(interpolation=None)
         try:
             parser.read(setup_cfg, encoding="utf-8")
@@ -228,3 +228,12 @@ def _not_editable(text: str, origin: str) -> RequirementError:
         f"{origin}: an editable requirement must be a local project directory "
         f"or a VCS URL (git+https://...), not {text!r}"
     )
+
+
+def _url2pathname(path: str) -> str:
+    """urllib.request.url2pathname, without importing urllib.request (~10 ms: http.client)."""
+    if sys.platform == "win32":  # pragma: no cover
+        import nturl2path
+
+        return nturl2path.url2pathname(path)
+    return unquote(path)
