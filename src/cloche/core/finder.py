@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from packaging.requirements import Requirement
 
 from cloche.core.models import DistFile, Metadata, NormalizedName
 
-PickFiles = Callable[[NormalizedName, Sequence[DistFile]], Iterable[DistFile]]
-"""Which of a package's files are likely to be needed (must be thread-safe and pure)."""
+
+class PickFiles(Protocol):
+    """Which of a package's files are likely to be needed; thread-safe, no I/O of its own."""
+
+    def __call__(self, name: NormalizedName, files: Sequence[DistFile]) -> Iterable[DistFile]:
+        """The files of ``name`` whose metadata should be fetched now."""
+        ...
+
+    def on_metadata(self, file: DistFile, metadata: Metadata) -> None:
+        """Told the metadata of a picked file as soon as it is known, to look further ahead."""
+        ...
 
 
 class PackageFinder(Protocol):
@@ -44,7 +53,8 @@ class PackageFinder(Protocol):
 
         ``then``, when given, is called (in the background) with each name and its
         files as soon as they arrive; the metadata of the files it returns is fetched
-        right away, so the resolver's next question is already answered.
+        right away and handed to ``then.on_metadata``, so the resolver's next
+        questions are already answered.
         """
         ...
 

@@ -33,6 +33,9 @@ from cloche.core.models import DistFile, Interpreter, Metadata, NormalizedName, 
 from cloche.core.report import NullReporter, Reporter
 from cloche.errors import BuildError, UsageError
 
+_STREAM_LIMIT = 256 * 1024 * 1024
+"""Wheels up to this size unpack as they download, never written to the cache whole."""
+
 
 class Sources(PackageFinder):
     """The PackageFinder of one command run, and the producer of installable wheels."""
@@ -110,15 +113,7 @@ class Sources(PackageFinder):
         return known
 
     def prefetch(self, names: Iterable[NormalizedName], then: PickFiles | None = None) -> None:
-        if then is None:
-            self.client.prefetch(names)
-            return
-        pick = then
-
-        def unseen(name: NormalizedName, files: Sequence[DistFile]) -> list[DistFile]:
-            return self._unseen_releases(pick(name, files))
-
-        self.client.prefetch(names, unseen)
+        self.client.prefetch(names, None if then is None else _Unseen(self, then))
 
     def prefetch_metadata(self, files: Iterable[DistFile]) -> None:
         self.client.prefetch_metadata(self._unseen_releases(files))
@@ -161,6 +156,10 @@ class Sources(PackageFinder):
             found = self.store.unpacked(file.sha256)
             if found is not None:
                 return found
+            if _streamable(file) and self.store.archive(file.sha256) is None:
+                return self.store.unpack_wheel_stream(
+                    file.filename, file.sha256, lambda sink: self.client.download_into(file, sink)
+                )
         archive, sha = self.archive(file)
         if file.is_wheel:
             return self.store.unpacked(sha) or self.store.unpack_wheel(
@@ -274,6 +273,25 @@ class Sources(PackageFinder):
         if commit is not None:
             return "vcs-" + hashlib.sha256(f"{url}@{commit}".encode()).hexdigest()
         return None
+
+
+class _Unseen:
+    """A PickFiles that passes on only releases whose metadata nobody asked for yet."""
+
+    def __init__(self, sources: Sources, pick: PickFiles) -> None:
+        self._sources = sources
+        self._pick = pick
+
+    def __call__(self, name: NormalizedName, files: Sequence[DistFile]) -> list[DistFile]:
+        return self._sources._unseen_releases(self._pick(name, files))
+
+    def on_metadata(self, file: DistFile, metadata: Metadata) -> None:
+        self._pick.on_metadata(file, metadata)
+
+
+def _streamable(file: DistFile) -> bool:
+    """Small enough to hold in memory while it downloads and unpacks."""
+    return file.size is not None and file.size <= _STREAM_LIMIT
 
 
 def _sha256(path: Path) -> str:

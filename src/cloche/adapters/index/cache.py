@@ -22,7 +22,7 @@ from cloche.core.models import DistFile, Metadata, NormalizedName
 DEFAULT_TTL = 600.0
 """How long a page without freshness information is held fresh (the public index's max-age)."""
 
-_PAGE_FORMAT = 1
+_PAGE_FORMAT = 2
 
 
 def _key_path(root: Path, key: str) -> Path:
@@ -73,7 +73,11 @@ def freshness(headers: Mapping[str, str]) -> float | None:
 
 @dataclass(frozen=True, slots=True)
 class CachedPage:
-    """One index page as last seen: its parsed files (or "not found") and validators."""
+    """One index page as last seen: its files (or "not found") and validators.
+
+    A JSON project page is kept as it came (``body``, parsed again on use, which is
+    cheaper than building every file up front); other pages as parsed ``rows``.
+    """
 
     url: str
     found: bool
@@ -82,6 +86,9 @@ class CachedPage:
     ttl: float
     etag: str | None = None
     last_modified: str | None = None
+    body: bytes | None = None
+    base: str | None = None
+    """The URL the body was served from (after redirects), for its relative links."""
 
     def is_fresh(self, now: float) -> bool:
         return self.stored_at <= now < self.stored_at + self.ttl
@@ -117,7 +124,8 @@ class PageCache:
     def load(self, url: str) -> CachedPage | None:
         path = _key_path(self.root, url)
         try:
-            doc = json.loads(path.read_bytes())
+            header, _newline, body = path.read_bytes().partition(b"\n")
+            doc = json.loads(header)
             if doc.get("format") != _PAGE_FORMAT or doc.get("url") != url:
                 return None
             return CachedPage(
@@ -128,11 +136,14 @@ class PageCache:
                 ttl=float(doc["ttl"]),
                 etag=doc.get("etag"),
                 last_modified=doc.get("last_modified"),
+                body=body if doc.get("base") is not None else None,
+                base=doc.get("base"),
             )
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
 
     def store(self, page: CachedPage) -> None:
+        """One line of JSON (no newline inside), then the raw body if any."""
         doc = {
             "format": _PAGE_FORMAT,
             "url": page.url,
@@ -141,11 +152,11 @@ class PageCache:
             "ttl": page.ttl,
             "etag": page.etag,
             "last_modified": page.last_modified,
+            "base": page.base if page.body is not None else None,
             "rows": page.rows,
         }
-        write_atomic(
-            _key_path(self.root, page.url), json.dumps(doc, separators=(",", ":")).encode()
-        )
+        header = json.dumps(doc, separators=(",", ":")).encode()
+        write_atomic(_key_path(self.root, page.url), header + b"\n" + (page.body or b""))
 
 
 def metadata_key(file: DistFile) -> str:

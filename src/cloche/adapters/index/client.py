@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from functools import partial
 from pathlib import Path
 from types import TracebackType
@@ -22,7 +23,7 @@ from packaging.requirements import Requirement
 
 from cloche.adapters.index.auth import CredentialStore, redact
 from cloche.adapters.index.cache import MetadataCache, PageCache, metadata_key
-from cloche.adapters.index.download import Downloader, copy_into, filename_of
+from cloche.adapters.index.download import Downloader, Sink, copy_into, filename_of
 from cloche.adapters.index.errors import NeedsBuild
 from cloche.adapters.index.findlinks import group_by_name, list_location
 from cloche.adapters.index.http import HttpTransport
@@ -30,9 +31,10 @@ from cloche.adapters.index.metadata import MetadataFetcher
 from cloche.adapters.index.pages import PageFetcher
 from cloche.config import IndexStrategy, Settings, check_index_url
 from cloche.core.finder import PickFiles
+from cloche.core.listing import FileListing
 from cloche.core.models import DistFile, Metadata, NormalizedName, normalize, parse_dist_filename
 from cloche.core.report import NullReporter, Reporter
-from cloche.errors import RequirementError, UsageError
+from cloche.errors import ClocheError, RequirementError, UsageError
 
 __all__ = ["IndexClient", "NeedsBuild"]
 
@@ -71,11 +73,17 @@ class _InFlight(Generic[K, V]):
             if future.set_running_or_notify_cancel():
                 future.set_exception(error)
 
-    def start(self, key: K, compute: Callable[[], V], pool: ThreadPoolExecutor) -> None:
-        """Compute ``key`` in ``pool`` unless it is already known or in flight."""
+    def start(
+        self, key: K, compute: Callable[[], V], pool: ThreadPoolExecutor
+    ) -> tuple[Future[V], bool]:
+        """Compute ``key`` in ``pool`` unless it is already known or in flight.
+
+        The future, and whether this call started it.
+        """
         future, mine = self._claim(key)
         if mine:
             pool.submit(_run, future, compute)
+        return future, mine
 
 
 def _run(future: Future[V], compute: Callable[[], V]) -> None:
@@ -116,7 +124,7 @@ class IndexClient:
         )
         self._fetcher = MetadataFetcher(self._transport, self._downloader, self._reporter)
         self._metadata_cache = MetadataCache(settings.cache_dir / "metadata-v1")
-        self._files: _InFlight[NormalizedName, tuple[DistFile, ...]] = _InFlight()
+        self._files: _InFlight[NormalizedName, Sequence[DistFile]] = _InFlight()
         self._metadata: _InFlight[str, Metadata] = _InFlight()
         self._locations: _InFlight[str, dict[NormalizedName, list[DistFile]]] = _InFlight()
         self._pool: ThreadPoolExecutor | None = None
@@ -143,9 +151,12 @@ class IndexClient:
         pool = self._executor()
         for name in names:
             key = normalize(name)
-            self._files.start(key, partial(self._list_then, key, then), pool)
+            future, mine = self._files.start(key, partial(self._list_then, key, then), pool)
+            if not mine and then is not None:
+                # Fetched or in flight for someone else: pick once it is there.
+                future.add_done_callback(partial(self._pick_later, key, then))
 
-    def _list_then(self, name: NormalizedName, then: PickFiles | None) -> tuple[DistFile, ...]:
+    def _list_then(self, name: NormalizedName, then: PickFiles | None) -> Sequence[DistFile]:
         if then is None:
             return self._list(name)
         picked = False
@@ -155,18 +166,35 @@ class IndexClient:
             # while this thread serializes the page.
             nonlocal picked
             picked = True
-            self.prefetch_metadata(f for f in then(name, files) if f.is_wheel)
+            self._pick(name, files, then)
 
         files = self._list(name, on_page)
         if not picked:
-            self.prefetch_metadata(f for f in then(name, files) if f.is_wheel)
+            self._pick(name, files, then)
         return files
 
-    def prefetch_metadata(self, files: Iterable[DistFile]) -> None:
-        """Start reading these files' metadata in the background; returns at once."""
+    def _pick(self, name: NormalizedName, files: Sequence[DistFile], then: PickFiles) -> None:
+        self.prefetch_metadata((f for f in then(name, files) if f.is_wheel), then)
+
+    def _pick_later(
+        self, name: NormalizedName, then: PickFiles, future: Future[Sequence[DistFile]]
+    ) -> None:
+        if future.cancelled() or future.exception() is not None:
+            return
+        with suppress(UsageError):  # closed meanwhile: only a hint is lost
+            self._executor().submit(self._pick, name, future.result(), then)
+
+    def prefetch_metadata(self, files: Iterable[DistFile], then: PickFiles | None = None) -> None:
+        """Start reading these files' metadata in the background; returns at once.
+
+        With ``then``, ``then.on_metadata`` hears of each as it arrives.
+        """
         pool = self._executor()
         for file in files:
-            self._metadata.start(self._memo_key(file), partial(self._read_metadata, file), pool)
+            key = self._memo_key(file)
+            future, _mine = self._metadata.start(key, partial(self._read_metadata, file), pool)
+            if then is not None:
+                future.add_done_callback(partial(_tell, then, file))
 
     def direct_metadata(self, requirement: Requirement) -> tuple[Metadata, DistFile | None]:
         """Metadata of a ``name @ <wheel URL>``; NeedsBuild for sdists, directories and VCS."""
@@ -208,6 +236,12 @@ class IndexClient:
         return self._downloader.fetch(
             file.url, dest_dir, filename=file.filename, hashes=file.hashes
         )
+
+    def download_into(self, file: DistFile, sink: Sink) -> None:
+        """Stream ``file`` into ``sink``; returns once its index hashes are checked."""
+        cached = self._downloader.cached_copy(file)
+        url = cached.as_uri() if cached is not None else file.url
+        self._downloader.fetch_into(url, sink, filename=file.filename, hashes=file.hashes)
 
     def download_url(self, url: str, dest_dir: Path, sha256: str | None = None) -> Path:
         """Save ``url`` into ``dest_dir``, checking ``sha256`` or a #sha256= fragment."""
@@ -261,19 +295,24 @@ class IndexClient:
 
     def _list(
         self, name: NormalizedName, on_page: Callable[[Sequence[DistFile]], None] | None = None
-    ) -> tuple[DistFile, ...]:
-        found: list[DistFile] = []
+    ) -> Sequence[DistFile]:
+        parts: list[Sequence[DistFile]] = []
         for index in self._indexes:
             page = self._pages.project_files(index, name, on_page)
             if page is None:
                 continue
-            found.extend(page)
+            parts.append(page)
             if self._settings.index_strategy is IndexStrategy.FIRST_INDEX:
                 break
         for location in self._settings.find_links:
             grouped = self._locations.get(location, partial(self._list_location, location))
-            found.extend(grouped.get(name, ()))
-        return tuple(found)
+            if grouped.get(name):
+                parts.append(grouped[name])
+        if not parts:
+            return ()
+        if len(parts) == 1 and isinstance(parts[0], FileListing):
+            return parts[0]
+        return FileListing.of(name, [file for part in parts for file in part])
 
     def _list_location(self, location: str) -> dict[NormalizedName, list[DistFile]]:
         return group_by_name(list_location(location, self._pages))
@@ -293,6 +332,13 @@ class IndexClient:
         if persistent:
             self._metadata_cache.store(key, metadata)
         return metadata
+
+
+def _tell(then: PickFiles, file: DistFile, future: Future[Metadata]) -> None:
+    if future.cancelled() or future.exception() is not None:
+        return  # whoever needs this metadata will see the error
+    with suppress(ClocheError):  # e.g. the client was closed meanwhile: only a hint is lost
+        then.on_metadata(file, future.result())
 
 
 def _fragment_hashes(fragment: str) -> tuple[tuple[str, str], ...]:

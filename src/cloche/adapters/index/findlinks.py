@@ -45,7 +45,7 @@ def list_location(location: str, pages: PageFetcher) -> list[DistFile]:
         files = pages.page(location, index=shown, project=None, accept=FIND_LINKS_ACCEPT)
         if files is None:
             raise IndexError_(f"find-links page {shown} does not exist (HTTP 404); check the URL")
-        return files
+        return list(files)
     if "://" in location and not lowered.startswith("file://"):
         raise UsageError(
             f"find-links location {shown!r} is not a directory, file:// or http(s) URL"

@@ -14,7 +14,15 @@ from cloche.adapters.index.auth import redact
 from cloche.adapters.index.cache import CachedPage, PageCache, freshness
 from cloche.adapters.index.download import local_path
 from cloche.adapters.index.http import HttpTransport
-from cloche.adapters.index.simple import ACCEPT, files_from_rows, files_to_rows, parse_page
+from cloche.adapters.index.simple import (
+    ACCEPT,
+    JSON_TYPE,
+    files_from_rows,
+    files_to_rows,
+    json_listing,
+    media_type,
+    parse_page,
+)
 from cloche.core.models import DistFile, NormalizedName
 from cloche.errors import IndexError_, OfflineError
 
@@ -37,7 +45,7 @@ class PageFetcher:
         index_url: str,
         name: NormalizedName,
         on_download: Callable[[Sequence[DistFile]], None] | None = None,
-    ) -> list[DistFile] | None:
+    ) -> Sequence[DistFile] | None:
         """Files of ``name`` on one index (URL without credentials); None when it lacks it.
 
         ``on_download`` sees the files of a freshly downloaded page before it is cached.
@@ -57,7 +65,7 @@ class PageFetcher:
         project: NormalizedName | None,
         accept: str,
         on_download: Callable[[Sequence[DistFile]], None] | None = None,
-    ) -> list[DistFile] | None:
+    ) -> Sequence[DistFile] | None:
         """Files a remote page lists (None on 404), from the cache while it is fresh."""
         url = redact(url)
         cached = self._cache.load(url)
@@ -67,9 +75,9 @@ class PageFetcher:
                 raise OfflineError(
                     f"{url} is not in the cache and --offline is set; run once online first"
                 )
-            return self._files(cached, index)
+            return self._files(cached, index, project)
         if cached is not None and not self._refresh and cached.is_fresh(now):
-            return self._files(cached, index)
+            return self._files(cached, index, project)
         headers = {"Accept": accept}
         if cached is not None:
             headers.update(cached.validators())
@@ -78,7 +86,7 @@ class PageFetcher:
         if response.status == 304 and cached is not None:
             if ttl is not None:
                 self._cache.store(cached.renewed(now, ttl, response.headers))
-            return self._files(cached, index)
+            return self._files(cached, index, project)
         if response.status in (404, 410):
             if ttl is not None:
                 self._cache.store(CachedPage(url, False, [], now, ttl))
@@ -87,34 +95,43 @@ class PageFetcher:
             raise IndexError_(
                 f"{url} answered HTTP {response.status}; check the index URL and its access rights"
             )
-        files = parse_page(
-            response.content,
-            response.headers.get("content-type"),
-            url=response.url,
-            index=index,
-            project=project,
-        )
+        content_type = response.headers.get("content-type")
+        raw = project is not None and media_type(content_type) == JSON_TYPE
+        files: Sequence[DistFile]
+        if raw:
+            assert project is not None
+            files = json_listing(response.content, url=response.url, index=index, project=project)
+        else:
+            files = parse_page(
+                response.content, content_type, url=response.url, index=index, project=project
+            )
         if on_download is not None:
             on_download(files)
         if ttl is not None:
             page = CachedPage(
                 url,
                 True,
-                files_to_rows(files),
+                [] if raw else files_to_rows(files),
                 now,
                 ttl,
                 etag=response.headers.get("etag"),
                 last_modified=response.headers.get("last-modified"),
+                body=response.content if raw else None,
+                base=response.url if raw else None,
             )
             self._cache.store(page)
         return files
 
-    def _files(self, cached: CachedPage, index: str) -> list[DistFile] | None:
+    def _files(
+        self, cached: CachedPage, index: str, project: NormalizedName | None
+    ) -> Sequence[DistFile] | None:
         if not cached.found:
             return None
         try:
+            if cached.body is not None and cached.base is not None and project is not None:
+                return json_listing(cached.body, url=cached.base, index=index, project=project)
             return files_from_rows(cached.rows, index=index)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, IndexError_):
             raise IndexError_(
                 f"the cached copy of {cached.url} is damaged; run again with --refresh"
             ) from None

@@ -8,24 +8,28 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable
-from functools import lru_cache
+import re
+from collections.abc import Iterable, Sequence
+from functools import lru_cache, partial
 from html.parser import HTMLParser
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from cloche.adapters.index.auth import redact
+from cloche.core.listing import FileListing
 from cloche.core.models import DistFile, Hashes, NormalizedName, parse_dist_filename
 from cloche.errors import IndexError_
+
+if TYPE_CHECKING:
+    from packaging.version import Version
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_V1_TYPE = "application/vnd.pypi.simple.v1+html"
 ACCEPT = f"{JSON_TYPE}, {HTML_V1_TYPE};q=0.2, text/html;q=0.01"
 
 
-@lru_cache(maxsize=1024)
 @functools.lru_cache(maxsize=4096)
 def requires_python_of(text: str | None) -> SpecifierSet | None:
     """A Requires-Python value; None when absent or invalid (invalid ones restrict nothing).
@@ -135,46 +139,115 @@ def _hash_dict(value: Any) -> Hashes:
 def _parse_json(
     body: bytes, *, url: str, index: str, project: NormalizedName | None
 ) -> list[DistFile]:
+    files = (_json_file(entry, url, index, project) for entry in _json_files(body, url))
+    return [f for f in files if f is not None]
+
+
+def _json_files(body: bytes, url: str) -> list[dict[str, Any]]:
+    """The ``files`` entries of a PEP 691 page, each with a string filename and url."""
     try:
         doc = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise _garbage(url, "invalid JSON") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("files"), list):
         raise _garbage(url, "JSON without a 'files' list")
-    files: list[DistFile] = []
-    for entry in doc["files"]:
+    entries: list[dict[str, Any]] = doc["files"]
+    for entry in entries:
         if not isinstance(entry, dict):
             raise _garbage(url, "a 'files' entry is not an object")
-        filename, href = entry.get("filename"), entry.get("url")
-        if not isinstance(filename, str) or not isinstance(href, str):
+        if not isinstance(entry.get("filename"), str) or not isinstance(entry.get("url"), str):
             raise _garbage(url, "a file without 'filename' or 'url'")
-        yanked_value = entry.get("yanked", False)
-        yanked = yanked_value if isinstance(yanked_value, str) else ("" if yanked_value else None)
-        metadata_value = entry.get("core-metadata", entry.get("dist-info-metadata", False))
-        metadata_hashes: Hashes | None
-        if isinstance(metadata_value, dict):
-            metadata_hashes = _hash_dict(metadata_value)
-        else:
-            metadata_hashes = () if metadata_value is True else None
-        requires_python = entry.get("requires-python")
-        size = entry.get("size")
-        upload_time = entry.get("upload-time")
-        made = _make_file(
-            filename,
-            href,
-            base=url,
-            index=index,
-            project=project,
-            hashes=_hash_dict(entry.get("hashes")),
-            requires_python=requires_python if isinstance(requires_python, str) else None,
-            yanked=yanked,
-            metadata_hashes=metadata_hashes,
-            size=size if isinstance(size, int) and not isinstance(size, bool) else None,
-            upload_time=upload_time if isinstance(upload_time, str) else None,
-        )
+    return entries
+
+
+def json_listing(body: bytes, *, url: str, index: str, project: NormalizedName) -> FileListing:
+    """The files of a PEP 691 project page, each version's built only when asked for."""
+    groups = _json_entries(body, url=url, index=index, project=project)
+    return FileListing(
+        project, groups, partial(_build_json_group, url=url, index=index, project=project)
+    )
+
+
+# A wheel filename without build tag whose name part packaging.utils.parse_wheel_filename
+# accepts: such a file parses once its name matches and its version is valid.
+_PLAIN_WHEEL = re.compile(r"([A-Za-z0-9]+(?:_[A-Za-z0-9]+)*)-([^-]+)-[^-]*-[^-]*-[^-]*\.whl")
+
+
+_DIST_SUFFIXES = (".whl", ".tar.gz", ".zip")
+
+
+@lru_cache(maxsize=8192)
+def _valid_version(text: str) -> Version | None:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
+def _json_entries(
+    body: bytes, *, url: str, index: str, project: NormalizedName
+) -> dict[Version, list[Any]]:
+    """A page's entries by version: plain wheels left raw, everything else as DistFiles.
+
+    Only the cheap checks run here; building a raw entry later cannot fail.
+    """
+    wheel_name = project.replace("-", "_")
+    groups: dict[Version, list[Any]] = {}
+    for entry in _json_files(body, url):
+        if not entry["filename"].endswith(_DIST_SUFFIXES):
+            continue  # an .egg or .exe: parse_dist_filename would drop it too
+        plain = _PLAIN_WHEEL.fullmatch(entry["filename"])
+        if plain is not None and plain.group(1).lower() == wheel_name:
+            version = _valid_version(plain.group(2))
+            if version is not None:
+                groups.setdefault(version, []).append(entry)
+                continue
+        made = _json_file(entry, url=url, index=index, project=project)
+        if made is not None:
+            groups.setdefault(made.version, []).append(made)
+    return groups
+
+
+def _build_json_group(
+    items: Sequence[Any], *, url: str, index: str, project: NormalizedName | None
+) -> list[DistFile]:
+    files = []
+    for item in items:
+        made = item if isinstance(item, DistFile) else _json_file(item, url, index, project)
         if made is not None:
             files.append(made)
     return files
+
+
+def _json_file(
+    entry: dict[str, Any], url: str, index: str, project: NormalizedName | None
+) -> DistFile | None:
+    yanked_value = entry.get("yanked", False)
+    yanked = yanked_value if isinstance(yanked_value, str) else ("" if yanked_value else None)
+    metadata_value = entry.get("core-metadata", entry.get("dist-info-metadata", False))
+    metadata_hashes: Hashes | None
+    if isinstance(metadata_value, dict):
+        metadata_hashes = _hash_dict(metadata_value)
+    else:
+        metadata_hashes = () if metadata_value is True else None
+    requires_python = entry.get("requires-python")
+    size = entry.get("size")
+    upload_time = entry.get("upload-time")
+    return _make_file(
+        entry["filename"],
+        entry["url"],
+        base=url,
+        index=index,
+        project=project,
+        hashes=_hash_dict(entry.get("hashes")),
+        requires_python=requires_python if isinstance(requires_python, str) else None,
+        yanked=yanked,
+        metadata_hashes=metadata_hashes,
+        size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+        upload_time=upload_time if isinstance(upload_time, str) else None,
+    )
 
 
 # -- PEP 503 HTML -------------------------------------------------------------------

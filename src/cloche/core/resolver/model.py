@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from packaging.markers import Marker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
@@ -95,6 +97,19 @@ class Need:
             origin=origin,
             requirement=requirement,
         )
+
+
+def marker_applies(
+    marker: Marker | None, env: dict[str, str], extras: Iterable[str] = ("",)
+) -> bool:
+    """Whether ``marker`` holds on ``env`` for any of ``extras`` ("" = no extra)."""
+    if marker is None:
+        return True
+    try:
+        return any(marker.evaluate(env | {"extra": extra}) for extra in extras)
+    except (UndefinedComparison, UndefinedEnvironmentName):
+        # A marker that cannot be evaluated on this target does not apply to it.
+        return False
 
 
 def is_exact_pin(specifier: SpecifierSet) -> bool:

@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from packaging.markers import Marker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 from resolvelib import AbstractProvider
 
-from cloche.core.finder import PackageFinder, PickFiles
+from cloche.core.finder import PackageFinder
 from cloche.core.models import DistFile, Metadata, NormalizedName, Target
 from cloche.core.report import Reporter
-from cloche.core.resolver.model import PYTHON, Candidate, Need, is_exact_pin
+from cloche.core.resolver.lookahead import Lookahead
+from cloche.core.resolver.model import PYTHON, Candidate, Need, is_exact_pin, marker_applies
 from cloche.core.resolver.options import FilePolicy, ResolveOptions
 from cloche.core.resolver.releases import Release, ReleaseTable
 from cloche.errors import RequirementError
@@ -23,19 +23,6 @@ if TYPE_CHECKING:
     from resolvelib.structs import RequirementInformation
 
 Preference = tuple[bool, bool, bool, int, str]
-
-
-def marker_applies(
-    marker: Marker | None, env: dict[str, str], extras: Iterable[str] = ("",)
-) -> bool:
-    """Whether ``marker`` holds on ``env`` for any of ``extras`` ("" = no extra)."""
-    if marker is None:
-        return True
-    try:
-        return any(marker.evaluate(env | {"extra": extra}) for extra in extras)
-    except (UndefinedComparison, UndefinedEnvironmentName):
-        # A marker that cannot be evaluated on this target does not apply to it.
-        return False
 
 
 class Provider(AbstractProvider[Need, Candidate, str]):
@@ -55,7 +42,6 @@ class Provider(AbstractProvider[Need, Candidate, str]):
         self._options = options
         self._reporter = reporter
         self._env = target.markers
-        self._priority = target.tag_priority()
         self._preferred = options.preferred()
         self._python = Candidate(PYTHON, target.python_version)
         self._constraints: dict[NormalizedName, list[Need]] = {}
@@ -74,6 +60,7 @@ class Provider(AbstractProvider[Need, Candidate, str]):
         self._dependencies: dict[Candidate, list[Need]] = {}
         self._match_counts: dict[str, int] = {}
         self._prefetched_names: set[NormalizedName] = set()
+        self._lookahead = Lookahead(finder, target, options, self._direct)
         self._prefetched_files: set[str] = set()
         self.needs_seen: dict[str, list[Need]] = {}
         """Every need met so far, by identity (for tracing a conflict to the user)."""
@@ -89,9 +76,7 @@ class Provider(AbstractProvider[Need, Candidate, str]):
     def _table(self, name: NormalizedName) -> ReleaseTable:
         table = self._releases.get(name)
         if table is None:
-            policy = self._options.file_policy(name)
-            files = self._finder.files(name)
-            table = ReleaseTable(name, files, self._target, self._priority, policy)
+            table = self._lookahead.table(name, self._finder.files(name))
             self._releases[name] = table
             self._prefetched_names.add(name)
         return table
@@ -362,35 +347,14 @@ class Provider(AbstractProvider[Need, Candidate, str]):
             elif need.name not in self._prefetched_names:
                 self._prefetched_names.add(need.name)
                 new_names.append(need.name)
+        self._lookahead.expect(needs)
         if new_names:
-            self._finder.prefetch(new_names, self._likely_files(needs))
+            self._finder.prefetch(new_names, self._lookahead)
         self._prefetch_files(likely)
 
     def prefetch_roots(self, needs: Sequence[Need]) -> None:
         """Start on every requirement the user named before resolving the first one."""
         self._prefetch_for(needs)
-
-    def _likely_files(self, needs: Sequence[Need]) -> PickFiles:
-        """A pure picker, run in the background as pages arrive: the file of the
-        newest release the needs allow (finals first), as the resolver will try it."""
-        specs: dict[NormalizedName, list[SpecifierSet]] = {}
-        for need in needs:
-            specs.setdefault(need.name, []).append(need.specifier)
-        target, priority, options = self._target, self._priority, self._options
-
-        def pick(name: NormalizedName, files: Sequence[DistFile]) -> list[DistFile]:
-            table = ReleaseTable(name, files, target, priority, options.file_policy(name))
-            preferred = options.preferred().get(name)
-            releases = table.matching(specs.get(name, []))
-            if preferred is not None:
-                releases.sort(key=lambda r: r.version != preferred)
-            finals = [r for r in releases if not r.version.is_prerelease] or releases
-            for release in finals:
-                if release.chosen is not None and not release.yanked:
-                    return [release.chosen]
-            return []
-
-        return pick
 
     def _prefetch_files(self, releases: Sequence[Release]) -> None:
         files = [

@@ -11,6 +11,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag
 from packaging.version import Version
 
+from cloche.core.listing import FileListing
 from cloche.core.models import DistFile, NormalizedName, Target
 from cloche.core.resolver.options import FilePolicy
 
@@ -137,19 +138,17 @@ class ReleaseTable:
         self._target = target
         self._policy = policy
         self._priority = _by_tag_string(tuple(priority.items()))
-        by_version: dict[Version, list[DistFile]] = {}
-        for file in files:
-            if file.name == name:
-                by_version.setdefault(file.version, []).append(file)
-        self._files = {v: tuple(fs) for v, fs in by_version.items()}
-        self.versions: tuple[Version, ...] = tuple(sorted(by_version, reverse=True))
+        if not isinstance(files, FileListing) or files.name != name:
+            files = FileListing.of(name, tuple(files))
+        self._listing = files
+        self.versions: tuple[Version, ...] = tuple(sorted(files.versions(), reverse=True))
         self._judged: dict[Version, Release] = {}
 
     def release(self, version: Version) -> Release:
         judged = self._judged.get(version)
         if judged is None:
             judged = _release(
-                version, self._files[version], self._target, self._priority, self._policy
+                version, self._listing.group(version), self._target, self._priority, self._policy
             )
             self._judged[version] = judged
         return judged

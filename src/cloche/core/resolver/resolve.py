@@ -15,7 +15,7 @@ from cloche.core.models import (
     UserRequirement,
 )
 from cloche.core.report import NullReporter, Reporter
-from cloche.core.resolver.model import PYTHON, Candidate, Need
+from cloche.core.resolver.model import PYTHON, Candidate, Need, marker_applies
 from cloche.core.resolver.options import ResolveOptions
 from cloche.errors import ClocheError, RequirementError, ResolutionError
 
@@ -28,8 +28,6 @@ _DEFAULT_OPTIONS = ResolveOptions()
 
 
 def _user_needs(requirements: Sequence[UserRequirement], target: Target) -> list[Need]:
-    from cloche.core.resolver.provider import marker_applies
-
     env = target.markers
     return [
         Need.from_requirement(user.requirement, origin=user.origin)
@@ -39,8 +37,6 @@ def _user_needs(requirements: Sequence[UserRequirement], target: Target) -> list
 
 
 def _constraint_needs(constraints: Sequence[UserRequirement], target: Target) -> list[Need]:
-    from cloche.core.resolver.provider import marker_applies
-
     needs = []
     for user in constraints:
         if user.requirement.extras:
