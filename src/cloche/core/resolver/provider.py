@@ -59,6 +59,7 @@ class Provider(AbstractProvider[Need, Candidate, str]):
         """By file URL."""
         self._dependencies: dict[Candidate, list[Need]] = {}
         self._match_counts: dict[str, int] = {}
+        self._allowed_sets: dict[tuple[NormalizedName, SpecifierSet], frozenset[Version]] = {}
         self._prefetched_names: set[NormalizedName] = set()
         self._lookahead = Lookahead(finder, target, options, self._direct)
         self._prefetched_files: set[str] = set()
@@ -186,12 +187,8 @@ class Provider(AbstractProvider[Need, Candidate, str]):
 
     def _allowed_versions(self, name: NormalizedName, needs: Sequence[Need]) -> list[Version]:
         """Versions the specifiers allow, in the order they are tried (files not judged)."""
-        specs = self._specs(name, needs)
-        versions = [
-            v
-            for v in self._table(name).versions
-            if all(s.contains(v, prereleases=True) for s in specs)
-        ]
+        allowed = [self._allowed_by(name, s) for s in self._specs(name, needs) if s]
+        versions = [v for v in self._table(name).versions if all(v in a for a in allowed)]
         # Pre-releases only on request, or when no final release matches at all.
         if not self.allows_prereleases([*needs, *self.constraints_for(name)]) and any(
             not v.is_prerelease for v in versions
@@ -201,6 +198,16 @@ class Provider(AbstractProvider[Need, Candidate, str]):
         if preferred is not None:
             versions.sort(key=lambda v: v != preferred)
         return versions
+
+    def _allowed_by(self, name: NormalizedName, spec: SpecifierSet) -> frozenset[Version]:
+        # Each new need re-filters every version; the same specifiers come back each time.
+        key = (name, spec)
+        allowed = self._allowed_sets.get(key)
+        if allowed is None:
+            versions = self._table(name).versions
+            allowed = frozenset(v for v in versions if spec.contains(v, prereleases=True))
+            self._allowed_sets[key] = allowed
+        return allowed
 
     def _allowed_iter(
         self, name: NormalizedName, needs: Sequence[Need], bad: Sequence[Candidate]
