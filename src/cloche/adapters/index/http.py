@@ -5,6 +5,7 @@ httpx is imported on first use so that importing the index package stays cheap.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -117,8 +118,6 @@ class HttpTransport:
         headers: Mapping[str, str] | None,
         body: Callable[[httpx.Response], bytes],
     ) -> HttpResponse:
-        import httpx
-
         clean = redact(url)
         if self._offline:
             raise OfflineError(f"{clean} is needed but --offline is set; run once online first")
@@ -127,6 +126,7 @@ class HttpTransport:
         if credential is not None:
             request_headers["Authorization"] = credential.header()
         client = self._http()
+        import httpx  # imported by _http()
         attempts = self._retries + 1
         problem = ""
         for attempt in range(attempts):
@@ -181,7 +181,30 @@ def _check_auth(status: int, url: str, had_credentials: bool) -> None:
     )
 
 
+_UNUSED_BY_A_SYNC_CLIENT = ("trio", "anyio", "httpx._main")
+
+
+def _import_httpx() -> None:
+    """Import httpx without what a sync client never uses.
+
+    httpcore imports trio and anyio, and httpx its command line (rich, pygments),
+    whenever they are installed: about 0.1 s before the first request could go out.
+    """
+    if "httpx" in sys.modules:
+        return
+    blocked = [name for name in _UNUSED_BY_A_SYNC_CLIENT if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]  # makes the import fail
+    try:
+        import httpx  # noqa: F401
+    finally:
+        for name in blocked:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
+
+
 def _make_client(timeout: float, concurrency: int) -> httpx.Client:
+    _import_httpx()
     import httpx
 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
