@@ -17,6 +17,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from cloche.core.models import NormalizedName, UserRequirement, normalize
+from cloche.core.reqline import specifier_problem
 from cloche.errors import ProjectError, UsageError
 
 if sys.version_info >= (3, 11):
@@ -153,9 +154,13 @@ class _Reader:
 
     def requirement(self, text: str, key: str) -> Requirement:
         try:
-            return Requirement(text)
+            req = Requirement(text)
         except InvalidRequirement as exc:
             raise self.error(key, f"invalid requirement {text!r}: {exc}") from None
+        problem = specifier_problem(req)
+        if problem:
+            raise self.error(key, f"invalid requirement {text!r}: {problem}")
+        return req
 
 
 def _type_name(value: object) -> str:

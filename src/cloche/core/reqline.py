@@ -217,10 +217,26 @@ def _looks_like_path(text: str) -> bool:
 
 def _pep508(text: str, origin: str) -> Requirement:
     try:
-        return Requirement(text)
+        req = Requirement(text)
     except InvalidRequirement as exc:
         detail = str(exc).splitlines()[0]
         raise RequirementError(f"{origin}: invalid requirement {text!r}: {detail}") from None
+    problem = specifier_problem(req)
+    if problem:
+        raise RequirementError(f"{origin}: invalid requirement {text!r}: {problem}")
+    return req
+
+
+def specifier_problem(req: Requirement) -> str | None:
+    """What is wrong with a parsed requirement's version specifiers, if anything.
+
+    packaging 26.2 accepts ``===`` with nothing after it (it matches no version);
+    pip and earlier packaging reject it, and so does cloche.
+    """
+    for spec in req.specifier:
+        if not spec.version.strip():
+            return f"{spec.operator!r} needs a version after it"
+    return None
 
 
 def _not_editable(text: str, origin: str) -> RequirementError:
