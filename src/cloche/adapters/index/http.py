@@ -127,6 +127,7 @@ class HttpTransport:
             request_headers["Authorization"] = credential.header()
         client = self._http()
         import httpx  # imported by _http()
+
         attempts = self._retries + 1
         problem = ""
         for attempt in range(attempts):
@@ -196,6 +197,7 @@ def _import_httpx() -> None:
     for name in blocked:
         sys.modules[name] = None  # type: ignore[assignment]  # makes the import fail
     try:
+        import httpcore  # noqa: F401  # httpx imports it only when a client is made
         import httpx  # noqa: F401
     finally:
         for name in blocked:
