@@ -7,7 +7,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 from urllib.parse import unquote, urlsplit
 
 from cloche.adapters.index.auth import redact
@@ -59,6 +59,25 @@ class _Hasher:
                 )
 
 
+class Sink(Protocol):
+    """Where a download's bytes go as they arrive."""
+
+    def write(self, chunk: bytes, /) -> object: ...
+
+    def restart(self) -> None:
+        """Forget what was written: the download starts over."""
+
+
+class _FileSink:
+    def __init__(self, out: IO[bytes]) -> None:
+        self.write = out.write
+        self._out = out
+
+    def restart(self) -> None:
+        self._out.seek(0)
+        self._out.truncate()
+
+
 class Downloader:
     """Fetches files (http(s) or file://) into a directory, checking their hashes."""
 
@@ -76,11 +95,7 @@ class Downloader:
         hasher = _Hasher(hashes)
         try:
             with os.fdopen(fd, "wb") as out:
-                if url.startswith("file:"):
-                    self._copy_local(url, out, hasher)
-                else:
-                    self._stream(url, out, hasher, filename)
-            hasher.check(filename, url)
+                self._fetch(url, _FileSink(out), hasher, filename)
             tmp.replace(target)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
@@ -89,6 +104,17 @@ class Downloader:
             tmp.unlink(missing_ok=True)
             raise
         return target
+
+    def fetch_into(self, url: str, sink: Sink, *, filename: str, hashes: Hashes = ()) -> None:
+        """Stream ``url`` into ``sink``; returns once every known hash is checked."""
+        self._fetch(url, sink, _Hasher(hashes), filename)
+
+    def _fetch(self, url: str, sink: Sink, hasher: _Hasher, filename: str) -> None:
+        if url.startswith("file:"):
+            self._copy_local(url, sink, hasher)
+        else:
+            self._stream(url, sink, hasher, filename)
+        hasher.check(filename, url)
 
     def cached_archive(self, file: DistFile) -> Path:
         """``file`` in the index client's own archive cache, downloaded on first use."""
@@ -105,7 +131,7 @@ class Downloader:
         cached = self._archive_cache / key[:2] / key / file.filename
         return cached if cached.is_file() else None
 
-    def _copy_local(self, url: str, out: IO[bytes], hasher: _Hasher) -> None:
+    def _copy_local(self, url: str, out: Sink, hasher: _Hasher) -> None:
         path = local_path(url)
         try:
             with path.open("rb") as src:
@@ -117,12 +143,11 @@ class Downloader:
                 f"{path} does not exist; check the find-links or index location"
             ) from None
 
-    def _stream(self, url: str, out: IO[bytes], hasher: _Hasher, filename: str) -> None:
+    def _stream(self, url: str, out: Sink, hasher: _Hasher, filename: str) -> None:
         task: list[int] = []
 
         def restart() -> None:
-            out.seek(0)
-            out.truncate()
+            out.restart()
             hasher.reset()
 
         def on_start(total: int | None) -> None:

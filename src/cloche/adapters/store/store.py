@@ -21,11 +21,13 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import filelock
 
+from cloche.adapters.store.stream import WheelStream
 from cloche.adapters.store.unpack import extract_wheel
 from cloche.adapters.store.usage import disk_usage, remove_entry
 from cloche.adapters.store.wheel import MANIFEST_NAME, UnpackedWheel, manifest_json, read_manifest
@@ -211,12 +213,41 @@ class Store:
             if found is not None:
                 return found
             with self._unpack_slots:
-                wheel = self._unpack_locked(archive, digest)
+                wheel = self._unpack_locked(
+                    archive.name, digest, lambda staging: extract_wheel(archive, digest, staging)
+                )
             if not keep_archive:
                 remove_entry(self._archive_dir(digest), self.root / TMP)
             return wheel
 
-    def _unpack_locked(self, archive: Path, digest: str) -> UnpackedWheel:
+    def unpack_wheel_stream(
+        self, filename: str, sha256: str, fetch: Callable[[WheelStream], None]
+    ) -> UnpackedWheel:
+        """Unpack a wheel while ``fetch`` downloads it, without storing the archive.
+
+        ``fetch`` writes the wheel's bytes into the stream and returns only once they
+        match ``sha256``; it runs under the wheel's lock, so two processes download a
+        wheel once. Errors as for ``unpack_wheel``.
+        """
+        digest = _check_sha256(sha256)
+        found = self.unpacked(digest)
+        if found is not None:
+            return found
+        with self.lock(f"wheel-{digest}"):
+            found = self.unpacked(digest)
+            if found is not None:
+                return found
+
+            def extract(staging: Path) -> UnpackedWheel:
+                stream = WheelStream(filename, staging, self._unpack_slots)
+                fetch(stream)
+                return stream.finish(digest)
+
+            return self._unpack_locked(filename, digest, extract)
+
+    def _unpack_locked(
+        self, filename: str, digest: str, extract: Callable[[Path], UnpackedWheel]
+    ) -> UnpackedWheel:
         target = self.root / WHEELS / digest
         try:
             # A directory without a readable manifest is left over from an older cloche.
@@ -227,7 +258,7 @@ class Store:
         except OSError as exc:
             raise _cache_error("prepare an unpack directory in", self.root, exc) from None
         try:
-            wheel = replace(extract_wheel(archive, digest, staging), path=target)
+            wheel = replace(extract(staging), path=target)
             (staging / MANIFEST_NAME).write_text(manifest_json(wheel), "utf-8")
             staging.chmod(0o755)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -235,7 +266,7 @@ class Store:
         except OSError as exc:
             shutil.rmtree(staging, ignore_errors=True)
             raise InstallError(
-                f"cannot unpack {archive.name} into {self.root}: {exc.strerror or exc}",
+                f"cannot unpack {filename} into {self.root}: {exc.strerror or exc}",
                 hint="check the cache directory's permissions and free space",
             ) from None
         except BaseException:

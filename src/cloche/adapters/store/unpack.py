@@ -18,7 +18,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -64,16 +64,25 @@ def _fail(filename: str, problem: str) -> CorruptWheelError:
     )
 
 
+def unsafe_name(name: str) -> str | None:
+    """Why the zip entry ``name`` cannot be extracted as is; None when it can."""
+    path = name.rstrip("/")
+    if not path or name.startswith(("/", "\\")) or _DRIVE.match(name):
+        return "is an absolute path"
+    if "\\" in name or "\x00" in name:
+        return "has a backslash or NUL in its name"
+    if any(part in ("", ".", "..") for part in path.split("/")):
+        return "escapes the wheel root or is not a normal path"
+    return None
+
+
 def _check_name(filename: str, info: zipfile.ZipInfo) -> _Member:
     name = info.filename
     is_dir = name.endswith("/")
     path = name.rstrip("/")
-    if not path or name.startswith(("/", "\\")) or _DRIVE.match(name):
-        raise _fail(filename, f"entry {name!r} is an absolute path")
-    if "\\" in name or "\x00" in name:
-        raise _fail(filename, f"entry {name!r} has a backslash or NUL in its name")
-    if any(part in ("", ".", "..") for part in path.split("/")):
-        raise _fail(filename, f"entry {name!r} escapes the wheel root or is not a normal path")
+    problem = unsafe_name(name)
+    if problem is not None:
+        raise _fail(filename, f"entry {name!r} {problem}")
     file_type = stat.S_IFMT(info.external_attr >> 16)
     if stat.S_ISLNK(file_type):
         raise _fail(filename, f"entry {name!r} is a symbolic link")
@@ -145,15 +154,22 @@ def _member_data(
     packed = view[start : start + info.compress_size]
     if len(packed) != info.compress_size:
         raise zipfile.BadZipFile(f"{info.filename!r} is cut short")
-    if info.compress_type == zipfile.ZIP_STORED:
-        data: memoryview | bytes = packed
+    return unpack_member(info.filename, packed, info.compress_type, info.file_size)
+
+
+def unpack_member(
+    name: str, packed: memoryview | bytes, method: int, size: int
+) -> memoryview | bytes:
+    """``packed`` stored or deflated; ``size`` bytes, else BadZipFile."""
+    if method == zipfile.ZIP_STORED:
+        data = packed
     else:
         inflater = zlib.decompressobj(-zlib.MAX_WBITS)
-        data = inflater.decompress(packed, info.file_size + 1)
+        data = inflater.decompress(packed, size + 1)
         if not inflater.eof:
-            raise zipfile.BadZipFile(f"{info.filename!r} is cut short or too long")
-    if len(data) != info.file_size:
-        raise zipfile.BadZipFile(f"{info.filename!r} does not have its recorded size")
+            raise zipfile.BadZipFile(f"{name!r} is cut short or too long")
+    if len(data) != size:
+        raise zipfile.BadZipFile(f"{name!r} does not have its recorded size")
     return data
 
 
@@ -162,29 +178,50 @@ def _check_crc(info: zipfile.ZipInfo, data: memoryview | bytes) -> None:
         raise zipfile.BadZipFile(f"bad CRC-32 for {info.filename!r}")
 
 
-def _write_file(target: str, data: memoryview | bytes, executable: bool) -> None:
+def write_file(target: str, data: memoryview | bytes, executable: bool = False) -> None:
+    """Create ``target`` (it must not exist) holding ``data``; nothing is left on failure."""
     fd = os.open(target, _CREATE, 0o777 if executable else 0o666)
     try:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
         if executable:
-            mode = os.fstat(fd).st_mode & 0o777
-            if mode & 0o111 != 0o111:  # a umask that masks x bits: do as installer does
-                os.fchmod(fd, mode | 0o111)
+            _fix_exec_bits(fd)
+    except BaseException:
+        os.close(fd)
+        with suppress(OSError):
+            os.unlink(target)  # noqa: PTH108 - string path, as created
+        raise
+    os.close(fd)
+
+
+def _fix_exec_bits(fd: int) -> None:
+    mode = os.fstat(fd).st_mode & 0o777
+    if mode & 0o111 != 0o111:  # a umask that masks x bits: do as installer does
+        os.fchmod(fd, mode | 0o111)
+
+
+def _make_executable(target: str) -> None:
+    fd = os.open(target, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        os.fchmod(fd, os.fstat(fd).st_mode & 0o777 | 0o111)
     finally:
         os.close(fd)
 
 
+def _executable(info: zipfile.ZipInfo) -> bool:
+    return bool(info.external_attr >> 16 & 0o111)
+
+
 def _digests(data: memoryview | bytes, algorithm: str) -> tuple[str, str]:
     """(sha256, digest with the RECORD's algorithm), urlsafe base64 without padding."""
-    ours = _b64(hashlib.sha256(data).digest())
+    ours = b64(hashlib.sha256(data).digest())
     if algorithm == "sha256":
         return ours, ours
-    return ours, _b64(hashlib.new(algorithm, data).digest())
+    return ours, b64(hashlib.new(algorithm, data).digest())
 
 
-def _b64(digest: bytes) -> str:
+def b64(digest: bytes) -> str:
     return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
 
@@ -205,12 +242,39 @@ def extract_wheel(archive: Path, sha256: str, destination: Path) -> UnpackedWhee
         raise _fail(filename, "the archive is missing from the cache") from None
 
 
-def extract_wheel_data(data: bytes, filename: str, sha256: str, destination: Path) -> UnpackedWheel:
-    """Like ``extract_wheel``, for a wheel held in memory (its sha256 already checked)."""
+@dataclass(frozen=True, slots=True)
+class Extracted:
+    """A member written before its archive was complete (see ``stream.py``)."""
+
+    offset: int
+    """Where its local header starts in the archive."""
+    compress_size: int
+    file_size: int
+    sha256: str
+    """Urlsafe base64 without padding, as RECORD writes it."""
+
+
+@dataclass(slots=True)
+class Prior:
+    """What was extracted into the destination before the archive was whole."""
+
+    files: dict[str, Extracted] = field(default_factory=dict)
+    dirs: set[str] = field(default_factory=lambda: {""})
+    """Directories made, relative to the destination; "" is the destination itself."""
+
+
+def extract_wheel_data(
+    data: bytes, filename: str, sha256: str, destination: Path, prior: Prior | None = None
+) -> UnpackedWheel:
+    """Like ``extract_wheel``, for a wheel held in memory (its sha256 already checked).
+
+    Members in ``prior`` are trusted only where the central directory puts them at the
+    same offset with the same sizes; any other file ``prior`` wrote is removed.
+    """
     name, version = _parse_filename(filename)
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            return _extract(zf, data, filename, sha256, destination, name, version)
+            return _extract(zf, data, filename, sha256, destination, name, version, prior)
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise _fail(filename, f"the zip archive is corrupt or truncated ({exc})") from None
 
@@ -258,15 +322,17 @@ def _extract(
     destination: Path,
     name: NormalizedName,
     version: Version,
+    prior: Prior | None = None,
 ) -> UnpackedWheel:
     members = _check_entries(filename, zf)
     dist_info = _find_dist_info(filename, members, name)
     _check_wheel_version(filename, zf, dist_info)
     record = _read_record(filename, zf, dist_info)
     with memoryview(buffer) as view:
-        writer = _Writer(filename, zf, view, str(destination), record, dist_info)
+        writer = _Writer(filename, zf, view, str(destination), record, dist_info, prior or Prior())
         for member in members:
             writer.add(member)
+        writer.drop_strays()
     writer.rows.sort(key=lambda row: row.path)
     return UnpackedWheel(
         path=destination,
@@ -290,6 +356,7 @@ class _Writer:
         root: str,
         record: dict[str, RecordEntry],
         dist_info: str,
+        prior: Prior,
     ) -> None:
         self.filename = filename
         self.zf = zf
@@ -298,7 +365,8 @@ class _Writer:
         self.record = record
         self.unsigned = {f"{dist_info}/{n}" for n in _SIGNATURES}
         self.data_dir = dist_info[: -len(".dist-info")] + ".data"
-        self.made: set[str] = {""}
+        self.prior = dict(prior.files)
+        self.made = prior.dirs
         self.rows: list[RecordRow] = []
 
     def add(self, member: _Member) -> None:
@@ -315,29 +383,74 @@ class _Writer:
         algorithm = entry.hash_.name if entry is not None and entry.hash_ is not None else "sha256"
         if entry is not None and entry.hash_ is not None and algorithm in _WEAK_HASHES:
             raise _fail(self.filename, f"RECORD uses the weak hash {algorithm} for {path!r}")
-        self._mkdir(path.rpartition("/")[0])
-        data = _member_data(self.zf, self.view, member.info)
+        done = self._written_before(member.info, path)
+        if done is not None:
+            if path in self.unsigned:
+                _check_crc(member.info, self._data(member.info))
+            else:
+                assert entry is not None
+                self._verify_prior(member.info, entry, done, algorithm)
+            return
+        data = self._data(member.info)
         unsigned = path in self.unsigned
         if unsigned:
             _check_crc(member.info, data)
-        _write_file(f"{self.root}/{path}", data, bool(member.info.external_attr >> 16 & 0o111))
+        self._mkdir(path.rpartition("/")[0])
+        write_file(f"{self.root}/{path}", data, _executable(member.info))
         if not unsigned:
             assert entry is not None
             self._verify(member.info, entry, data, algorithm)
 
+    def _data(self, info: zipfile.ZipInfo) -> memoryview | bytes:
+        return _member_data(self.zf, self.view, info)
+
+    def _written_before(self, info: zipfile.ZipInfo, path: str) -> Extracted | None:
+        done = self.prior.pop(path, None)
+        if done is None:
+            return None
+        if (done.offset, done.compress_size, done.file_size) != (
+            info.header_offset,
+            info.compress_size,
+            info.file_size,
+        ):
+            raise zipfile.BadZipFile(f"local header and central directory differ for {path!r}")
+        if _executable(info):
+            _make_executable(f"{self.root}/{path}")
+        return done
+
+    def _verify_prior(
+        self, info: zipfile.ZipInfo, entry: RecordEntry, done: Extracted, algorithm: str
+    ) -> None:
+        if algorithm != "sha256" or entry.hash_ is None:
+            self._verify(info, entry, self._data(info), algorithm)
+            return
+        self._check_row(info, entry, done.sha256, done.sha256, done.file_size)
+
     def _verify(
         self, info: zipfile.ZipInfo, entry: RecordEntry, data: memoryview | bytes, algorithm: str
     ) -> None:
-        path = entry.path
         if entry.hash_ is None:
-            raise _fail(self.filename, f"RECORD has no hash for {path!r}")
+            raise _fail(self.filename, f"RECORD has no hash for {entry.path!r}")
         ours, theirs = _digests(data, algorithm)
+        self._check_row(info, entry, ours, theirs, len(data))
+
+    def _check_row(
+        self, info: zipfile.ZipInfo, entry: RecordEntry, ours: str, theirs: str, size: int
+    ) -> None:
+        path = entry.path
+        assert entry.hash_ is not None
         if entry.hash_.value != theirs:
-            _check_crc(info, data)  # a damaged archive is reported as such, not as a mismatch
+            _check_crc(info, self._data(info))  # a damaged archive is reported as such
             raise _fail(self.filename, f"{path!r} does not match its hash in RECORD")
-        if entry.size is not None and entry.size != len(data):
+        if entry.size is not None and entry.size != size:
             raise _fail(self.filename, f"{path!r} does not match its size in RECORD")
-        self.rows.append(RecordRow(path, ours, len(data)))
+        self.rows.append(RecordRow(path, ours, size))
+
+    def drop_strays(self) -> None:
+        """Remove files written early for local entries the central directory does not list."""
+        for path in self.prior:
+            with suppress(FileNotFoundError):
+                os.unlink(f"{self.root}/{path}")  # noqa: PTH108 - string path, as created
 
     def _mkdir(self, path: str) -> None:
         if path in self.made:
