@@ -61,6 +61,29 @@ def test_parse_leaves_everything_else_to_click(args: list[str]) -> None:
     assert venv_fast.parse(args) is None
 
 
+def test_python_may_name_an_interpreter_file(tmp_path: Path) -> None:
+    for form in (
+        ["--python", sys.executable],
+        ["-p", sys.executable],
+        [f"--python={sys.executable}"],
+    ):
+        request = venv_fast.parse(["venv", "env", *form])
+        assert request is not None
+        assert request.python == sys.executable
+    # A version, a missing file or a directory (an environment) go to click.
+    for value in ("3.11", str(tmp_path / "missing" / "python"), str(tmp_path)):
+        assert venv_fast.parse(["venv", "env", "--python", value]) is None
+
+
+def test_python_path_gives_the_same_venv_on_both_paths(tmp_path: Path) -> None:
+    args = ("--python", sys.executable, "--prompt", "demo")
+    fast = cloche("venv", "fast", *args, cwd=tmp_path)
+    slow = cloche("venv", "slow", *args, cwd=tmp_path, env=CLICK_PATH)
+    assert fast.code == slow.code == 0, f"{fast}\n{slow}"
+    assert fast.err.replace("fast", "X") == slow.err.replace("slow", "X")
+    assert _snapshot(tmp_path / "fast") == _snapshot(tmp_path / "slow")
+
+
 def test_a_settings_variable_or_config_file_leaves_it_to_click(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -97,6 +97,12 @@ def is_binary(path: str | PathLike[str]) -> bool:
         return False
 
 
+def looks_like_path(text: str) -> bool:
+    """A ``--python`` value naming a file or directory rather than a version or a name."""
+    seps = {os.sep, "/"} | ({os.altsep} if os.altsep else set())
+    return any(sep in text for sep in seps) or text.startswith((".", "~"))
+
+
 def version_text(data: Mapping[str, Any]) -> str:
     """The interpreter's version as PEP 440 text: ``3.11.7``, ``3.13.0rc1``."""
     info = data["version_info"]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+from cloche.adapters.python_cache import looks_like_path
 from cloche.core.models import Interpreter
 from cloche.errors import InterpreterNotFound
 
@@ -34,12 +35,6 @@ class PythonRequest:
         return self.specifier is None or self.specifier.contains(
             interpreter.version, prereleases=True
         )
-
-
-def looks_like_path(text: str) -> bool:
-    """A request naming a file or directory rather than a version or executable name."""
-    seps = {os.sep, "/"} | ({os.altsep} if os.altsep else set())
-    return any(sep in text for sep in seps) or text.startswith((".", "~"))
 
 
 def parse_request(text: str, cwd: Path | None = None) -> PythonRequest:

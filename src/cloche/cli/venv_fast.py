@@ -4,9 +4,10 @@
 milliseconds); importing click, dataclasses and packaging alone would cost
 several times that. So the console script tries this parser first. It takes
 only what it can answer exactly like the click command (``cli/venv_cmd.py``)
-would; anything else (``--help``, ``--python``, ``--seed``, index options, a
-config file or ``CLOCHE_*`` variable that could change settings) returns None,
-and the click command runs instead.
+would; anything else (``--help``, ``--python`` with a version rather than a
+path to an interpreter, ``--seed``, index options, a config file or ``CLOCHE_*``
+variable that could change settings) returns None, and the click command runs
+instead.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class FastVenv:
         "clear",
         "path",
         "prompt",
+        "python",
         "quiet",
         "system_site_packages",
     )
@@ -39,6 +41,7 @@ class FastVenv:
     def __init__(self) -> None:
         self.path = ".venv"
         self.prompt: str | None = None
+        self.python: str | None = None
         self.clear = False
         self.allow_existing = False
         self.system_site_packages = False
@@ -62,12 +65,29 @@ def parse(args: Sequence[str]) -> FastVenv | None:
             out.prompt = rest.pop(0)
         elif arg.startswith("--prompt="):
             out.prompt = arg.split("=", 1)[1]
+        elif arg in ("-p", "--python") and rest:
+            out.python = rest.pop(0)
+        elif arg.startswith("--python="):
+            out.python = arg.split("=", 1)[1]
         elif arg.startswith("-") or seen_path or not arg:
             return None
         else:
             out.path = arg
             seen_path = True
+    if out.python is not None and _interpreter_file(out.python) is None:
+        return None
     return out if _settings_are_defaults() else None
+
+
+def _interpreter_file(request: str) -> str | None:
+    """The file a ``--python`` value names, when it names one (not a version or a venv)."""
+    from cloche.adapters.python_cache import looks_like_path
+
+    text = request.strip()
+    if not looks_like_path(text):
+        return None
+    path = os.path.normpath(os.path.abspath(os.path.expanduser(text)))
+    return path if os.path.isfile(path) else None
 
 
 def _parse_globals(args: Sequence[str], out: FastVenv) -> int | None:
@@ -108,7 +128,11 @@ def run(request: FastVenv) -> None:
     cache_dir = request.cache_dir
     if cache_dir is None and os.environ.get("CLOCHE_CACHE_DIR"):
         cache_dir = os.path.expanduser(os.environ["CLOCHE_CACHE_DIR"])
-    base, _data = python_cache.default_interpreter(cache_dir)
+    if request.python is not None:
+        base = _interpreter_file(request.python)
+        assert base is not None, "parse() only takes --python values that name a file"
+    else:
+        base, _data = python_cache.default_interpreter(cache_dir)
     _executable, data = make_venv_files(
         request.path,
         base,
