@@ -92,7 +92,7 @@ def test_probe_is_cached_without_subprocess(tmp_path: Path, count_probes: list[l
     cache = tmp_path / "cache"
     first = probe(Path(sys.executable), cache)
     assert len(count_probes) == 1
-    entries = list((cache / "interpreter-v1").glob("*.json"))
+    entries = list((cache / "interpreter-v2").glob("*.json"))
     assert len(entries) == 1
     assert probe(Path(sys.executable), cache) == first
     assert len(count_probes) == 1
@@ -103,7 +103,7 @@ def test_corrupt_cache_is_ignored_and_rewritten(
 ) -> None:
     cache = tmp_path / "cache"
     first = probe(Path(sys.executable), cache)
-    (entry,) = (cache / "interpreter-v1").glob("*.json")
+    (entry,) = (cache / "interpreter-v2").glob("*.json")
     for garbage in ("{not json", json.dumps({"key": "x", "data": []}), "[]"):
         entry.write_text(garbage, encoding="utf-8")
         assert probe(Path(sys.executable), cache) == first
@@ -127,7 +127,7 @@ def test_cache_is_invalidated_when_the_file_changes(
 
 def test_default_cache_dir_is_the_clochecachedir(count_probes: list[list[str]]) -> None:
     probe(Path(sys.executable))
-    cache = Path(os.environ["CLOCHE_CACHE_DIR"]) / "interpreter-v1"
+    cache = Path(os.environ["CLOCHE_CACHE_DIR"]) / "interpreter-v2"
     assert len(list(cache.glob("*.json"))) == 1
 
 

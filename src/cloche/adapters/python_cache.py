@@ -1,7 +1,8 @@
 """What an interpreter said about itself, cached on disk; light enough for ``cloche venv``.
 
 The cache entry of an executable lives at
-``<cache>/interpreter-v1/<sha256 of its path>.json``. The path is absolute with
+``<cache>/interpreter-v2/<crc32 and length of its path>.json``; the entry holds the
+full path too, so two paths that share a name only ever cost a probe. The path is absolute with
 its directories resolved but not its last component: a venv's ``bin/python`` is
 a symlink to the base interpreter, and the two must not share an entry. An entry
 is valid while the resolved file keeps its realpath, mtime and size.
@@ -13,8 +14,7 @@ no dataclasses (``inspect`` alone costs more than uv's whole ``venv``).
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
+import binascii
 import json
 import os
 import sys
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from os import PathLike
     from typing import Any
 
-CACHE_BUCKET = "interpreter-v1"
+CACHE_BUCKET = "interpreter-v2"
 MIN_VERSION = (3, 8)
 _PROBE_TIMEOUT = 60.0
 _PRE_RELEASE = {"alpha": "a", "beta": "b", "candidate": "rc"}
@@ -143,8 +143,9 @@ def _stat_key(path: str, shown: str) -> dict[str, Any]:
 
 def _cache_file(cache_dir: str | None, path: str) -> str:
     root = cache_dir if cache_dir is not None else default_cache_dir()
-    digest = hashlib.sha256(path.encode("utf-8", "surrogateescape")).hexdigest()[:32]
-    return os.path.join(root, CACHE_BUCKET, f"{digest}.json")
+    # crc32, not sha256: hashlib's OpenSSL start-up alone costs ~3 ms of `cloche venv`.
+    raw = path.encode("utf-8", "surrogateescape")
+    return os.path.join(root, CACHE_BUCKET, f"{binascii.crc32(raw):08x}-{len(raw):x}.json")
 
 
 def _read_cache(cache_file: str, key: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -175,17 +176,20 @@ def _write_cache(cache_file: str, key: Mapping[str, Any], data: Mapping[str, Any
     # The cache is an optimisation: failing to write it must not fail the command.
     directory = os.path.dirname(cache_file)
     tmp = os.path.join(directory, f".probe-{os.getpid()}-{os.urandom(6).hex()}.tmp")
-    with contextlib.suppress(OSError):
+    try:
         os.makedirs(directory, exist_ok=True)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump({"key": key, "data": data}, fh)
-            os.replace(tmp, cache_file)
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({"key": key, "data": data}, fh)
+        os.replace(tmp, cache_file)
+    except OSError:
+        import contextlib
+
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
 
 
 def _run_probe(path: str, shown: str) -> dict[str, Any]:

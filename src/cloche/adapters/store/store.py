@@ -1,6 +1,6 @@
 """The global cache: archives by sha256, wheels unpacked once, wheels built from source.
 
-Layout under the root (other adapters own ``http-v1``, ``metadata-v1``, ``interpreter-v1``)::
+Layout under the root (other adapters own ``http-v1``, ``metadata-v1``, ``interpreter-v2``)::
 
     archives-v1/<sha[:2]>/<sha256>/<filename>
     wheels-v1/<sha256>/...             the wheel's tree + .cloche-manifest.json
