@@ -28,7 +28,13 @@ def main(argv: list[str] | None = None) -> NoReturn:
         gc.set_threshold(100_000, 50, 100)
         from cloche.cli.main import main as click_main
 
-        click_main(argv)
+        try:
+            click_main(argv)
+        finally:
+            # Interpreter shutdown runs a full collection over everything still alive
+            # (~50 ms after a resolve); frozen objects are skipped, and the process is
+            # about to exit anyway.
+            gc.freeze()
     from cloche.errors import ClocheError
 
     try:
