@@ -16,10 +16,10 @@ import shutil
 import struct
 import threading
 import zipfile
-import zlib
 from pathlib import Path
 
 from cloche.adapters.store.unpack import (
+    CORRUPT_ARCHIVE,
     Extracted,
     Prior,
     b64,
@@ -29,6 +29,9 @@ from cloche.adapters.store.unpack import (
     write_file,
 )
 from cloche.adapters.store.wheel import MANIFEST_NAME, UnpackedWheel
+
+_NOT_EARLY: tuple[type[BaseException], ...] = (OSError, *CORRUPT_ARCHIVE)
+"""A member that fails to write early is left to the final pass, which reports it."""
 
 _HEADER = struct.Struct("<4sHHH4xIIIHH")
 """A zip local file header: magic, version, flags, method, (time), crc, sizes, name and
@@ -124,7 +127,7 @@ class WheelStream:
             data = unpack_member(name, packed, method, size)
             self._mkdir(name.rpartition("/")[0])
             write_file(f"{self._root}/{name}", data)
-        except (OSError, zlib.error, zipfile.BadZipFile):
+        except _NOT_EARLY:
             return False
         digest = b64(hashlib.sha256(data).digest())
         self._prior.files[name] = Extracted(pos, len(packed), size, digest)

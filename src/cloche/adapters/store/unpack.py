@@ -27,9 +27,14 @@ from installer.utils import SCHEME_NAMES, parse_metadata_file
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import Version
 
+from cloche.adapters.store.inflate import ERRORS as INFLATE_ERRORS
+from cloche.adapters.store.inflate import raw_inflater
 from cloche.adapters.store.wheel import MANIFEST_NAME, RecordRow, UnpackedWheel
 from cloche.core.models import NormalizedName, normalize
 from cloche.errors import InstallError
+
+CORRUPT_ARCHIVE: tuple[type[BaseException], ...] = (zipfile.BadZipFile, EOFError, *INFLATE_ERRORS)
+"""What reading a damaged zip archive raises."""
 
 _LOCAL_HEADER = struct.Struct("<4s2xH18xHH")
 """A zip local file header: magic, flags, then the name and extra field lengths."""
@@ -164,7 +169,7 @@ def unpack_member(
     if method == zipfile.ZIP_STORED:
         data = packed
     else:
-        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        inflater = raw_inflater()
         data = inflater.decompress(packed, size + 1)
         if not inflater.eof:
             raise zipfile.BadZipFile(f"{name!r} is cut short or too long")
@@ -236,7 +241,7 @@ def extract_wheel(archive: Path, sha256: str, destination: Path) -> UnpackedWhee
     try:
         with archive.open("rb") as fh, _mapped(fh) as data, zipfile.ZipFile(fh) as zf:
             return _extract(zf, data, filename, sha256, destination, name, version)
-    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+    except CORRUPT_ARCHIVE as exc:
         raise _fail(filename, f"the zip archive is corrupt or truncated ({exc})") from None
     except FileNotFoundError:
         raise _fail(filename, "the archive is missing from the cache") from None
@@ -275,7 +280,7 @@ def extract_wheel_data(
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             return _extract(zf, data, filename, sha256, destination, name, version, prior)
-    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+    except CORRUPT_ARCHIVE as exc:
         raise _fail(filename, f"the zip archive is corrupt or truncated ({exc})") from None
 
 
