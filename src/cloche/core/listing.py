@@ -15,11 +15,11 @@ from cloche.core.models import DistFile, NormalizedName
 if TYPE_CHECKING:
     from packaging.version import Version
 
-BuildGroup = Callable[[Sequence[Any]], Sequence[DistFile]]
-"""Raw entries of one version -> their files (entries that are not files are dropped)."""
+BuildGroup = Callable[["Version", Sequence[Any]], Sequence[DistFile]]
+"""A version and its raw entries -> its files (entries that are not files are dropped)."""
 
 
-def _as_files(items: Sequence[Any]) -> Sequence[DistFile]:
+def _as_files(version: Version, items: Sequence[Any]) -> Sequence[DistFile]:
     return items
 
 
@@ -61,7 +61,7 @@ class FileListing(Sequence[DistFile]):
         with self._lock:
             built = self._built.get(version)
         if built is None:
-            built = tuple(self._build(self._raw[version]))
+            built = tuple(self._build(version, self._raw[version]))
             with self._lock:
                 built = self._built.setdefault(version, built)
         return built

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from pathlib import Path
 
 from cloche.adapters.index.auth import redact
@@ -20,8 +21,10 @@ from cloche.adapters.index.simple import (
     files_from_rows,
     files_to_rows,
     json_listing,
+    json_page,
     media_type,
     parse_page,
+    spans_listing,
 )
 from cloche.core.models import DistFile, NormalizedName
 from cloche.errors import IndexError_, OfflineError
@@ -98,9 +101,12 @@ class PageFetcher:
         content_type = response.headers.get("content-type")
         raw = project is not None and media_type(content_type) == JSON_TYPE
         files: Sequence[DistFile]
+        spans = None
         if raw:
             assert project is not None
-            files = json_listing(response.content, url=response.url, index=index, project=project)
+            files, spans = json_page(
+                response.content, url=response.url, index=index, project=project
+            )
         else:
             files = parse_page(
                 response.content, content_type, url=response.url, index=index, project=project
@@ -118,6 +124,7 @@ class PageFetcher:
                 last_modified=response.headers.get("last-modified"),
                 body=response.content if raw else None,
                 base=response.url if raw else None,
+                spans=spans,
             )
             self._cache.store(page)
         return files
@@ -127,9 +134,15 @@ class PageFetcher:
     ) -> Sequence[DistFile] | None:
         if not cached.found:
             return None
+        body, base = cached.body, cached.base
         try:
-            if cached.body is not None and cached.base is not None and project is not None:
-                return json_listing(cached.body, url=cached.base, index=index, project=project)
+            if body is not None and base is not None and project is not None:
+                if cached.spans is not None:
+                    with suppress(ValueError):  # a damaged version string: parse it all
+                        return spans_listing(
+                            body, cached.spans, url=base, index=index, project=project
+                        )
+                return json_listing(bytes(body), url=base, index=index, project=project)
             return files_from_rows(cached.rows, index=index)
         except (ValueError, TypeError, IndexError_):
             raise IndexError_(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache, partial
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
@@ -152,17 +152,45 @@ def _json_files(body: bytes, url: str) -> list[dict[str, Any]]:
     if not isinstance(doc, dict) or not isinstance(doc.get("files"), list):
         raise _garbage(url, "JSON without a 'files' list")
     entries: list[dict[str, Any]] = doc["files"]
+    _check_entries(entries, url)
+    return entries
+
+
+def _check_entries(entries: list[Any], url: str) -> None:
     for entry in entries:
         if not isinstance(entry, dict):
             raise _garbage(url, "a 'files' entry is not an object")
         if not isinstance(entry.get("filename"), str) or not isinstance(entry.get("url"), str):
             raise _garbage(url, "a file without 'filename' or 'url'")
-    return entries
 
 
 def json_listing(body: bytes, *, url: str, index: str, project: NormalizedName) -> FileListing:
     """The files of a PEP 691 project page, each version's built only when asked for."""
-    groups = _json_entries(body, url=url, index=index, project=project)
+    entries = _json_files(body, url)
+    groups, _where = _json_entries(entries, url=url, index=index, project=project)
+    return _listing(groups, url=url, index=index, project=project)
+
+
+def json_page(
+    body: bytes, *, url: str, index: str, project: NormalizedName
+) -> tuple[FileListing, Spans | None]:
+    """``json_listing``, and where each version's entries lie in ``body`` (see ``spans_listing``).
+
+    The spans are None for a page the quick walk does not understand (not UTF-8, say);
+    such a page is parsed as ``json_listing`` does and must be parsed so again.
+    """
+    walked = _walk_page(body)
+    if walked is None:
+        return json_listing(body, url=url, index=index, project=project), None
+    entries, bounds = walked
+    _check_entries(entries, url)
+    groups, where = _json_entries(entries, url=url, index=index, project=project)
+    return _listing(groups, url=url, index=index, project=project), _spans(where, bounds)
+
+
+def _listing(
+    groups: dict[Version, list[Any]], *, url: str, index: str, project: NormalizedName
+) -> FileListing:
     return FileListing(
         project, groups, partial(_build_json_group, url=url, index=index, project=project)
     )
@@ -187,31 +215,41 @@ def _valid_version(text: str) -> Version | None:
 
 
 def _json_entries(
-    body: bytes, *, url: str, index: str, project: NormalizedName
-) -> dict[Version, list[Any]]:
+    entries: list[dict[str, Any]], *, url: str, index: str, project: NormalizedName
+) -> tuple[dict[Version, list[Any]], dict[Version, list[int]]]:
     """A page's entries by version: plain wheels left raw, everything else as DistFiles.
 
-    Only the cheap checks run here; building a raw entry later cannot fail.
+    Also where each kept entry sits in ``entries``. Only the cheap checks run here;
+    building a raw entry later cannot fail.
     """
     wheel_name = project.replace("-", "_")
     groups: dict[Version, list[Any]] = {}
-    for entry in _json_files(body, url):
+    where: dict[Version, list[int]] = {}
+    for position, entry in enumerate(entries):
         if not entry["filename"].endswith(_DIST_SUFFIXES):
             continue  # an .egg or .exe: parse_dist_filename would drop it too
         plain = _PLAIN_WHEEL.fullmatch(entry["filename"])
+        version = None
         if plain is not None and plain.group(1).lower() == wheel_name:
             version = _valid_version(plain.group(2))
-            if version is not None:
-                groups.setdefault(version, []).append(entry)
+        item: Any = entry
+        if version is None:
+            item = _json_file(entry, url=url, index=index, project=project)
+            if item is None:
                 continue
-        made = _json_file(entry, url=url, index=index, project=project)
-        if made is not None:
-            groups.setdefault(made.version, []).append(made)
-    return groups
+            version = item.version
+        groups.setdefault(version, []).append(item)
+        where.setdefault(version, []).append(position)
+    return groups, where
 
 
 def _build_json_group(
-    items: Sequence[Any], *, url: str, index: str, project: NormalizedName | None
+    version: Version,
+    items: Sequence[Any],
+    *,
+    url: str,
+    index: str,
+    project: NormalizedName | None,
 ) -> list[DistFile]:
     files = []
     for item in items:
@@ -248,6 +286,202 @@ def _json_file(
         size=size if isinstance(size, int) and not isinstance(size, bool) else None,
         upload_time=upload_time if isinstance(upload_time, str) else None,
     )
+
+
+# -- byte spans: a cached JSON page read back one version at a time ------------------
+
+Spans = list[list[Any]]
+"""Per version, in listed order: ``[version, start, end, start, end, ...]``.
+
+Each ``[start, end)`` is a byte range of the page body holding one or more adjacent
+entries of that version (with the commas between them), so joining a version's ranges
+with commas inside ``[]`` gives its entries as one JSON array.
+"""
+
+# The C scanners behind json.loads (typeshed does not list them).
+_scan_value: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+_scan_string: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _skip(text: str, at: int) -> int:
+    """The first index from ``at`` on that is not JSON whitespace."""
+    return _SPACE.match(text, at).end()  # type: ignore[union-attr]  # always matches
+
+
+def _walk_page(body: bytes) -> tuple[list[Any], list[int]] | None:
+    """The ``files`` entries of a page and their byte bounds (start, end, start, end...).
+
+    None for anything unusual (a BOM, another encoding, invalid JSON, no ``files``
+    list): ``json.loads`` then decides, raising what it raises.
+    """
+    if json.detect_encoding(body) != "utf-8":
+        return None
+    try:
+        text = body.decode("utf-8", "surrogatepass")
+        walked = _walk_object(text)
+    except (ValueError, StopIteration):
+        return None
+    if walked is None:
+        return None
+    entries, bounds = walked
+    return entries, bounds if body.isascii() else _byte_offsets(text, bounds)
+
+
+def _walk_object(text: str) -> tuple[list[Any], list[int]] | None:
+    """What ``json.loads(text)["files"]`` is, with bounds; None if it is not a list.
+
+    Raises ValueError or StopIteration for invalid JSON.
+    """
+    at = _skip(text, 0)
+    if not text.startswith("{", at):
+        return None
+    found: tuple[list[Any], list[int]] | None = None
+    at = _skip(text, at + 1)
+    while not text.startswith("}", at):
+        if not text.startswith('"', at):
+            raise ValueError(at)
+        key, at = _scan_string(text, at + 1)
+        at = _skip(text, at)
+        if not text.startswith(":", at):
+            raise ValueError(at)
+        at = _skip(text, at + 1)
+        if key == "files" and text.startswith("[", at):
+            entries, bounds, at = _walk_array(text, at + 1)
+            found = entries, bounds
+        else:
+            found = None if key == "files" else found  # the last "files" wins
+            _value, at = _scan_value(text, at)
+        at = _skip(text, at)
+        if text.startswith(",", at):
+            at = _skip(text, at + 1)
+            if text.startswith("}", at):
+                raise ValueError(at)
+        elif not text.startswith("}", at):
+            raise ValueError(at)
+    if _skip(text, at + 1) != len(text):
+        raise ValueError(at)
+    return found
+
+
+def _walk_array(text: str, at: int) -> tuple[list[Any], list[int], int]:
+    """The values of the array whose ``[`` is just before ``at``, their bounds, its end."""
+    starts = text.startswith
+    values: list[Any] = []
+    bounds: list[int] = []
+    at = _skip(text, at)
+    if starts("]", at):
+        return values, bounds, at + 1
+    while True:
+        value, end = _scan_value(text, at)
+        values.append(value)
+        bounds.append(at)
+        bounds.append(end)
+        if starts(", {", end):  # PyPI's separator, taken without the regex
+            at = end + 2
+            continue
+        end = _skip(text, end)
+        if starts("]", end):
+            return values, bounds, end + 1
+        if not starts(",", end):
+            raise ValueError(end)
+        at = _skip(text, end + 1)
+
+
+def _byte_offsets(text: str, bounds: list[int]) -> list[int]:
+    """Ascending character offsets into ``text`` as offsets into its UTF-8 bytes."""
+    offsets = []
+    position = previous = 0
+    for bound in bounds:
+        position += len(text[previous:bound].encode("utf-8", "surrogatepass"))
+        previous = bound
+        offsets.append(position)
+    return offsets
+
+
+def _spans(where: dict[Version, list[int]], bounds: list[int]) -> Spans:
+    spans: Spans = []
+    for version, positions in where.items():
+        span: list[Any] = [str(version)]
+        previous = -2
+        for position in positions:
+            if position == previous + 1:
+                span[-1] = bounds[2 * position + 1]  # adjacent: one range
+            else:
+                span += (bounds[2 * position], bounds[2 * position + 1])
+            previous = position
+        spans.append(span)
+    return spans
+
+
+def spans_listing(
+    body: bytes | memoryview, spans: Spans, *, url: str, index: str, project: NormalizedName
+) -> FileListing:
+    """The listing ``json_page`` gave with ``spans``, decoding only the versions asked for.
+
+    ``spans`` must be well formed (ranges inside ``body``); raises ValueError for a
+    version that does not parse. Should a range not hold what ``spans`` says (a
+    damaged cache), the version is read from the whole body instead.
+    """
+    groups: dict[Version, list[Any]] = {}
+    for span in spans:
+        version = _valid_version(span[0])
+        if version is None or version in groups:
+            raise ValueError(span[0])
+        groups[version] = span
+    build = partial(_build_span_group, body=body, url=url, index=index, project=project)
+    return FileListing(project, groups, build)
+
+
+def _build_span_group(
+    version: Version,
+    span: Sequence[Any],
+    *,
+    body: bytes | memoryview,
+    url: str,
+    index: str,
+    project: NormalizedName,
+) -> list[DistFile]:
+    try:
+        ranges = [body[span[i] : span[i + 1]] for i in range(1, len(span), 2)]
+        entries = json.loads(b"[" + b",".join(ranges) + b"]")
+        files = _span_files(version, entries, url=url, index=index, project=project)
+    except (ValueError, TypeError):
+        files = None
+    if files is None:
+        return _reparse_group(version, body, url=url, index=index, project=project)
+    return files
+
+
+def _span_files(
+    version: Version, entries: list[Any], *, url: str, index: str, project: NormalizedName
+) -> list[DistFile] | None:
+    """The files of ``entries``; None unless each is a file entry of ``version``."""
+    files = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            return None
+        if not isinstance(entry.get("filename"), str) or not isinstance(entry.get("url"), str):
+            return None
+        made = _json_file(entry, url, index, project)
+        if made is None:
+            continue  # as json_listing drops it
+        if made.version != version:
+            return None
+        files.append(made)
+    return files
+
+
+def _reparse_group(
+    version: Version, body: bytes | memoryview, *, url: str, index: str, project: NormalizedName
+) -> list[DistFile]:
+    try:
+        listing = json_listing(bytes(body), url=url, index=index, project=project)
+    except IndexError_:
+        raise IndexError_(
+            f"the cached copy of {redact(url)} is damaged; run again with --refresh"
+        ) from None
+    return list(listing.group(version)) if version in listing.versions() else []
 
 
 # -- PEP 503 HTML -------------------------------------------------------------------
