@@ -150,10 +150,18 @@ def prepare(
         return InstallRequest(wheel=wheel, requested=want.requested, direct_url=direct)
 
     try:
+        # Biggest first: the largest wheel's download and unpack is the critical path.
+        order = sorted(range(len(wanted)), key=lambda i: -_size(wanted[i]))
         with ThreadPoolExecutor(max_workers=min(settings.concurrency, len(wanted))) as pool:
-            return list(pool.map(one, wanted))
+            done = dict(zip(order, pool.map(one, [wanted[i] for i in order]), strict=True))
+        return [done[i] for i in range(len(wanted))]
     finally:
         reporter.finished(task)
+
+
+def _size(want: Wanted[Artifact]) -> int:
+    file = want.source.file
+    return (file.size or 0) if file is not None else 0
 
 
 def plan_for(
