@@ -217,7 +217,7 @@ def _valid_version(text: str) -> Version | None:
 def _json_entries(
     entries: list[dict[str, Any]], *, url: str, index: str, project: NormalizedName
 ) -> tuple[dict[Version, list[Any]], dict[Version, list[int]]]:
-    """A page's entries by version: plain wheels left raw, everything else as DistFiles.
+    """A page's entries by version: plain wheels and sdists left raw, others as DistFiles.
 
     Also where each kept entry sits in ``entries``. Only the cheap checks run here;
     building a raw entry later cannot fail.
@@ -225,22 +225,49 @@ def _json_entries(
     wheel_name = project.replace("-", "_")
     groups: dict[Version, list[Any]] = {}
     where: dict[Version, list[int]] = {}
+    # A version's text -> its lists: hashing a str is much cheaper than hashing a Version.
+    by_text: dict[str, tuple[list[Any], list[int]]] = {}
     for position, entry in enumerate(entries):
-        if not entry["filename"].endswith(_DIST_SUFFIXES):
+        filename = entry["filename"]
+        if not filename.endswith(_DIST_SUFFIXES):
             continue  # an .egg or .exe: parse_dist_filename would drop it too
-        plain = _PLAIN_WHEEL.fullmatch(entry["filename"])
-        version = None
-        if plain is not None and plain.group(1).lower() == wheel_name:
-            version = _valid_version(plain.group(2))
-        item: Any = entry
-        if version is None:
-            item = _json_file(entry, url=url, index=index, project=project)
-            if item is None:
+        text = _version_text(filename, wheel_name, project)
+        if text is not None:
+            lists = by_text.get(text)
+            if lists is None:
+                version = _valid_version(text)
+                if version is not None:
+                    lists = by_text[text] = (
+                        groups.setdefault(version, []),
+                        where.setdefault(version, []),
+                    )
+            if lists is not None:
+                lists[0].append(entry)
+                lists[1].append(position)
                 continue
-            version = item.version
-        groups.setdefault(version, []).append(item)
-        where.setdefault(version, []).append(position)
+        made = _json_file(entry, url=url, index=index, project=project)
+        if made is not None:
+            groups.setdefault(made.version, []).append(made)
+            where.setdefault(made.version, []).append(position)
     return groups, where
+
+
+def _version_text(filename: str, wheel_name: str, project: NormalizedName) -> str | None:
+    """The version part of a plain wheel's or sdist's filename if it names ``project``.
+
+    None leaves the file to the full parser. A valid version there means the full
+    parser reads the same name and version (packaging splits an sdist at its last dash).
+    """
+    if filename.endswith(".whl"):
+        plain = _PLAIN_WHEEL.fullmatch(filename)
+        if plain is not None and plain.group(1).lower() == wheel_name:
+            return plain.group(2)
+        return None
+    stem = filename[: -len(".tar.gz")] if filename.endswith(".tar.gz") else filename[:-4]
+    name, _dash, version = stem.rpartition("-")
+    if name.lower().replace("_", "-").replace(".", "-") == project:
+        return version
+    return None
 
 
 def _build_json_group(

@@ -1,0 +1,328 @@
+"""Cached JSON pages read back one version at a time (byte spans of each version's entries).
+
+Whatever the page, a listing built from the spans must equal the one a full parse
+of the body gives; a cache entry that does not fit is a miss or a full parse, never
+a different answer.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cloche.adapters.index import IndexClient
+from cloche.adapters.index.cache import CachedPage, PageCache
+from cloche.adapters.index.simple import json_listing, json_page, spans_listing
+from cloche.config import Settings
+from cloche.core.listing import FileListing
+from cloche.core.models import DistFile, NormalizedName
+from cloche.errors import IndexError_
+from tests.support.index_server import IndexServer
+
+URL = "https://idx.example/simple/demo/"
+DEMO = NormalizedName("demo")
+
+Groups = list[tuple[str, tuple[DistFile, ...]]]
+
+
+def groups(listing: FileListing) -> Groups:
+    return [(str(v), listing.group(v)) for v in listing.versions()]
+
+
+def full_parse(body: bytes, project: NormalizedName = DEMO) -> Groups:
+    return groups(json_listing(body, url=URL, index="IDX", project=project))
+
+
+def from_spans(body: bytes, project: NormalizedName = DEMO) -> Groups:
+    listing, spans = json_page(body, url=URL, index="IDX", project=project)
+    assert spans is not None
+    assert groups(listing) == full_parse(body, project)
+    # Through the cache's JSON, as a later run reads it.
+    spans = json.loads(json.dumps(spans))
+    return groups(spans_listing(body, spans, url=URL, index="IDX", project=project))
+
+
+def entry(filename: str, **fields: Any) -> dict[str, Any]:
+    return {"filename": filename, "url": f"../../files/{filename}", "hashes": {}, **fields}
+
+
+MIXED = [
+    entry("demo-1.0-py3-none-any.whl", hashes={"sha256": "AA"}, **{"requires-python": ">=3.8"}),
+    entry("demo-1.0.tar.gz", yanked="broken }, { build", **{"core-metadata": True}),
+    entry("demo-1.0.1-1-py3-none-any.whl", **{"dist-info-metadata": {"sha256": "CC"}}),
+    entry("demo-1.0.0-cp311-cp311-manylinux_2_17_x86_64.whl", yanked=True),
+    entry("Demo-2.0rc1.zip", size=12, **{"upload-time": "2024-01-01T00:00:00Z"}),
+    entry("demo-0.1.egg"),
+    entry("other-1.0-py3-none-any.whl"),
+    entry("demo-not!a!version-py3-none-any.whl"),
+    entry("demo-1.0-py2-none-any.whl", yanked="ünïcödé reason ✓"),
+    entry("demo-3.0-py3-none-any.whl", **{"requires-python": ">=3.x"}),
+]
+
+
+@pytest.mark.parametrize(
+    "dumps",
+    [
+        lambda doc: json.dumps(doc),
+        lambda doc: json.dumps(doc, indent=1),
+        lambda doc: json.dumps(doc, separators=(",", ":"), ensure_ascii=False),
+        lambda doc: "\r\n " + json.dumps(doc, indent="\t", ensure_ascii=False) + "\n\n",
+    ],
+)
+def test_spans_give_what_a_full_parse_gives(dumps: Any) -> None:
+    doc = {"meta": {"api-version": "1.1"}, "name": "demo", "files": MIXED, "versions": []}
+    body = dumps(doc).encode()
+    got = from_spans(body)
+    assert [version for version, _files in got] == ["1.0", "1.0.1", "2.0rc1", "3.0"]
+    one_oh = dict(got)["1.0"]
+    assert [f.filename for f in one_oh] == [
+        "demo-1.0-py3-none-any.whl",
+        "demo-1.0.tar.gz",
+        "demo-1.0.0-cp311-cp311-manylinux_2_17_x86_64.whl",
+        "demo-1.0-py2-none-any.whl",
+    ]
+    assert one_oh[1].yanked == "broken }, { build"
+    assert one_oh[3].yanked == "ünïcödé reason ✓"
+
+
+def test_the_last_files_key_wins_as_in_json_loads() -> None:
+    body = b'{"files": [{"filename": "demo-9.0.tar.gz", "url": "x"}], "files": []}'
+    assert from_spans(body) == [] == full_parse(body)
+    body = b'{"files": 3, "meta": {"files": []}, "files": [{"filename": "demo-1.zip", "url": ""}]}'
+    assert [v for v, _ in from_spans(body)] == ["1"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"{not json",
+        b'{"files": 3}',
+        b'{"files": [{"filename": 1}]}',
+        b'{"files": ["demo-1.0.tar.gz"]}',
+        b'{"files": [{"filename": "demo-1.0.tar.gz"}]}',
+        b'{"files": [], }',
+        b'{"files": [{"filename": "demo-1.0.tar.gz", "url": "x"},]}',
+        b'{"files": []} trailing',
+        b'{"files": []',
+        b"[1, 2]",
+        b'{"files": [{"filename": "demo-1.0.tar.gz", "url": "x"}] "a": 1}',
+        b'{"files": [{"filename": "demo-1.0.tar.gz", "url": "x"} {"filename": "b", "url": "y"}]}',
+        b'\xff{"files": []}',
+    ],
+)
+def test_garbage_raises_what_a_full_parse_raises(body: bytes) -> None:
+    with pytest.raises(IndexError_) as expected:
+        json_listing(body, url=URL, index="IDX", project=DEMO)
+    with pytest.raises(IndexError_) as got:
+        json_page(body, url=URL, index="IDX", project=DEMO)
+    assert str(got.value) == str(expected.value)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-32-be"])
+def test_other_encodings_are_parsed_whole(encoding: str) -> None:
+    body = json.dumps({"files": MIXED}).encode(encoding)
+    listing, spans = json_page(body, url=URL, index="IDX", project=DEMO)
+    assert spans is None
+    assert groups(listing) == full_parse(body)
+
+
+_NAMES = st.sampled_from(["demo", "Demo", "DEMO", "other", "demo_x", "demo.x"])
+_VERSIONS = st.sampled_from(["1.0", "1.0.0", "01.0", "2.0rc1", "2.0-rc1", "1.0_1", "x!y", "3"])
+_KINDS = st.sampled_from(
+    ["-py3-none-any.whl", "-1-py3-none-any.whl", "-cp39-abi3-win32.whl", ".tar.gz", ".zip", ".egg"]
+)
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=8) | st.just("}, {")
+_ENTRIES = st.lists(
+    st.builds(
+        lambda name, version, kind, yanked, rp: entry(
+            f"{name}-{version}{kind}", yanked=yanked, **{"requires-python": rp}
+        ),
+        _NAMES,
+        _VERSIONS,
+        _KINDS,
+        st.booleans() | _TEXT,
+        st.none() | st.sampled_from([">=3.8", "<4", "nonsense"]),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    entries=_ENTRIES,
+    indent=st.none() | st.integers(0, 2),
+    ensure_ascii=st.booleans(),
+    project=st.sampled_from([DEMO, NormalizedName("demo-x")]),
+)
+def test_spans_agree_with_a_full_parse_on_any_page(
+    entries: list[dict[str, Any]], indent: int | None, ensure_ascii: bool, project: NormalizedName
+) -> None:
+    body = json.dumps(
+        {"name": "demo", "files": entries}, indent=indent, ensure_ascii=ensure_ascii
+    ).encode()
+    assert from_spans(body, project) == full_parse(body, project)
+
+
+# -- the page cache -----------------------------------------------------------------
+
+
+def page_with_spans(body: bytes) -> CachedPage:
+    _listing, spans = json_page(body, url=URL, index="IDX", project=DEMO)
+    return CachedPage(URL, True, [], 1.0, 600.0, etag='"e"', body=body, base=URL, spans=spans)
+
+
+def test_page_cache_round_trip(tmp_path: Path) -> None:
+    body = json.dumps({"files": MIXED}, indent=1, ensure_ascii=False).encode()
+    page = page_with_spans(body)
+    cache = PageCache(tmp_path)
+    cache.store(page)
+    loaded = cache.load(URL)
+    assert loaded is not None and loaded.body is not None and loaded.spans is not None
+    assert bytes(loaded.body) == body
+    assert loaded.spans == page.spans
+    assert loaded.etag == '"e"' and loaded.base == URL
+    listing = spans_listing(loaded.body, loaded.spans, url=URL, index="IDX", project=DEMO)
+    assert groups(listing) == full_parse(body)
+
+
+def _rewrite(path: Path, edit: Any) -> None:
+    header, _newline, body = path.read_bytes().partition(b"\n")
+    doc = json.loads(header)
+    edit(doc)
+    path.write_bytes(json.dumps(doc).encode() + b"\n" + body)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda doc: doc.update(format=2),
+        lambda doc: doc.update(size=doc["size"] + 1),
+        lambda doc: doc.update(spans={"1.0": [1, 2]}),
+        lambda doc: doc["spans"][0].append(5),
+        lambda doc: doc["spans"][0].extend([5, 10**9]),
+        lambda doc: doc["spans"][0].extend([10, 5]),
+        lambda doc: doc["spans"][0].extend([-1, 5]),
+        lambda doc: doc["spans"][0].extend([1.5, 5]),
+        lambda doc: doc["spans"][0].extend([True, 5]),
+        lambda doc: doc["spans"].append([1.0, 1, 5]),
+        lambda doc: doc["spans"].append(["1.0"]),
+        lambda doc: doc["spans"].append("1.0"),
+        lambda doc: doc.pop("size"),
+    ],
+)
+def test_a_header_that_does_not_fit_is_a_miss(tmp_path: Path, edit: Any) -> None:
+    cache = PageCache(tmp_path)
+    cache.store(page_with_spans(json.dumps({"files": MIXED}).encode()))
+    (path,) = tmp_path.glob("*/*.json")
+    assert cache.load(URL) is not None
+    _rewrite(path, edit)
+    assert cache.load(URL) is None
+
+
+def test_a_short_or_long_file_is_a_miss(tmp_path: Path) -> None:
+    cache = PageCache(tmp_path)
+    cache.store(page_with_spans(json.dumps({"files": MIXED}).encode()))
+    (path,) = tmp_path.glob("*/*.json")
+    whole = path.read_bytes()
+    for damaged in (whole[:-1], whole + b" ", whole[: whole.index(b"\n")]):
+        path.write_bytes(damaged)
+        assert cache.load(URL) is None
+
+
+# -- through the client ---------------------------------------------------------------
+
+
+def listing_of(server: IndexServer, tmp_path: Path, name: str = "demo", **kwargs: Any) -> Groups:
+    settings = Settings(cache_dir=tmp_path / "cache", index_url=server.url, **kwargs)
+    with IndexClient(settings) as client:
+        files = client.files(NormalizedName(name))
+        assert isinstance(files, FileListing)
+        return groups(files)
+
+
+def cache_file(tmp_path: Path) -> Path:
+    (path,) = (tmp_path / "cache" / "http-v1").glob("*/*.json")
+    return path
+
+
+@pytest.fixture
+def odd_index(index_server: IndexServer) -> IndexServer:
+    index_server.cache_control = "max-age=600"
+    index_server.add_wheel("odd-name", "1.0")
+    index_server.add_wheel("odd-name", "1.0", tag="py2-none-any", yanked="use 1.1 ✓")
+    index_server.add_wheel("odd-name", "1.0", build_tag="1", tag="cp311-cp311-linux_x86_64")
+    index_server.add_sdist("odd-name", "1.0")
+    index_server.add_wheel("odd-name", "1.1.post1", requires_python=">=3.8")
+    index_server.add_sdist("odd-name", "2.0rc1", yanked=True)
+    return index_server
+
+
+def test_a_warm_listing_equals_the_cold_one(odd_index: IndexServer, tmp_path: Path) -> None:
+    cold = listing_of(odd_index, tmp_path, "odd-name")
+    warm = listing_of(odd_index, tmp_path, "odd-name")
+    assert len(odd_index.requests_to("/simple/odd-name/")) == 1
+    assert warm == cold
+    assert [v for v, _ in warm] == ["1.0", "1.1.post1", "2.0rc1"]
+    assert len(dict(warm)["1.0"]) == 4
+    page = PageCache(tmp_path / "cache" / "http-v1").load(f"{odd_index.url}odd-name/")
+    assert page is not None and page.body is not None and page.spans is not None
+    assert page.base is not None
+    whole = json_listing(
+        bytes(page.body), url=page.base, index=odd_index.url, project=NormalizedName("odd-name")
+    )
+    assert cold == groups(whole)
+
+
+def test_revalidated_and_offline_pages_keep_their_spans(
+    odd_index: IndexServer, tmp_path: Path
+) -> None:
+    odd_index.cache_control = "max-age=0"
+    cold = listing_of(odd_index, tmp_path, "odd-name")
+    assert listing_of(odd_index, tmp_path, "odd-name") == cold
+    assert len(odd_index.requests_to("/simple/odd-name/")) == 2  # the second got a 304
+    page = PageCache(tmp_path / "cache" / "http-v1").load(f"{odd_index.url}odd-name/")
+    assert page is not None and page.spans is not None
+    assert listing_of(odd_index, tmp_path, "odd-name", offline=True) == cold
+
+
+def test_a_damaged_cache_entry_is_fetched_again(odd_index: IndexServer, tmp_path: Path) -> None:
+    cold = listing_of(odd_index, tmp_path, "odd-name")
+    path = cache_file(tmp_path)
+    path.write_bytes(path.read_bytes()[:-5])
+    assert listing_of(odd_index, tmp_path, "odd-name") == cold
+    assert len(odd_index.requests_to("/simple/odd-name/")) == 2
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda doc: doc["spans"].reverse(),  # each version reads another's entries
+        lambda doc: doc["spans"][0].__setitem__(0, "not a version"),
+        lambda doc: doc["spans"][0].__setitem__(1, doc["spans"][0][1] + 1),
+    ],
+)
+def test_spans_that_lie_fall_back_to_the_whole_body(
+    odd_index: IndexServer, tmp_path: Path, edit: Any
+) -> None:
+    cold = listing_of(odd_index, tmp_path, "odd-name")
+    _rewrite(cache_file(tmp_path), edit)
+    warm = listing_of(odd_index, tmp_path, "odd-name")
+    assert sorted(warm) == sorted(cold)
+    assert len(odd_index.requests_to("/simple/odd-name/")) == 1
+
+
+def test_a_damaged_body_is_an_error_not_an_answer(odd_index: IndexServer, tmp_path: Path) -> None:
+    listing_of(odd_index, tmp_path, "odd-name")
+    path = cache_file(tmp_path)
+    data = bytearray(path.read_bytes())
+    start = data.index(b'"filename"', data.index(b"\n"))
+    data[start : start + 10] = b"@" * 10
+    path.write_bytes(bytes(data))
+    with pytest.raises(IndexError_, match="--refresh"):
+        listing_of(odd_index, tmp_path, "odd-name")
