@@ -187,20 +187,16 @@ def _spans_fit(spans: Any, body: memoryview) -> bool:
     """Whether ``spans`` (see ``simple.Spans``) are well formed and inside ``body``."""
     if spans is None:
         return True
-    if not isinstance(spans, list):
+    if type(spans) is not list:
         return False
-    size = len(body)
     for span in spans:
-        if not isinstance(span, list) or len(span) < 3 or len(span) % 2 == 0:
-            return False
-        if not isinstance(span[0], str):
+        if type(span) is not list or len(span) % 2 == 0 or type(span[0]) is not str:
             return False
         bounds = span[1:]
-        if not all(type(b) is int for b in bounds):
+        # Each version's ranges come in file order: strictly increasing integers.
+        if not bounds or set(map(type, bounds)) != {int} or bounds != sorted(set(bounds)):
             return False
-        if not all(
-            0 <= start < end <= size for start, end in zip(bounds[::2], bounds[1::2], strict=True)
-        ):
+        if bounds[0] < 0 or bounds[-1] > len(body):
             return False
     return True
 
