@@ -14,13 +14,14 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from packaging.version import Version
 
 from cloche.adapters.index import IndexClient
 from cloche.adapters.index.cache import CachedPage, PageCache
 from cloche.adapters.index.simple import json_listing, json_page, spans_listing
 from cloche.config import Settings
 from cloche.core.listing import FileListing
-from cloche.core.models import DistFile, NormalizedName
+from cloche.core.models import DistFile, NormalizedName, parse_dist_filename
 from cloche.errors import IndexError_
 from tests.support.index_server import IndexServer
 
@@ -132,7 +133,9 @@ def test_other_encodings_are_parsed_whole(encoding: str) -> None:
     assert groups(listing) == full_parse(body)
 
 
-_NAMES = st.sampled_from(["demo", "Demo", "DEMO", "other", "demo_x", "demo.x"])
+_NAMES = st.sampled_from(
+    ["demo", "Demo", "DEMO", "other", "demo_x", "demo.x", "demo__x", "kemo", "\u212aemo"]
+)
 _VERSIONS = st.sampled_from(["1.0", "1.0.0", "01.0", "2.0rc1", "2.0-rc1", "1.0_1", "x!y", "3"])
 _KINDS = st.sampled_from(
     ["-py3-none-any.whl", "-1-py3-none-any.whl", "-cp39-abi3-win32.whl", ".tar.gz", ".zip", ".egg"]
@@ -158,7 +161,7 @@ _ENTRIES = st.lists(
     entries=_ENTRIES,
     indent=st.none() | st.integers(0, 2),
     ensure_ascii=st.booleans(),
-    project=st.sampled_from([DEMO, NormalizedName("demo-x")]),
+    project=st.sampled_from([DEMO, NormalizedName("demo-x"), NormalizedName("kemo")]),
 )
 def test_spans_agree_with_a_full_parse_on_any_page(
     entries: list[dict[str, Any]], indent: int | None, ensure_ascii: bool, project: NormalizedName
@@ -166,7 +169,18 @@ def test_spans_agree_with_a_full_parse_on_any_page(
     body = json.dumps(
         {"name": "demo", "files": entries}, indent=indent, ensure_ascii=ensure_ascii
     ).encode()
-    assert from_spans(body, project) == full_parse(body, project)
+    got = from_spans(body, project)
+    assert got == full_parse(body, project)
+    # The quick grouping keeps exactly the files the filename parser gives to ``project``.
+    expected: dict[Version, list[str]] = {}
+    for item in entries:
+        parsed = parse_dist_filename(item["filename"])
+        if parsed is not None and parsed[0] == project:
+            expected.setdefault(parsed[1], []).append(item["filename"])
+    assert [(str(v), names) for v, names in expected.items()] == [
+        (v, [f.filename for f in files]) for v, files in got
+    ]
+    assert all(f.version == Version(v) for v, files in got for f in files)
 
 
 # -- the page cache -----------------------------------------------------------------

@@ -196,9 +196,10 @@ def _listing(
     )
 
 
-# A wheel filename without build tag whose name part packaging.utils.parse_wheel_filename
-# accepts: such a file parses once its name matches and its version is valid.
-_PLAIN_WHEEL = re.compile(r"([A-Za-z0-9]+(?:_[A-Za-z0-9]+)*)-([^-]+)-[^-]*-[^-]*-[^-]*\.whl")
+# The name part of a wheel filename that packaging.utils.parse_wheel_filename accepts.
+# A wheel without build tag whose (ASCII) name part lowercases to the project's such
+# name parses once its version is valid.
+_PLAIN_WHEEL_NAME = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)*")
 
 
 _DIST_SUFFIXES = (".whl", ".tar.gz", ".zip")
@@ -223,6 +224,8 @@ def _json_entries(
     building a raw entry later cannot fail.
     """
     wheel_name = project.replace("-", "_")
+    if not _PLAIN_WHEEL_NAME.fullmatch(wheel_name):
+        wheel_name = "-"  # no wheel is plain
     groups: dict[Version, list[Any]] = {}
     where: dict[Version, list[int]] = {}
     # A version's text -> its lists: hashing a str is much cheaper than hashing a Version.
@@ -259,9 +262,9 @@ def _version_text(filename: str, wheel_name: str, project: NormalizedName) -> st
     parser reads the same name and version (packaging splits an sdist at its last dash).
     """
     if filename.endswith(".whl"):
-        plain = _PLAIN_WHEEL.fullmatch(filename)
-        if plain is not None and plain.group(1).lower() == wheel_name:
-            return plain.group(2)
+        parts = filename.split("-")
+        if len(parts) == 5 and parts[1] and parts[0].lower() == wheel_name and parts[0].isascii():
+            return parts[1]
         return None
     stem = filename[: -len(".tar.gz")] if filename.endswith(".tar.gz") else filename[:-4]
     name, _dash, version = stem.rpartition("-")
