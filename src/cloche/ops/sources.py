@@ -14,17 +14,12 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from cloche.adapters.build import (
-    SourceBuilder,
-    clone_vcs,
-    head_commit,
-    unpack_sdist,
-)
 from cloche.adapters.index.client import IndexClient, NeedsBuild
 from cloche.adapters.store import Store, UnpackedWheel
 from cloche.config import Settings
@@ -32,6 +27,9 @@ from cloche.core.finder import PackageFinder, PickFiles
 from cloche.core.models import DistFile, Interpreter, Metadata, NormalizedName, parse_dist_filename
 from cloche.core.report import NullReporter, Reporter
 from cloche.errors import BuildError, UsageError
+
+if TYPE_CHECKING:
+    from cloche.adapters.build import SourceBuilder
 
 _STREAM_LIMIT = 256 * 1024 * 1024
 """Wheels up to this size unpack as they download, never written to the cache whole."""
@@ -44,15 +42,18 @@ class Sources(PackageFinder):
         self,
         client: IndexClient,
         store: Store,
-        builder: SourceBuilder,
+        builder: Callable[[], SourceBuilder],
         reporter: Reporter | None = None,
     ) -> None:
+        """``builder`` makes the source builder on first need (most commands build nothing)."""
         self.client = client
         self.store = store
-        self.builder = builder
+        self._make_builder = builder
+        self._builder: SourceBuilder | None = None
         self.reporter: Reporter = reporter or NullReporter()
         self._work = Path(tempfile.mkdtemp(prefix="cloche-src-"))
         self._lock = threading.Lock()
+        self._builder_lock = threading.Lock()
         self._trees: dict[str, Path] = {}
         """Unpacked/cloned source trees by URL or sdist sha256, reused for metadata then build."""
         self._url_meta: dict[str, Metadata] = {}
@@ -94,6 +95,8 @@ class Sources(PackageFinder):
         if not url.startswith("git+"):
             return None
         tree = self._tree_for_url(url)
+        from cloche.adapters.build import head_commit
+
         return head_commit(tree)
 
     def project_name(self, url: str) -> str:
@@ -191,8 +194,16 @@ class Sources(PackageFinder):
             wheel = self.store.add_built_wheel(key, wheel)
         return self._unpack_local_wheel(wheel)
 
+    @property
+    def builder(self) -> SourceBuilder:
+        with self._builder_lock:
+            if self._builder is None:
+                self._builder = self._make_builder()
+            return self._builder
+
     def close(self) -> None:
-        self.builder.close()
+        if self._builder is not None:
+            self._builder.close()
         shutil.rmtree(self._work, ignore_errors=True)
 
     # -- helpers ---------------------------------------------------------------------
@@ -214,6 +225,8 @@ class Sources(PackageFinder):
         with self._lock:
             tree = self._trees.get(key)
         if tree is None:
+            from cloche.adapters.build import unpack_sdist
+
             tree = unpack_sdist(archive, self._scratch())
             with self._lock:
                 self._trees[key] = tree
@@ -249,6 +262,8 @@ class Sources(PackageFinder):
             return tree
         split = urlsplit(url)
         if url.startswith("git+"):
+            from cloche.adapters.build import clone_vcs
+
             tree = clone_vcs(url, self._scratch())
         elif split.scheme == "file" and Path(unquote(split.path)).is_dir():
             tree = Path(unquote(split.path))
@@ -319,7 +334,12 @@ def open_sources(
         client = stack.enter_context(IndexClient(settings, reporter=reporter))
         store = Store(settings.cache_dir)
         envs = IsolatedBuildEnvs(interpreter, settings, reporter)
-        builder = SourceBuilder(envs, reporter=reporter)
+
+        def builder() -> SourceBuilder:
+            from cloche.adapters.build import SourceBuilder
+
+            return SourceBuilder(envs, reporter=reporter)
+
         sources = Sources(client, store, builder, reporter)
         envs.bind(sources)
         stack.callback(sources.close)
