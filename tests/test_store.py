@@ -231,15 +231,23 @@ def test_unpack_refuses_bad_wheels(store: Store, tmp_path: Path, case: str) -> N
     archive, digest = stored_wheel(store, wheel)
     with pytest.raises(CorruptWheelError) as info:
         store.unpack_wheel(archive, digest)
-    message = str(info.value)
+    check_refused(info.value, detail, store, digest, tmp_path)
+
+
+def check_refused(
+    error: CorruptWheelError, detail: str, store: Store, digest: str, tmp_path: Path
+) -> None:
+    """One line naming the wheel and the problem, and nothing left behind anywhere."""
+    message = str(error)
     assert "demo-1.0-py3-none-any.whl" in message
     assert detail in message
     assert "\n" not in message
-    assert isinstance(info.value, InstallError)
+    assert isinstance(error, InstallError)
     assert store.unpacked(digest) is None
     assert not (store.root / "wheels-v1" / digest).exists()
     assert list((store.root / "tmp").iterdir()) == []
     assert not (tmp_path / "evil.py").exists()
+    assert not (store.root / "evil.py").exists()
 
 
 def test_two_processes_unpack_the_same_wheel(store: Store, tmp_path: Path) -> None:

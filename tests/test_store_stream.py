@@ -13,9 +13,9 @@ import pytest
 
 from cloche.adapters.index.download import Sink
 from cloche.adapters.store import CorruptWheelError, Store
-from cloche.errors import HashMismatchError, InstallError
+from cloche.errors import HashMismatchError
 from tests.support.dists import make_wheel
-from tests.test_store import BAD_CASES, _bad_wheels
+from tests.test_store import BAD_CASES, _bad_wheels, check_refused
 
 
 @pytest.fixture
@@ -130,16 +130,7 @@ def test_streamed_unpack_refuses_bad_wheels(
     digest = hashlib.sha256(data).hexdigest()
     with pytest.raises(CorruptWheelError) as info:
         store.unpack_wheel_stream(wheel.name, digest, feeder(data, chunk))
-    message = str(info.value)
-    assert "demo-1.0-py3-none-any.whl" in message
-    assert detail in message
-    assert "\n" not in message
-    assert isinstance(info.value, InstallError)
-    assert store.unpacked(digest) is None
-    assert not (store.root / "wheels-v1" / digest).exists()
-    assert list((store.root / "tmp").iterdir()) == []
-    assert not (tmp_path / "evil.py").exists()
-    assert not (store.root / "evil.py").exists()
+    check_refused(info.value, detail, store, digest, tmp_path)
 
 
 def test_a_local_entry_missing_from_the_central_directory_is_not_kept(

@@ -205,13 +205,8 @@ class Store:
         leaving nothing behind.
         """
         digest = _check_sha256(sha256)
-        found = self.unpacked(digest)
-        if found is not None:
-            return found
-        with self.lock(f"wheel-{digest}"):
-            found = self.unpacked(digest)
-            if found is not None:
-                return found
+
+        def unpack() -> UnpackedWheel:
             with self._unpack_slots:
                 wheel = self._unpack_locked(
                     archive.name, digest, lambda staging: extract_wheel(archive, digest, staging)
@@ -219,6 +214,8 @@ class Store:
             if not keep_archive:
                 remove_entry(self._archive_dir(digest), self.root / TMP)
             return wheel
+
+        return self._unpacked_once(digest, unpack)
 
     def unpack_wheel_stream(
         self, filename: str, sha256: str, fetch: Callable[[WheelStream], None]
@@ -230,20 +227,21 @@ class Store:
         wheel once. Errors as for ``unpack_wheel``.
         """
         digest = _check_sha256(sha256)
+
+        def extract(staging: Path) -> UnpackedWheel:
+            stream = WheelStream(filename, staging, self._unpack_slots)
+            fetch(stream)
+            return stream.finish(digest)
+
+        return self._unpacked_once(digest, lambda: self._unpack_locked(filename, digest, extract))
+
+    def _unpacked_once(self, digest: str, unpack: Callable[[], UnpackedWheel]) -> UnpackedWheel:
+        """The unpacked wheel ``digest``, made by ``unpack`` under its lock if missing."""
         found = self.unpacked(digest)
         if found is not None:
             return found
         with self.lock(f"wheel-{digest}"):
-            found = self.unpacked(digest)
-            if found is not None:
-                return found
-
-            def extract(staging: Path) -> UnpackedWheel:
-                stream = WheelStream(filename, staging, self._unpack_slots)
-                fetch(stream)
-                return stream.finish(digest)
-
-            return self._unpack_locked(filename, digest, extract)
+            return self.unpacked(digest) or unpack()
 
     def _unpack_locked(
         self, filename: str, digest: str, extract: Callable[[Path], UnpackedWheel]
