@@ -8,6 +8,7 @@ import csv
 import hashlib
 import io
 import os
+import re
 import subprocess
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -42,16 +43,23 @@ sys.stdout.buffer.write("\\0".join(out).encode("utf-8"))
 """
 
 
-RecordLine = tuple[str, str, str]
-"""A RECORD row as written: path, ``sha256=<digest>`` (or empty), size (or empty)."""
+RecordLine = str
+"""One RECORD row as written: ``path,sha256=<digest>,size`` in CSV, newline included."""
+
+_CSV_SPECIAL = re.compile(r'[,"\r\n]')
 
 
 def record_line(path: str, sha256: str | None, size: int | None) -> RecordLine:
-    return (
-        path,
-        f"sha256={sha256}" if sha256 is not None else "",
-        "" if size is None else str(size),
+    """The CSV row (PEP 376 RECORD) for one file; no hash or size for RECORD itself."""
+    digest = f"sha256={sha256}" if sha256 is not None else ""
+    length = "" if size is None else str(size)
+    if _CSV_SPECIAL.search(path) is None:
+        return f"{path},{digest},{length}\n"
+    text = io.StringIO()
+    csv.writer(text, delimiter=",", quotechar='"', lineterminator="\n").writerow(
+        (path, digest, length)
     )
+    return text.getvalue()
 
 
 def record_entry(
@@ -134,7 +142,7 @@ def write_generated(layout: EnvLayout, plan: WheelPlan, journal: Journal) -> lis
     for file in plan.files:
         row = file.row
         if file.in_site:
-            entries.append((row.path, f"sha256={row.sha256}", str(row.size)))
+            entries.append(record_line(row.path, row.sha256, row.size))
             continue
         if not file.is_script:
             entries.append(record_entry(plan.site, file.target, row.sha256, row.size))
@@ -159,11 +167,9 @@ def write_generated(layout: EnvLayout, plan: WheelPlan, journal: Journal) -> lis
 
 def write_record(plan: WheelPlan, entries: Sequence[RecordLine], journal: Journal) -> None:
     """Write RECORD: every row given plus RECORD itself (no hash), as CSV (PEP 376)."""
-    text = io.StringIO()
-    writer = csv.writer(text, delimiter=",", quotechar='"', lineterminator="\n")
-    writer.writerows(entries)
-    writer.writerow((f"{plan.request.wheel.dist_info}/RECORD", "", ""))
-    write_file(plan, plan.dist_info / "RECORD", text.getvalue().encode("utf-8"), journal)
+    own = record_line(f"{plan.request.wheel.dist_info}/RECORD", None, None)
+    content = ("".join(entries) + own).encode("utf-8")
+    write_file(plan, plan.dist_info / "RECORD", content, journal)
 
 
 def _compile_batch(python: Path, sources: Sequence[Path]) -> dict[Path, Path]:
