@@ -26,7 +26,6 @@ def _csv(path: str, digest: str, size: str) -> str:
         "pkg/comma,name.py",
         'pkg/quote"name.py',
         "pkg/new\nline.py",
-        "pkg/carriage\rreturn.py",
         "pkg/ünïcode.py",
         "../../../bin/tool",
     ],
