@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from cloche.adapters.store import CorruptWheelError, Store, UnpackedWheel
+from cloche.adapters.store import CorruptWheelError, Store, UnpackedWheel, unpack
 from cloche.errors import HashMismatchError, InstallError
 from tests.support.dists import make_wheel, record_hash
 
@@ -66,6 +66,13 @@ def raw_wheel(
             info.external_attr = (stat.S_IFLNK | 0o777) << 16
             zf.writestr(info, link_target)
     return target
+
+
+@pytest.fixture(autouse=True, params=["one thread", "two threads"])
+def writers(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every store test runs with members written by one thread, and by two."""
+    if request.param == "two threads":
+        monkeypatch.setattr(unpack, "PARALLEL_BYTES", 0)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -335,8 +336,7 @@ def _extract(
     record = _read_record(filename, zf, dist_info)
     with memoryview(buffer) as view:
         writer = _Writer(filename, zf, view, str(destination), record, dist_info, prior or Prior())
-        for member in members:
-            writer.add(member)
+        _write_members(writer, members, sum(m.info.compress_size for m in members))
         writer.drop_strays()
     writer.rows.sort(key=lambda row: row.path)
     return UnpackedWheel(
@@ -348,6 +348,30 @@ def _extract(
         dist_info=dist_info,
         records=tuple(writer.rows),
     )
+
+
+PARALLEL_BYTES = 4 * 1024 * 1024
+"""A wheel with this much compressed data is written by two threads."""
+
+
+def _write_members(writer: _Writer, members: list[_Member], packed: int) -> None:
+    """Write every member; a big wheel on two threads (inflating, hashing and writing
+    release the GIL), so the last big wheel of a cold install uses both cores."""
+    if packed < PARALLEL_BYTES:
+        for member in members:
+            writer.add(member)
+        return
+    for member in members:  # directories first, so the two threads never race to make one
+        writer.prepare_dirs(member)
+    files = [m for m in members if not m.is_dir]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for _ in pool.map(_add_all, [writer, writer], [files[0::2], files[1::2]]):
+            pass
+
+
+def _add_all(writer: _Writer, members: list[_Member]) -> None:
+    for member in members:
+        writer.add(member)
 
 
 class _Writer:
@@ -373,6 +397,10 @@ class _Writer:
         self.prior = dict(prior.files)
         self.made = prior.dirs
         self.rows: list[RecordRow] = []
+
+    def prepare_dirs(self, member: _Member) -> None:
+        """Make the directory ``member`` is, or is in."""
+        self._mkdir(member.path if member.is_dir else member.path.rpartition("/")[0])
 
     def add(self, member: _Member) -> None:
         if member.is_dir:
