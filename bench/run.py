@@ -369,6 +369,9 @@ def measure_interleaved(cases: list[Case], repeat: int) -> list[Result]:
                 continue
             try:
                 case.setup()
+                # Flush what earlier runs and the setup wrote or deleted, so its writeback
+                # does not land in this run's time, whichever tool caused it.
+                os.sync()
                 times = [run_cmd(s.argv, s.env, s.cwd) for s in case.steps()]
             except CommandFailed as exc:
                 result.error = str(exc)
