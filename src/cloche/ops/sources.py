@@ -31,8 +31,11 @@ from cloche.errors import BuildError, UsageError
 if TYPE_CHECKING:
     from cloche.adapters.build import SourceBuilder
 
-_STREAM_LIMIT = 256 * 1024 * 1024
-"""Wheels up to this size unpack as they download, never written to the cache whole."""
+_STREAM_LIMIT = 128 * 1024 * 1024
+"""Wheels up to this size unpack as they download, never written to the cache whole.
+
+Each is held in memory until its last byte is in, once per preparing thread: bigger
+wheels (torch, tensorflow) go to disk first so memory stays bounded."""
 
 
 class Sources(PackageFinder):
