@@ -11,7 +11,6 @@ leaves the rest to ``finish``.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import struct
 import threading
@@ -24,6 +23,7 @@ from cloche.adapters.store.unpack import (
     Prior,
     b64,
     extract_wheel_data,
+    make_dir,
     unpack_member,
     unsafe_name,
     write_file,
@@ -125,17 +125,10 @@ class WheelStream:
             return False
         try:
             data = unpack_member(name, packed, method, size)
-            self._mkdir(name.rpartition("/")[0])
+            make_dir(self._root, name.rpartition("/")[0], self._prior.dirs)
             write_file(f"{self._root}/{name}", data)
         except _NOT_EARLY:
             return False
         digest = b64(hashlib.sha256(data).digest())
         self._prior.files[name] = Extracted(pos, len(packed), size, digest)
         return True
-
-    def _mkdir(self, path: str) -> None:
-        if path in self._prior.dirs:
-            return
-        self._mkdir(path.rpartition("/")[0])
-        os.mkdir(f"{self._root}/{path}")  # noqa: PTH102 - one syscall, string paths
-        self._prior.dirs.add(path)

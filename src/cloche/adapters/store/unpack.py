@@ -269,6 +269,15 @@ class Prior:
     """Directories made, relative to the destination; "" is the destination itself."""
 
 
+def make_dir(root: str, path: str, made: set[str]) -> None:
+    """Make ``root/path`` (``/``-separated) and its missing parents; ``made`` is what exists."""
+    if path in made:
+        return
+    make_dir(root, path.rpartition("/")[0], made)
+    os.mkdir(f"{root}/{path}")  # noqa: PTH102 - one syscall, string paths
+    made.add(path)
+
+
 def extract_wheel_data(
     data: bytes, filename: str, sha256: str, destination: Path, prior: Prior | None = None
 ) -> UnpackedWheel:
@@ -486,8 +495,4 @@ class _Writer:
                 os.unlink(f"{self.root}/{path}")  # noqa: PTH108 - string path, as created
 
     def _mkdir(self, path: str) -> None:
-        if path in self.made:
-            return
-        self._mkdir(path.rpartition("/")[0])
-        os.mkdir(f"{self.root}/{path}")  # noqa: PTH102 - one syscall, string paths
-        self.made.add(path)
+        make_dir(self.root, path, self.made)
