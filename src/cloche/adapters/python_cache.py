@@ -103,6 +103,11 @@ def looks_like_path(text: str) -> bool:
     return any(sep in text for sep in seps) or text.startswith((".", "~"))
 
 
+def request_path(text: str, cwd: str | None = None) -> str:
+    """The absolute, normalised path a ``--python`` value names (``~`` expanded)."""
+    return os.path.normpath(os.path.join(cwd or os.getcwd(), os.path.expanduser(text)))
+
+
 def version_text(data: Mapping[str, Any]) -> str:
     """The interpreter's version as PEP 440 text: ``3.11.7``, ``3.13.0rc1``."""
     info = data["version_info"]

@@ -19,20 +19,10 @@ from cloche.core.models import Interpreter
 from cloche.errors import InterpreterNotFound
 
 
-def default_cache_dir() -> Path:
-    """``$CLOCHE_CACHE_DIR`` or the platform cache dir (what Settings would pick)."""
-    return Path(python_cache.default_cache_dir())
-
-
 def probe_interpreter(executable: Path, cache_dir: Path | None = None) -> Interpreter:
     """Describe the interpreter at ``executable``; the probe is cached under ``cache_dir``."""
-    data = python_cache.probe_data(executable, _str(cache_dir))
+    data = python_cache.probe_data(executable, None if cache_dir is None else os.fspath(cache_dir))
     return interpreter_from_data(python_cache.absolute(executable), data)
-
-
-def store_probe(executable: Path, data: Mapping[str, Any], cache_dir: Path | None = None) -> None:
-    """Record ``data`` as the probe of ``executable`` (used for venvs made without a subprocess)."""
-    python_cache.store_probe(executable, data, _str(cache_dir))
 
 
 def interpreter_from_data(executable: str, data: Mapping[str, Any]) -> Interpreter:
@@ -53,12 +43,3 @@ def interpreter_from_data(executable: str, data: Mapping[str, Any]) -> Interpret
         base_prefix=str(data["base_prefix"]),
         paths=tuple((str(k), str(v)) for k, v in data["paths"].items()),
     )
-
-
-def absolute_path(path: Path) -> Path:
-    """``path`` made absolute and normalised, without resolving symlinks."""
-    return Path(python_cache.absolute(path))
-
-
-def _str(cache_dir: Path | None) -> str | None:
-    return None if cache_dir is None else os.fspath(cache_dir)

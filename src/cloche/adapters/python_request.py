@@ -9,7 +9,7 @@ from pathlib import Path
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from cloche.adapters.python_cache import looks_like_path
+from cloche.adapters.python_cache import looks_like_path, request_path
 from cloche.core.models import Interpreter
 from cloche.errors import InterpreterNotFound
 
@@ -44,10 +44,8 @@ def parse_request(text: str, cwd: Path | None = None) -> PythonRequest:
     """
     stripped = text.strip()
     if looks_like_path(stripped) or (stripped and ((cwd or Path.cwd()) / stripped).is_dir()):
-        path = Path(stripped).expanduser()
-        if not path.is_absolute():
-            path = (cwd or Path.cwd()) / path
-        return PythonRequest(text, path=Path(os.path.normpath(path)))
+        where = None if cwd is None else os.fspath(cwd)
+        return PythonRequest(text, path=Path(request_path(stripped, where)))
     match = _NAMED.match(stripped) or _AT.match(stripped)
     if match:
         version = match.group("version")

@@ -65,9 +65,11 @@ def make_venv_files(
     system_site_packages: bool = False,
     allow_existing: bool = False,
     cache_dir: str | None = None,
+    base_data: Mapping[str, Any] | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """Create the venv at ``path`` from the interpreter at ``base_executable``.
 
+    ``base_data`` is that interpreter's probe when the caller already has it.
     Returns the venv's ``python`` and its probe data (also cached, so later commands
     on the venv run no probe).
     """
@@ -76,7 +78,9 @@ def make_venv_files(
             "creating virtual environments on Windows is not supported yet; "
             "use 'python -m venv' there"
         )
-    base = python_cache.probe_data(base_executable, cache_dir)
+    base = (
+        base_data if base_data is not None else python_cache.probe_data(base_executable, cache_dir)
+    )
     python_cache.check_usable(python_cache.absolute(base_executable), base)
     if prompt == ".":  # like CPython (bpo-38901): the current directory's name
         prompt = os.path.basename(os.getcwd())

@@ -42,6 +42,7 @@ class FastVenv:
         self.path = ".venv"
         self.prompt: str | None = None
         self.python: str | None = None
+        """Once parsed, the interpreter file ``--python`` names."""
         self.clear = False
         self.allow_existing = False
         self.system_site_packages = False
@@ -74,19 +75,21 @@ def parse(args: Sequence[str]) -> FastVenv | None:
         else:
             out.path = arg
             seen_path = True
-    if out.python is not None and _interpreter_file(out.python) is None:
-        return None
+    if out.python is not None:
+        out.python = _interpreter_file(out.python)
+        if out.python is None:
+            return None
     return out if _settings_are_defaults() else None
 
 
 def _interpreter_file(request: str) -> str | None:
     """The file a ``--python`` value names, when it names one (not a version or a venv)."""
-    from cloche.adapters.python_cache import looks_like_path
+    from cloche.adapters.python_cache import looks_like_path, request_path
 
     text = request.strip()
     if not looks_like_path(text):
         return None
-    path = os.path.normpath(os.path.abspath(os.path.expanduser(text)))
+    path = request_path(text)
     return path if os.path.isfile(path) else None
 
 
@@ -125,17 +128,16 @@ def run(request: FastVenv) -> None:
     from cloche.adapters import python_cache
     from cloche.adapters.venv import make_venv_files
 
+    # None: python_cache falls back to $CLOCHE_CACHE_DIR, then the platform's cache dir.
     cache_dir = request.cache_dir
-    if cache_dir is None and os.environ.get("CLOCHE_CACHE_DIR"):
-        cache_dir = os.path.expanduser(os.environ["CLOCHE_CACHE_DIR"])
     if request.python is not None:
-        base = _interpreter_file(request.python)
-        assert base is not None, "parse() only takes --python values that name a file"
+        base, base_data = request.python, None
     else:
-        base, _data = python_cache.default_interpreter(cache_dir)
+        base, base_data = python_cache.default_interpreter(cache_dir)
     _executable, data = make_venv_files(
         request.path,
         base,
+        base_data=base_data,
         prompt=request.prompt,
         clear=request.clear,
         allow_existing=request.allow_existing,
