@@ -10,6 +10,7 @@ import sys
 
 TYPE_CHECKING = False  # typing itself is not imported at run time (start-up cost)
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import NoReturn
 
 
@@ -35,17 +36,38 @@ def main(argv: list[str] | None = None) -> NoReturn:
             # (~50 ms after a resolve); frozen objects are skipped, and the process is
             # about to exit anyway.
             gc.freeze()
+    run_guarded(lambda: venv_fast.run(request), verbose=False)
+
+
+def run_guarded(call: Callable[[], int], *, verbose: bool) -> NoReturn:
+    """Run ``call`` and exit with its code; every error becomes one line and an exit code.
+
+    The one error boundary of the CLI: ``-v`` (``verbose``) also shows the traceback.
+    """
     from cloche.errors import ClocheError
 
     try:
-        venv_fast.run(request)
+        code = call()
     except ClocheError as exc:
+        if verbose:
+            import traceback
+
+            traceback.print_exc()
         print_error(exc.message, exc.hint)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(130)
-    sys.exit(0)
+    except BrokenPipeError:
+        sys.exit(1)
+    except Exception as exc:  # the boundary: never a bare traceback unless -v
+        if verbose:
+            raise
+        print_error(
+            f"unexpected error: {type(exc).__name__}: {exc}", "run again with -v for details"
+        )
+        sys.exit(1)
+    sys.exit(code)
 
 
 def print_error(message: str, hint: str | None) -> None:

@@ -10,8 +10,7 @@ from typing import Any, NoReturn
 import click
 
 from cloche import __version__
-from cloche.cli.entry import print_error
-from cloche.errors import ClocheError
+from cloche.cli.entry import run_guarded
 
 # Subcommands are imported only when run, so `cloche --help` stays fast and
 # never imports httpx, resolvelib or rich.progress.
@@ -110,34 +109,20 @@ def cli(
 def main(argv: list[str] | None = None) -> NoReturn:
     """Entry point: run the CLI and map every error to one line and an exit code."""
     verbose = _wants_traceback(sys.argv[1:] if argv is None else argv)
+    run_guarded(lambda: _run_click(argv), verbose=verbose)
+
+
+def _run_click(argv: list[str] | None) -> int:
+    """The click command's exit code; click's own errors shown as click shows them."""
     try:
         code = cli.main(args=argv, prog_name="cloche", standalone_mode=False)
-    except ClocheError as exc:
-        if verbose:
-            import traceback
-
-            traceback.print_exc()
-        print_error(exc.message, exc.hint)
-        sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
-        sys.exit(130)
+        return 130
     except click.ClickException as exc:
         exc.show()
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        sys.exit(130)
-    except BrokenPipeError:
-        sys.exit(1)
-    except Exception as exc:  # the boundary: never a bare traceback unless -v
-        if verbose:
-            raise
-        print_error(
-            f"unexpected error: {type(exc).__name__}: {exc}", "run again with -v for details"
-        )
-        sys.exit(1)
-    sys.exit(code if isinstance(code, int) else 0)
+        return exc.exit_code
+    return code if isinstance(code, int) else 0
 
 
 def _wants_traceback(args: list[str]) -> bool:

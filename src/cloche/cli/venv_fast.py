@@ -123,8 +123,8 @@ def _settings_are_defaults() -> bool:
     return not os.path.exists(user_config_file())
 
 
-def run(request: FastVenv) -> None:
-    """Create the venv and say so, as ``cloche venv`` does."""
+def run(request: FastVenv) -> int:
+    """Create the venv and say so, as ``cloche venv`` does; the exit code."""
     from cloche.adapters import python_cache
     from cloche.adapters.venv import make_venv_files
 
@@ -148,6 +148,7 @@ def run(request: FastVenv) -> None:
         version = python_cache.version_text(data)
         lines = created_lines(request.path, version, data["paths"]["scripts"])
         sys.stderr.write("".join(f"{line}\n" for line in lines))
+    return 0
 
 
 def created_lines(path: str, version: str, scripts_dir: str) -> list[str]:
