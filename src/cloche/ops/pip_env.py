@@ -54,6 +54,10 @@ class _NoDeps:
         return self._inner.files(name)
 
     def metadata(self, file: DistFile) -> Metadata:
+        if file.is_wheel:
+            # A wheel's name and version are in its filename and its Requires-Python
+            # in the index listing, so nothing needs to be read.
+            return Metadata(file.name, file.version, requires_python=file.requires_python)
         return replace(self._inner.metadata(file), requires_dist=())
 
     def direct_metadata(self, requirement: Requirement) -> tuple[Metadata, DistFile | None]:

@@ -19,27 +19,41 @@ _GENERATED = frozenset(
 
 
 class PlannedFile(NamedTuple):
-    """One file of a wheel and where it goes.
-
-    A named tuple of plain strings rather than a frozen dataclass: a big install plans
-    thousands of them, and tuples are several times cheaper to make.
-    """
+    """One file of a wheel's ``.data`` directory and where its scheme puts it."""
 
     source: str
     target: str
     row: RecordRowLike
     is_script: bool
     """From ``.data/scripts``: copied with its ``#!python`` shebang rewritten."""
-    in_site: bool
-    """Installed at its wheel path under the site directory, so RECORD lists it as is."""
 
 
 @dataclass(frozen=True, slots=True)
 class WheelPlan:
+    """Where every file of one wheel goes.
+
+    Most files go to the site directory at their wheel path; those are kept as the
+    store's rows, not one object per file (a warm install places thousands).
+    """
+
     request: InstallRequest
     site: Path
     """The site-packages directory that receives the ``.dist-info``; RECORD is relative to it."""
-    files: tuple[PlannedFile, ...]
+    site_rows: tuple[RecordRowLike, ...]
+    """Files installed at ``site/<row.path>``, so RECORD lists them as they are."""
+    data_files: tuple[PlannedFile, ...]
+    """Files from the wheel's ``.data`` directory, placed by scheme."""
+
+    def links(self) -> dict[str, str]:
+        """Target -> store source of every file that is linked (all but scripts)."""
+        source_root = str(self.request.wheel.path) + os.sep
+        site_root = str(self.site) + os.sep
+        paths = [row.path for row in self.site_rows]
+        if os.sep != "/":
+            paths = [path.replace("/", os.sep) for path in paths]
+        out = {site_root + path: source_root + path for path in paths}
+        out.update((f.target, f.source) for f in self.data_files if not f.is_script)
+        return out
 
     @property
     def dist_info(self) -> Path:
@@ -63,27 +77,38 @@ def _root_is_purelib(request: InstallRequest) -> bool:
     return parse_metadata_file(text).get("Root-Is-Purelib", "").strip().lower() == "true"
 
 
-def _relative_parts(request: InstallRequest, path: str) -> list[str]:
+def _unsafe(path: str) -> bool:
     parts = path.split("/")
-    if path.startswith("/") or "" in parts or "." in parts or ".." in parts or "\\" in path:
+    return "" in parts or "." in parts or ".." in parts or "\\" in path
+
+
+def _check_paths(request: InstallRequest, paths: list[str]) -> None:
+    """Refuse a path that is not plain and relative: empty, ``.`` or ``..`` parts, backslashes."""
+    # Each path wrapped as "/path/", so one substring test covers every position.
+    wrapped = "/" + "/\n/".join(paths) + "/"
+    if "//" in wrapped or "/./" in wrapped or "/../" in wrapped or "\\" in wrapped:
+        bad = next(path for path in paths if _unsafe(path))
         raise InstallError(
-            f"{request.wheel.filename} lists {path!r}, which is not inside the wheel; refusing it"
+            f"{request.wheel.filename} lists {bad!r}, which is not inside the wheel; refusing it"
         )
-    return parts
-
-
-def _under(directory: str, parts: list[str]) -> str:
-    return directory + os.sep + os.sep.join(parts)
 
 
 def plan_wheel(layout: EnvLayout, request: InstallRequest) -> WheelPlan:
     """Map every file of the wheel to its target path in ``layout``."""
     wheel = request.wheel
+    records = wheel.records
+    _check_paths(request, [row.path for row in records])
     site_path = layout.purelib if _root_is_purelib(request) else layout.platlib
-    site = str(site_path)
-    source_root = str(wheel.path)
     dist_info = wheel.dist_info
-    data_dir = dist_info[: -len(".dist-info")] + ".data"
+    generated = {f"{dist_info}/{name}" for name in _GENERATED}
+    data_prefix = dist_info[: -len(".dist-info")] + ".data/"
+    data_rows = [row for row in records if row.path.startswith(data_prefix)]
+    if data_rows:
+        site_rows = tuple(
+            r for r in records if not r.path.startswith(data_prefix) and r.path not in generated
+        )
+    else:
+        site_rows = tuple(r for r in records if r.path not in generated)
     schemes = {
         "purelib": str(layout.purelib),
         "platlib": str(layout.platlib),
@@ -91,20 +116,14 @@ def plan_wheel(layout: EnvLayout, request: InstallRequest) -> WheelPlan:
         "headers": str(layout.include / wheel.name),
         "data": str(layout.data),
     }
-    files = []
-    for row in wheel.records:
-        parts = _relative_parts(request, row.path)
-        top = parts[0]
-        if top == dist_info and len(parts) == 2 and parts[1] in _GENERATED:
-            continue
-        source = _under(source_root, parts)
-        if top == data_dir:
-            if len(parts) < 3 or parts[1] not in schemes:
-                raise InstallError(
-                    f"{wheel.filename} has {row.path!r} in an unknown .data scheme; refusing it"
-                )
-            target = _under(schemes[parts[1]], parts[2:])
-            files.append(PlannedFile(source, target, row, parts[1] == "scripts", False))
-        else:
-            files.append(PlannedFile(source, _under(site, parts), row, False, True))
-    return WheelPlan(request, site_path, tuple(files))
+    data_files = []
+    for row in data_rows:
+        parts = row.path.split("/")
+        if len(parts) < 3 or parts[1] not in schemes:
+            raise InstallError(
+                f"{wheel.filename} has {row.path!r} in an unknown .data scheme; refusing it"
+            )
+        source = os.path.join(str(wheel.path), *parts)
+        target = os.path.join(schemes[parts[1]], *parts[2:])
+        data_files.append(PlannedFile(source, target, row, parts[1] == "scripts"))
+    return WheelPlan(request, site_path, site_rows, tuple(data_files))

@@ -25,7 +25,7 @@ from installer.utils import (
 
 from cloche.adapters.install.destinations import WheelPlan
 from cloche.adapters.install.journal import Journal
-from cloche.adapters.install.layout import EnvLayout
+from cloche.adapters.install.layout import EnvLayout, RecordRowLike
 from cloche.errors import InstallError
 
 _INSTALLER = b"cloche\n"
@@ -60,6 +60,15 @@ def record_line(path: str, sha256: str | None, size: int | None) -> RecordLine:
         (path, digest, length)
     )
     return text.getvalue()
+
+
+def site_record_lines(rows: Sequence[RecordRowLike]) -> list[RecordLine]:
+    """RECORD rows of files installed at their wheel path (``record_line`` for each)."""
+    paths = "\0".join([row.path for row in rows])
+    if "," in paths or '"' in paths or "\n" in paths or "\r" in paths:
+        return [record_line(row.path, row.sha256, row.size) for row in rows]
+    # The common case, thousands of rows: no path needs CSV quoting.
+    return [f"{row.path},sha256={row.sha256},{row.size}\n" for row in rows]
 
 
 def record_entry(
@@ -138,12 +147,9 @@ def write_generated(layout: EnvLayout, plan: WheelPlan, journal: Journal) -> lis
     """Write the wheel's scripts and install metadata; returns RECORD rows of every file so far."""
     request = plan.request
     python = str(layout.python_executable)
-    entries = []
-    for file in plan.files:
+    entries = site_record_lines(plan.site_rows)
+    for file in plan.data_files:
         row = file.row
-        if file.in_site:
-            entries.append(record_line(row.path, row.sha256, row.size))
-            continue
         if not file.is_script:
             entries.append(record_entry(plan.site, file.target, row.sha256, row.size))
             continue

@@ -78,6 +78,15 @@ class Linker:
         """The mode in use (AUTO until the first file was placed)."""
         return self._mode
 
+    def operation(self) -> Callable[[str, str], None]:
+        """The bare system call of the settled mode, for a hot loop.
+
+        Any OSError it raises goes to ``link``, which settles the mode, falls back and
+        explains. Before the mode is settled this is ``link`` itself.
+        """
+        mode = self._mode
+        return self.link if mode is LinkMode.AUTO else _OPERATIONS[mode]
+
     def link(self, src: str, dst: str) -> None:
         """Create ``dst`` from ``src``; raises FileExistsError when ``dst`` exists."""
         mode = self._mode

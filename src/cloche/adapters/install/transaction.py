@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from cloche.adapters.install.destinations import PlannedFile, WheelPlan, plan_wheel
+from cloche.adapters.install.destinations import WheelPlan, plan_wheel
 from cloche.adapters.install.generated import (
     RecordLine,
     compile_bytecode,
@@ -85,39 +85,48 @@ def _wrap(exc: Exception, layout: EnvLayout) -> InstallError:
     )
 
 
-def _link_chunk(files: Sequence[PlannedFile], linker: Linker, journal: Journal) -> int:
+def _link_chunk(links: Sequence[tuple[str, str]], linker: Linker, journal: Journal) -> int:
+    """Create each ``(target, source)`` link, moving aside what is in the way."""
     done: list[str] = []
+    place = linker.operation()
     try:
-        for file in files:
-            target = file.target
+        for target, source in links:
             try:
-                linker.link(file.source, target)
-            except FileExistsError:
-                if os.path.isdir(target) and not os.path.islink(target):  # noqa: PTH112, PTH114
-                    raise InstallError(
-                        f"cannot install {target}: a directory is in the way"
-                    ) from None
-                journal.stash(target)
-                linker.link(file.source, target)
+                place(source, target)
+            except OSError:
+                _link_one(target, source, linker, journal)
             done.append(target)
     finally:
         journal.created_many(done)
-    return len(files)
+    return len(links)
+
+
+def _link_one(target: str, source: str, linker: Linker, journal: Journal) -> None:
+    """The slow path of one link: settle the mode, replace what is there, or explain."""
+    try:
+        linker.link(source, target)
+    except FileExistsError:
+        if os.path.isdir(target) and not os.path.islink(target):  # noqa: PTH112, PTH114
+            raise InstallError(f"cannot install {target}: a directory is in the way") from None
+        journal.stash(target)
+        linker.link(source, target)
 
 
 def _link_all(
     plans: Sequence[WheelPlan], journal: Journal, linker: Linker, reporter: Reporter
 ) -> None:
     # A path two wheels both ship goes in once; the later wheel wins, as with pip.
-    targets = {f.target: f for plan in plans for f in plan.files if not f.is_script}
-    files = list(targets.values())
-    if not files:
+    targets: dict[str, str] = {}
+    for plan in plans:
+        targets.update(plan.links())
+    links = list(targets.items())
+    if not links:
         return
-    chunks = [files[i : i + _CHUNK] for i in range(1, len(files), _CHUNK)]
-    make_dirs({os.path.dirname(f.target) for f in files}, journal)  # noqa: PTH120
-    task = reporter.started("Installing", total=len(files))
+    chunks = [links[i : i + _CHUNK] for i in range(1, len(links), _CHUNK)]
+    make_dirs({target.rpartition(os.sep)[0] for target in targets}, journal)
+    task = reporter.started("Installing", total=len(links))
     # The first file settles the link mode for all the others.
-    _link_chunk(files[:1], linker, journal)
+    _link_chunk(links[:1], linker, journal)
     reporter.advanced(task)
     if linker.mode is not LinkMode.COPY:
         # A link or reflink is one quick system call: threads only add contention for
@@ -147,8 +156,8 @@ def _compile(
     sites = (layout.purelib, layout.platlib)
     owner: dict[Path, int] = {}
     for index, plan in enumerate(plans):
-        for file in plan.files:
-            target = Path(file.target)
+        for target_text in plan.links():
+            target = Path(target_text)
             if target.suffix == ".py" and any(target.is_relative_to(s) for s in sites):
                 owner[target] = index
     task = reporter.started("Compiling bytecode", total=None)
