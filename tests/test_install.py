@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import stat
@@ -24,7 +25,7 @@ from cloche.adapters.install import (
     installed_distributions,
     uninstall,
 )
-from cloche.adapters.store import Store, UnpackedWheel
+from cloche.adapters.store import RecordRow, Store, UnpackedWheel
 from cloche.config import LinkMode
 from cloche.core.report import NullReporter
 from cloche.errors import InstallError
@@ -223,6 +224,76 @@ def test_many_files_are_linked_in_parallel(env: EnvLayout, store: Store, tmp_pat
     install(env, [InstallRequest(wheel)], [])
     assert (env.purelib / "demo/gen/m999.py").read_text() == "V = 999\n"
     assert_record_matches_files(env, only_dist(env), new_files(before, env.data))
+
+
+def _namespace_wheels(store: Store, tmp_path: Path, count: int) -> list[UnpackedWheel]:
+    """``count`` wheels sharing the new directory ``ns/`` and the file ``ns/common.txt``."""
+    wheels = []
+    for i in range(count):
+        files = {f"ns/part{i}/m{j}.py": f"V = {j}\n" for j in range(50 * (i + 1))}
+        files["ns/common.txt"] = f"from wheel {i}\n"
+        made = make_wheel(tmp_path / f"w{i}", f"part{i}", "1.0", files=files)
+        wheels.append(unpack(store, made))
+    return wheels
+
+
+@pytest.mark.parametrize("mode", [LinkMode.AUTO, LinkMode.COPY])
+def test_wheels_sharing_directories_install_together(
+    env: EnvLayout, store: Store, tmp_path: Path, mode: LinkMode
+) -> None:
+    wheels = _namespace_wheels(store, tmp_path, 6)
+    before = snapshot(env.data)
+    install(env, [InstallRequest(w) for w in wheels], [], link_mode=mode)
+    # A file two wheels ship is installed once; the later wheel wins, as with pip.
+    assert (env.purelib / "ns" / "common.txt").read_text() == "from wheel 5\n"
+    for i in range(6):
+        assert len(list((env.purelib / "ns" / f"part{i}").iterdir())) == 50 * (i + 1)
+    added = new_files(before, env.data)
+    listed = {
+        Path(os.path.normpath(dist.dist_info.parent / row.path))
+        for dist in installed_distributions(env)
+        for row in record_rows(dist)
+    }
+    assert listed == added
+
+
+def test_a_failing_wheel_among_many_rolls_back_every_thread(
+    env: EnvLayout, store: Store, tmp_path: Path
+) -> None:
+    wheels = _namespace_wheels(store, tmp_path, 5)
+    # A directory where the last wheel puts a file: found only while linking.
+    (env.purelib / "ns" / "part4" / "m7.py").mkdir(parents=True)
+    before = snapshot(env.data)
+    with pytest.raises(InstallError, match="a directory is in the way"):
+        install(env, [InstallRequest(w) for w in wheels], [])
+    assert snapshot(env.data) == before
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("../evil.py", "not inside the wheel"),
+        ("/etc/evil.py", "not inside the wheel"),
+        ("demo//evil.py", "not inside the wheel"),
+        ("demo/./evil.py", "not inside the wheel"),
+        ("demo/sub/..", "not inside the wheel"),
+        ("demo\\evil.py", "not inside the wheel"),
+        ("", "not inside the wheel"),
+        ("demo-1.0.data/elsewhere/evil.py", "unknown .data scheme"),
+        ("demo-1.0.data/purelib", "unknown .data scheme"),
+    ],
+)
+def test_a_tampered_store_manifest_is_refused(
+    env: EnvLayout, store: Store, tmp_path: Path, path: str, message: str
+) -> None:
+    wheel = demo(store, tmp_path)
+    bad = dataclasses.replace(wheel, records=(*wheel.records, RecordRow(path, "x", 1)))
+    before = snapshot(env.data)
+    with pytest.raises(InstallError, match=message) as raised:
+        install(env, [InstallRequest(bad)], [])
+    if message == "not inside the wheel":
+        assert repr(path) in str(raised.value)
+    assert snapshot(env.data) == before
 
 
 def test_compile_bytecode_records_pyc_files(env: EnvLayout, store: Store, tmp_path: Path) -> None:

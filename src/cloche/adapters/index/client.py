@@ -16,7 +16,7 @@ from contextlib import suppress
 from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from packaging.requirements import Requirement
@@ -27,7 +27,6 @@ from cloche.adapters.index.download import Downloader, Sink, copy_into, filename
 from cloche.adapters.index.errors import NeedsBuild
 from cloche.adapters.index.findlinks import group_by_name, list_location
 from cloche.adapters.index.http import HttpTransport
-from cloche.adapters.index.metadata import MetadataFetcher
 from cloche.adapters.index.pages import PageFetcher
 from cloche.config import IndexStrategy, Settings, check_index_url
 from cloche.core.finder import PickFiles
@@ -35,6 +34,9 @@ from cloche.core.listing import FileListing
 from cloche.core.models import DistFile, Metadata, NormalizedName, normalize, parse_dist_filename
 from cloche.core.report import NullReporter, Reporter
 from cloche.errors import ClocheError, RequirementError, UsageError
+
+if TYPE_CHECKING:
+    from cloche.adapters.index.metadata import MetadataFetcher
 
 __all__ = ["IndexClient", "NeedsBuild"]
 
@@ -122,7 +124,7 @@ class IndexClient:
         self._downloader = Downloader(
             self._transport, settings.cache_dir / "index-archives-v1", self._reporter
         )
-        self._fetcher = MetadataFetcher(self._transport, self._downloader, self._reporter)
+        self._fetcher: MetadataFetcher | None = None  # made on the first cache miss
         self._metadata_cache = MetadataCache(settings.cache_dir / "metadata-v1")
         self._files: _InFlight[NormalizedName, Sequence[DistFile]] = _InFlight()
         self._metadata: _InFlight[str, Metadata] = _InFlight()
@@ -317,6 +319,16 @@ class IndexClient:
     def _list_location(self, location: str) -> dict[NormalizedName, list[DistFile]]:
         return group_by_name(list_location(location, self._pages))
 
+    def _metadata_fetcher(self) -> MetadataFetcher:
+        # Imported on first use: archives, tarfile and packaging.metadata are not needed
+        # while every answer comes from the metadata cache.
+        from cloche.adapters.index.metadata import MetadataFetcher
+
+        with self._pool_lock:
+            if self._fetcher is None:
+                self._fetcher = MetadataFetcher(self._transport, self._downloader, self._reporter)
+            return self._fetcher
+
     def _memo_key(self, file: DistFile) -> str:
         return f"{metadata_key(file)}|{file.filename}"
 
@@ -328,7 +340,7 @@ class IndexClient:
             cached = self._metadata_cache.load(key)
             if cached is not None and cached.name == file.name and cached.version == file.version:
                 return cached
-        metadata = self._fetcher.fetch(file)
+        metadata = self._metadata_fetcher().fetch(file)
         if persistent:
             self._metadata_cache.store(key, metadata)
         return metadata

@@ -11,7 +11,6 @@ import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache, partial
-from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -517,34 +516,6 @@ def _reparse_group(
 # -- PEP 503 HTML -------------------------------------------------------------------
 
 
-class _LinkCollector(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.base: str | None = None
-        self.anchors: list[dict[str, str | None]] = []
-        self.saw_tag = False
-        self._anchor: dict[str, str | None] | None = None
-        self._text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.saw_tag = True
-        if tag == "base" and self.base is None:
-            self.base = dict(attrs).get("href")
-        elif tag == "a":
-            self._anchor = dict(attrs)
-            self._text = []
-
-    def handle_data(self, data: str) -> None:
-        if self._anchor is not None:
-            self._text.append(data)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a" and self._anchor is not None:
-            self._anchor["#text"] = "".join(self._text).strip()
-            self.anchors.append(self._anchor)
-            self._anchor = None
-
-
 def _charset(content_type: str | None) -> str:
     for param in (content_type or "").split(";")[1:]:
         key, _, value = param.partition("=")
@@ -567,7 +538,9 @@ def _parse_html(
         raise _garbage(url, "undecodable HTML") from None
     if "\x00" in text:
         raise _garbage(url, "binary data")
-    collector = _LinkCollector()
+    from cloche.adapters.index.html_links import LinkCollector  # only HTML pages need it
+
+    collector = LinkCollector()
     collector.feed(text)
     collector.close()
     if not collector.saw_tag:

@@ -79,7 +79,10 @@ def record_entry(
 
 
 def make_dirs(directories: Iterable[Path | str], journal: Journal) -> None:
-    """Create missing directories, parents first, recording each one so a rollback removes it."""
+    """Create missing directories, parents first, recording each one so a rollback removes it.
+
+    Safe to run in several threads at once: each directory is recorded by the one that made it.
+    """
     missing: set[str] = set()
     for directory in set(directories):
         current = os.fspath(directory)
@@ -88,7 +91,13 @@ def make_dirs(directories: Iterable[Path | str], journal: Journal) -> None:
             missing.add(current)
             current = os.path.dirname(current)  # noqa: PTH120
     for path in sorted(missing, key=lambda p: p.count(os.sep)):
-        os.mkdir(path)  # noqa: PTH102
+        try:
+            os.mkdir(path)  # noqa: PTH102
+        except FileExistsError:
+            # Another linking thread made it (wheels sharing a namespace directory).
+            if os.path.isdir(path):  # noqa: PTH112
+                continue
+            raise
         journal.created_dir(path)
 
 

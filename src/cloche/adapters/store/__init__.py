@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from cloche.adapters.store.store import BucketInfo, CacheError, Store, StoreInfo
-from cloche.adapters.store.unpack import CorruptWheelError
-from cloche.adapters.store.wheel import RecordRow, UnpackedWheel
+from cloche.adapters.store.wheel import CorruptWheelError, RecordRow, UnpackedWheel
 
 __all__ = [
     "BucketInfo",

@@ -24,15 +24,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import filelock
 
-from cloche.adapters.store.stream import WheelStream
-from cloche.adapters.store.unpack import extract_wheel
 from cloche.adapters.store.usage import disk_usage, remove_entry
 from cloche.adapters.store.wheel import MANIFEST_NAME, UnpackedWheel, manifest_json, read_manifest
 from cloche.core.models import normalize, parse_dist_filename
 from cloche.errors import ClocheError, HashMismatchError, InstallError
+
+if TYPE_CHECKING:
+    from cloche.adapters.store.stream import WheelStream
 
 ARCHIVES = "archives-v1"
 WHEELS = "wheels-v1"
@@ -204,6 +206,8 @@ class Store:
         Raises CorruptWheelError (an InstallError) for unsafe or inconsistent wheels,
         leaving nothing behind.
         """
+        from cloche.adapters.store.unpack import extract_wheel  # only a cold store needs it
+
         digest = _check_sha256(sha256)
 
         def unpack() -> UnpackedWheel:
@@ -226,6 +230,8 @@ class Store:
         match ``sha256``; it runs under the wheel's lock, so two processes download a
         wheel once. Errors as for ``unpack_wheel``.
         """
+        from cloche.adapters.store.stream import WheelStream  # only a cold store needs it
+
         digest = _check_sha256(sha256)
 
         def extract(staging: Path) -> UnpackedWheel:

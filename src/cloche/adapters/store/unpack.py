@@ -30,9 +30,8 @@ from packaging.version import Version
 
 from cloche.adapters.store.inflate import ERRORS as INFLATE_ERRORS
 from cloche.adapters.store.inflate import raw_inflater
-from cloche.adapters.store.wheel import MANIFEST_NAME, RecordRow, UnpackedWheel
+from cloche.adapters.store.wheel import MANIFEST_NAME, CorruptWheelError, RecordRow, UnpackedWheel
 from cloche.core.models import NormalizedName, normalize
-from cloche.errors import InstallError
 
 CORRUPT_ARCHIVE: tuple[type[BaseException], ...] = (zipfile.BadZipFile, EOFError, *INFLATE_ERRORS)
 """What reading a damaged zip archive raises."""
@@ -49,10 +48,6 @@ _CREATE = (
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _WEAK_HASHES = frozenset({"md5", "sha1", "sha224"})
 _SIGNATURES = ("RECORD", "RECORD.jws", "RECORD.p7s")
-
-
-class CorruptWheelError(InstallError):
-    """A wheel in the store is broken or unsafe; nothing of it was kept."""
 
 
 @dataclass(frozen=True, slots=True)
