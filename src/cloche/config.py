@@ -37,6 +37,8 @@ class LinkMode(Enum):
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    """Every setting a command runs with: defaults, config files, environment, flags."""
+
     cache_dir: Path
     index_url: str = DEFAULT_INDEX_URL
     extra_index_urls: tuple[str, ...] = ()

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class AppContext:
+    """The global options of one command line, and the reporter they make."""
+
     verbosity: int = 0
     cache_dir: str | None = None
     offline: bool | None = None

@@ -39,6 +39,8 @@ class Present(Generic[D]):
 
 @dataclass(frozen=True, slots=True)
 class InstallPlan(Generic[T, D]):
+    """What an install changes in an environment: adds, removals, and what stays."""
+
     install: tuple[Wanted[T], ...]
     """New distributions, and new versions of changed ones."""
     remove: tuple[Present[D], ...]

@@ -83,6 +83,8 @@ class RequirementsFile:
 
 @dataclass(frozen=True, slots=True)
 class _Source:
+    """One requirements or constraints file being read."""
+
     path: Path
     shown: str
     """The path as the user would recognise it, for origins and messages."""
@@ -91,6 +93,8 @@ class _Source:
 
 @dataclass(slots=True)
 class _Collector:
+    """Requirements, constraints and options gathered across nested files."""
+
     environ: Mapping[str, str]
     requirements: list[UserRequirement] = field(default_factory=list)
     constraints: list[UserRequirement] = field(default_factory=list)

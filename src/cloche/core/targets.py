@@ -24,6 +24,8 @@ __all__ = ["TARGET_NAMES", "default_lock_targets", "target_for"]
 
 @dataclass(frozen=True, slots=True)
 class _Platform:
+    """Marker values and wheel platform tags of one named platform."""
+
     label: str
     os_name: str
     sys_platform: str

@@ -23,6 +23,8 @@ from cloche.ops.sources import open_sources
 
 @dataclass(frozen=True, slots=True)
 class CompileRequest:
+    """What ``cloche pip compile`` was asked to resolve, and for which Python."""
+
     sources: tuple[Path, ...]
     output: Path | None = None
     constraints: tuple[Path, ...] = ()
@@ -40,6 +42,8 @@ class CompileRequest:
 
 @dataclass(frozen=True, slots=True)
 class CompileResult:
+    """A compiled requirements text and the resolution behind it."""
+
     text: str
     resolution: Resolution
 

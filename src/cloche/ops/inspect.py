@@ -20,6 +20,8 @@ from cloche.ops.install import layout_for
 
 @dataclass(frozen=True, slots=True)
 class Outdated:
+    """An installed distribution with a newer release on the index."""
+
     name: str
     version: Version
     latest: Version
@@ -27,6 +29,8 @@ class Outdated:
 
 @dataclass(frozen=True, slots=True)
 class ShowInfo:
+    """What ``cloche pip show`` prints for one distribution."""
+
     dist: InstalledDist
     fields: tuple[tuple[str, str], ...]
 

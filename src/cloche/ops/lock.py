@@ -22,6 +22,8 @@ STALE_MESSAGE = f"{LOCKFILE} is out of date with pyproject.toml; run 'cloche loc
 
 @dataclass(frozen=True, slots=True)
 class LockRequest:
+    """How a lock may move away from the previous one."""
+
     upgrade: bool = False
     """Ignore every version the previous lock chose."""
     upgrade_packages: frozenset[NormalizedName] = frozenset()
@@ -30,6 +32,8 @@ class LockRequest:
 
 @dataclass(frozen=True, slots=True)
 class LockResult:
+    """A new lock, its text, and the resolutions it was made from."""
+
     lock: Pylock
     text: str
     resolutions: tuple[Resolution, ...]

@@ -36,6 +36,8 @@ from cloche.ops.sources import open_sources
 
 @dataclass(frozen=True, slots=True)
 class InstallOptions:
+    """The pip-style switches of one install or sync."""
+
     upgrade: bool = False
     no_deps: bool = False
     require_hashes: bool = False

@@ -33,6 +33,8 @@ from cloche.errors import UsageError
 
 @dataclass(frozen=True, slots=True)
 class ExportRequest:
+    """Which groups and extras to export, and how."""
+
     groups: tuple[str, ...] = ()
     all_groups: bool = False
     no_default_groups: bool = False

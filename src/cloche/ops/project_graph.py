@@ -22,6 +22,8 @@ _MAX_PATHS = 100
 
 @dataclass(frozen=True, slots=True)
 class Root:
+    """A direct dependency of the project, with where it is declared."""
+
     name: NormalizedName
     label: str
     """"" for a project dependency, else "group: dev" or "extra: viz"."""
@@ -29,6 +31,8 @@ class Root:
 
 @dataclass(frozen=True, slots=True)
 class Graph:
+    """The locked packages as a dependency graph, for ``tree`` and ``why``."""
+
     versions: dict[NormalizedName, list[str]]
     markers: dict[NormalizedName, str]
     """Environment markers of entries only some machines install."""

@@ -20,6 +20,8 @@ from cloche.errors import ProjectError, RequirementError
 
 @dataclass(frozen=True, slots=True)
 class ImportPlan:
+    """The pyproject.toml an import would write, before it is written."""
+
     root: Path
     old_text: str | None
     """The existing pyproject.toml, or None when the import creates it."""

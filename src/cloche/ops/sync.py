@@ -38,6 +38,8 @@ class LockMode(Enum):
 
 @dataclass(frozen=True, slots=True)
 class SyncResult:
+    """What a project sync did: its plan, the interpreter, and whether it re-locked."""
+
     plan: Plan
     interpreter: Interpreter
     relocked: bool

@@ -18,6 +18,8 @@ from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 @dataclass(frozen=True, slots=True)
 class Credential:
+    """A username and password for one index host."""
+
     username: str
     password: str
 

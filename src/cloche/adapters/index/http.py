@@ -27,6 +27,8 @@ _CHUNK = 1 << 16
 
 @dataclass(frozen=True, slots=True)
 class HttpResponse:
+    """One HTTP response, its body read in full."""
+
     status: int
     url: str
     """The final URL after redirects, without credentials."""

@@ -55,6 +55,8 @@ class CacheError(ClocheError):
 
 @dataclass(frozen=True, slots=True)
 class BucketInfo:
+    """One cache bucket (``wheels-v1``, ``http-v1``, ...): entries and size."""
+
     name: str
     entries: int
     bytes: int
@@ -63,6 +65,8 @@ class BucketInfo:
 
 @dataclass(frozen=True, slots=True)
 class StoreInfo:
+    """What ``cloche cache info`` shows: the cache root and its buckets."""
+
     root: Path
     buckets: tuple[BucketInfo, ...]
 

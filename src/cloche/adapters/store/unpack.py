@@ -52,6 +52,8 @@ _SIGNATURES = ("RECORD", "RECORD.jws", "RECORD.p7s")
 
 @dataclass(frozen=True, slots=True)
 class _Member:
+    """One zip entry of a wheel and its checked path."""
+
     info: zipfile.ZipInfo
     path: str
     """Entry name without a trailing slash."""
