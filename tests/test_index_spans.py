@@ -249,6 +249,33 @@ def test_a_short_or_long_file_is_a_miss(tmp_path: Path) -> None:
         assert cache.load(URL) is None
 
 
+def test_a_header_longer_than_the_first_read_loads(tmp_path: Path) -> None:
+    many = [entry(f"demo-1.{i}-py3-none-any.whl") for i in range(6000)]
+    body = json.dumps({"files": many}).encode()
+    cache = PageCache(tmp_path)
+    cache.store(page_with_spans(body))
+    (path,) = tmp_path.glob("*/*.json")
+    assert path.read_bytes().index(b"\n") > 64 * 1024
+    loaded = cache.load(URL)
+    assert loaded is not None and loaded.body is not None and loaded.spans is not None
+    listing = spans_listing(loaded.body, loaded.spans, url=URL, index="IDX", project=DEMO)
+    assert groups(listing) == full_parse(body)
+
+
+def test_a_page_replaced_after_loading_is_read_as_it_is_now(tmp_path: Path) -> None:
+    old = json.dumps({"files": MIXED}).encode()
+    renamed = [{**e, "url": e["url"].replace("files", "moved")} for e in MIXED]
+    new = json.dumps({"files": renamed}, indent=2).encode()
+    cache = PageCache(tmp_path)
+    cache.store(page_with_spans(old))
+    loaded = cache.load(URL)
+    assert loaded is not None and loaded.body is not None and loaded.spans is not None
+    listing = spans_listing(loaded.body, loaded.spans, url=URL, index="IDX", project=DEMO)
+    # Another process refreshes the page before this one reads a version of it.
+    cache.store(page_with_spans(new))
+    assert groups(listing) == full_parse(new)
+
+
 # -- through the client ---------------------------------------------------------------
 
 

@@ -114,10 +114,17 @@ def _wheel_name_version(filename: str) -> tuple[NormalizedName, Version] | None:
         return None
     if not all(_TAG_PART.fullmatch(p) for p in parts[2:]):
         return None
-    version = _version(parts[1])
-    if version is None or str(version) != parts[1]:
+    version = _canonical_version(parts[1])
+    if version is None:
         return None
     return NormalizedName(parts[0].replace("_", "-")), version
+
+
+@functools.lru_cache(maxsize=8192)
+def _canonical_version(text: str) -> Version | None:
+    """``text`` as a Version when it is already in normal form (one release's files share it)."""
+    version = _version(text)
+    return version if version is not None and str(version) == text else None
 
 
 @functools.lru_cache(maxsize=8192)

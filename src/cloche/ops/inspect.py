@@ -14,7 +14,7 @@ from cloche.core.direct_url import recorded_url
 from cloche.core.models import Interpreter, NormalizedName, normalize
 from cloche.core.reqtxt import render_freeze
 from cloche.core.resolver.options import FilePolicy
-from cloche.core.resolver.releases import releases_for
+from cloche.core.resolver.releases import releases_for, tag_ranks
 from cloche.ops.install import layout_for
 
 
@@ -57,7 +57,7 @@ def outdated(interpreter: Interpreter, settings: Settings) -> list[Outdated]:
 
     dists = installed(interpreter)
     target = interpreter.target()
-    priority = target.tag_priority()
+    ranks = tag_ranks(target.tag_priority())
     out = []
     with IndexClient(settings) as client:
         client.prefetch(d.name for d in dists)
@@ -65,7 +65,7 @@ def outdated(interpreter: Interpreter, settings: Settings) -> list[Outdated]:
             if dist.direct_url is not None:
                 continue
             releases = releases_for(
-                dist.name, client.files(dist.name), target, priority, FilePolicy.ANY
+                dist.name, client.files(dist.name), target, ranks, FilePolicy.ANY
             )
             allow_pre = dist.version.is_prerelease or settings.prerelease
             for release in releases:

@@ -87,7 +87,7 @@ class CachedPage:
     ttl: float
     etag: str | None = None
     last_modified: str | None = None
-    body: bytes | memoryview | None = None
+    body: bytes | PageBody | None = None
     base: str | None = None
     """The URL the body was served from (after redirects), for its relative links."""
     spans: list[list[Any]] | None = None
@@ -126,15 +126,18 @@ class PageCache:
 
     def load(self, url: str) -> CachedPage | None:
         try:
-            data = _read(_key_path(self.root, url))
-            newline = data.find(b"\n")
-            doc = json.loads(data[:newline] if newline >= 0 else data)
+            path = _key_path(self.root, url)
+            head, body_at, stamp = _read_head(path)
+            doc = json.loads(head)
             if doc.get("format") != _PAGE_FORMAT or doc.get("url") != url:
                 return None
-            body: bytes | memoryview | None = None
+            body: PageBody | None = None
             if doc.get("base") is not None:
-                body = memoryview(data)[newline + 1 :]
-                if newline < 0 or len(body) != doc["size"] or not _spans_fit(doc["spans"], body):
+                size = doc["size"]
+                if type(size) is not int or body_at + size != stamp[1]:
+                    return None
+                body = PageBody(path, body_at, size, stamp)
+                if not _spans_fit(doc["spans"], size):
                     return None
             return CachedPage(
                 url=url,
@@ -167,24 +170,96 @@ class PageCache:
             "rows": page.rows,
         }
         header = json.dumps(doc, separators=(",", ":")).encode()
-        write_atomic(_key_path(self.root, page.url), b"".join((header, b"\n", page.body or b"")))
+        body = bytes(page.body) if page.body is not None else b""
+        write_atomic(_key_path(self.root, page.url), b"".join((header, b"\n", body)))
 
 
-def _read(path: Path) -> bytes:
-    # One read of the known size: several times cheaper than Path.read_bytes on large pages.
+_HEAD_READ = 64 * 1024
+"""First read of a page file: its JSON header line is a few KB; the body may be MBs."""
+
+Stamp = tuple[int, int, int]
+"""A page file's inode, size and mtime: a replaced file (``write_atomic``) differs."""
+
+
+def _stamp(fd: int) -> Stamp:
+    st = os.fstat(fd)
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _read_at(fd: int, start: int, length: int) -> bytes:
+    os.lseek(fd, start, os.SEEK_SET)
+    chunks = []
+    while length > 0:
+        chunk = os.read(fd, length)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        length -= len(chunk)
+    return b"".join(chunks)
+
+
+def _read_head(path: Path) -> tuple[bytes, int, Stamp]:
+    """A page file's header line, where its body starts, and the file's stamp."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     try:
-        size = os.fstat(fd).st_size
-        chunks = [os.read(fd, size + 1)]
-        while chunks[-1]:
-            chunks.append(os.read(fd, 1 << 20))
+        stamp = _stamp(fd)
+        data = b""
+        while True:
+            chunk = _read_at(fd, len(data), max(_HEAD_READ, len(data)))
+            data += chunk
+            newline = data.find(b"\n")
+            if newline >= 0:
+                return data[:newline], newline + 1, stamp
+            if not chunk:
+                return data, len(data), stamp
     finally:
         os.close(fd)
-    return chunks[0] if len(chunks) == 2 else b"".join(chunks)
 
 
-def _spans_fit(spans: Any, body: memoryview) -> bool:
-    """Whether ``spans`` (see ``simple.Spans``) are well formed and inside ``body``."""
+class PageBody:
+    """The raw body of a cached JSON page, read from its file only where it is sliced.
+
+    A resolve decodes a few versions of a page that lists thousands of files, so
+    reading the body whole (MBs per popular project) was most of a warm page load.
+    Cache files are only ever replaced, never rewritten: a slice of a file that was
+    replaced since it was loaded raises ValueError, and ``bytes()`` reads the body
+    of whichever file is there now.
+    """
+
+    __slots__ = ("_path", "_size", "_stamp", "_start")
+
+    def __init__(self, path: Path, start: int, size: int, stamp: Stamp) -> None:
+        self._path = path
+        self._start = start
+        self._size = size
+        self._stamp = stamp
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, key: slice) -> bytes:
+        start, stop, step = key.indices(self._size)
+        if step != 1:
+            raise ValueError("a page body is read in plain ranges")
+        fd = os.open(self._path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        try:
+            if _stamp(fd) != self._stamp:
+                raise ValueError(f"{self._path} was replaced while it was read")
+            return _read_at(fd, self._start + start, max(stop - start, 0))
+        finally:
+            os.close(fd)
+
+    def __bytes__(self) -> bytes:
+        try:
+            return self[:]
+        except ValueError:
+            # Replaced meanwhile: the body of the page as it is now.
+            whole = self._path.read_bytes()
+            return whole[whole.find(b"\n") + 1 :]
+
+
+def _spans_fit(spans: Any, size: int) -> bool:
+    """Whether ``spans`` (see ``simple.Spans``) are well formed and inside a body of ``size``."""
     if spans is None:
         return True
     if type(spans) is not list:
@@ -196,7 +271,7 @@ def _spans_fit(spans: Any, body: memoryview) -> bool:
         # Each version's ranges come in file order: strictly increasing integers.
         if not bounds or set(map(type, bounds)) != {int} or bounds != sorted(set(bounds)):
             return False
-        if bounds[0] < 0 or bounds[-1] > len(body):
+        if bounds[0] < 0 or bounds[-1] > size:
             return False
     return True
 

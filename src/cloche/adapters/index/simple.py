@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache, partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote, urljoin, urlsplit
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -443,8 +443,16 @@ def _spans(where: dict[Version, list[int]], bounds: list[int]) -> Spans:
     return spans
 
 
+class ByteRanges(Protocol):
+    """A page body that can be read a range at a time (bytes, or a cached page's body)."""
+
+    def __len__(self) -> int: ...
+    def __getitem__(self, key: slice, /) -> bytes: ...
+    def __bytes__(self) -> bytes: ...
+
+
 def spans_listing(
-    body: bytes | memoryview, spans: Spans, *, url: str, index: str, project: NormalizedName
+    body: ByteRanges, spans: Spans, *, url: str, index: str, project: NormalizedName
 ) -> FileListing:
     """The listing ``json_page`` gave with ``spans``, decoding only the versions asked for.
 
@@ -466,13 +474,16 @@ def _build_span_group(
     version: Version,
     span: Sequence[Any],
     *,
-    body: bytes | memoryview,
+    body: ByteRanges,
     url: str,
     index: str,
     project: NormalizedName,
 ) -> list[DistFile]:
     try:
-        ranges = [body[span[i] : span[i + 1]] for i in range(1, len(span), 2)]
+        # One read from the first range's start to the last one's end.
+        start = span[1]
+        extent = body[start : span[-1]]
+        ranges = [extent[span[i] - start : span[i + 1] - start] for i in range(1, len(span), 2)]
         entries = json.loads(b"[" + b",".join(ranges) + b"]")
         files = _span_files(version, entries, url=url, index=index, project=project)
     except (ValueError, TypeError):
@@ -502,11 +513,11 @@ def _span_files(
 
 
 def _reparse_group(
-    version: Version, body: bytes | memoryview, *, url: str, index: str, project: NormalizedName
+    version: Version, body: ByteRanges, *, url: str, index: str, project: NormalizedName
 ) -> list[DistFile]:
     try:
         listing = json_listing(bytes(body), url=url, index=index, project=project)
-    except IndexError_:
+    except (IndexError_, OSError, ValueError):
         raise IndexError_(
             f"the cached copy of {redact(url)} is damaged; run again with --refresh"
         ) from None

@@ -17,7 +17,7 @@ from cloche.core.finder import PackageFinder
 from cloche.core.models import DistFile, Metadata, NormalizedName, Target
 from cloche.core.resolver.model import PYTHON, Need, marker_applies
 from cloche.core.resolver.options import ResolveOptions
-from cloche.core.resolver.releases import ReleaseTable
+from cloche.core.resolver.releases import ReleaseTable, tag_ranks
 
 
 class Lookahead:
@@ -33,7 +33,7 @@ class Lookahead:
         self._finder = finder
         self._target = target
         self._env = target.markers
-        self._priority = target.tag_priority()
+        self._priority = tag_ranks(target.tag_priority())
         self._options = options
         self._preferred = options.preferred()
         self._direct = frozenset(direct)

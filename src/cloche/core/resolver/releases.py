@@ -107,17 +107,19 @@ def releases_for(
     name: NormalizedName,
     files: Iterable[DistFile],
     target: Target,
-    priority: Mapping[Tag, int],
+    ranks: Mapping[str, int],
     policy: FilePolicy,
 ) -> tuple[Release, ...]:
     """Releases of ``name`` from its listed files, newest first, each judged for ``target``."""
-    return ReleaseTable(name, files, target, priority, policy).all()
+    return ReleaseTable(name, files, target, ranks, policy).all()
 
 
-@functools.lru_cache(maxsize=16)
-def _by_tag_string(priority: tuple[tuple[Tag, int], ...]) -> dict[str, int]:
-    # One conversion per target, not one per package.
-    return {str(tag): rank for tag, rank in priority}
+def tag_ranks(priority: Mapping[Tag, int]) -> dict[str, int]:
+    """``Target.tag_priority()`` keyed by tag strings, as wheel filenames spell them.
+
+    Made once per resolve: a target accepts hundreds of tags.
+    """
+    return {str(tag): rank for tag, rank in priority.items()}
 
 
 class ReleaseTable:
@@ -132,12 +134,12 @@ class ReleaseTable:
         name: NormalizedName,
         files: Iterable[DistFile],
         target: Target,
-        priority: Mapping[Tag, int],
+        ranks: Mapping[str, int],
         policy: FilePolicy,
     ) -> None:
         self._target = target
         self._policy = policy
-        self._priority = _by_tag_string(tuple(priority.items()))
+        self._priority = ranks
         if not isinstance(files, FileListing) or files.name != name:
             files = FileListing.of(name, tuple(files))
         self._listing = files
