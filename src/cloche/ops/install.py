@@ -125,6 +125,13 @@ def prepare(
         return []
     task = reporter.started("Preparing packages", total=len(wanted))
 
+    def stored(want: Wanted[Artifact]) -> InstallRequest | None:
+        artifact = want.source
+        if artifact.file is None or artifact.url is not None or artifact.allowed_sha256:
+            return None
+        wheel = sources.stored_wheel(artifact.file)
+        return None if wheel is None else InstallRequest(wheel=wheel, requested=want.requested)
+
     def one(want: Wanted[Artifact]) -> InstallRequest:
         artifact = want.source
         if artifact.allowed_sha256 and artifact.file is not None:
@@ -151,13 +158,20 @@ def prepare(
         return InstallRequest(wheel=wheel, requested=want.requested, direct_url=direct)
 
     try:
+        # Wheels already in the store take a manifest read each: no threads for those.
+        done = {i: request for i, w in enumerate(wanted) if (request := stored(w)) is not None}
+        for _ in done:
+            reporter.advanced(task)
         # Biggest first: the largest wheel's download and unpack is the critical path.
-        order = sorted(range(len(wanted)), key=lambda i: -_size(wanted[i]))
+        order = sorted(
+            (i for i in range(len(wanted)) if i not in done), key=lambda i: -_size(wanted[i])
+        )
         # Downloads are quick and unpacking is CPU work: beyond about two per core, more
         # threads only contend for the GIL (measured on 2 cores: 4 beat 16 by ~10%).
-        workers = min(settings.concurrency, max(4, 2 * (os.cpu_count() or 1)), len(wanted))
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            done = dict(zip(order, pool.map(one, [wanted[i] for i in order]), strict=True))
+        workers = min(settings.concurrency, max(4, 2 * (os.cpu_count() or 1)), len(order))
+        if order:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                done.update(zip(order, pool.map(one, [wanted[i] for i in order]), strict=True))
         return [done[i] for i in range(len(wanted))]
     finally:
         reporter.finished(task)

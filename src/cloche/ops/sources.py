@@ -156,16 +156,22 @@ class Sources(PackageFinder):
             return file.sha256  # unpacked trees are keyed by their archive's checked hash
         return self.archive(file)[1]
 
+    def stored_wheel(self, file: DistFile) -> UnpackedWheel | None:
+        """``file`` already unpacked in the store (a wheel the index gave a sha256 for)."""
+        if file.is_wheel and file.sha256:
+            return self.store.unpacked(file.sha256)
+        return None
+
     def wheel(self, file: DistFile) -> UnpackedWheel:
         """An unpacked wheel for ``file``: unpacked from the store, or built from the sdist."""
-        if file.is_wheel and file.sha256:
-            found = self.store.unpacked(file.sha256)
-            if found is not None:
-                return found
-            if _streamable(file) and self.store.archive(file.sha256) is None:
-                return self.store.unpack_wheel_stream(
-                    file.filename, file.sha256, lambda sink: self.client.download_into(file, sink)
-                )
+        found = self.stored_wheel(file)
+        if found is not None:
+            return found
+        sha256 = file.sha256
+        if file.is_wheel and sha256 and _streamable(file) and self.store.archive(sha256) is None:
+            return self.store.unpack_wheel_stream(
+                file.filename, sha256, lambda sink: self.client.download_into(file, sink)
+            )
         archive, sha = self.archive(file)
         if file.is_wheel:
             return self.store.unpacked(sha) or self.store.unpack_wheel(
