@@ -181,6 +181,10 @@ Stamp = tuple[int, int, int]
 """A page file's inode, size and mtime: a replaced file (``write_atomic``) differs."""
 
 
+def _open(path: Path) -> int:
+    return os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+
+
 def _stamp(fd: int) -> Stamp:
     st = os.fstat(fd)
     return (st.st_ino, st.st_size, st.st_mtime_ns)
@@ -200,7 +204,7 @@ def _read_at(fd: int, start: int, length: int) -> bytes:
 
 def _read_head(path: Path) -> tuple[bytes, int, Stamp]:
     """A page file's header line, where its body starts, and the file's stamp."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    fd = _open(path)
     try:
         stamp = _stamp(fd)
         data = b""
@@ -241,7 +245,7 @@ class PageBody:
         start, stop, step = key.indices(self._size)
         if step != 1:
             raise ValueError("a page body is read in plain ranges")
-        fd = os.open(self._path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        fd = _open(self._path)
         try:
             if _stamp(fd) != self._stamp:
                 raise ValueError(f"{self._path} was replaced while it was read")

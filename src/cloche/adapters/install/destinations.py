@@ -77,17 +77,17 @@ def _root_is_purelib(request: InstallRequest) -> bool:
     return parse_metadata_file(text).get("Root-Is-Purelib", "").strip().lower() == "true"
 
 
-def _unsafe(path: str) -> bool:
-    parts = path.split("/")
-    return "" in parts or "." in parts or ".." in parts or "\\" in path
+def _unsafe(wrapped: str) -> bool:
+    """Whether paths wrapped as ``/path/`` hold an empty, ``.`` or ``..`` part or a backslash."""
+    return "//" in wrapped or "/./" in wrapped or "/../" in wrapped or "\\" in wrapped
 
 
 def _check_paths(request: InstallRequest, paths: list[str]) -> None:
-    """Refuse a path that is not plain and relative: empty, ``.`` or ``..`` parts, backslashes."""
-    # Each path wrapped as "/path/", so one substring test covers every position.
-    wrapped = "/" + "/\n/".join(paths) + "/"
-    if "//" in wrapped or "/./" in wrapped or "/../" in wrapped or "\\" in wrapped:
-        bad = next(path for path in paths if _unsafe(path))
+    """Refuse a path that is not plain and relative."""
+    # All paths at once (one substring test covers every position); the culprit only
+    # when there is one.
+    if _unsafe("/" + "/\n/".join(paths) + "/"):
+        bad = next(path for path in paths if _unsafe(f"/{path}/"))
         raise InstallError(
             f"{request.wheel.filename} lists {bad!r}, which is not inside the wheel; refusing it"
         )
@@ -103,12 +103,9 @@ def plan_wheel(layout: EnvLayout, request: InstallRequest) -> WheelPlan:
     generated = {f"{dist_info}/{name}" for name in _GENERATED}
     data_prefix = dist_info[: -len(".dist-info")] + ".data/"
     data_rows = [row for row in records if row.path.startswith(data_prefix)]
-    if data_rows:
-        site_rows = tuple(
-            r for r in records if not r.path.startswith(data_prefix) and r.path not in generated
-        )
-    else:
-        site_rows = tuple(r for r in records if r.path not in generated)
+    site_rows = tuple(
+        r for r in records if r.path not in generated and not r.path.startswith(data_prefix)
+    )
     schemes = {
         "purelib": str(layout.purelib),
         "platlib": str(layout.platlib),

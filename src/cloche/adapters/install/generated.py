@@ -8,7 +8,6 @@ import csv
 import hashlib
 import io
 import os
-import re
 import subprocess
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -46,14 +45,17 @@ sys.stdout.buffer.write("\\0".join(out).encode("utf-8"))
 RecordLine = str
 """One RECORD row as written: ``path,sha256=<digest>,size`` in CSV, newline included."""
 
-_CSV_SPECIAL = re.compile(r'[,"\r\n]')
+
+def _needs_quoting(text: str) -> bool:
+    """Whether a RECORD field holding ``text`` must be quoted in CSV."""
+    return "," in text or '"' in text or "\n" in text or "\r" in text
 
 
 def record_line(path: str, sha256: str | None, size: int | None) -> RecordLine:
     """The CSV row (PEP 376 RECORD) for one file; no hash or size for RECORD itself."""
     digest = f"sha256={sha256}" if sha256 is not None else ""
     length = "" if size is None else str(size)
-    if _CSV_SPECIAL.search(path) is None:
+    if not _needs_quoting(path):
         return f"{path},{digest},{length}\n"
     text = io.StringIO()
     csv.writer(text, delimiter=",", quotechar='"', lineterminator="\n").writerow(
@@ -64,8 +66,7 @@ def record_line(path: str, sha256: str | None, size: int | None) -> RecordLine:
 
 def site_record_lines(rows: Sequence[RecordRowLike]) -> list[RecordLine]:
     """RECORD rows of files installed at their wheel path (``record_line`` for each)."""
-    paths = "\0".join([row.path for row in rows])
-    if "," in paths or '"' in paths or "\n" in paths or "\r" in paths:
+    if _needs_quoting("\0".join([row.path for row in rows])):
         return [record_line(row.path, row.sha256, row.size) for row in rows]
     # The common case, thousands of rows: no path needs CSV quoting.
     return [f"{row.path},sha256={row.sha256},{row.size}\n" for row in rows]

@@ -149,10 +149,11 @@ def _units(plans: Sequence[WheelPlan]) -> list[list[tuple[str, str]]]:
     A path two wheels both ship goes in once; the later wheel wins, as with pip.
     """
     per_plan = [plan.links() for plan in plans]
-    winner: dict[str, str] = {}
-    for links in per_plan:
-        winner.update(links)
-    units = [[(t, s) for t, s in links.items() if winner[t] is s] for links in per_plan]
+    owner = {target: index for index, links in enumerate(per_plan) for target in links}
+    units = [
+        [(t, s) for t, s in links.items() if owner[t] == index]
+        for index, links in enumerate(per_plan)
+    ]
     units = [unit for unit in units if unit]
     units.sort(key=len, reverse=True)
     return units
