@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -209,3 +210,30 @@ def test_real_index_install_numpy_and_sdist_only_package(tmp_path: Path) -> None
     )
     assert out.stdout.strip() == "2.0", out.stderr
     assert cloche("pip", "check", "--python", env).code == 0
+
+
+def test_big_wheels_unpack_in_helper_processes(index_server: IndexServer, tmp_path: Path) -> None:
+    blob = os.urandom(5 * 1024 * 1024)  # incompressible: each wheel is over 5 MB
+    for name in ("heavy_a", "heavy_b"):
+        index_server.add_wheel(
+            name,
+            "1.0",
+            files={f"{name}/__init__.py": "X = 1\n", f"{name}/blob.bin": blob},
+            entry_points={"console_scripts": {f"{name}-run": f"{name}:main"}},
+        )
+    index_server.add_wheel("light", "1.0")
+    venv = tmp_path / "env"
+    assert cloche("venv", venv).code == 0
+    result = cloche(
+        "-v", "pip", "install", "heavy-a", "heavy-b", "light",
+        "--python", venv, "--index-url", index_server.url,
+    )  # fmt: skip
+    assert result.code == 0, result
+    if (os.cpu_count() or 1) >= 2:
+        assert "unpacking wheels in 2 helper processes" in result.err + result.out
+    assert installed(venv) == {"heavy_a": "1.0", "heavy_b": "1.0", "light": "1.0"}
+    site = next((venv / "lib").glob("python*/site-packages"))
+    assert (site / "heavy_b" / "blob.bin").read_bytes() == blob
+    assert (venv / "bin" / "heavy_a-run").exists()
+    check = cloche("pip", "check", "--python", venv)
+    assert check.code == 0, check

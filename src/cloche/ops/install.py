@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -168,13 +169,41 @@ def prepare(
         )
         # Downloads are quick and unpacking is CPU work: beyond about two per core, more
         # threads only contend for the GIL (measured on 2 cores: 4 beat 16 by ~10%).
-        workers = min(settings.concurrency, max(4, 2 * (os.cpu_count() or 1)), len(order))
+        helpers = _unpack_helpers([wanted[i] for i in order])
+        workers = min(
+            settings.concurrency,
+            # With helpers, threads only download, and should keep every helper fed.
+            helpers + 4 if helpers else max(4, 2 * (os.cpu_count() or 1)),
+            len(order),
+        )
+        if helpers:
+            reporter.debug(f"unpacking wheels in {helpers} helper processes")
         if order:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
+            with (
+                sources.store.unpacking_in_processes(helpers) if helpers else nullcontext(),
+                ThreadPoolExecutor(max_workers=workers) as pool,
+            ):
                 done.update(zip(order, pool.map(one, [wanted[i] for i in order]), strict=True))
         return [done[i] for i in range(len(wanted))]
     finally:
         reporter.finished(task)
+
+
+_HELPERS_FROM_BYTES = 8 * 1024 * 1024
+"""Below this much to download, unpacking in this process beats starting helpers."""
+
+
+def _unpack_helpers(todo: Sequence[Wanted[Artifact]]) -> int:
+    """How many helper processes should unpack ``todo`` (0: none, unpack in threads).
+
+    Threads of one process share the GIL, so several big wheels unpack faster in
+    processes, one per core; a helper costs ~0.1 s of CPU to start, so only when
+    there are megabytes to unpack (see adapters/store/workers.py).
+    """
+    cores = os.cpu_count() or 1
+    if cores < 2 or len(todo) < 2 or sum(map(_size, todo)) < _HELPERS_FROM_BYTES:
+        return 0
+    return min(cores, len(todo), 8)
 
 
 def _size(want: Wanted[Artifact]) -> int:

@@ -147,8 +147,14 @@ class Sources(PackageFinder):
         if file.url.startswith("file:"):
             local = Path(unquote(urlsplit(file.url).path))
             return self.store.add_archive(local, file.filename, sha256=sha, move=False)
-        staged = self.client.download(file, self.store.staging_dir())
-        return self.store.add_archive(staged, file.filename, sha256=sha, move=True)
+        staging = self.store.staging_dir()
+        try:
+            staged = self.client.download(file, staging)  # checks sha256 as it streams
+            return self.store.add_archive(
+                staged, file.filename, sha256=sha, move=True, verified=bool(sha)
+            )
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
 
     def verified_sha256(self, file: DistFile) -> str:
         """The sha256 of ``file``'s content, without a download when the store has it."""
@@ -168,7 +174,13 @@ class Sources(PackageFinder):
         if found is not None:
             return found
         sha256 = file.sha256
-        if file.is_wheel and sha256 and _streamable(file) and self.store.archive(sha256) is None:
+        if (
+            file.is_wheel
+            and sha256
+            and _streamable(file)
+            and not self.store.unpacks_in_processes
+            and self.store.archive(sha256) is None
+        ):
             return self.store.unpack_wheel_stream(
                 file.filename, sha256, lambda sink: self.client.download_into(file, sink)
             )

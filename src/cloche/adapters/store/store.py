@@ -21,7 +21,8 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,6 +36,7 @@ from cloche.errors import ClocheError, HashMismatchError, InstallError
 
 if TYPE_CHECKING:
     from cloche.adapters.store.stream import WheelStream
+    from cloche.adapters.store.workers import UnpackWorkers
 
 ARCHIVES = "archives-v1"
 WHEELS = "wheels-v1"
@@ -112,6 +114,7 @@ class Store:
         # contention (measured: 2 at a time took 2.6 s for a data-science stack on
         # 2 cores, 16 at a time 5.5 s), while downloads keep their own wider pool.
         self._unpack_slots = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
+        self._workers: UnpackWorkers | None = None
 
     # -- archives -------------------------------------------------------------
 
@@ -128,17 +131,25 @@ class Store:
         return directory / names[0] if names else None
 
     def add_archive(
-        self, src: Path, filename: str, *, sha256: str | None = None, move: bool = True
+        self,
+        src: Path,
+        filename: str,
+        *,
+        sha256: str | None = None,
+        move: bool = True,
+        verified: bool = False,
     ) -> tuple[Path, str]:
         """Store ``src`` as ``filename``; returns (stored path, sha256).
 
         With ``sha256`` given, a file that does not match raises HashMismatchError and
-        nothing is stored. ``move`` renames ``src`` (put it in ``staging_dir()``), else copies.
+        nothing is stored; ``verified`` says the caller has already checked it (a
+        download hashed as it streamed), so it is not read again. ``move`` renames
+        ``src`` (put it in ``staging_dir()``), else copies.
         """
         if not filename or "/" in filename or "\\" in filename or filename in (".", ".."):
             raise InstallError(f"refusing to store an archive named {filename!r}: not a file name")
         try:
-            digest = _file_sha256(src)
+            digest = sha256.lower() if verified and sha256 else _file_sha256(src)
         except OSError as exc:
             raise _cache_error("read", src, exc) from None
         if sha256 is not None and digest != sha256.lower():
@@ -210,20 +221,48 @@ class Store:
         Raises CorruptWheelError (an InstallError) for unsafe or inconsistent wheels,
         leaving nothing behind.
         """
-        from cloche.adapters.store.unpack import extract_wheel  # only a cold store needs it
-
         digest = _check_sha256(sha256)
+        workers = self._workers
 
         def unpack() -> UnpackedWheel:
-            with self._unpack_slots:
+            slots: AbstractContextManager[object]
+            if workers is not None:  # the number of helpers bounds how many run at once
+                extract, slots = workers.extract, nullcontext()
+            else:
+                from cloche.adapters.store.unpack import extract_wheel  # a cold store only
+
+                extract, slots = extract_wheel, self._unpack_slots
+            with slots:
                 wheel = self._unpack_locked(
-                    archive.name, digest, lambda staging: extract_wheel(archive, digest, staging)
+                    archive.name, digest, lambda staging: extract(archive, digest, staging)
                 )
             if not keep_archive:
                 remove_entry(self._archive_dir(digest), self.root / TMP)
             return wheel
 
         return self._unpacked_once(digest, unpack)
+
+    @property
+    def unpacks_in_processes(self) -> bool:
+        """Inside ``unpacking_in_processes``: archives are better unpacked whole than streamed."""
+        return self._workers is not None
+
+    @contextmanager
+    def unpacking_in_processes(self, count: int) -> Iterator[None]:
+        """While the block runs, ``unpack_wheel`` uses ``count`` helper processes.
+
+        For installs of several big wheels: threads of this process would share one
+        core's worth of Python between them (see ``workers.py``).
+        """
+        from cloche.adapters.store.workers import UnpackWorkers
+
+        workers = UnpackWorkers(count)
+        self._workers = workers
+        try:
+            yield
+        finally:
+            self._workers = None
+            workers.close()
 
     def unpack_wheel_stream(
         self, filename: str, sha256: str, fetch: Callable[[WheelStream], None]

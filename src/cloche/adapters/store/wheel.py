@@ -69,6 +69,14 @@ def read_manifest(directory: Path) -> UnpackedWheel | None:
     """The wheel described by ``directory``'s manifest; None when absent or unreadable."""
     try:
         data: Any = json.loads((directory / MANIFEST_NAME).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return parse_manifest(data, directory)
+
+
+def parse_manifest(data: Any, directory: Path) -> UnpackedWheel | None:
+    """The wheel a decoded manifest describes, unpacked in ``directory``; None if malformed."""
+    try:
         if data["format"] != _MANIFEST_FORMAT:
             return None
         records = tuple(map(RecordRow._make, data["records"]))
@@ -83,5 +91,5 @@ def read_manifest(directory: Path) -> UnpackedWheel | None:
             dist_info=str(data["dist_info"]),
             records=records,
         )
-    except (OSError, ValueError, KeyError, TypeError, InvalidVersion):
+    except (ValueError, KeyError, TypeError, InvalidVersion):
         return None

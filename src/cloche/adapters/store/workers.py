@@ -1,0 +1,186 @@
+"""Unpack wheels in helper processes, one wheel per process at a time.
+
+Unpacking is inflating, hashing and writing thousands of files: CPU work that
+threads of one Python process share behind the GIL (two threads barely beat one,
+four are slower than two). A few helper processes, each a plain ``python`` running
+``serve`` below, do it in parallel; the parent only downloads and sends each
+helper the path of an archive and the empty directory to unpack it into.
+
+The parent keeps every decision: the helper answers with the unpacked wheel (or
+why it could not) and the store renames the directory into place as usual. A
+helper that cannot start or that dies is replaced by unpacking in the parent, so
+a wheel is never lost to a helper; the error a user sees is always the one the
+in-process unpack reports.
+
+Wire format, one JSON object per line each way::
+
+    {"archive": PATH, "sha256": HEX, "destination": PATH}
+    {"manifest": {...}} | {"corrupt": MESSAGE, "hint": HINT} | {"os_error": [ERRNO, TEXT, PATH]}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shutil
+import subprocess
+import sys
+from contextlib import suppress
+from pathlib import Path
+from typing import IO, Any
+
+from cloche.adapters.store.wheel import (
+    CorruptWheelError,
+    UnpackedWheel,
+    manifest_json,
+    parse_manifest,
+)
+
+_SERVE = "import os; from cloche.adapters.store.workers import serve; serve(); os._exit(0)"
+"""A helper's program. It skips interpreter shutdown (tens of ms of module teardown)
+once its input ends: there is nothing left to flush or clean up."""
+_STOP_WAIT = 5.0
+"""Seconds a helper gets to exit once its input is closed."""
+
+
+def serve(requests: IO[bytes] | None = None, replies: IO[bytes] | None = None) -> None:
+    """The helper's loop: unpack each requested archive, answer, until input ends."""
+    from cloche.adapters.store.unpack import extract_wheel
+
+    requests = requests or sys.stdin.buffer
+    replies = replies or sys.stdout.buffer
+    for line in requests:
+        job = json.loads(line)
+        reply: dict[str, Any]
+        try:
+            wheel = extract_wheel(Path(job["archive"]), job["sha256"], Path(job["destination"]))
+            reply = {"manifest": json.loads(manifest_json(wheel))}
+        except CorruptWheelError as exc:
+            reply = {"corrupt": exc.message, "hint": exc.hint}
+        except OSError as exc:
+            reply = {"os_error": [exc.errno, exc.strerror, exc.filename]}
+        replies.write(json.dumps(reply).encode("ascii") + b"\n")
+        replies.flush()
+
+
+class _Helper:
+    """One helper process and its two pipes."""
+
+    def __init__(self) -> None:
+        package_root = str(Path(__file__).resolve().parents[3])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (package_root, env.get("PYTHONPATH", "")) if p
+        )
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _SERVE],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            # Its own session: Ctrl-C reaches only cloche, which then stops it.
+            start_new_session=True,
+        )
+
+    def call(self, job: dict[str, str]) -> dict[str, Any] | None:
+        """Send one job and wait for its answer; None when the helper is gone."""
+        stdin, stdout = self.process.stdin, self.process.stdout
+        assert stdin is not None and stdout is not None
+        try:
+            stdin.write(json.dumps(job).encode("ascii") + b"\n")
+            stdin.flush()
+            line = stdout.readline()
+        except OSError:
+            return None
+        try:
+            answer: Any = json.loads(line)
+        except ValueError:  # nothing (it exited) or not what serve() writes
+            return None
+        return answer if isinstance(answer, dict) else None
+
+    def close_pipes(self) -> None:
+        """Its input ends: the helper exits once the job it has (if any) is done."""
+        for pipe in (self.process.stdin, self.process.stdout):
+            if pipe is not None:
+                with suppress(OSError):
+                    pipe.close()
+
+    def wait(self) -> None:
+        try:
+            self.process.wait(_STOP_WAIT)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.close_pipes()
+        self.process.wait()
+
+
+class UnpackWorkers:
+    """``count`` helper processes; ``extract`` may be called from many threads at once."""
+
+    def __init__(self, count: int) -> None:
+        self._idle: queue.SimpleQueue[_Helper | None] = queue.SimpleQueue()
+        self._all: list[_Helper] = []
+        for _ in range(max(count, 1)):
+            try:
+                helper = _Helper()
+            except OSError:
+                helper = None  # unpack in this process instead
+            if helper is not None:
+                self._all.append(helper)
+            self._idle.put(helper)
+
+    def extract(self, archive: Path, sha256: str, destination: Path) -> UnpackedWheel:
+        """Unpack ``archive`` into the empty ``destination``, as ``extract_wheel`` does."""
+        helper = self._idle.get()
+        answer = None
+        if helper is not None:
+            job = {"archive": str(archive), "sha256": sha256, "destination": str(destination)}
+            try:
+                answer = helper.call(job)
+            except BaseException:
+                helper.kill()  # nothing may write into destination after this
+                self._idle.put(None)
+                raise
+            if answer is None:
+                helper.kill()
+                helper = None
+        self._idle.put(helper)
+        if answer is None:
+            return _extract_here(archive, sha256, destination)
+        return _unpacked(answer, destination)
+
+    def close(self) -> None:
+        """Stop every helper (each finishes the job it has, if any)."""
+        for helper in self._all:
+            helper.close_pipes()  # all at once: they exit in parallel
+        for helper in self._all:
+            helper.wait()
+        self._all.clear()
+
+
+def _extract_here(archive: Path, sha256: str, destination: Path) -> UnpackedWheel:
+    from cloche.adapters.store.unpack import extract_wheel
+
+    for child in destination.iterdir():  # what a helper that died left
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+    return extract_wheel(archive, sha256, destination)
+
+
+def _unpacked(answer: dict[str, Any], destination: Path) -> UnpackedWheel:
+    if "corrupt" in answer:
+        raise CorruptWheelError(str(answer["corrupt"]), hint=answer.get("hint"))
+    if "os_error" in answer:
+        number, text, filename = answer["os_error"]
+        raise OSError(number, text, filename)
+    wheel = parse_manifest(answer.get("manifest"), destination)
+    if wheel is None:
+        raise ValueError(f"an unpack helper answered with a bad manifest: {answer!r:.200}")
+    return wheel

@@ -1,0 +1,120 @@
+"""Wheels unpacked in helper processes: same trees and errors as in this process."""
+
+from __future__ import annotations
+
+import errno
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
+from pathlib import Path
+
+import pytest
+
+from cloche.adapters.store import CorruptWheelError, Store
+from cloche.adapters.store.workers import UnpackWorkers
+from cloche.errors import InstallError
+from tests.support.dists import make_wheel
+from tests.test_store import BAD_CASES, _bad_wheels, check_refused, raw_wheel, stored_wheel
+
+
+def _wheels(tmp_path: Path, count: int) -> list[Path]:
+    return [
+        make_wheel(
+            tmp_path / "wheels",
+            f"pkg{i}",
+            "1.0",
+            files={f"pkg{i}/__init__.py": f"N = {i}\n", f"pkg{i}/data.bin": bytes(range(256)) * 64},
+            entry_points={"console_scripts": {f"pkg{i}": f"pkg{i}:main"}},
+        )
+        for i in range(count)
+    ]
+
+
+def test_helpers_unpack_what_this_process_would(tmp_path: Path) -> None:
+    here, helped = Store(tmp_path / "here"), Store(tmp_path / "helped")
+    wheels = _wheels(tmp_path, 6)
+    expected = [here.unpack_wheel(*stored_wheel(here, w)) for w in wheels]
+    with helped.unpacking_in_processes(2), ThreadPoolExecutor(4) as pool:
+        assert helped.unpacks_in_processes
+        got = list(pool.map(lambda w: helped.unpack_wheel(*stored_wheel(helped, w)), wheels))
+    assert not helped.unpacks_in_processes
+    for want, have in zip(expected, got, strict=True):
+        assert have.records == want.records
+        assert have.path == helped.root / "wheels-v1" / want.sha256
+        assert helped.unpacked(want.sha256) == have
+        for row in have.records:
+            assert (have.path / row.path).read_bytes() == (want.path / row.path).read_bytes()
+    assert list((helped.root / "tmp").iterdir()) == []
+
+
+@pytest.mark.parametrize("case", BAD_CASES)
+def test_helpers_refuse_bad_wheels_with_the_same_error(tmp_path: Path, case: str) -> None:
+    store = Store(tmp_path / "cache")
+    wheel, detail = _bad_wheels(tmp_path / "bad")[case]
+    archive, digest = stored_wheel(store, wheel)
+    with store.unpacking_in_processes(1), pytest.raises(CorruptWheelError) as info:
+        store.unpack_wheel(archive, digest)
+    check_refused(info.value, detail, store, digest, tmp_path)
+
+
+def test_a_helper_that_died_is_replaced_by_this_process(tmp_path: Path) -> None:
+    store = Store(tmp_path / "cache")
+    first, second = _wheels(tmp_path, 2)
+    workers = UnpackWorkers(1)
+    try:
+        (helper,) = workers._all
+        helper.process.kill()
+        helper.process.wait()
+        destination = tmp_path / "out1"
+        destination.mkdir()
+        archive, digest = stored_wheel(store, first)
+        wheel = workers.extract(archive, digest, destination)
+        assert (destination / "pkg0" / "__init__.py").read_text() == "N = 0\n"
+        assert len(wheel.records) == 5  # module, data, METADATA, WHEEL, entry_points.txt
+        destination = tmp_path / "out2"
+        destination.mkdir()
+        archive, digest = stored_wheel(store, second)
+        assert workers.extract(archive, digest, destination).name == "pkg1"
+    finally:
+        workers.close()
+
+
+def test_a_disk_error_in_a_helper_is_an_os_error_here(tmp_path: Path) -> None:
+    store = Store(tmp_path / "cache")
+    archive, digest = stored_wheel(store, _wheels(tmp_path, 1)[0])
+    workers = UnpackWorkers(1)
+    try:
+        not_a_directory = tmp_path / "file"
+        not_a_directory.write_text("")
+        with pytest.raises(OSError) as info:
+            workers.extract(archive, digest, not_a_directory)
+        assert info.value.errno == errno.ENOTDIR
+    finally:
+        workers.close()
+
+
+def test_store_reports_a_helper_disk_error_as_this_process_does(tmp_path: Path) -> None:
+    # A name longer than the filesystem allows: the write fails with ENAMETOOLONG.
+    wheel = raw_wheel(tmp_path / "long", {"demo/" + "x" * 300 + ".py": b"X = 1\n"})
+    messages = []
+    for helpers in (0, 1):
+        store = Store(tmp_path / f"cache{helpers}")
+        archive, digest = stored_wheel(store, wheel)
+        with (
+            store.unpacking_in_processes(helpers) if helpers else nullcontext(),
+            pytest.raises(InstallError) as info,
+        ):
+            store.unpack_wheel(archive, digest)
+        messages.append(str(info.value).replace(str(store.root), "ROOT"))
+        assert store.unpacked(digest) is None
+        assert list((store.root / "tmp").iterdir()) == []
+    assert messages[0] == messages[1]
+    assert "cannot unpack demo-1.0-py3-none-any.whl into ROOT" in messages[0]
+    assert "\n" not in messages[0]
+
+
+def test_helpers_exit_when_the_block_ends(tmp_path: Path) -> None:
+    workers = UnpackWorkers(2)
+    processes = [helper.process for helper in workers._all]
+    assert len(processes) == 2
+    workers.close()
+    assert all(p.returncode is not None for p in processes)
