@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from pathlib import Path
@@ -118,3 +119,41 @@ def test_helpers_exit_when_the_block_ends(tmp_path: Path) -> None:
     assert len(processes) == 2
     workers.close()
     assert all(p.returncode is not None for p in processes)
+
+
+def test_helpers_unpack_wheels_sent_from_memory(tmp_path: Path) -> None:
+    here, helped = Store(tmp_path / "here"), Store(tmp_path / "helped")
+    wheels = _wheels(tmp_path, 3)
+    expected = [here.unpack_wheel(*stored_wheel(here, w)) for w in wheels]
+    with helped.unpacking_in_processes(2), ThreadPoolExecutor(3) as pool:
+        got = list(
+            pool.map(
+                lambda pair: helped.unpack_wheel_data(
+                    pair[0].name, pair[1].sha256, pair[0].read_bytes
+                ),
+                zip(wheels, expected, strict=True),
+            )
+        )
+    for want, have in zip(expected, got, strict=True):
+        assert have.records == want.records
+        assert helped.unpacked(want.sha256) == have
+    assert not (helped.root / "archives-v1").exists()  # never written to disk
+    assert list((helped.root / "tmp").iterdir()) == []
+
+
+def test_a_wheel_from_memory_is_unpacked_here_when_its_helper_died(tmp_path: Path) -> None:
+    wheel = _wheels(tmp_path, 1)[0]
+    data = wheel.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    workers = UnpackWorkers(1)
+    try:
+        (helper,) = workers._all
+        helper.process.kill()
+        helper.process.wait()
+        destination = tmp_path / "out"
+        destination.mkdir()
+        unpacked = workers.extract_data(data, wheel.name, digest, destination)
+        assert unpacked.name == "pkg0"
+        assert (destination / "pkg0" / "data.bin").read_bytes() == bytes(range(256)) * 64
+    finally:
+        workers.close()

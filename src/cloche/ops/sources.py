@@ -8,6 +8,7 @@ metadata cannot be read without a build.
 from __future__ import annotations
 
 import hashlib
+import io
 import shutil
 import tempfile
 import threading
@@ -174,13 +175,11 @@ class Sources(PackageFinder):
         if found is not None:
             return found
         sha256 = file.sha256
-        if (
-            file.is_wheel
-            and sha256
-            and _streamable(file)
-            and not self.store.unpacks_in_processes
-            and self.store.archive(sha256) is None
-        ):
+        if file.is_wheel and sha256 and _streamable(file) and self.store.archive(sha256) is None:
+            if self.store.unpacks_in_processes:  # a helper unpacks it, from memory
+                return self.store.unpack_wheel_data(
+                    file.filename, sha256, lambda: self._download_bytes(file)
+                )
             return self.store.unpack_wheel_stream(
                 file.filename, sha256, lambda sink: self.client.download_into(file, sink)
             )
@@ -214,6 +213,11 @@ class Sources(PackageFinder):
         if key is not None:
             wheel = self.store.add_built_wheel(key, wheel)
         return self._unpack_local_wheel(wheel)
+
+    def _download_bytes(self, file: DistFile) -> bytes:
+        sink = _MemorySink()
+        self.client.download_into(file, sink)
+        return sink.data.getvalue()
 
     @property
     def builder(self) -> SourceBuilder:
@@ -323,6 +327,19 @@ class _Unseen:
 
     def on_metadata(self, file: DistFile, metadata: Metadata) -> None:
         self._pick.on_metadata(file, metadata)
+
+
+class _MemorySink:
+    """A download held in memory (see ``Sink``)."""
+
+    def __init__(self) -> None:
+        self.data = io.BytesIO()  # getvalue() hands over its buffer: no copy at the end
+
+    def write(self, chunk: bytes) -> None:
+        self.data.write(chunk)
+
+    def restart(self) -> None:
+        self.data = io.BytesIO()
 
 
 def _streamable(file: DistFile) -> bool:

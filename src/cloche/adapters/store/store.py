@@ -242,9 +242,31 @@ class Store:
 
         return self._unpacked_once(digest, unpack)
 
+    def unpack_wheel_data(
+        self, filename: str, sha256: str, fetch: Callable[[], bytes]
+    ) -> UnpackedWheel:
+        """Unpack the wheel ``fetch`` returns whole, without storing the archive.
+
+        ``fetch`` returns bytes already checked against ``sha256``; it runs under the
+        wheel's lock, so two processes download a wheel once. Errors as for ``unpack_wheel``.
+        """
+        digest = _check_sha256(sha256)
+        workers = self._workers
+
+        def extract(staging: Path) -> UnpackedWheel:
+            data = fetch()
+            if workers is not None:
+                return workers.extract_data(data, filename, digest, staging)
+            from cloche.adapters.store.unpack import extract_wheel_data  # a cold store only
+
+            with self._unpack_slots:
+                return extract_wheel_data(data, filename, digest, staging)
+
+        return self._unpacked_once(digest, lambda: self._unpack_locked(filename, digest, extract))
+
     @property
     def unpacks_in_processes(self) -> bool:
-        """Inside ``unpacking_in_processes``: archives are better unpacked whole than streamed."""
+        """Inside ``unpacking_in_processes``: wheels are better sent whole than streamed."""
         return self._workers is not None
 
     @contextmanager

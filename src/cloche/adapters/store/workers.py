@@ -12,9 +12,11 @@ helper that cannot start or that dies is replaced by unpacking in the parent, so
 a wheel is never lost to a helper; the error a user sees is always the one the
 in-process unpack reports.
 
-Wire format, one JSON object per line each way::
+Wire format, one JSON object per line each way; a wheel held in memory follows its
+line as ``size`` raw bytes, so a downloaded archive never needs to touch the disk::
 
     {"archive": PATH, "sha256": HEX, "destination": PATH}
+    {"size": N, "filename": NAME, "sha256": HEX, "destination": PATH} + N bytes
     {"manifest": {...}} | {"corrupt": MESSAGE, "hint": HINT} | {"os_error": [ERRNO, TEXT, PATH]}
 """
 
@@ -26,9 +28,13 @@ import queue
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 from typing import IO, Any
+
+if sys.platform != "win32":
+    import fcntl
 
 from cloche.adapters.store.wheel import (
     CorruptWheelError,
@@ -40,21 +46,27 @@ from cloche.adapters.store.wheel import (
 _SERVE = "import os; from cloche.adapters.store.workers import serve; serve(); os._exit(0)"
 """A helper's program. It skips interpreter shutdown (tens of ms of module teardown)
 once its input ends: there is nothing left to flush or clean up."""
+_PIPE_SIZE = 1 << 20
 _STOP_WAIT = 5.0
 """Seconds a helper gets to exit once its input is closed."""
 
 
 def serve(requests: IO[bytes] | None = None, replies: IO[bytes] | None = None) -> None:
     """The helper's loop: unpack each requested archive, answer, until input ends."""
-    from cloche.adapters.store.unpack import extract_wheel
+    from cloche.adapters.store.unpack import extract_wheel, extract_wheel_data
 
     requests = requests or sys.stdin.buffer
     replies = replies or sys.stdout.buffer
     for line in requests:
         job = json.loads(line)
+        destination = Path(job["destination"])
         reply: dict[str, Any]
         try:
-            wheel = extract_wheel(Path(job["archive"]), job["sha256"], Path(job["destination"]))
+            if "size" in job:  # the archive's bytes follow the line
+                data = requests.read(job["size"])
+                wheel = extract_wheel_data(data, job["filename"], job["sha256"], destination)
+            else:
+                wheel = extract_wheel(Path(job["archive"]), job["sha256"], destination)
             reply = {"manifest": json.loads(manifest_json(wheel))}
         except CorruptWheelError as exc:
             reply = {"corrupt": exc.message, "hint": exc.hint}
@@ -82,13 +94,19 @@ class _Helper:
             # Its own session: Ctrl-C reaches only cloche, which then stops it.
             start_new_session=True,
         )
+        if sys.platform == "linux" and self.process.stdin is not None:
+            with suppress(OSError):  # fewer, larger writes for archives sent whole
+                fcntl.fcntl(self.process.stdin, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
 
-    def call(self, job: dict[str, str]) -> dict[str, Any] | None:
-        """Send one job and wait for its answer; None when the helper is gone."""
+    def call(self, job: dict[str, Any], data: bytes = b"") -> dict[str, Any] | None:
+        """Send one job (and ``data`` after it) and wait for the answer; None when the
+        helper is gone."""
         stdin, stdout = self.process.stdin, self.process.stdout
         assert stdin is not None and stdout is not None
         try:
             stdin.write(json.dumps(job).encode("ascii") + b"\n")
+            if data:
+                stdin.write(data)
             stdin.flush()
             line = stdout.readline()
         except OSError:
@@ -136,12 +154,35 @@ class UnpackWorkers:
 
     def extract(self, archive: Path, sha256: str, destination: Path) -> UnpackedWheel:
         """Unpack ``archive`` into the empty ``destination``, as ``extract_wheel`` does."""
+        job = {"archive": str(archive), "sha256": sha256, "destination": str(destination)}
+        return self._run(job, b"", destination, lambda: _extract_file(archive, sha256, destination))
+
+    def extract_data(
+        self, data: bytes, filename: str, sha256: str, destination: Path
+    ) -> UnpackedWheel:
+        """Unpack a wheel held in memory, as ``extract_wheel_data`` does."""
+        job = {
+            "size": len(data),
+            "filename": filename,
+            "sha256": sha256,
+            "destination": str(destination),
+        }
+        return self._run(
+            job, data, destination, lambda: _extract_bytes(data, filename, sha256, destination)
+        )
+
+    def _run(
+        self,
+        job: dict[str, Any],
+        data: bytes,
+        destination: Path,
+        here: Callable[[], UnpackedWheel],
+    ) -> UnpackedWheel:
         helper = self._idle.get()
         answer = None
         if helper is not None:
-            job = {"archive": str(archive), "sha256": sha256, "destination": str(destination)}
             try:
-                answer = helper.call(job)
+                answer = helper.call(job, data)
             except BaseException:
                 helper.kill()  # nothing may write into destination after this
                 self._idle.put(None)
@@ -151,7 +192,8 @@ class UnpackWorkers:
                 helper = None
         self._idle.put(helper)
         if answer is None:
-            return _extract_here(archive, sha256, destination)
+            _empty(destination)  # of what a helper that died left
+            return here()
         return _unpacked(answer, destination)
 
     def close(self) -> None:
@@ -163,15 +205,24 @@ class UnpackWorkers:
         self._all.clear()
 
 
-def _extract_here(archive: Path, sha256: str, destination: Path) -> UnpackedWheel:
-    from cloche.adapters.store.unpack import extract_wheel
-
-    for child in destination.iterdir():  # what a helper that died left
+def _empty(directory: Path) -> None:
+    for child in directory.iterdir():
         if child.is_dir() and not child.is_symlink():
             shutil.rmtree(child)
         else:
             child.unlink()
+
+
+def _extract_file(archive: Path, sha256: str, destination: Path) -> UnpackedWheel:
+    from cloche.adapters.store.unpack import extract_wheel
+
     return extract_wheel(archive, sha256, destination)
+
+
+def _extract_bytes(data: bytes, filename: str, sha256: str, destination: Path) -> UnpackedWheel:
+    from cloche.adapters.store.unpack import extract_wheel_data
+
+    return extract_wheel_data(data, filename, sha256, destination)
 
 
 def _unpacked(answer: dict[str, Any], destination: Path) -> UnpackedWheel:
