@@ -237,3 +237,12 @@ def test_big_wheels_unpack_in_helper_processes(index_server: IndexServer, tmp_pa
     assert (venv / "bin" / "heavy_a-run").exists()
     check = cloche("pip", "check", "--python", venv)
     assert check.code == 0, check
+
+
+def test_output_flags_after_the_subcommand(index: IndexServer, venv: Path) -> None:
+    quiet = pip(index, venv, "install", "-q", "beta")
+    assert (quiet.code, quiet.out, quiet.err) == (0, "", "")
+    loud = pip(index, venv, "install", "-v", "alpha==1.0")
+    assert loud.code == 0, loud
+    assert "trying alpha 1.0" in loud.out + loud.err  # a resolver step, shown with -v only
+    assert "Less output" in cloche("pip", "sync", "--help").out

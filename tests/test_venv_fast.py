@@ -27,6 +27,8 @@ CLICK_PATH = {"CLOCHE_OFFLINE": "0"}
         (["-qq", "--no-progress", "venv", "--prompt", "p", "e"], "e", "p", False, 2, None),
         (["--cache-dir", "c", "venv", "--prompt=x y"], ".venv", "x y", False, 0, "c"),
         (["--cache-dir=c", "venv", "e"], "e", None, False, 0, "c"),
+        (["-q", "venv", "-q", "e"], "e", None, False, 2, None),
+        (["venv", "--quiet", "e"], "e", None, False, 1, None),
     ],
 )
 def test_parse_takes_the_common_forms(
@@ -126,10 +128,14 @@ def test_fast_and_click_paths_make_the_same_venv(tmp_path: Path) -> None:
     assert proc.stdout.strip() == str(tmp_path / "fast")
 
 
-def test_quiet_prints_nothing(tmp_path: Path) -> None:
-    result = cloche("-q", "venv", "env", cwd=tmp_path)
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_quiet_prints_nothing(tmp_path: Path, where: str) -> None:
+    args = ["-q", "venv", "env"] if where == "before" else ["venv", "-q", "env"]
+    result = cloche(*args, cwd=tmp_path)
     assert (result.code, result.out, result.err) == (0, "", "")
     assert (tmp_path / "env" / "pyvenv.cfg").is_file()
+    slow = cloche("venv", "--python", sys.executable, "--quiet", "env2", cwd=tmp_path)
+    assert (slow.code, slow.out, slow.err) == (0, "", "")
 
 
 @pytest.mark.parametrize("env", [{}, CLICK_PATH], ids=["fast", "click"])

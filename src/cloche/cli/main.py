@@ -60,7 +60,7 @@ class LazyGroup(click.Group):
                     return None
                 raise
             command: click.Command = module.command
-            return command
+            return with_output_options(command)
         return super().get_command(ctx, cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -68,6 +68,44 @@ class LazyGroup(click.Group):
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
+
+
+def _more_output(ctx: click.Context, _param: click.Parameter, value: int) -> None:
+    from cloche.cli.context import app
+
+    app(ctx).verbosity += value
+
+
+def _less_output(ctx: click.Context, _param: click.Parameter, value: int) -> None:
+    from cloche.cli.context import app
+
+    app(ctx).verbosity -= value
+
+
+def with_output_options(command: click.Command) -> click.Command:
+    """Let ``-v``/``-q`` follow the subcommand too (``cloche pip install -q``), as in pip."""
+    taken = {opt for param in command.params for opt in getattr(param, "opts", ())}
+    if "-v" not in taken:
+        command.params.append(
+            click.Option(
+                ["-v", "--verbose"],
+                count=True,
+                expose_value=False,
+                callback=_more_output,
+                help="More output (as the global -v).",
+            )
+        )
+    if "-q" not in taken:
+        command.params.append(
+            click.Option(
+                ["-q", "--quiet"],
+                count=True,
+                expose_value=False,
+                callback=_less_output,
+                help="Less output (as the global -q).",
+            )
+        )
+    return command
 
 
 @click.group(

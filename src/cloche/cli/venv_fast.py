@@ -66,6 +66,8 @@ def parse(args: Sequence[str]) -> FastVenv | None:
             out.prompt = rest.pop(0)
         elif arg.startswith("--prompt="):
             out.prompt = arg.split("=", 1)[1]
+        elif _is_quiet(arg):
+            out.quiet += len(arg) - 1 if arg.startswith("-q") else 1
         elif arg in ("-p", "--python") and rest:
             out.python = rest.pop(0)
         elif arg.startswith("--python="):
@@ -97,7 +99,7 @@ def _parse_globals(args: Sequence[str], out: FastVenv) -> int | None:
     index = 0
     while index < len(args):
         arg = args[index]
-        if arg in ("-q", "--quiet") or (arg.startswith("-q") and set(arg[1:]) == {"q"}):
+        if _is_quiet(arg):
             out.quiet += len(arg) - 1 if arg.startswith("-q") else 1
         elif arg == "--no-progress":
             pass
@@ -112,6 +114,10 @@ def _parse_globals(args: Sequence[str], out: FastVenv) -> int | None:
             return index
         index += 1
     return None
+
+
+def _is_quiet(arg: str) -> bool:
+    return arg == "--quiet" or (arg.startswith("-q") and set(arg[1:]) == {"q"})
 
 
 def _settings_are_defaults() -> bool:
