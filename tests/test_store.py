@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import hashlib
 import io
@@ -68,11 +69,14 @@ def raw_wheel(
     return target
 
 
-@pytest.fixture(autouse=True, params=["one thread", "two threads"])
+@pytest.fixture(autouse=True, params=["one thread", "two threads", "in pieces"])
 def writers(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every store test runs with members written by one thread, and by two."""
+    """Every store test runs with members written by one thread, by two, and with
+    every member inflated, hashed and written a piece at a time (as big ones are)."""
     if request.param == "two threads":
         monkeypatch.setattr(unpack, "PARALLEL_BYTES", 0)
+    if request.param == "in pieces":
+        monkeypatch.setattr(unpack, "PIECE_FROM", 0)
 
 
 @pytest.fixture
@@ -389,3 +393,54 @@ def test_lock_names_are_checked(store: Store) -> None:
         assert (store.root / "locks" / "wheel-abc.lock").exists()
     with pytest.raises(ValueError):
         store.lock("../x")
+
+
+def test_big_members_come_out_whole_and_checked(store: Store, tmp_path: Path) -> None:
+    # Over PIECE_FROM, deflated: inflated across many input and output pieces; one
+    # part compresses ~1000:1, so the inflater also stops for want of output room.
+    blob = os.urandom(3 * 1024 * 1024) + bytes(12 * 1024 * 1024) + os.urandom(1000)
+    stored_blob = os.urandom(int(1.5 * 1024 * 1024))
+    wheel = make_wheel(
+        tmp_path, "demo", "1.0", files={"demo/__init__.py": "", "demo/big.bin": blob}
+    )
+    with zipfile.ZipFile(wheel, "a", zipfile.ZIP_STORED) as zf:  # plus one stored big member
+        zf.writestr("demo/stored.bin", stored_blob)
+        record = zf.read("demo-1.0.dist-info/RECORD").decode()
+    rows = record + f"demo/stored.bin,{record_hash(stored_blob)},{len(stored_blob)}\n"
+    rebuilt = tmp_path / "rebuilt" / wheel.name
+    rebuilt.parent.mkdir()
+    with zipfile.ZipFile(wheel) as src, zipfile.ZipFile(rebuilt, "w") as dst:
+        for info in src.infolist():
+            data = rows.encode() if info.filename.endswith("RECORD") else src.read(info)
+            dst.writestr(info, data)
+    unpacked = store.unpack_wheel(*stored_wheel(store, rebuilt))
+    assert (unpacked.path / "demo/big.bin").read_bytes() == blob
+    assert (unpacked.path / "demo/stored.bin").read_bytes() == stored_blob
+    sizes = {row.path: row.size for row in unpacked.records}
+    assert sizes["demo/big.bin"] == len(blob)
+    assert sizes["demo/stored.bin"] == len(stored_blob)
+
+
+def test_a_big_member_that_differs_from_record_is_refused(store: Store, tmp_path: Path) -> None:
+    blob = os.urandom(2 * 1024 * 1024)
+    wrong = {"demo/big.bin": (record_hash(b"something else"), str(len(blob)))}
+    wheel = raw_wheel(tmp_path / "w", {"demo/big.bin": blob}, record_overrides=wrong)
+    archive, digest = stored_wheel(store, wheel)
+    with pytest.raises(CorruptWheelError) as info:
+        store.unpack_wheel(archive, digest)
+    check_refused(info.value, "does not match its hash in RECORD", store, digest, tmp_path)
+
+
+def test_record_with_sha512_is_checked_with_sha512(store: Store, tmp_path: Path) -> None:
+    data = os.urandom(64 * 1024)
+    sha512 = base64.urlsafe_b64encode(hashlib.sha512(data).digest()).rstrip(b"=").decode()
+    good = {"demo/x.bin": (f"sha512={sha512}", str(len(data)))}
+    wheel = raw_wheel(tmp_path / "good", {"demo/x.bin": data}, record_overrides=good)
+    unpacked = store.unpack_wheel(*stored_wheel(store, wheel))
+    (row,) = [r for r in unpacked.records if r.path == "demo/x.bin"]
+    assert "sha256=" + row.sha256 == record_hash(data)  # the manifest keeps sha256
+    bad = {"demo/x.bin": (f"sha512={sha512[::-1]}", str(len(data)))}
+    wheel = raw_wheel(tmp_path / "bad", {"demo/x.bin": data}, record_overrides=bad)
+    archive, digest = stored_wheel(store, wheel)
+    with pytest.raises(CorruptWheelError, match="does not match its hash in RECORD"):
+        store.unpack_wheel(archive, digest)

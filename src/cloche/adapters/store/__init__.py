@@ -1,9 +1,27 @@
-"""The global cache: archives, wheels unpacked once, built wheels (see ``store.py``)."""
+"""The global cache: archives, wheels unpacked once, built wheels (see ``store.py``).
+
+The names below are loaded on first use: an unpack helper process (``workers.py``)
+imports this package but needs neither the store nor its file locks.
+"""
 
 from __future__ import annotations
 
-from cloche.adapters.store.store import BucketInfo, CacheError, Store, StoreInfo
-from cloche.adapters.store.wheel import CorruptWheelError, RecordRow, UnpackedWheel
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cloche.adapters.store.store import BucketInfo, CacheError, Store, StoreInfo
+    from cloche.adapters.store.wheel import CorruptWheelError, RecordRow, UnpackedWheel
+
+_HOMES = {
+    "BucketInfo": "store",
+    "CacheError": "store",
+    "Store": "store",
+    "StoreInfo": "store",
+    "CorruptWheelError": "wheel",
+    "RecordRow": "wheel",
+    "UnpackedWheel": "wheel",
+}
 
 __all__ = [
     "BucketInfo",
@@ -14,3 +32,12 @@ __all__ = [
     "StoreInfo",
     "UnpackedWheel",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value

@@ -19,6 +19,10 @@ class Inflater(Protocol):
     @property
     def eof(self) -> bool: ...
 
+    @property
+    def unconsumed_tail(self) -> bytes:
+        """Input left over when ``max_length`` stopped the last call."""
+
     def decompress(self, data: bytes | memoryview, max_length: int = 0, /) -> bytes: ...
 
 

@@ -16,7 +16,7 @@ import stat
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -140,8 +140,19 @@ def _member_data(
     zf: zipfile.ZipFile, view: memoryview, info: zipfile.ZipInfo
 ) -> memoryview | bytes:
     """The uncompressed bytes of ``info``, read straight from the archive's buffer."""
-    if info.flag_bits & _ENCRYPTED or info.compress_type not in _FAST_METHODS:
+    if not _direct(info):
         return zf.read(info)
+    packed = _packed(view, info)
+    return unpack_member(info.filename, packed, info.compress_type, info.file_size)
+
+
+def _direct(info: zipfile.ZipInfo) -> bool:
+    """Whether ``info`` can be read from the buffer without zipfile (stored or deflated)."""
+    return not info.flag_bits & _ENCRYPTED and info.compress_type in _FAST_METHODS
+
+
+def _packed(view: memoryview, info: zipfile.ZipInfo) -> memoryview:
+    """The compressed bytes of ``info`` in the archive's buffer, after its local header."""
     offset = info.header_offset
     header = view[offset : offset + _LOCAL_HEADER.size]
     if len(header) < _LOCAL_HEADER.size:
@@ -157,7 +168,7 @@ def _member_data(
     packed = view[start : start + info.compress_size]
     if len(packed) != info.compress_size:
         raise zipfile.BadZipFile(f"{info.filename!r} is cut short")
-    return unpack_member(info.filename, packed, info.compress_type, info.file_size)
+    return packed
 
 
 def unpack_member(
@@ -176,6 +187,54 @@ def unpack_member(
     return data
 
 
+PIECE_FROM = 1024 * 1024
+"""Members this big are inflated, hashed and written a piece at a time: one buffer of
+their whole size would be fresh memory (page faults) and fall out of the CPU cache
+between inflating, hashing and writing."""
+_PIECE_IN = 256 * 1024
+_PIECE_OUT = 4 * 1024 * 1024
+
+
+def inflated_pieces(
+    name: str,
+    packed: memoryview,
+    method: int,
+    size: int,
+    seen: Callable[[memoryview | bytes], object],
+) -> Iterator[memoryview | bytes]:
+    """``packed`` inflated a piece at a time, each passed to ``seen`` first; exactly
+    ``size`` bytes in all, else BadZipFile (as ``unpack_member``)."""
+    if method == zipfile.ZIP_STORED:
+        if len(packed) != size:
+            raise zipfile.BadZipFile(f"{name!r} does not have its recorded size")
+        for start in range(0, size, _PIECE_OUT):
+            chunk = packed[start : start + _PIECE_OUT]
+            seen(chunk)
+            yield chunk
+        return
+    inflater = raw_inflater()
+    done = position = 0
+    tail = b""
+    while not inflater.eof:
+        if not tail:
+            if position >= len(packed):
+                raise zipfile.BadZipFile(f"{name!r} is cut short or too long")
+            source: memoryview | bytes = packed[position : position + _PIECE_IN]
+            position += len(source)
+        else:
+            source = tail  # what the last call left for want of room: under 256 KB
+        piece = inflater.decompress(source, _PIECE_OUT)
+        tail = inflater.unconsumed_tail
+        done += len(piece)
+        if done > size:
+            raise zipfile.BadZipFile(f"{name!r} is cut short or too long")
+        if piece:
+            seen(piece)
+            yield piece
+    if done != size:
+        raise zipfile.BadZipFile(f"{name!r} does not have its recorded size")
+
+
 def _check_crc(info: zipfile.ZipInfo, data: memoryview | bytes) -> None:
     if zlib.crc32(data) != info.CRC:
         raise zipfile.BadZipFile(f"bad CRC-32 for {info.filename!r}")
@@ -183,11 +242,19 @@ def _check_crc(info: zipfile.ZipInfo, data: memoryview | bytes) -> None:
 
 def write_file(target: str, data: memoryview | bytes, executable: bool = False) -> None:
     """Create ``target`` (it must not exist) holding ``data``; nothing is left on failure."""
+    write_pieces(target, (data,), executable)
+
+
+def write_pieces(
+    target: str, pieces: Iterable[memoryview | bytes], executable: bool = False
+) -> None:
+    """``write_file`` for content that comes in pieces (an error while they come too)."""
     fd = os.open(target, _CREATE, 0o777 if executable else 0o666)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+        for data in pieces:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
         if executable:
             _fix_exec_bits(fd)
     except BaseException:
@@ -430,15 +497,38 @@ class _Writer:
                 assert entry is not None
                 self._verify_prior(member.info, entry, done, algorithm)
             return
-        data = self._data(member.info)
+        info = member.info
         unsigned = path in self.unsigned
-        if unsigned:
-            _check_crc(member.info, data)
         self._mkdir(path.rpartition("/")[0])
-        write_file(f"{self.root}/{path}", data, _executable(member.info))
+        if not unsigned and info.file_size >= PIECE_FROM and _direct(info):
+            assert entry is not None
+            self._write_in_pieces(info, entry, algorithm)
+            return
+        data = self._data(info)
+        if unsigned:
+            _check_crc(info, data)
+        write_file(f"{self.root}/{path}", data, _executable(info))
         if not unsigned:
             assert entry is not None
-            self._verify(member.info, entry, data, algorithm)
+            self._verify(info, entry, data, algorithm)
+
+    def _write_in_pieces(self, info: zipfile.ZipInfo, entry: RecordEntry, algorithm: str) -> None:
+        if entry.hash_ is None:
+            raise _fail(self.filename, f"RECORD has no hash for {entry.path!r}")
+        ours = hashlib.sha256()
+        theirs = ours if algorithm == "sha256" else hashlib.new(algorithm)
+
+        def seen(piece: memoryview | bytes) -> None:
+            ours.update(piece)
+            if theirs is not ours:
+                theirs.update(piece)
+
+        packed = _packed(self.view, info)
+        pieces = inflated_pieces(info.filename, packed, info.compress_type, info.file_size, seen)
+        write_pieces(f"{self.root}/{entry.path}", pieces, _executable(info))
+        digest = b64(ours.digest())
+        their_digest = digest if theirs is ours else b64(theirs.digest())
+        self._check_row(info, entry, digest, their_digest, info.file_size)
 
     def _data(self, info: zipfile.ZipInfo) -> memoryview | bytes:
         return _member_data(self.zf, self.view, info)
