@@ -157,3 +157,18 @@ def test_a_wheel_from_memory_is_unpacked_here_when_its_helper_died(tmp_path: Pat
         assert (destination / "pkg0" / "data.bin").read_bytes() == bytes(range(256)) * 64
     finally:
         workers.close()
+
+
+def test_the_helpers_do_the_work(tmp_path: Path) -> None:
+    store = Store(tmp_path / "cache")
+    workers = UnpackWorkers(2)
+    try:
+        for i, wheel in enumerate(_wheels(tmp_path, 2)):
+            destination = tmp_path / f"out{i}"
+            destination.mkdir()
+            archive, digest = stored_wheel(store, wheel)
+            assert workers.extract(archive, digest, destination).name == f"pkg{i}"
+        # Both answered and are still serving: none died and was replaced by this process.
+        assert all(helper.process.poll() is None for helper in workers._all)
+    finally:
+        workers.close()

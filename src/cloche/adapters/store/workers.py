@@ -23,7 +23,6 @@ line as ``size`` raw bytes, so a downloaded archive never needs to touch the dis
 from __future__ import annotations
 
 import json
-import os
 import queue
 import shutil
 import subprocess
@@ -43,9 +42,13 @@ from cloche.adapters.store.wheel import (
     parse_manifest,
 )
 
-_SERVE = "import os; from cloche.adapters.store.workers import serve; serve(); os._exit(0)"
-"""A helper's program. It skips interpreter shutdown (tens of ms of module teardown)
-once its input ends: there is nothing left to flush or clean up."""
+_SERVE = (
+    "import os, sys; sys.path.append(sys.argv[1]); "
+    "from cloche.adapters.store.workers import serve; serve(); os._exit(0)"
+)
+"""A helper's program. The directory cloche was imported from goes last on its path:
+found when nothing else provides cloche, never in front of the standard library. It
+skips interpreter shutdown (tens of ms of module teardown) once its input ends."""
 _PIPE_SIZE = 1 << 20
 _STOP_WAIT = 5.0
 """Seconds a helper gets to exit once its input is closed."""
@@ -81,16 +84,11 @@ class _Helper:
 
     def __init__(self) -> None:
         package_root = str(Path(__file__).resolve().parents[3])
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (package_root, env.get("PYTHONPATH", "")) if p
-        )
         self.process = subprocess.Popen(
-            [sys.executable, "-c", _SERVE],
+            [sys.executable, "-c", _SERVE, package_root],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
-            env=env,
             # Its own session: Ctrl-C reaches only cloche, which then stops it.
             start_new_session=True,
         )
