@@ -37,6 +37,10 @@ _STREAM_LIMIT = 128 * 1024 * 1024
 
 Each is held in memory until its last byte is in, once per preparing thread: bigger
 wheels (torch, tensorflow) go to disk first so memory stays bounded."""
+_SEND_LIMIT = 64 * 1024 * 1024
+"""Wheels up to this size go to an unpack helper from memory; bigger ones through a
+file in the cache. Up to helpers + 4 are held at once (a CUDA stack peaked at 600 MB
+with 128 MB here)."""
 
 
 class Sources(PackageFinder):
@@ -175,8 +179,14 @@ class Sources(PackageFinder):
         if found is not None:
             return found
         sha256 = file.sha256
-        if file.is_wheel and sha256 and _streamable(file) and self.store.archive(sha256) is None:
-            if self.store.unpacks_in_processes:  # a helper unpacks it, from memory
+        helpers = self.store.unpacks_in_processes
+        if (
+            file.is_wheel
+            and sha256
+            and _fits_in_memory(file, _SEND_LIMIT if helpers else _STREAM_LIMIT)
+            and self.store.archive(sha256) is None
+        ):
+            if helpers:  # a helper unpacks it, sent from memory
                 return self.store.unpack_wheel_data(
                     file.filename, sha256, lambda: self._download_bytes(file)
                 )
@@ -342,9 +352,9 @@ class _MemorySink:
         self.data = io.BytesIO()
 
 
-def _streamable(file: DistFile) -> bool:
+def _fits_in_memory(file: DistFile, limit: int) -> bool:
     """Small enough to hold in memory while it downloads and unpacks."""
-    return file.size is not None and file.size <= _STREAM_LIMIT
+    return file.size is not None and file.size <= limit
 
 
 def _sha256(path: Path) -> str:
