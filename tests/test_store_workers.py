@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cloche.adapters.store import CorruptWheelError, Store
+from cloche.adapters.store import CorruptWheelError, Store, workers
 from cloche.adapters.store.workers import UnpackWorkers
 from cloche.errors import InstallError
 from tests.support.dists import make_wheel
@@ -172,3 +172,30 @@ def test_the_helpers_do_the_work(tmp_path: Path) -> None:
         assert all(helper.process.poll() is None for helper in workers._all)
     finally:
         workers.close()
+
+
+@pytest.mark.parametrize(
+    "answer", ["nonsense", '{"manifest": {"format": 99}}', '{"os_error": 5}', "[1, 2]"]
+)
+def test_a_helper_answering_nonsense_is_retired(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answer: str
+) -> None:
+    program = (
+        "import sys\n"
+        "for line in sys.stdin.buffer:\n"
+        f"    sys.stdout.write({answer!r} + '\\n'); sys.stdout.flush()\n"
+    )
+    monkeypatch.setattr(workers, "_SERVE", program)
+    store = Store(tmp_path / "cache")
+    first, second = _wheels(tmp_path, 2)
+    pool = UnpackWorkers(1)
+    try:
+        for i, wheel in enumerate((first, second)):
+            destination = tmp_path / f"out{i}"
+            destination.mkdir()
+            archive, digest = stored_wheel(store, wheel)
+            assert pool.extract(archive, digest, destination).name == f"pkg{i}"  # done here
+        (helper,) = pool._all
+        assert helper.process.poll() is not None  # retired after its first answer
+    finally:
+        pool.close()

@@ -4,7 +4,8 @@ Unpacking is inflating, hashing and writing thousands of files: CPU work that
 threads of one Python process share behind the GIL (two threads barely beat one,
 four are slower than two). A few helper processes, each a plain ``python`` running
 ``serve`` below, do it in parallel; the parent only downloads and sends each
-helper the path of an archive and the empty directory to unpack it into.
+helper a checked wheel (its bytes, or the path of a big one) and the empty
+directory to unpack it into.
 
 The parent keeps every decision: the helper answers with the unpacked wheel (or
 why it could not) and the store renames the directory into place as usual. A
@@ -177,7 +178,7 @@ class UnpackWorkers:
         here: Callable[[], UnpackedWheel],
     ) -> UnpackedWheel:
         helper = self._idle.get()
-        answer = None
+        outcome: UnpackedWheel | Exception | None = None
         if helper is not None:
             try:
                 answer = helper.call(job, data)
@@ -185,14 +186,17 @@ class UnpackWorkers:
                 helper.kill()  # nothing may write into destination after this
                 self._idle.put(None)
                 raise
-            if answer is None:
+            outcome = None if answer is None else _outcome(answer, destination)
+            if outcome is None:  # gone, or an answer serve() does not give: retire it
                 helper.kill()
                 helper = None
         self._idle.put(helper)
-        if answer is None:
+        if outcome is None:
             _empty(destination)  # of what a helper that died left
             return here()
-        return _unpacked(answer, destination)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
 
     def close(self) -> None:
         """Stop every helper (each finishes the job it has, if any)."""
@@ -223,13 +227,17 @@ def _extract_bytes(data: bytes, filename: str, sha256: str, destination: Path) -
     return extract_wheel_data(data, filename, sha256, destination)
 
 
-def _unpacked(answer: dict[str, Any], destination: Path) -> UnpackedWheel:
+def _outcome(answer: dict[str, Any], destination: Path) -> UnpackedWheel | Exception | None:
+    """The unpacked wheel or the error a helper answered; None for anything else."""
     if "corrupt" in answer:
-        raise CorruptWheelError(str(answer["corrupt"]), hint=answer.get("hint"))
+        hint = answer.get("hint")
+        return CorruptWheelError(
+            str(answer["corrupt"]), hint=hint if isinstance(hint, str) else None
+        )
     if "os_error" in answer:
-        number, text, filename = answer["os_error"]
-        raise OSError(number, text, filename)
-    wheel = parse_manifest(answer.get("manifest"), destination)
-    if wheel is None:
-        raise ValueError(f"an unpack helper answered with a bad manifest: {answer!r:.200}")
-    return wheel
+        try:
+            number, text, filename = answer["os_error"]
+        except (TypeError, ValueError):
+            return None
+        return OSError(number, text, filename)
+    return parse_manifest(answer.get("manifest"), destination)
