@@ -199,3 +199,20 @@ def test_a_helper_answering_nonsense_is_retired(
         assert helper.process.poll() is not None  # retired after its first answer
     finally:
         pool.close()
+
+
+def test_a_wheel_from_memory_unpacks_here_without_helpers(tmp_path: Path) -> None:
+    store = Store(tmp_path / "cache")
+    wheel = _wheels(tmp_path, 1)[0]
+    data = wheel.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    calls = []
+
+    def fetch() -> bytes:
+        calls.append(1)
+        return data
+
+    first = store.unpack_wheel_data(wheel.name, digest, fetch)
+    assert first.name == "pkg0"
+    assert store.unpack_wheel_data(wheel.name, digest, fetch) == first
+    assert calls == [1]  # unpacked once, fetched once
