@@ -188,7 +188,12 @@ class Provider(AbstractProvider[Need, Candidate, str]):
     def _allowed_versions(self, name: NormalizedName, needs: Sequence[Need]) -> list[Version]:
         """Versions the specifiers allow, in the order they are tried (files not judged)."""
         allowed = [self._allowed_by(name, s) for s in self._specs(name, needs) if s]
-        versions = [v for v in self._table(name).versions if all(v in a for a in allowed)]
+        allowed.sort(key=len)  # the smallest first: a pin rejects all but one version at once
+        versions = [
+            v
+            for v in self._table(name).versions
+            if not allowed or (v in allowed[0] and all(v in a for a in allowed[1:]))
+        ]
         # Pre-releases only on request, or when no final release matches at all.
         if not self.allows_prereleases([*needs, *self.constraints_for(name)]) and any(
             not v.is_prerelease for v in versions
