@@ -172,8 +172,10 @@ def prepare(
         helpers = _unpack_helpers([wanted[i] for i in order])
         workers = min(
             settings.concurrency,
-            # With helpers, threads only download, and should keep every helper fed.
-            helpers + 4 if helpers else max(4, 2 * (os.cpu_count() or 1)),
+            # With helpers, threads download and wait for them: one download ahead keeps
+            # them fed; more threads only fight over the GIL, 16 KB (one TLS record) at a
+            # time (measured on 2 cores: helpers + 1 beat helpers + 4 by 8%).
+            helpers + 1 if helpers else max(4, 2 * (os.cpu_count() or 1)),
             len(order),
         )
         if helpers:
