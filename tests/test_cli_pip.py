@@ -246,3 +246,16 @@ def test_output_flags_after_the_subcommand(index: IndexServer, venv: Path) -> No
     assert loud.code == 0, loud
     assert "trying alpha 1.0" in loud.out + loud.err  # a resolver step, shown with -v only
     assert "Less output" in cloche("pip", "sync", "--help").out
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_v_shows_the_traceback_before_or_after_the_subcommand(tmp_path: Path, where: str) -> None:
+    missing = tmp_path / "no-such-env"
+    args = ["pip", "install", "--python", missing, "six"]
+    args = ["-v", *args] if where == "before" else [*args[:2], "-v", *args[2:]]
+    result = cloche(*args)
+    assert result.code != 0
+    assert "Traceback (most recent call last)" in result.err
+    assert "error: " in result.err
+    plain = cloche("pip", "install", "--python", missing, "six")
+    assert "Traceback" not in plain.err and plain.err.startswith("error: ")

@@ -39,17 +39,21 @@ def main(argv: list[str] | None = None) -> NoReturn:
     run_guarded(lambda: venv_fast.run(request), verbose=False)
 
 
-def run_guarded(call: Callable[[], int], *, verbose: bool) -> NoReturn:
+def run_guarded(call: Callable[[], int], *, verbose: Callable[[], bool] | bool) -> NoReturn:
     """Run ``call`` and exit with its code; every error becomes one line and an exit code.
 
-    The one error boundary of the CLI: ``-v`` (``verbose``) also shows the traceback.
+    The one error boundary of the CLI: ``-v`` (``verbose``, asked once an error
+    happened) also shows the traceback.
     """
     from cloche.errors import ClocheError
+
+    def wanted() -> bool:
+        return verbose() if callable(verbose) else verbose
 
     try:
         code = call()
     except ClocheError as exc:
-        if verbose:
+        if wanted():
             import traceback
 
             traceback.print_exc()
@@ -61,7 +65,7 @@ def run_guarded(call: Callable[[], int], *, verbose: bool) -> NoReturn:
     except BrokenPipeError:
         sys.exit(1)
     except Exception as exc:  # the boundary: never a bare traceback unless -v
-        if verbose:
+        if wanted():
             raise
         print_error(
             f"unexpected error: {type(exc).__name__}: {exc}", "run again with -v for details"

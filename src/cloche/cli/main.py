@@ -5,12 +5,15 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from cloche import __version__
 from cloche.cli.entry import run_guarded
+
+if TYPE_CHECKING:
+    from cloche.cli.context import AppContext
 
 # Subcommands are imported only when run, so `cloche --help` stays fast and
 # never imports httpx, resolvelib or rich.progress.
@@ -92,7 +95,7 @@ def with_output_options(command: click.Command) -> click.Command:
                 count=True,
                 expose_value=False,
                 callback=_more_output,
-                help="More output (as the global -v).",
+                help="More output; also shows tracebacks (as the global -v).",
             )
         )
     if "-q" not in taken:
@@ -134,26 +137,30 @@ def cli(
     no_progress: bool,
 ) -> None:
     """cloche: fast, reproducible Python environments for machine learning."""
-    from cloche.cli.context import AppContext
+    from cloche.cli.context import app
 
-    ctx.obj = AppContext(
-        verbosity=verbose - quiet,
-        cache_dir=cache_dir,
-        offline=offline,
-        progress=not no_progress,
-    )
+    options = app(ctx)  # -v/-q after the subcommand adjust this afterwards
+    options.verbosity = verbose - quiet
+    options.cache_dir = cache_dir
+    options.offline = offline
+    options.progress = not no_progress
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
     """Entry point: run the CLI and map every error to one line and an exit code."""
-    verbose = _wants_traceback(sys.argv[1:] if argv is None else argv)
-    run_guarded(lambda: _run_click(argv), verbose=verbose)
+    from cloche.cli.context import AppContext
+
+    options = AppContext()
+    early = _wants_traceback(sys.argv[1:] if argv is None else argv)
+    # -v shows tracebacks wherever it was given; one given before the subcommand
+    # counts even when parsing failed before it was read.
+    run_guarded(lambda: _run_click(argv, options), verbose=lambda: early or options.verbosity > 0)
 
 
-def _run_click(argv: list[str] | None) -> int:
+def _run_click(argv: list[str] | None, options: AppContext) -> int:
     """The click command's exit code; click's own errors shown as click shows them."""
     try:
-        code = cli.main(args=argv, prog_name="cloche", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="cloche", standalone_mode=False, obj=options)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 130
