@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -259,3 +262,39 @@ def test_v_shows_the_traceback_before_or_after_the_subcommand(tmp_path: Path, wh
     assert "error: " in result.err
     plain = cloche("pip", "install", "--python", missing, "six")
     assert "Traceback" not in plain.err and plain.err.startswith("error: ")
+
+
+def test_ctrl_c_while_preparing_starts_no_new_downloads(
+    index_server: IndexServer, tmp_path: Path
+) -> None:
+    names = [f"pkg{i}" for i in range(16)]
+    for name in names:
+        index_server.add_wheel(name, "1.0")
+    pins = tmp_path / "requirements.txt"
+    pins.write_text("".join(f"{name}==1.0\n" for name in names))
+    venv = tmp_path / "env"
+    assert cloche("venv", venv).code == 0
+    index_server.delay = 0.4  # every request: pages first, then one file per thread
+    env = {**os.environ, "CLOCHE_CACHE_DIR": str(tmp_path / "cache")}
+    command = [sys.executable, "-m", "cloche", "pip", "sync", "--python", str(venv)]
+    proc = subprocess.Popen(
+        [*command, "--index-url", index_server.url, str(pins)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def files_asked() -> int:
+        return sum(1 for r in index_server.requests if r.path.startswith("/files/"))
+
+    deadline = time.monotonic() + 60
+    while files_asked() == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "aborted" in err or "interrupted" in err
+    time.sleep(1.0)  # anything still queued would be asked for by now
+    assert files_asked() < len(names) // 2
+    assert installed(venv) == {}
