@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -286,7 +287,7 @@ def test_ctrl_c_while_preparing_starts_no_new_downloads(
     )
 
     def files_asked() -> int:
-        return sum(1 for r in index_server.requests if r.path.startswith("/files/"))
+        return sum(1 for r in index_server.requests if r.path.endswith(".whl"))
 
     deadline = time.monotonic() + 60
     while files_asked() == 0 and time.monotonic() < deadline:
@@ -297,4 +298,44 @@ def test_ctrl_c_while_preparing_starts_no_new_downloads(
     assert "aborted" in err or "interrupted" in err
     time.sleep(1.0)  # anything still queued would be asked for by now
     assert files_asked() < len(names) // 2
+    assert installed(venv) == {}
+
+
+def test_ctrl_c_with_helpers_leaves_no_helper_behind(
+    index_server: IndexServer, tmp_path: Path
+) -> None:
+    blob = os.urandom(5 * 1024 * 1024)
+    names = [f"heavy{i}" for i in range(3)]
+    for name in names:
+        index_server.add_wheel(name, "1.0", files={f"{name}/blob.bin": blob})
+    venv = tmp_path / "env"
+    assert cloche("venv", venv).code == 0
+    index_server.delay = 0.4
+    env = {**os.environ, "CLOCHE_CACHE_DIR": str(tmp_path / "cache")}
+    args = ["-v", "pip", "install", "--python", str(venv), "--index-url", index_server.url]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cloche", *args, *names],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(
+        r.path.endswith(".whl")
+        for r in index_server.requests  # a wheel, not its metadata
+    ):
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    if (os.cpu_count() or 1) >= 2:
+        assert "helper processes" in err
+    if shutil.which("pgrep"):
+        serving = subprocess.run(
+            ["pgrep", "-f", f"workers import serve.*{Path(__file__).parents[1]}"],
+            capture_output=True,
+            text=True,
+        )
+        assert serving.stdout.strip() == ""
     assert installed(venv) == {}
