@@ -283,12 +283,24 @@ def _executable(info: zipfile.ZipInfo) -> bool:
     return bool(info.external_attr >> 16 & 0o111)
 
 
-def _digests(data: memoryview | bytes, algorithm: str) -> tuple[str, str]:
-    """(sha256, digest with the RECORD's algorithm), urlsafe base64 without padding."""
-    ours = b64(hashlib.sha256(data).digest())
-    if algorithm == "sha256":
-        return ours, ours
-    return ours, b64(hashlib.new(algorithm, data).digest())
+class _RecordDigests:
+    """sha256 (what the manifest keeps) and the RECORD's own algorithm, fed together."""
+
+    __slots__ = ("_ours", "_theirs")
+
+    def __init__(self, algorithm: str) -> None:
+        self._ours = hashlib.sha256()
+        self._theirs = None if algorithm == "sha256" else hashlib.new(algorithm)
+
+    def update(self, data: memoryview | bytes) -> None:
+        self._ours.update(data)
+        if self._theirs is not None:
+            self._theirs.update(data)
+
+    def digests(self) -> tuple[str, str]:
+        """(sha256, RECORD's algorithm), urlsafe base64 without padding."""
+        ours = b64(self._ours.digest())
+        return ours, ours if self._theirs is None else b64(self._theirs.digest())
 
 
 def b64(digest: bytes) -> str:
@@ -513,22 +525,13 @@ class _Writer:
             self._verify(info, entry, data, algorithm)
 
     def _write_in_pieces(self, info: zipfile.ZipInfo, entry: RecordEntry, algorithm: str) -> None:
-        if entry.hash_ is None:
-            raise _fail(self.filename, f"RECORD has no hash for {entry.path!r}")
-        ours = hashlib.sha256()
-        theirs = ours if algorithm == "sha256" else hashlib.new(algorithm)
-
-        def seen(piece: memoryview | bytes) -> None:
-            ours.update(piece)
-            if theirs is not ours:
-                theirs.update(piece)
-
+        hashes = _RecordDigests(algorithm)
         packed = _packed(self.view, info)
-        pieces = inflated_pieces(info.filename, packed, info.compress_type, info.file_size, seen)
+        pieces = inflated_pieces(
+            info.filename, packed, info.compress_type, info.file_size, hashes.update
+        )
         write_pieces(f"{self.root}/{entry.path}", pieces, _executable(info))
-        digest = b64(ours.digest())
-        their_digest = digest if theirs is ours else b64(theirs.digest())
-        self._check_row(info, entry, digest, their_digest, info.file_size)
+        self._check_hashes(info, entry, hashes, info.file_size)
 
     def _data(self, info: zipfile.ZipInfo) -> memoryview | bytes:
         return _member_data(self.zf, self.view, info)
@@ -558,10 +561,17 @@ class _Writer:
     def _verify(
         self, info: zipfile.ZipInfo, entry: RecordEntry, data: memoryview | bytes, algorithm: str
     ) -> None:
+        hashes = _RecordDigests(algorithm)
+        hashes.update(data)
+        self._check_hashes(info, entry, hashes, len(data))
+
+    def _check_hashes(
+        self, info: zipfile.ZipInfo, entry: RecordEntry, hashes: _RecordDigests, size: int
+    ) -> None:
         if entry.hash_ is None:
             raise _fail(self.filename, f"RECORD has no hash for {entry.path!r}")
-        ours, theirs = _digests(data, algorithm)
-        self._check_row(info, entry, ours, theirs, len(data))
+        ours, theirs = hashes.digests()
+        self._check_row(info, entry, ours, theirs, size)
 
     def _check_row(
         self, info: zipfile.ZipInfo, entry: RecordEntry, ours: str, theirs: str, size: int
