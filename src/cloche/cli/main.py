@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
@@ -73,41 +74,35 @@ class LazyGroup(click.Group):
                 formatter.write_dl(rows)
 
 
-def _more_output(ctx: click.Context, _param: click.Parameter, value: int) -> None:
-    from cloche.cli.context import app
+def _verbosity_step(step: int) -> Callable[[click.Context, click.Parameter, int], None]:
+    def adjust(ctx: click.Context, _param: click.Parameter, value: int) -> None:
+        from cloche.cli.context import app
 
-    app(ctx).verbosity += value
+        app(ctx).verbosity += step * value
+
+    return adjust
 
 
-def _less_output(ctx: click.Context, _param: click.Parameter, value: int) -> None:
-    from cloche.cli.context import app
-
-    app(ctx).verbosity -= value
+_OUTPUT_OPTIONS = (
+    ("-v", "--verbose", 1, "More output; also shows tracebacks (as the global -v)."),
+    ("-q", "--quiet", -1, "Less output (as the global -q)."),
+)
 
 
 def with_output_options(command: click.Command) -> click.Command:
     """Let ``-v``/``-q`` follow the subcommand too (``cloche pip install -q``), as in pip."""
     taken = {opt for param in command.params for opt in getattr(param, "opts", ())}
-    if "-v" not in taken:
-        command.params.append(
-            click.Option(
-                ["-v", "--verbose"],
-                count=True,
-                expose_value=False,
-                callback=_more_output,
-                help="More output; also shows tracebacks (as the global -v).",
+    for short, long, step, text in _OUTPUT_OPTIONS:
+        if short not in taken:
+            command.params.append(
+                click.Option(
+                    [short, long],
+                    count=True,
+                    expose_value=False,
+                    callback=_verbosity_step(step),
+                    help=text,
+                )
             )
-        )
-    if "-q" not in taken:
-        command.params.append(
-            click.Option(
-                ["-q", "--quiet"],
-                count=True,
-                expose_value=False,
-                callback=_less_output,
-                help="Less output (as the global -q).",
-            )
-        )
     return command
 
 
