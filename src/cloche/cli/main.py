@@ -12,6 +12,7 @@ import click
 
 from cloche import __version__
 from cloche.cli.entry import run_guarded
+from cloche.cli.venv_fast import flag_count
 
 if TYPE_CHECKING:
     from cloche.cli.context import AppContext
@@ -170,6 +171,6 @@ def _wants_traceback(args: list[str]) -> bool:
     for arg in args:
         if not arg.startswith("-"):
             return False
-        if arg == "--verbose" or (arg.startswith("-v") and set(arg[1:]) == {"v"}):
+        if flag_count(arg, "v", "--verbose"):
             return True
     return False

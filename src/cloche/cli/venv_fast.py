@@ -66,8 +66,8 @@ def parse(args: Sequence[str]) -> FastVenv | None:
             out.prompt = rest.pop(0)
         elif arg.startswith("--prompt="):
             out.prompt = arg.split("=", 1)[1]
-        elif _is_quiet(arg):
-            out.quiet += len(arg) - 1 if arg.startswith("-q") else 1
+        elif quiet := flag_count(arg, "q", "--quiet"):
+            out.quiet += quiet
         elif arg in ("-p", "--python") and rest:
             out.python = rest.pop(0)
         elif arg.startswith("--python="):
@@ -99,8 +99,8 @@ def _parse_globals(args: Sequence[str], out: FastVenv) -> int | None:
     index = 0
     while index < len(args):
         arg = args[index]
-        if _is_quiet(arg):
-            out.quiet += len(arg) - 1 if arg.startswith("-q") else 1
+        if quiet := flag_count(arg, "q", "--quiet"):
+            out.quiet += quiet
         elif arg == "--no-progress":
             pass
         elif arg in _GLOBAL_VALUE_OPTIONS and index + 1 < len(args):
@@ -116,8 +116,11 @@ def _parse_globals(args: Sequence[str], out: FastVenv) -> int | None:
     return None
 
 
-def _is_quiet(arg: str) -> bool:
-    return arg == "--quiet" or (arg.startswith("-q") and set(arg[1:]) == {"q"})
+def flag_count(arg: str, letter: str, long: str) -> int:
+    """How many times ``arg`` gives a counted flag: ``-qq`` is 2, ``--quiet`` 1, else 0."""
+    if arg == long:
+        return 1
+    return len(arg) - 1 if arg[:1] == "-" and set(arg[1:]) == {letter} else 0
 
 
 def _settings_are_defaults() -> bool:
