@@ -30,6 +30,15 @@ def _wheels(tmp_path: Path, count: int) -> list[Path]:
     ]
 
 
+def _pool_with_a_dead_helper() -> UnpackWorkers:
+    """One helper, killed before it gets any work."""
+    workers = UnpackWorkers(1)
+    (helper,) = workers._all
+    helper.process.kill()
+    helper.process.wait()
+    return workers
+
+
 def test_helpers_unpack_what_this_process_would(tmp_path: Path) -> None:
     here, helped = Store(tmp_path / "here"), Store(tmp_path / "helped")
     wheels = _wheels(tmp_path, 6)
@@ -60,11 +69,8 @@ def test_helpers_refuse_bad_wheels_with_the_same_error(tmp_path: Path, case: str
 def test_a_helper_that_died_is_replaced_by_this_process(tmp_path: Path) -> None:
     store = Store(tmp_path / "cache")
     first, second = _wheels(tmp_path, 2)
-    workers = UnpackWorkers(1)
+    workers = _pool_with_a_dead_helper()
     try:
-        (helper,) = workers._all
-        helper.process.kill()
-        helper.process.wait()
         destination = tmp_path / "out1"
         destination.mkdir()
         archive, digest = stored_wheel(store, first)
@@ -145,11 +151,8 @@ def test_a_wheel_from_memory_is_unpacked_here_when_its_helper_died(tmp_path: Pat
     wheel = _wheels(tmp_path, 1)[0]
     data = wheel.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
-    workers = UnpackWorkers(1)
+    workers = _pool_with_a_dead_helper()
     try:
-        (helper,) = workers._all
-        helper.process.kill()
-        helper.process.wait()
         destination = tmp_path / "out"
         destination.mkdir()
         unpacked = workers.extract_data(data, wheel.name, digest, destination)
