@@ -8,6 +8,7 @@ import pytest
 
 from tests.support.cli import cloche
 from tests.support.index_server import IndexServer
+from tests.test_python import pyenv_python
 
 
 @pytest.fixture
@@ -90,6 +91,39 @@ def test_compile_for_another_platform(ml_index: IndexServer, tmp_path: Path) -> 
     )
     assert result.code == 0, result
     assert "tzdata==2024.1" in result.out
+
+
+def test_compile_resolves_for_the_activated_environment(
+    index_server: IndexServer, tmp_path: Path
+) -> None:
+    python310 = pyenv_python("3.10")
+    index_server.add_wheel("modern", "1.0")
+    index_server.add_wheel("modern", "2.0", requires_python=">=3.11")
+    (tmp_path / "requirements.in").write_text("modern\n")
+    venv = tmp_path / "env"
+    assert cloche("venv", venv, "--python", python310).code == 0
+    # PATH still leads to another Python first, as pyenv's shims arrange.
+    result = cloche(
+        "pip", "compile", "requirements.in", "--index-url", index_server.url,
+        cwd=tmp_path, env={"VIRTUAL_ENV": str(venv)},
+    )  # fmt: skip
+    assert result.code == 0, result
+    assert "modern==1.0" in result.out
+    assert "with Python 3.10" in result.out
+
+
+def test_compile_with_an_activated_environment_that_is_gone(
+    ml_index: IndexServer, tmp_path: Path
+) -> None:
+    (tmp_path / "requirements.in").write_text("six\n")
+    result = cloche(
+        "pip", "compile", "requirements.in", "--index-url", ml_index.url,
+        cwd=tmp_path, env={"VIRTUAL_ENV": str(tmp_path / "gone")},
+    )  # fmt: skip
+    assert result.code != 0
+    assert "VIRTUAL_ENV is set to" in result.err
+    assert "Traceback" not in result.err
+    assert len(result.err.strip().splitlines()) <= 2
 
 
 def test_compile_with_constraints(ml_index: IndexServer, tmp_path: Path) -> None:

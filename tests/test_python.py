@@ -16,7 +16,13 @@ from packaging.markers import default_environment
 from packaging.tags import sys_tags
 from packaging.version import Version
 
-from cloche.adapters.python import find_environment, find_interpreter, list_interpreters, probe
+from cloche.adapters.python import (
+    find_active_interpreter,
+    find_environment,
+    find_interpreter,
+    list_interpreters,
+    probe,
+)
 from cloche.adapters.python_tags import manylinux_platforms
 from cloche.adapters.venv import create_venv
 from cloche.errors import EnvironmentError_, InterpreterNotFound
@@ -339,6 +345,25 @@ def test_find_environment_python_option(venv: Path, shared_cache: Path) -> None:
     # --python wins over VIRTUAL_ENV.
     other = find_environment(str(venv), environ={"VIRTUAL_ENV": "/nowhere"}, cache_dir=shared_cache)
     assert other.prefix == str(venv)
+
+
+def test_find_active_interpreter_prefers_the_activated_environment(
+    venv: Path, shared_cache: Path
+) -> None:
+    for variable in ("VIRTUAL_ENV", "CONDA_PREFIX"):
+        active = find_active_interpreter(
+            None, environ={variable: str(venv)}, cache_dir=shared_cache
+        )
+        assert active.prefix == str(venv)
+    # A request wins; with nothing activated it is find_interpreter's default.
+    asked = find_active_interpreter(
+        sys.executable, environ={"VIRTUAL_ENV": str(venv)}, cache_dir=shared_cache
+    )
+    assert asked.prefix != str(venv)
+    plain = find_active_interpreter(None, environ={}, cache_dir=shared_cache)
+    assert plain.executable == find_interpreter(None, cache_dir=shared_cache).executable
+    with pytest.raises(EnvironmentError_, match=r"VIRTUAL_ENV is set to .*gone, which does not"):
+        find_active_interpreter(None, environ={"VIRTUAL_ENV": str(venv.parent / "gone")})
 
 
 def test_find_environment_nothing_found(tmp_path: Path) -> None:

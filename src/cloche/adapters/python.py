@@ -44,6 +44,26 @@ def find_interpreter(request: str | None, *, cache_dir: Path | None = None) -> I
     raise InterpreterNotFound(_not_found_message(parsed, found))
 
 
+def find_active_interpreter(
+    request: str | None,
+    *,
+    cache_dir: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Interpreter:
+    """As ``find_interpreter``, but with no request an activated environment's Python
+    ($VIRTUAL_ENV, then $CONDA_PREFIX) comes before python3 on PATH.
+
+    PATH alone can point elsewhere even inside an activated environment: pyenv's
+    shims put their own Python's directory first when they run cloche.
+    """
+    if request is None:
+        env = os.environ if environ is None else environ
+        for variable in ("VIRTUAL_ENV", "CONDA_PREFIX"):
+            if env.get(variable):
+                return _environment_interpreter(Path(env[variable]), variable, cache_dir)
+    return find_interpreter(request, cache_dir=cache_dir)
+
+
 def list_interpreters(cache_dir: Path | None = None) -> list[Interpreter]:
     """Every usable interpreter on PATH and in pyenv, one per binary, newest first."""
     return sorted(_discover(cache_dir), key=lambda interp: interp.version, reverse=True)

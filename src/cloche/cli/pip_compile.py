@@ -49,7 +49,10 @@ from cloche.cli.options import index_flags, index_options
     "--python",
     default=None,
     metavar="PATH|VERSION",
-    help="The interpreter to resolve for (default: python3 on PATH).",
+    help=(
+        "The interpreter to resolve for (default: the activated environment's, "
+        "else python3 on PATH)."
+    ),
 )
 @click.option(
     "-U", "--upgrade", is_flag=True, help="Ignore existing pins: newest allowed versions."

@@ -10,7 +10,7 @@ from typing import Any
 from packaging.version import Version
 
 from cloche.adapters.fs import atomic_write_text
-from cloche.adapters.python import find_interpreter
+from cloche.adapters.python import find_active_interpreter
 from cloche.config import Settings
 from cloche.core.models import NormalizedName, Resolution, Target
 from cloche.core.report import NullReporter, Reporter
@@ -55,7 +55,7 @@ def compile_requirements(
     reporter = reporter or NullReporter()
     asked = gather(requirement_files=request.sources, constraint_files=request.constraints)
     settings = settings_with_file_options(settings, asked.files, request.explicit_flags)
-    interpreter = find_interpreter(request.python, cache_dir=settings.cache_dir)
+    interpreter = find_active_interpreter(request.python, cache_dir=settings.cache_dir)
     target = _target(interpreter.target(), request)
     preferences: dict[NormalizedName, Version] = {}
     if request.output is not None and request.output.exists() and not request.upgrade:
