@@ -252,6 +252,88 @@ def test_output_flags_after_the_subcommand(index: IndexServer, venv: Path) -> No
     assert "Less output" in cloche("pip", "sync", "--help").out
 
 
+def _scratch_caches(tmp: Path) -> list[Path]:
+    return sorted(tmp.glob("cloche-cache-*"))
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (("--no-cache",), {}),  # before the subcommand
+        ((), {"CLOCHE_NO_CACHE": "1"}),
+    ],
+)
+def test_no_cache_installs_without_keeping_anything(
+    index: IndexServer, venv: Path, tmp_path: Path, args: tuple[str, ...], env: dict[str, str]
+) -> None:
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    cache = tmp_path / "cache"
+    result = cloche(
+        *args, "--cache-dir", cache, "pip", "install", "tool", "alpha==1.0",
+        "--python", venv, "--index-url", index.url,
+        env={"TMPDIR": str(tmp), **env},
+    )  # fmt: skip
+    assert result.code == 0, result
+    assert installed(venv) == {"alpha": "1.0", "beta": "2.0", "tool": "1.0"}
+    done = subprocess.run([venv / "bin" / "tool-hello"], capture_output=True, text=True)
+    assert done.stdout == "hello from tool\n"  # linked out of the cache before it went
+    assert not cache.exists()
+    assert _scratch_caches(tmp) == []
+
+
+@pytest.mark.parametrize("spelling", ["--no-cache", "--no-cache-dir"])
+def test_no_cache_after_the_subcommand_as_pip_spells_it(
+    index: IndexServer, venv: Path, tmp_path: Path, spelling: str
+) -> None:
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    result = cloche(
+        "pip", "install", spelling, "beta", "--python", venv, "--index-url", index.url,
+        env={"TMPDIR": str(tmp)},
+    )  # fmt: skip
+    assert result.code == 0, result
+    assert installed(venv) == {"beta": "2.0"}
+    assert not (Path(os.environ["CLOCHE_CACHE_DIR"]) / "wheels-v1").exists()
+    assert _scratch_caches(tmp) == []
+
+
+def test_no_cache_is_removed_when_the_command_fails(
+    index: IndexServer, venv: Path, tmp_path: Path
+) -> None:
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    result = cloche(
+        "pip", "install", "--no-cache", "beta", "no-such-package",
+        "--python", venv, "--index-url", index.url,
+        env={"TMPDIR": str(tmp)},
+    )  # fmt: skip
+    assert result.code != 0
+    assert "no-such-package" in result.err
+    assert installed(venv) == {}
+    assert _scratch_caches(tmp) == []
+
+
+def test_no_cache_from_the_config_file_and_a_bad_value(
+    index: IndexServer, venv: Path, tmp_path: Path
+) -> None:
+    config = tmp_path / "cloche.toml"
+    config.write_text("no-cache = true\n")
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    ok = cloche(
+        "pip", "install", "beta", "--python", venv, "--index-url", index.url,
+        env={"TMPDIR": str(tmp), "CLOCHE_CONFIG_FILE": str(config)},
+    )  # fmt: skip
+    assert ok.code == 0, ok
+    assert not (Path(os.environ["CLOCHE_CACHE_DIR"]) / "wheels-v1").exists()
+    bad = cloche("pip", "list", "--python", venv, env={"CLOCHE_NO_CACHE": "maybe"})
+    assert bad.code == 2
+    assert bad.err.strip() == (
+        "error: invalid value for CLOCHE_NO_CACHE: expected true or false, got 'maybe'"
+    )
+
+
 @pytest.mark.parametrize("where", ["before", "after"])
 def test_v_shows_the_traceback_before_or_after_the_subcommand(tmp_path: Path, where: str) -> None:
     missing = tmp_path / "no-such-env"

@@ -311,6 +311,19 @@ def test_run_passes_exit_code_and_finds_project_from_subdirectory(project: Proje
     assert missing.code == 127 and "command not found" in missing.err
 
 
+def test_run_with_no_cache_leaves_no_cache_behind(project: Project, tmp_path: Path) -> None:
+    project.ok("add", "beta==1.0")
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    (project.root / ".venv").rename(tmp_path / "old-venv")  # so run must sync first
+    result = cloche(
+        "--no-cache", "run", "python", "-c", "import beta",
+        cwd=project.root, env={"TMPDIR": str(tmp)},
+    )  # fmt: skip
+    assert result.code == 0, result
+    assert list(tmp.glob("cloche-cache-*")) == []  # gone before python replaced cloche
+
+
 def test_run_syncs_first(project: Project) -> None:
     text = project.pyproject.replace("dependencies = []", 'dependencies = ["beta==1.0"]')
     (project.root / "pyproject.toml").write_text(text)

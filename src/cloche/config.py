@@ -53,6 +53,8 @@ class Settings:
     link_mode: LinkMode = LinkMode.AUTO
     compile_bytecode: bool = False
     prerelease: bool = False
+    no_cache: bool = False
+    """Use a temporary cache for one command (``--no-cache``): the CLI swaps ``cache_dir``."""
 
     @property
     def index_urls(self) -> tuple[str, ...]:
@@ -82,6 +84,7 @@ _ENV_VARS: dict[str, str] = {
     "CLOCHE_CONCURRENCY": "concurrency",
     "CLOCHE_LINK_MODE": "link_mode",
     "CLOCHE_COMPILE_BYTECODE": "compile_bytecode",
+    "CLOCHE_NO_CACHE": "no_cache",
 }
 
 _TOML_KEYS: dict[str, str] = {
@@ -97,6 +100,7 @@ _TOML_KEYS: dict[str, str] = {
     "link-mode": "link_mode",
     "compile-bytecode": "compile_bytecode",
     "prerelease": "prerelease",
+    "no-cache": "no_cache",
 }
 
 
@@ -115,7 +119,7 @@ def _coerce(field_name: str, value: Any, where: str) -> Any:
             return IndexStrategy(str(value))
         if field_name == "link_mode":
             return LinkMode(str(value))
-        if field_name in ("offline", "compile_bytecode", "prerelease"):
+        if field_name in ("offline", "compile_bytecode", "prerelease", "no_cache"):
             if isinstance(value, bool):
                 return value
             text = str(value).strip().lower()

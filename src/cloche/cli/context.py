@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,18 +20,46 @@ class AppContext:
     verbosity: int = 0
     cache_dir: str | None = None
     offline: bool | None = None
+    no_cache: bool | None = None
     progress: bool = True
     _reporter: ConsoleReporter | None = field(default=None, repr=False)
+    _temporary_cache: Path | None = field(default=None, repr=False)
 
     def settings(self, project_table: dict[str, Any] | None = None, **flags: Any) -> Settings:
-        """Settings from every layer, with this invocation's flags on top."""
+        """Settings from every layer, with this invocation's flags on top.
+
+        With ``no_cache`` the cache is a temporary directory that ``close`` removes.
+        """
         from cloche.config import load_settings
 
         if self.cache_dir is not None:
             flags["cache_dir"] = Path(self.cache_dir)
         if self.offline is not None:
             flags.setdefault("offline", self.offline)
-        return load_settings(flags=flags, project_table=project_table)
+        if self.no_cache is not None:
+            flags.setdefault("no_cache", self.no_cache)
+        settings = load_settings(flags=flags, project_table=project_table)
+        if settings.no_cache:
+            settings = replace(settings, cache_dir=self._scratch_cache())
+        return settings
+
+    def _scratch_cache(self) -> Path:
+        if self._temporary_cache is None:
+            import tempfile
+
+            self._temporary_cache = Path(tempfile.mkdtemp(prefix="cloche-cache-"))
+        return self._temporary_cache
+
+    def close(self) -> None:
+        """Remove the temporary cache ``--no-cache`` made, if any.
+
+        Installed files stay: they were linked or copied out of it, not referenced.
+        """
+        if self._temporary_cache is not None:
+            import shutil
+
+            shutil.rmtree(self._temporary_cache, ignore_errors=True)
+            self._temporary_cache = None
 
     @property
     def reporter(self) -> ConsoleReporter:

@@ -90,9 +90,30 @@ _OUTPUT_OPTIONS = (
 )
 
 
+_NO_CACHE_HELP = "Use a temporary cache, removed when the command ends"
+
+
+def _no_cache(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    from cloche.cli.context import app
+
+    if value:
+        app(ctx).no_cache = True
+
+
 def with_output_options(command: click.Command) -> click.Command:
-    """Let ``-v``/``-q`` follow the subcommand too (``cloche pip install -q``), as in pip."""
+    """Let ``-v``/``-q`` and ``--no-cache`` follow the subcommand too
+    (``cloche pip install -q --no-cache-dir``), as in pip."""
     taken = {opt for param in command.params for opt in getattr(param, "opts", ())}
+    if "--no-cache" not in taken and not isinstance(command, click.Group):
+        command.params.append(
+            click.Option(
+                ["--no-cache", "--no-cache-dir"],
+                is_flag=True,
+                expose_value=False,
+                callback=_no_cache,
+                help=_NO_CACHE_HELP + " (as the global --no-cache).",
+            )
+        )
     for short, long, step, text in _OUTPUT_OPTIONS:
         if short not in taken:
             command.params.append(
@@ -122,6 +143,14 @@ def with_output_options(command: click.Command) -> click.Command:
     help="Global cache directory (default: the platform cache dir; env CLOCHE_CACHE_DIR).",
 )
 @click.option("--offline", is_flag=True, default=None, help="Never touch the network.")
+@click.option(
+    "--no-cache",
+    "--no-cache-dir",
+    "no_cache",
+    is_flag=True,
+    default=None,
+    help=_NO_CACHE_HELP + " (env CLOCHE_NO_CACHE).",
+)
 @click.option("--no-progress", is_flag=True, help="Plain lines instead of progress bars.")
 @click.pass_context
 def cli(
@@ -130,15 +159,18 @@ def cli(
     quiet: int,
     cache_dir: str | None,
     offline: bool | None,
+    no_cache: bool | None,
     no_progress: bool,
 ) -> None:
     """cloche: fast, reproducible Python environments for machine learning."""
     from cloche.cli.context import app
 
-    options = app(ctx)  # -v/-q after the subcommand adjust this afterwards
+    options = app(ctx)  # options repeated after the subcommand adjust this afterwards
     options.verbosity = verbose - quiet
     options.cache_dir = cache_dir
     options.offline = offline
+    if no_cache is not None:
+        options.no_cache = no_cache
     options.progress = not no_progress
 
 
@@ -163,6 +195,8 @@ def _run_click(argv: list[str] | None, options: AppContext) -> int:
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
+    finally:
+        options.close()
     return code if isinstance(code, int) else 0
 
 
