@@ -216,6 +216,19 @@ def test_real_index_install_numpy_and_sdist_only_package(tmp_path: Path) -> None
     assert cloche("pip", "check", "--python", env).code == 0
 
 
+@pytest.mark.network
+def test_real_index_no_build_isolation_builds_with_the_env_setuptools(tmp_path: Path) -> None:
+    env = tmp_path / "env"
+    assert cloche("venv", env).code == 0
+    bare = cloche("pip", "install", "--python", env, "--no-build-isolation", "docopt==0.6.2")
+    assert bare.code == 1 and "No module named 'setuptools'" in bare.err
+    assert cloche("pip", "install", "--python", env, "setuptools").code == 0
+    result = cloche("pip", "install", "--python", env, "--no-build-isolation", "docopt==0.6.2")
+    assert result.code == 0, result
+    out = subprocess.run([venv_python(env), "-c", "import docopt"], capture_output=True)
+    assert out.returncode == 0, out.stderr
+
+
 def test_big_wheels_unpack_in_helper_processes(index_server: IndexServer, tmp_path: Path) -> None:
     blob = os.urandom(5 * 1024 * 1024)  # incompressible: each wheel is over 5 MB
     for name in ("heavy_a", "heavy_b"):
@@ -250,6 +263,62 @@ def test_output_flags_after_the_subcommand(index: IndexServer, venv: Path) -> No
     assert loud.code == 0, loud
     assert "trying alpha 1.0" in loud.out + loud.err  # a resolver step, shown with -v only
     assert "Less output" in cloche("pip", "sync", "--help").out
+
+
+@pytest.fixture
+def needy(index_server: IndexServer) -> IndexServer:
+    """An sdist whose build imports a package it does not declare (flash-attn and torch)."""
+    index_server.add_wheel("helperlib", "1.0", files={"helperlib/__init__.py": "X = 1\n"})
+    index_server.add_sdist("needy", "1.0", backend_imports=["helperlib"])
+    return index_server
+
+
+def test_no_build_isolation_builds_with_the_environment(
+    needy: IndexServer, venv: Path, tmp_path: Path
+) -> None:
+    isolated = pip(needy, venv, "install", "needy")
+    assert isolated.code == 1
+    assert "No module named 'helperlib'" in isolated.err
+    assert pip(needy, venv, "install", "helperlib").code == 0
+    for _ in range(2):  # the second build is not taken from the cache: it is redone
+        result = pip(needy, venv, "install", "--reinstall", "--no-build-isolation", "needy")
+        assert result.code == 0, result
+        assert "Building needy==1.0 from source" in result.err
+    assert installed(venv) == {"helperlib": "1.0", "needy": "1.0"}
+    assert not (Path(os.environ["CLOCHE_CACHE_DIR"]) / "built-v1").exists()
+    (tmp_path / "req.txt").write_text("needy==1.0\nhelperlib==1.0\n")
+    synced = cloche(
+        "pip", "sync", "--reinstall", "req.txt", "--python", venv, "--index-url", needy.url,
+        cwd=tmp_path, env={"CLOCHE_NO_BUILD_ISOLATION": "1"},
+    )  # fmt: skip
+    assert synced.code == 0, synced
+
+
+def test_no_build_isolation_without_the_backend_says_what_to_install(
+    index: IndexServer, venv: Path, tmp_path: Path
+) -> None:
+    project = tmp_path / "legacy"
+    project.mkdir()
+    (project / "setup.py").write_text("from setuptools import setup\nsetup(name='legacy')\n")
+    result = pip(index, venv, "install", "--no-build-isolation", project)
+    assert result.code == 1
+    assert "cannot import the build backend 'setuptools.build_meta:__legacy__'" in result.err
+    assert f"the backend runs in {venv}" in result.err
+    assert "install the build requirements there first (setuptools>=40.8.0)" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_no_build_isolation_in_compile_uses_the_activated_environment(
+    needy: IndexServer, venv: Path, tmp_path: Path
+) -> None:
+    assert pip(needy, venv, "install", "helperlib").code == 0
+    (tmp_path / "requirements.in").write_text("needy\n")
+    result = cloche(
+        "pip", "compile", "--no-build-isolation", "requirements.in", "--index-url", needy.url,
+        cwd=tmp_path, env={"VIRTUAL_ENV": str(venv)},
+    )  # fmt: skip
+    assert result.code == 0, result
+    assert "needy==1.0" in result.out
 
 
 def _scratch_caches(tmp: Path) -> list[Path]:

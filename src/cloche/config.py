@@ -55,6 +55,8 @@ class Settings:
     prerelease: bool = False
     no_cache: bool = False
     """Use a temporary cache for one command (``--no-cache``): the CLI swaps ``cache_dir``."""
+    no_build_isolation: bool = False
+    """Build sources with the target interpreter as it is, not in an isolated environment."""
 
     @property
     def index_urls(self) -> tuple[str, ...]:
@@ -85,6 +87,7 @@ _ENV_VARS: dict[str, str] = {
     "CLOCHE_LINK_MODE": "link_mode",
     "CLOCHE_COMPILE_BYTECODE": "compile_bytecode",
     "CLOCHE_NO_CACHE": "no_cache",
+    "CLOCHE_NO_BUILD_ISOLATION": "no_build_isolation",
 }
 
 _TOML_KEYS: dict[str, str] = {
@@ -101,6 +104,7 @@ _TOML_KEYS: dict[str, str] = {
     "compile-bytecode": "compile_bytecode",
     "prerelease": "prerelease",
     "no-cache": "no_cache",
+    "no-build-isolation": "no_build_isolation",
 }
 
 
@@ -119,7 +123,13 @@ def _coerce(field_name: str, value: Any, where: str) -> Any:
             return IndexStrategy(str(value))
         if field_name == "link_mode":
             return LinkMode(str(value))
-        if field_name in ("offline", "compile_bytecode", "prerelease", "no_cache"):
+        if field_name in (
+            "offline",
+            "compile_bytecode",
+            "prerelease",
+            "no_cache",
+            "no_build_isolation",
+        ):
             if isinstance(value, bool):
                 return value
             text = str(value).strip().lower()

@@ -370,6 +370,7 @@ def _project_contents(
     dynamic: Sequence[str] = (),
     build_requires: Sequence[str] = (),
     fail_build: bool = False,
+    backend_imports: Sequence[str] = (),
 ) -> dict[str, bytes]:
     extras = dict(extras or {})
     contents = {
@@ -404,7 +405,12 @@ def _project_contents(
         "fail_build": fail_build,
     }
     contents[_DIST_JSON] = json.dumps(meta, indent=2).encode("utf-8")
-    contents[f"{_BACKEND_DIR}/{_BACKEND_MODULE}.py"] = _BACKEND_SOURCE.encode("utf-8")
+    backend = _BACKEND_SOURCE.replace(
+        "\nimport json\n",
+        "\n" + "".join(f"import {m}\n" for m in backend_imports) + "import json\n",
+        1,
+    )
+    contents[f"{_BACKEND_DIR}/{_BACKEND_MODULE}.py"] = backend.encode("utf-8")
     contents[f"{_BACKEND_DIR}/{_HELPER_MODULE}.py"] = Path(__file__).read_bytes()
     return contents
 
@@ -459,8 +465,13 @@ def make_sdist(
     dynamic: Sequence[str] = (),
     build_requires: Sequence[str] = (),
     fail_build: bool = False,
+    backend_imports: Sequence[str] = (),
 ) -> Path:
-    """Write ``<name>-<version>.tar.gz`` that builds offline with its in-tree backend."""
+    """Write ``<name>-<version>.tar.gz`` that builds offline with its in-tree backend.
+
+    ``backend_imports``: modules the backend imports first, as a build that needs a
+    package it does not declare (flash-attn and torch) does.
+    """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     contents = _project_contents(
@@ -474,6 +485,7 @@ def make_sdist(
         dynamic=dynamic,
         build_requires=build_requires,
         fail_build=fail_build,
+        backend_imports=backend_imports,
     )
     top = f"{filename_name(name)}-{_filename_version(version)}"
     return _write_tar_gz(directory / sdist_filename(name, version), top, contents)

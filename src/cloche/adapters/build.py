@@ -100,6 +100,7 @@ class _Session:
         self.system = system
         self.source = source
         self.env = env
+        self.python = python
         self.stack = stack
         self.lock = threading.Lock()
         self.runner = CapturingRunner(env.scripts_dir if env else None, isolated=isolated)
@@ -328,10 +329,15 @@ class SourceBuilder:
                 + backend_tail(exc.output)
             ) from None
         except BackendUnavailable as exc:
+            # Import machinery frames say nothing; the exception line says why.
+            trace = exc.traceback or session.runner.output
+            for line in trace.splitlines():
+                self._reporter.debug(line)
+            why = next((ln.strip() for ln in reversed(trace.splitlines()) if ln.strip()), "")
             raise BuildError(
                 f"failed to build {session.label()} from {session.source}: cannot import the "
-                f"build backend {session.system.backend!r}"
-                + backend_tail(exc.traceback or session.runner.output)
+                f"build backend {session.system.backend!r}" + (f" ({why})" if why else ""),
+                hint=None if session.env is not None else _not_isolated_hint(session),
             ) from None
         except HookMissing as exc:
             if editable:
@@ -354,6 +360,14 @@ class SourceBuilder:
                     warning.message, warning.category, warning.filename, warning.lineno
                 )
         return result
+
+
+def _not_isolated_hint(session: _Session) -> str:
+    requires = " ".join(f'"{r}"' if " " in r else r for r in session.system.requires)
+    return (
+        f"without build isolation the backend runs in {session.python} as it is; install "
+        f"the build requirements there first ({requires}), or drop --no-build-isolation"
+    )
 
 
 def _read_metadata_file(path: Path, session: _Session) -> Metadata:

@@ -124,6 +124,23 @@ def link_flags(kwargs: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def build_options(func: F) -> F:
+    """--no-build-isolation: how source packages are built."""
+    return click.option(
+        "--no-build-isolation",
+        is_flag=True,
+        default=None,
+        help="Build source packages with the environment's Python and the packages "
+        "installed in it (their build requirements, such as torch for flash-attn, must be "
+        "there already) instead of an isolated build environment.",
+    )(func)
+
+
+def build_flags(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Pop the build options out of a command's kwargs as Settings fields."""
+    return {"no_build_isolation": kwargs.pop("no_build_isolation", None)}
+
+
 def dependency_list_options(verb: str) -> Callable[[F], F]:
     """--group, --dev, --optional, --no-sync: which list of pyproject.toml ``add`` and
     ``remove`` edit. ``verb`` is "Add to" or "Remove from"."""

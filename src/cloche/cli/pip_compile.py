@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from cloche.cli.context import app
-from cloche.cli.options import index_flags, index_options
+from cloche.cli.options import build_flags, build_options, index_flags, index_options
 
 
 @click.command("compile")
@@ -68,6 +68,7 @@ from cloche.cli.options import index_flags, index_options
 @click.option("--pre", "prerelease", is_flag=True, default=None, help="Allow pre-releases.")
 @click.option("--no-annotate", is_flag=True, help="Leave out the '# via' lines.")
 @click.option("--no-header", is_flag=True, help="Leave out the header comment.")
+@build_options
 @index_options
 @click.pass_context
 def command(ctx: click.Context, /, src_files: tuple[Path, ...], **kwargs: Any) -> None:
@@ -85,6 +86,7 @@ def command(ctx: click.Context, /, src_files: tuple[Path, ...], **kwargs: Any) -
 
     flags = index_flags(kwargs)
     flags["prerelease"] = kwargs["prerelease"]
+    flags.update(build_flags(kwargs))
     state = app(ctx)
     settings = state.settings(**flags)
     request = CompileRequest(

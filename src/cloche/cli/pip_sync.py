@@ -9,7 +9,15 @@ import click
 
 from cloche.cli.context import app
 from cloche.cli.env_target import target_environment
-from cloche.cli.options import env_options, index_flags, index_options, link_flags, link_options
+from cloche.cli.options import (
+    build_flags,
+    build_options,
+    env_options,
+    index_flags,
+    index_options,
+    link_flags,
+    link_options,
+)
 from cloche.cli.summary import print_plan
 
 
@@ -19,6 +27,7 @@ from cloche.cli.summary import print_plan
 @click.option("--reinstall", is_flag=True, help="Reinstall everything listed.")
 @click.option("--dry-run", is_flag=True, help="Show what would change without changing anything.")
 @link_options
+@build_options
 @env_options
 @index_options
 @click.pass_context
@@ -38,6 +47,7 @@ def command(ctx: click.Context, /, requirement_files: tuple[Path, ...], **kwargs
     state = app(ctx)
     flags = index_flags(kwargs)
     flags.update(link_flags(kwargs))
+    flags.update(build_flags(kwargs))
     settings = state.settings(**flags)
     interpreter = target_environment(state, kwargs["python"], kwargs["system"])
     asked = gather(requirement_files=requirement_files)

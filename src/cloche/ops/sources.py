@@ -52,11 +52,18 @@ class Sources(PackageFinder):
         store: Store,
         builder: Callable[[], SourceBuilder],
         reporter: Reporter | None = None,
+        *,
+        cache_builds: bool = True,
     ) -> None:
-        """``builder`` makes the source builder on first need (most commands build nothing)."""
+        """``builder`` makes the source builder on first need (most commands build nothing).
+
+        Without ``cache_builds`` (builds that depend on the environment they ran in, as
+        with ``--no-build-isolation``) built wheels are neither reused nor kept.
+        """
         self.client = client
         self.store = store
         self._make_builder = builder
+        self._cache_builds = cache_builds
         self._builder: SourceBuilder | None = None
         self.reporter: Reporter = reporter or NullReporter()
         self._work = Path(tempfile.mkdtemp(prefix="cloche-src-"))
@@ -198,13 +205,14 @@ class Sources(PackageFinder):
             return self.store.unpacked(sha) or self.store.unpack_wheel(
                 archive, sha, keep_archive=False
             )
-        built = self.store.built_wheel(sha)
+        built = self.store.built_wheel(sha) if self._cache_builds else None
         if built is None:
             tree = self._tree_for_file(file, archive=archive)
             out = self._scratch()
             self.reporter.info(f"Building {file.name}=={file.version} from source")
-            wheel = self.builder.build_wheel(tree, out, source=file.filename)
-            built = self.store.add_built_wheel(sha, wheel)
+            built = self.builder.build_wheel(tree, out, source=file.filename)
+            if self._cache_builds:
+                built = self.store.add_built_wheel(sha, built)
         return self._unpack_local_wheel(built)
 
     def wheel_for_url(self, url: str, *, editable: bool = False) -> UnpackedWheel:
@@ -213,7 +221,7 @@ class Sources(PackageFinder):
         if file is not None and not editable:
             return self.wheel(file)
         tree = self._tree_for_url(url)
-        key = self._build_key(url) if not editable else None
+        key = self._build_key(url) if self._cache_builds and not editable else None
         if key is not None:
             cached = self.store.built_wheel(key)
             if cached is not None:
@@ -383,12 +391,17 @@ def open_sources(
         store = Store(settings.cache_dir)
         envs = IsolatedBuildEnvs(interpreter, settings, reporter)
 
+        isolated = not settings.no_build_isolation
+
         def builder() -> SourceBuilder:
             from cloche.adapters.build import SourceBuilder
 
-            return SourceBuilder(envs, reporter=reporter)
+            if isolated:
+                return SourceBuilder(envs, reporter=reporter)
+            python = Path(envs.base.executable)  # the target itself
+            return SourceBuilder(None, isolated=False, python=python, reporter=reporter)
 
-        sources = Sources(client, store, builder, reporter)
+        sources = Sources(client, store, builder, reporter, cache_builds=isolated)
         envs.bind(sources)
         stack.callback(sources.close)
         yield sources
