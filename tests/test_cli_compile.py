@@ -126,6 +126,16 @@ def test_compile_with_an_activated_environment_that_is_gone(
     assert len(result.err.strip().splitlines()) <= 2
 
 
+def test_compile_only_binary(index_server: IndexServer, tmp_path: Path) -> None:
+    index_server.add_sdist("fresh", "2.0")
+    index_server.add_wheel("fresh", "1.0")
+    (tmp_path / "requirements.in").write_text("fresh\n")
+    result = compile_(index_server, "requirements.in", "--only-binary", "fresh", cwd=tmp_path)
+    assert result.code == 0, result
+    assert "fresh==1.0" in result.out
+    assert "cloche pip compile requirements.in --only-binary fresh" in result.out
+
+
 def test_compile_with_constraints(ml_index: IndexServer, tmp_path: Path) -> None:
     (tmp_path / "requirements.in").write_text("pandas\n")
     (tmp_path / "constraints.txt").write_text("numpy<2\n")

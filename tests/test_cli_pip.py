@@ -321,6 +321,31 @@ def test_no_build_isolation_in_compile_uses_the_activated_environment(
     assert "needy==1.0" in result.out
 
 
+def test_only_binary_and_no_binary_on_the_command_line(
+    index: IndexServer, venv: Path, tmp_path: Path
+) -> None:
+    index.add_wheel("both", "1.0")
+    index.add_sdist("both", "1.0")
+    refused = pip(index, venv, "install", "--only-binary", ":all:", "srconly")
+    assert refused.code == 1
+    assert "(binary only)" in refused.err
+    built = pip(index, venv, "install", "--no-binary", "both", "both")
+    assert built.code == 0, built
+    assert "Building both==1.0 from source" in built.err
+    (tmp_path / "req.txt").write_text("--only-binary :all:\nsrconly==0.5\nbeta==2.0\n")
+    assert pip(index, venv, "sync", tmp_path / "req.txt").code == 1
+    # The command line comes after the file, and a name beats :all:.
+    synced = pip(index, venv, "sync", "--no-binary", "srconly", tmp_path / "req.txt")
+    assert synced.code == 0, synced
+    assert "Building srconly==0.5 from source" in synced.err
+    assert installed(venv) == {"beta": "2.0", "srconly": "0.5"}
+    bad = pip(index, venv, "install", "--only-binary", "no good", "both")
+    assert bad.code == 2
+    assert (
+        bad.err.strip() == "error: command line: invalid project name 'no good' in a binary option"
+    )
+
+
 def _scratch_caches(tmp: Path) -> list[Path]:
     return sorted(tmp.glob("cloche-cache-*"))
 

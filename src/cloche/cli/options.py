@@ -141,6 +141,33 @@ def build_flags(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {"no_build_isolation": kwargs.pop("no_build_isolation", None)}
 
 
+def binary_options(func: F) -> F:
+    """--only-binary and --no-binary, as pip spells them."""
+    decorators = [
+        click.option(
+            "--only-binary",
+            multiple=True,
+            metavar="NAMES",
+            help="Never build these packages from source (comma-separated names, "
+            ":all: or :none:; repeatable).",
+        ),
+        click.option(
+            "--no-binary",
+            multiple=True,
+            metavar="NAMES",
+            help="Always build these packages from source (as --only-binary).",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def binary_args(kwargs: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Pop --only-binary and --no-binary (in that order) out of a command's kwargs."""
+    return tuple(kwargs.pop("only_binary", ())), tuple(kwargs.pop("no_binary", ()))
+
+
 def dependency_list_options(verb: str) -> Callable[[F], F]:
     """--group, --dev, --optional, --no-sync: which list of pyproject.toml ``add`` and
     ``remove`` edit. ``verb`` is "Add to" or "Remove from"."""

@@ -9,7 +9,13 @@ from typing import Any
 import click
 
 from cloche.cli.context import app
-from cloche.cli.options import build_flags, build_options, index_flags, index_options
+from cloche.cli.options import (
+    binary_options,
+    build_flags,
+    build_options,
+    index_flags,
+    index_options,
+)
 
 
 @click.command("compile")
@@ -69,6 +75,7 @@ from cloche.cli.options import build_flags, build_options, index_flags, index_op
 @click.option("--no-annotate", is_flag=True, help="Leave out the '# via' lines.")
 @click.option("--no-header", is_flag=True, help="Leave out the header comment.")
 @build_options
+@binary_options
 @index_options
 @click.pass_context
 def command(ctx: click.Context, /, src_files: tuple[Path, ...], **kwargs: Any) -> None:
@@ -99,6 +106,8 @@ def command(ctx: click.Context, /, src_files: tuple[Path, ...], **kwargs: Any) -
         upgrade=kwargs["upgrade"],
         upgrade_packages=frozenset(normalize(n) for n in kwargs["upgrade_packages"]),
         generate_hashes=kwargs["generate_hashes"],
+        only_binary=tuple(kwargs["only_binary"]),
+        no_binary=tuple(kwargs["no_binary"]),
         annotate=not kwargs["no_annotate"],
         header=not kwargs["no_header"],
         command_line=_command_line(src_files, kwargs),
@@ -127,4 +136,7 @@ def _command_line(src_files: tuple[Path, ...], kwargs: dict[str, Any]) -> str:
     for option in ("python_version", "python_platform"):
         if kwargs[option]:
             argv += ["--" + option.replace("_", "-"), kwargs[option]]
+    for option in ("no_binary", "only_binary"):
+        for value in kwargs[option]:
+            argv += ["--" + option.replace("_", "-"), value]
     return shlex.join(argv)

@@ -10,6 +10,8 @@ import click
 from cloche.cli.context import app
 from cloche.cli.env_target import target_environment
 from cloche.cli.options import (
+    binary_args,
+    binary_options,
     build_flags,
     build_options,
     env_options,
@@ -66,6 +68,7 @@ from cloche.cli.summary import print_plan
 @click.option("--dry-run", is_flag=True, help="Show what would change without changing anything.")
 @link_options
 @build_options
+@binary_options
 @env_options
 @index_options
 @click.pass_context
@@ -89,8 +92,14 @@ def command(ctx: click.Context, /, packages: tuple[str, ...], **kwargs: Any) -> 
     flags.update(build_flags(kwargs))
     settings = state.settings(**flags)
     interpreter = target_environment(state, kwargs["python"], kwargs["system"])
+    only_binary, no_binary = binary_args(kwargs)
     asked = gather(
-        packages, kwargs["requirement_files"], kwargs["constraint_files"], kwargs["editables"]
+        packages,
+        kwargs["requirement_files"],
+        kwargs["constraint_files"],
+        kwargs["editables"],
+        only_binary=only_binary,
+        no_binary=no_binary,
     )
     options = InstallOptions(
         upgrade=kwargs["upgrade"],

@@ -10,6 +10,8 @@ import click
 from cloche.cli.context import app
 from cloche.cli.env_target import target_environment
 from cloche.cli.options import (
+    binary_args,
+    binary_options,
     build_flags,
     build_options,
     env_options,
@@ -28,6 +30,7 @@ from cloche.cli.summary import print_plan
 @click.option("--dry-run", is_flag=True, help="Show what would change without changing anything.")
 @link_options
 @build_options
+@binary_options
 @env_options
 @index_options
 @click.pass_context
@@ -50,7 +53,10 @@ def command(ctx: click.Context, /, requirement_files: tuple[Path, ...], **kwargs
     flags.update(build_flags(kwargs))
     settings = state.settings(**flags)
     interpreter = target_environment(state, kwargs["python"], kwargs["system"])
-    asked = gather(requirement_files=requirement_files)
+    only_binary, no_binary = binary_args(kwargs)
+    asked = gather(
+        requirement_files=requirement_files, only_binary=only_binary, no_binary=no_binary
+    )
     options = InstallOptions(
         require_hashes=kwargs["require_hashes"],
         reinstall=kwargs["reinstall"],

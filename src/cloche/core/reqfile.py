@@ -235,6 +235,20 @@ def parse_requirements_file(
     return collector.result()
 
 
+def binary_choices(
+    only_binary: Sequence[str], no_binary: Sequence[str], origin: str = "command line"
+) -> RequirementsFile:
+    """``--only-binary``/``--no-binary`` values given outside a file, as a file holding
+    only them (each value is comma-separated names, ``:all:`` or ``:none:``)."""
+    only: set[str] = set()
+    never: set[str] = set()
+    for value in no_binary:
+        _apply_format(never, only, value.split(","), origin)
+    for value in only_binary:
+        _apply_format(only, never, value.split(","), origin)
+    return RequirementsFile(only_binary=frozenset(only), no_binary=frozenset(never))
+
+
 def merge(files: Sequence[RequirementsFile]) -> RequirementsFile:
     """Combine files as if read one after another (later index URLs win)."""
     collector = _Collector(environ={})

@@ -34,6 +34,8 @@ class CompileRequest:
     upgrade: bool = False
     upgrade_packages: frozenset[NormalizedName] = frozenset()
     generate_hashes: bool = False
+    only_binary: tuple[str, ...] = ()
+    no_binary: tuple[str, ...] = ()
     annotate: bool = True
     header: bool = True
     command_line: str = "cloche pip compile"
@@ -53,7 +55,12 @@ def compile_requirements(
 ) -> CompileResult:
     """Resolve ``request.sources`` and render (and write, with an output file) the pins."""
     reporter = reporter or NullReporter()
-    asked = gather(requirement_files=request.sources, constraint_files=request.constraints)
+    asked = gather(
+        requirement_files=request.sources,
+        constraint_files=request.constraints,
+        only_binary=request.only_binary,
+        no_binary=request.no_binary,
+    )
     settings = settings_with_file_options(settings, asked.files, request.explicit_flags)
     interpreter = find_active_interpreter(request.python, cache_dir=settings.cache_dir)
     target = _target(interpreter.target(), request)

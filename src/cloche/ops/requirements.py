@@ -9,7 +9,13 @@ from typing import Any
 
 from cloche.config import Settings, check_index_url
 from cloche.core.models import UserRequirement
-from cloche.core.reqfile import RequirementsFile, merge, parse_requirement, parse_requirements_file
+from cloche.core.reqfile import (
+    RequirementsFile,
+    binary_choices,
+    merge,
+    parse_requirement,
+    parse_requirements_file,
+)
 from cloche.core.reqline import UnnamedRequirement
 
 
@@ -40,8 +46,14 @@ def gather(
     requirement_files: Sequence[Path] = (),
     constraint_files: Sequence[Path] = (),
     editables: Sequence[str] = (),
+    *,
+    only_binary: Sequence[str] = (),
+    no_binary: Sequence[str] = (),
 ) -> Asked:
-    """Parse command-line requirements and requirement/constraint files."""
+    """Parse command-line requirements and requirement/constraint files.
+
+    ``only_binary``/``no_binary`` (the command line's) apply after every file's.
+    """
     reqs: list[UserRequirement] = []
     unnamed: list[UnnamedRequirement] = []
     for text, editable in [(a, False) for a in args] + [(e, True) for e in editables]:
@@ -53,6 +65,8 @@ def gather(
             unnamed.append(exc)
     parsed = [parse_requirements_file(p) for p in requirement_files]
     parsed += [parse_requirements_file(p, constraint=True) for p in constraint_files]
+    if only_binary or no_binary:
+        parsed.append(binary_choices(only_binary, no_binary))
     files = merge(parsed) if parsed else None
     if files is not None:
         reqs += files.requirements
