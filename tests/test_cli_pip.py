@@ -329,6 +329,7 @@ def test_only_binary_and_no_binary_on_the_command_line(
     refused = pip(index, venv, "install", "--only-binary", ":all:", "srconly")
     assert refused.code == 1
     assert "(binary only)" in refused.err
+    assert "hint: let srconly build from source (it is under --only-binary)" in refused.err
     built = pip(index, venv, "install", "--no-binary", "both", "both")
     assert built.code == 0, built
     assert "Building both==1.0 from source" in built.err
@@ -339,6 +340,9 @@ def test_only_binary_and_no_binary_on_the_command_line(
     assert synced.code == 0, synced
     assert "Building srconly==0.5 from source" in synced.err
     assert installed(venv) == {"beta": "2.0", "srconly": "0.5"}
+    wheel_only = pip(index, venv, "install", "--no-binary", "beta", "beta")
+    assert wheel_only.code == 1
+    assert "hint: let beta install from a wheel (it is under --no-binary)" in wheel_only.err
     bad = pip(index, venv, "install", "--only-binary", "no good", "both")
     assert bad.code == 2
     assert (

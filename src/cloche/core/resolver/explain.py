@@ -203,4 +203,14 @@ def no_version_error(need: Need, provider: Provider, target: Target) -> NoVersio
     reasons = _exclusions([need, *constraints], provider, target)
     if reasons:
         text += "; excluded: " + "; ".join(reasons)
-    return NoVersionError(text + via, hint="loosen the version specifier")
+    return NoVersionError(text + via, hint=_no_version_hint(need.name, provider, reasons))
+
+
+def _no_version_hint(name: NormalizedName, provider: Provider, reasons: Sequence[str]) -> str:
+    """What to change; a file format rule that excluded a release is named first."""
+    policy = provider.file_policy(name)
+    if policy is FilePolicy.ONLY_BINARY and any("(binary only)" in r for r in reasons):
+        return f"let {name} build from source (it is under --only-binary), or loosen the version"
+    if policy is FilePolicy.NO_BINARY and any("binaries are not allowed" in r for r in reasons):
+        return f"let {name} install from a wheel (it is under --no-binary), or loosen the version"
+    return "loosen the version specifier"
