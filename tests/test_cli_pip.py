@@ -350,6 +350,77 @@ def test_only_binary_and_no_binary_on_the_command_line(
     )
 
 
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_install_into_a_target_directory(index: IndexServer, venv: Path, tmp_path: Path) -> None:
+    target = tmp_path / "out" / "layer"
+    result = pip(index, venv, "install", "--target", target, "alpha==1.0", "tool")
+    assert result.code == 0, result
+    assert {p.name for p in target.iterdir()} == {
+        "alpha", "alpha-1.0.dist-info", "beta", "beta-2.0.dist-info",
+        "tool", "tool-1.0.dist-info", "bin",
+    }  # fmt: skip
+    assert installed(venv) == {}  # the interpreter's own environment is not touched
+    script = target / "bin" / "tool-hello"
+    assert script.read_text().splitlines()[0].startswith(f"#!{venv}/bin/python")
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    ran = subprocess.run([script], capture_output=True, text=True, env=env)
+    assert ran.stdout == "hello from tool\n", ran.stderr
+    assert "alpha/__init__.py" in (target / "alpha-1.0.dist-info" / "RECORD").read_text()
+    assert list((tmp_path / "out").iterdir()) == [target]  # no lock or backup beside it
+
+    again = pip(index, venv, "install", "--target", target, "alpha==1.0")
+    assert again.code == 0 and "Nothing to do" in again.err
+    upgraded = pip(index, venv, "install", "--target", target, "alpha==2.0")
+    assert upgraded.code == 0, upgraded
+    names = {p.name for p in target.iterdir()}
+    assert {"alpha-2.0.dist-info", "beta-2.0.dist-info"} <= names
+    assert "alpha-1.0.dist-info" not in names
+
+    before = _tree(target)
+    index.add_sdist("broken", "1.0", fail_build=True)
+    failed = pip(index, venv, "install", "--target", target, "broken", "beta==1.0")
+    assert failed.code == 1 and "broken" in failed.err
+    assert _tree(target) == before  # all-or-nothing there too
+
+
+def test_install_under_a_prefix(index: IndexServer, venv: Path, tmp_path: Path) -> None:
+    prefix = tmp_path / "stage"
+    result = pip(index, venv, "install", "--prefix", prefix, "tool")
+    assert result.code == 0, result
+    version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    site = prefix / "lib" / version / "site-packages"
+    assert (site / "tool" / "__init__.py").is_file()
+    assert (prefix / "bin" / "tool-hello").is_file()
+    assert {p.name for p in (prefix / "lib" / version).iterdir()} == {"site-packages"}
+    assert installed(venv) == {}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("--target", "t", "--prefix", "p", "beta"),
+            "error: --target and --prefix cannot be used together; pick one",
+        ),
+        (
+            ("--target", "t", "-e", "./proj"),
+            "error: -e cannot be used with --target or --prefix: an editable install needs "
+            "the site-packages of an environment",
+        ),
+    ],
+)
+def test_target_and_prefix_bad_input(
+    index: IndexServer, venv: Path, tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    result = pip(index, venv, "install", *args, cwd=tmp_path)
+    assert result.code == 2
+    assert result.err.strip() == message
+    assert not (tmp_path / "t").exists() and not (tmp_path / "p").exists()
+
+
 def _scratch_caches(tmp: Path) -> list[Path]:
     return sorted(tmp.glob("cloche-cache-*"))
 

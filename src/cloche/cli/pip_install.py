@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from cloche.cli.context import app
+from cloche.cli.context import AppContext, app
 from cloche.cli.env_target import target_environment
 from cloche.cli.options import (
     binary_args,
@@ -21,6 +21,10 @@ from cloche.cli.options import (
     link_options,
 )
 from cloche.cli.summary import print_plan
+from cloche.errors import UsageError
+
+if TYPE_CHECKING:
+    from cloche.core.models import Interpreter
 
 
 @click.command("install")
@@ -66,6 +70,22 @@ from cloche.cli.summary import print_plan
 )
 @click.option("--pre", "prerelease", is_flag=True, default=None, help="Allow pre-releases.")
 @click.option("--dry-run", is_flag=True, help="Show what would change without changing anything.")
+@click.option(
+    "-t",
+    "--target",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Install into this directory instead of an environment: packages at its top, "
+    "scripts in its bin/ (for PYTHONPATH, AWS Lambda layers, ...), for the Python of "
+    "--python, else the activated environment's, else python3 on PATH.",
+)
+@click.option(
+    "--prefix",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Install under this directory with that Python's layout "
+    "(DIR/lib/pythonX.Y/site-packages, DIR/bin), as for a Docker build stage.",
+)
 @link_options
 @build_options
 @binary_options
@@ -81,6 +101,7 @@ def command(ctx: click.Context, /, packages: tuple[str, ...], **kwargs: Any) -> 
       cloche pip install -r requirements.txt --require-hashes
       cloche pip install --upgrade pandas
       cloche pip install -e ./mypkg
+      cloche pip install --target ./layer/python -r requirements.txt
     """
     from cloche.ops.pip_env import InstallOptions, install_requirements
     from cloche.ops.requirements import gather
@@ -91,7 +112,11 @@ def command(ctx: click.Context, /, packages: tuple[str, ...], **kwargs: Any) -> 
     flags.update(link_flags(kwargs))
     flags.update(build_flags(kwargs))
     settings = state.settings(**flags)
-    interpreter = target_environment(state, kwargs["python"], kwargs["system"])
+    target, prefix = kwargs["target"], kwargs["prefix"]
+    if target is not None or prefix is not None:
+        interpreter = _directory_interpreter(state, kwargs, settings.cache_dir)
+    else:
+        interpreter = target_environment(state, kwargs["python"], kwargs["system"])
     only_binary, no_binary = binary_args(kwargs)
     asked = gather(
         packages,
@@ -108,9 +133,29 @@ def command(ctx: click.Context, /, packages: tuple[str, ...], **kwargs: Any) -> 
         reinstall=kwargs["reinstall"],
         dry_run=kwargs["dry_run"],
         explicit_flags=flags,
+        target=target,
+        prefix=prefix,
     )
     try:
         plan = install_requirements(interpreter, asked, settings, options, state.reporter)
     finally:
         state.reporter.close()
     print_plan(state.reporter, plan, dry_run=kwargs["dry_run"])
+
+
+def _directory_interpreter(
+    state: AppContext, kwargs: dict[str, Any], cache_dir: Path
+) -> Interpreter:
+    """The Python whose tags and markers a --target/--prefix install is for: --python,
+    else the activated environment's, else python3 on PATH. It is not changed, so it
+    need not be a virtual environment."""
+    from cloche.adapters.python import find_active_interpreter
+
+    if kwargs["target"] is not None and kwargs["prefix"] is not None:
+        raise UsageError("--target and --prefix cannot be used together; pick one")
+    if kwargs["editables"]:
+        raise UsageError(
+            "-e cannot be used with --target or --prefix: an editable install needs the "
+            "site-packages of an environment"
+        )
+    return find_active_interpreter(kwargs["python"], cache_dir=cache_dir)

@@ -6,6 +6,7 @@ what is missing into the store (in parallel), then one install transaction.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -66,6 +67,54 @@ def layout_for(interpreter: Interpreter) -> EnvLayout:
         python_executable=Path(interpreter.executable),
         python_version=interpreter.version,
     )
+
+
+def target_layout(interpreter: Interpreter, target: Path, lock_dir: Path) -> EnvLayout:
+    """``pip install --target DIR``: packages straight in DIR, scripts in DIR/bin.
+
+    The install lock lives in ``lock_dir`` (the cache's), so DIR gets nothing but packages.
+    """
+    target = target.absolute()
+    return EnvLayout(
+        purelib=target,
+        platlib=target,
+        scripts=target / "bin",
+        include=target / "include",
+        data=target,
+        python_executable=Path(interpreter.executable),
+        python_version=interpreter.version,
+        lock_file=_directory_lock(lock_dir, target),
+        work_dir=target,
+    )
+
+
+def prefix_layout(interpreter: Interpreter, prefix: Path, lock_dir: Path) -> EnvLayout:
+    """``pip install --prefix DIR``: the interpreter's own layout, moved under DIR
+    (DIR/lib/pythonX.Y/site-packages, DIR/bin, ...); the lock as for ``target_layout``."""
+    own = layout_for(interpreter)
+    home = own.data
+    prefix = prefix.absolute()
+
+    def moved(path: Path) -> Path:
+        try:
+            return prefix / path.relative_to(home)
+        except ValueError:  # a scheme path outside the prefix (unusual distro layouts)
+            return prefix / path.name
+
+    return replace(
+        own,
+        purelib=moved(own.purelib),
+        platlib=moved(own.platlib),
+        scripts=moved(own.scripts),
+        include=moved(own.include),
+        data=prefix,
+        lock_file=_directory_lock(lock_dir, prefix),
+    )
+
+
+def _directory_lock(lock_dir: Path, directory: Path) -> Path:
+    key = hashlib.sha256(str(directory).encode()).hexdigest()[:16]
+    return lock_dir / f"directory-{key}.lock"
 
 
 def present_in(layout: EnvLayout) -> list[Present[InstalledDist]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from packaging.requirements import Requirement
@@ -26,7 +27,9 @@ from cloche.ops.install import (
     apply_plan,
     layout_for,
     plan_for,
+    prefix_layout,
     present_in,
+    target_layout,
     wanted_from,
     with_allowed_hashes,
 )
@@ -44,6 +47,10 @@ class InstallOptions:
     reinstall: bool = False
     dry_run: bool = False
     explicit_flags: Mapping[str, Any] = field(default_factory=dict)
+    target: Path | None = None
+    """``--target DIR``: install into DIR (packages at its top) instead of the env."""
+    prefix: Path | None = None
+    """``--prefix DIR``: install under DIR with the interpreter's own layout."""
 
 
 class _NoDeps:
@@ -91,7 +98,12 @@ def install_requirements(
     if not asked.requirements and not asked.unnamed and not exact:
         raise RequirementError("nothing to install: name packages, or use -r requirements.txt")
     settings = settings_with_file_options(settings, asked.files, options.explicit_flags)
-    layout = layout_for(interpreter)
+    if options.target is not None:
+        layout = target_layout(interpreter, options.target, settings.cache_dir / "locks")
+    elif options.prefix is not None:
+        layout = prefix_layout(interpreter, options.prefix, settings.cache_dir / "locks")
+    else:
+        layout = layout_for(interpreter)
     present = present_in(layout)
     upgrade_names = (
         frozenset(r.name for r in asked.requirements) if options.upgrade else frozenset()

@@ -25,11 +25,20 @@ class EnvLayout:
     """The ``data`` scheme directory; the prefix for a venv."""
     python_executable: Path
     python_version: Version
+    lock_file: Path | None = None
+    """The install lock (None: ``.cloche-install.lock`` beside site-packages)."""
+    work_dir: Path | None = None
+    """Where an install keeps what it replaces until it is done; on the filesystem of
+    the other paths (None: the directory that holds site-packages)."""
 
     @property
     def roots(self) -> tuple[Path, ...]:
         """Every directory an install may write under."""
         return (self.purelib, self.platlib, self.scripts, self.include, self.data)
+
+    @property
+    def backup_parent(self) -> Path:
+        return self.work_dir if self.work_dir is not None else self.purelib.parent
 
 
 class RecordRowLike(Protocol):
@@ -76,4 +85,6 @@ class InstallRequest:
 
 def env_lock(layout: EnvLayout) -> filelock.BaseFileLock:
     """The lock a caller holds around ``install`` so two processes never change one env at once."""
-    return filelock.FileLock(str(layout.purelib.parent / ".cloche-install.lock"))
+    path = layout.lock_file or layout.purelib.parent / ".cloche-install.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return filelock.FileLock(str(path))

@@ -48,7 +48,7 @@ def install(
     and InstallError is raised (KeyboardInterrupt and SystemExit are re-raised as is).
     """
     reporter = reporter or NullReporter()
-    journal = Journal(layout.purelib.parent)
+    journal = Journal(layout.backup_parent)
     try:
         stage_removals(layout, remove, journal, reporter)
         plans = [plan_wheel(layout, request) for request in add]
