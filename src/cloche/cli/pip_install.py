@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from cloche.cli.context import AppContext, app
+from cloche.cli.context import app
 from cloche.cli.env_target import target_environment
 from cloche.cli.options import (
     binary_args,
@@ -114,7 +114,7 @@ def command(ctx: click.Context, /, packages: tuple[str, ...], **kwargs: Any) -> 
     settings = state.settings(**flags)
     target, prefix = kwargs["target"], kwargs["prefix"]
     if target is not None or prefix is not None:
-        interpreter = _directory_interpreter(state, kwargs, settings.cache_dir)
+        interpreter = _directory_interpreter(kwargs, settings.cache_dir)
     else:
         interpreter = target_environment(state, kwargs["python"], kwargs["system"])
     only_binary, no_binary = binary_args(kwargs)
@@ -143,9 +143,7 @@ def command(ctx: click.Context, /, packages: tuple[str, ...], **kwargs: Any) -> 
     print_plan(state.reporter, plan, dry_run=kwargs["dry_run"])
 
 
-def _directory_interpreter(
-    state: AppContext, kwargs: dict[str, Any], cache_dir: Path
-) -> Interpreter:
+def _directory_interpreter(kwargs: dict[str, Any], cache_dir: Path) -> Interpreter:
     """The Python whose tags and markers a --target/--prefix install is for: --python,
     else the activated environment's, else python3 on PATH. It is not changed, so it
     need not be a virtual environment."""
