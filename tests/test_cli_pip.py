@@ -386,6 +386,22 @@ def test_install_into_a_target_directory(index: IndexServer, venv: Path, tmp_pat
     assert _tree(target) == before  # all-or-nothing there too
 
 
+def test_list_and_freeze_a_target_directory(index: IndexServer, venv: Path, tmp_path: Path) -> None:
+    target = tmp_path / "layer"
+    assert pip(index, venv, "install", "--target", target, "alpha==1.0").code == 0
+    listed = cloche("pip", "list", "--path", target, "--format", "json", "--python", venv)
+    assert listed.code == 0, listed
+    assert json.loads(listed.out) == [
+        {"name": "alpha", "version": "1.0"},
+        {"name": "beta", "version": "2.0"},
+    ]
+    frozen = cloche("pip", "freeze", "--path", target, "--exclude", "beta")
+    assert (frozen.code, frozen.out) == (0, "alpha==1.0\n")
+    assert cloche("pip", "freeze", "--python", venv).out == ""  # the env itself is empty
+    missing = cloche("pip", "list", "--path", tmp_path / "nowhere")
+    assert missing.code == 2 and "does not exist" in missing.err
+
+
 def test_install_under_a_prefix(index: IndexServer, venv: Path, tmp_path: Path) -> None:
     prefix = tmp_path / "stage"
     result = pip(index, venv, "install", "--prefix", prefix, "tool")

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+
+if TYPE_CHECKING:
+    from cloche.cli.context import AppContext
+    from cloche.core.models import Interpreter
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -166,6 +171,32 @@ def binary_options(func: F) -> F:
 def binary_args(kwargs: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Pop --only-binary and --no-binary (in that order) out of a command's kwargs."""
     return tuple(kwargs.pop("only_binary", ())), tuple(kwargs.pop("no_binary", ()))
+
+
+def path_options(func: F) -> F:
+    """--path: read packages from directories instead of the environment."""
+    return click.option(
+        "--path",
+        "paths",
+        multiple=True,
+        type=click.Path(file_okay=False, exists=True, path_type=Path),
+        help="Look in this directory (a --target one, a site-packages) instead of the "
+        "environment (repeatable).",
+    )(func)
+
+
+def path_interpreter(
+    state: AppContext, python: str | None, system: bool, paths: Sequence[Path]
+) -> Interpreter:
+    """The environment's Python; with ``paths``, any Python (--python, else the activated
+    environment's, else python3 on PATH): the directories are read, not the env."""
+    from cloche.cli.env_target import target_environment
+
+    if not paths:
+        return target_environment(state, python, system)
+    from cloche.adapters.python import find_active_interpreter
+
+    return find_active_interpreter(python, cache_dir=state.settings().cache_dir)
 
 
 def dependency_list_options(verb: str) -> Callable[[F], F]:

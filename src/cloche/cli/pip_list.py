@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
 from cloche.cli.context import app
-from cloche.cli.env_target import target_environment
-from cloche.cli.options import env_options, index_flags, index_options
+from cloche.cli.options import (
+    env_options,
+    index_flags,
+    index_options,
+    path_interpreter,
+    path_options,
+)
 
 
 @click.command("list")
@@ -22,6 +28,7 @@ from cloche.cli.options import env_options, index_flags, index_options
     default="columns",
     help="Output format.",
 )
+@path_options
 @env_options
 @index_options
 @click.pass_context
@@ -30,6 +37,7 @@ def command(
     /,
     outdated: bool,
     fmt: str,
+    paths: tuple[Path, ...],
     python: str | None,
     system: bool,
     **kwargs: object,
@@ -38,11 +46,12 @@ def command(
     from cloche.ops import inspect
 
     state = app(ctx)
-    interpreter = target_environment(state, python, system)
+    interpreter = path_interpreter(state, python, system, paths)
     if outdated:
         settings = state.settings(**index_flags(dict(kwargs)))
         rows = [
-            (o.name, str(o.version), str(o.latest)) for o in inspect.outdated(interpreter, settings)
+            (o.name, str(o.version), str(o.latest))
+            for o in inspect.outdated(interpreter, settings, paths)
         ]
         if fmt == "json":
             click.echo(
@@ -56,7 +65,7 @@ def command(
         else:
             _columns([("Package", "Version", "Latest"), *rows])
         return
-    dists = inspect.installed(interpreter)
+    dists = inspect.installed(interpreter, paths)
     pairs = [(d.display_name or d.name, str(d.version)) for d in dists]
     if fmt == "json":
         click.echo(json.dumps([{"name": n, "version": v} for n, v in pairs]))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from email.parser import BytesHeaderParser
 from pathlib import Path
 
@@ -35,14 +36,28 @@ class ShowInfo:
     fields: tuple[tuple[str, str], ...]
 
 
-def installed(interpreter: Interpreter) -> list[InstalledDist]:
-    dists = installed_distributions(layout_for(interpreter))
-    return sorted(dists, key=lambda d: d.name)
+def installed(interpreter: Interpreter, paths: Sequence[Path] = ()) -> list[InstalledDist]:
+    """The environment's distributions; with ``paths``, those in these directories
+    instead (``--target`` directories, other site-packages)."""
+    own = layout_for(interpreter)
+    if not paths:
+        return sorted(installed_distributions(own), key=lambda d: d.name)
+    found: dict[tuple[str, Version], InstalledDist] = {}
+    for path in paths:
+        where = path.absolute()
+        for dist in installed_distributions(replace(own, purelib=where, platlib=where)):
+            found.setdefault((dist.name, dist.version), dist)
+    return sorted(found.values(), key=lambda d: d.name)
 
 
-def freeze(interpreter: Interpreter, *, exclude: frozenset[str] = frozenset()) -> str:
+def freeze(
+    interpreter: Interpreter,
+    *,
+    exclude: frozenset[str] = frozenset(),
+    paths: Sequence[Path] = (),
+) -> str:
     rows = []
-    for dist in installed(interpreter):
+    for dist in installed(interpreter, paths):
         if dist.name in exclude:
             continue
         url, editable = recorded_url(dist.direct_url)
@@ -51,11 +66,13 @@ def freeze(interpreter: Interpreter, *, exclude: frozenset[str] = frozenset()) -
     return render_freeze(rows)
 
 
-def outdated(interpreter: Interpreter, settings: Settings) -> list[Outdated]:
+def outdated(
+    interpreter: Interpreter, settings: Settings, paths: Sequence[Path] = ()
+) -> list[Outdated]:
     """Installed distributions with a newer release usable on this interpreter."""
     from cloche.adapters.index.client import IndexClient
 
-    dists = installed(interpreter)
+    dists = installed(interpreter, paths)
     target = interpreter.target()
     ranks = tag_ranks(target.tag_priority())
     out = []
