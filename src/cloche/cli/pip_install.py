@@ -140,7 +140,9 @@ def command(ctx: click.Context, /, packages: tuple[str, ...], **kwargs: Any) -> 
         plan = install_requirements(interpreter, asked, settings, options, state.reporter)
     finally:
         state.reporter.close()
-    print_plan(state.reporter, plan, dry_run=kwargs["dry_run"])
+    directory = target or prefix
+    where = "the environment" if directory is None else str(directory)
+    print_plan(state.reporter, plan, dry_run=kwargs["dry_run"], where=where)
 
 
 def _directory_interpreter(kwargs: dict[str, Any], cache_dir: Path) -> Interpreter:

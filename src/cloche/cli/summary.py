@@ -9,10 +9,12 @@ if TYPE_CHECKING:
     from cloche.ops.install import Plan
 
 
-def print_plan(reporter: ConsoleReporter, plan: Plan, *, dry_run: bool = False) -> None:
+def print_plan(
+    reporter: ConsoleReporter, plan: Plan, *, dry_run: bool = False, where: str = "the environment"
+) -> None:
     """``+ name==version`` / ``- name==version`` lines, like uv, and a one-line total."""
     if plan.is_noop:
-        reporter.info("Nothing to do: the environment already has everything asked for")
+        reporter.info(f"Nothing to do: {where} already has everything asked for")
         return
     removed = {p.name: p for p in plan.remove}
     for want in plan.install:
