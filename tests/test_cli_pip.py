@@ -438,6 +438,29 @@ def test_target_and_prefix_bad_input(
     assert not (tmp_path / "t").exists() and not (tmp_path / "p").exists()
 
 
+def test_config_settings_reach_the_build_backend(
+    index: IndexServer, venv: Path, tmp_path: Path
+) -> None:
+    site = next((venv / "lib").glob("python*/site-packages"))
+    result = pip(
+        index, venv, "install", "-C", "mode=fast", "-C", "flag=a", "-C", "flag=b", "srconly"
+    )
+    assert result.code == 0, result
+    written = json.loads((site / "srconly_config_settings.json").read_text())
+    assert written == {"flag": ["a", "b"], "mode": "fast"}
+    # Other settings are another build (not the cached one); the same ones reuse it.
+    other = pip(index, venv, "install", "--reinstall", "--config-settings", "mode=slow", "srconly")
+    assert other.code == 0 and "Building srconly==0.5 from source" in other.err
+    assert json.loads((site / "srconly_config_settings.json").read_text()) == {"mode": "slow"}
+    again = pip(index, venv, "install", "--reinstall", "--config-setting", "mode=slow", "srconly")
+    assert again.code == 0 and "Building" not in again.err
+    plain = pip(index, venv, "install", "--reinstall", "srconly")
+    assert plain.code == 0 and "Building srconly==0.5 from source" in plain.err
+    assert not (site / "srconly_config_settings.json").exists()
+    bad = pip(index, venv, "install", "-C", "novalue", "srconly")
+    assert bad.code == 2 and "'novalue' is not KEY=VALUE" in bad.err
+
+
 def _scratch_caches(tmp: Path) -> list[Path]:
     return sorted(tmp.glob("cloche-cache-*"))
 

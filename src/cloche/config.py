@@ -57,6 +57,8 @@ class Settings:
     """Use a temporary cache for one command (``--no-cache``): the CLI swaps ``cache_dir``."""
     no_build_isolation: bool = False
     """Build sources with the target interpreter as it is, not in an isolated environment."""
+    config_settings: tuple[tuple[str, str], ...] = ()
+    """``-C KEY=VALUE`` for PEP 517 build backends, in the order given."""
 
     @property
     def index_urls(self) -> tuple[str, ...]:

@@ -292,6 +292,9 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     meta = _meta()
     _fail(meta)
     files = _project_files()
+    if config_settings:  # what -C said, for tests to read back
+        name = _dists.import_name(meta["name"]) + "_config_settings.json"
+        files[name] = json.dumps(config_settings, sort_keys=True).encode()
     wheel = _dists.make_wheel(
         Path(wheel_directory), meta["name"], meta["version"], files=files, **_wheel_kwargs(meta)
     )

@@ -11,7 +11,7 @@ import os
 import shutil
 import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 from types import TracebackType
@@ -137,8 +137,10 @@ class SourceBuilder:
         reporter: Reporter | None = None,
         isolated: bool = True,
         python: Path | None = None,
+        config_settings: Mapping[str, str | list[str]] | None = None,
     ) -> None:
-        """``isolated=False`` (``--no-build-isolation``) runs hooks with ``python`` as is."""
+        """``isolated=False`` (``--no-build-isolation``) runs hooks with ``python`` as is;
+        ``config_settings`` (``-C KEY=VALUE``) go to every hook as PEP 517 says."""
         if isolated and env_factory is None:
             raise ValueError("an isolated SourceBuilder needs an env_factory")
         if not isolated and python is None:
@@ -147,6 +149,7 @@ class SourceBuilder:
         self._reporter: Reporter = reporter or NullReporter()
         self._isolated = isolated
         self._python = python
+        self._config = dict(config_settings) if config_settings else None
         self._sessions: dict[Path, _Session] = {}
         self._lock = threading.Lock()
 
@@ -193,13 +196,18 @@ class SourceBuilder:
                 target = work_dir / f"metadata-{kind}"
                 shutil.rmtree(target, ignore_errors=True)
                 target.mkdir(parents=True)
-                prepare: Callable[[str], str] = (
+                prepare: Callable[..., str] = (
                     session.hooks.prepare_metadata_for_build_editable
                     if editable
                     else session.hooks.prepare_metadata_for_build_wheel
                 )
                 hook = f"prepare_metadata_for_build_{kind}"
-                name = self._call(session, hook, lambda: prepare(str(target)), editable=editable)
+                name = self._call(
+                    session,
+                    hook,
+                    lambda: prepare(str(target), config_settings=self._config),
+                    editable=editable,
+                )
                 dist_info = target / name
                 metadata = _read_metadata_file(dist_info / "METADATA", session)
                 session.metadata[editable] = (metadata, dist_info)
@@ -229,7 +237,9 @@ class SourceBuilder:
                 name = self._call(
                     session,
                     hook,
-                    lambda: build(str(out_dir), metadata_directory=metadata_dir),
+                    lambda: build(
+                        str(out_dir), config_settings=self._config, metadata_directory=metadata_dir
+                    ),
                     editable=editable,
                 )
                 wheel = out_dir / name
@@ -292,13 +302,15 @@ class SourceBuilder:
         if session.env is None or kind in session.requires_done:
             return
         self._install(session, session.system.requires, "build-system.requires")
-        get: Callable[[], Sequence[str]] = (
+        get: Callable[..., Sequence[str]] = (
             session.hooks.get_requires_for_build_editable
             if kind == "editable"
             else session.hooks.get_requires_for_build_wheel
         )
         hook = f"get_requires_for_build_{kind}"
-        requires = self._call(session, hook, get, editable=kind == "editable")
+        requires = self._call(
+            session, hook, lambda: get(config_settings=self._config), editable=kind == "editable"
+        )
         if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
             raise BuildError(
                 f"the build backend of {session.label()} from {session.source} answered "

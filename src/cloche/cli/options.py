@@ -129,21 +129,52 @@ def link_flags(kwargs: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _key_value(
+    _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
+) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for value in values:
+        key, sep, setting = value.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{value!r} is not KEY=VALUE")
+        pairs.append((key, setting))
+    return tuple(pairs)
+
+
 def build_options(func: F) -> F:
-    """--no-build-isolation: how source packages are built."""
-    return click.option(
-        "--no-build-isolation",
-        is_flag=True,
-        default=None,
-        help="Build source packages with the environment's Python and the packages "
-        "installed in it (their build requirements, such as torch for flash-attn, must be "
-        "there already) instead of an isolated build environment.",
-    )(func)
+    """--no-build-isolation and -C: how source packages are built."""
+    decorators = [
+        click.option(
+            "--no-build-isolation",
+            is_flag=True,
+            default=None,
+            help="Build source packages with the environment's Python and the packages "
+            "installed in it (their build requirements, such as torch for flash-attn, must "
+            "be there already) instead of an isolated build environment.",
+        ),
+        click.option(
+            "-C",
+            "--config-settings",
+            "--config-setting",
+            "config_settings",
+            multiple=True,
+            metavar="KEY=VALUE",
+            callback=_key_value,
+            help="A setting for the build backend of packages built from source "
+            "(repeatable; a key given twice becomes a list).",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
 
 
 def build_flags(kwargs: dict[str, Any]) -> dict[str, Any]:
     """Pop the build options out of a command's kwargs as Settings fields."""
-    return {"no_build_isolation": kwargs.pop("no_build_isolation", None)}
+    return {
+        "no_build_isolation": kwargs.pop("no_build_isolation", None),
+        "config_settings": kwargs.pop("config_settings", None) or None,
+    }
 
 
 def binary_options(func: F) -> F:

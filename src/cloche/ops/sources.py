@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import shutil
 import tempfile
 import threading
@@ -54,16 +55,20 @@ class Sources(PackageFinder):
         reporter: Reporter | None = None,
         *,
         cache_builds: bool = True,
+        build_variant: str = "",
     ) -> None:
         """``builder`` makes the source builder on first need (most commands build nothing).
 
         Without ``cache_builds`` (builds that depend on the environment they ran in, as
         with ``--no-build-isolation``) built wheels are neither reused nor kept.
+        ``build_variant`` is what else shapes a build (its ``-C`` settings): built
+        wheels are cached per source and variant.
         """
         self.client = client
         self.store = store
         self._make_builder = builder
         self._cache_builds = cache_builds
+        self._build_variant = build_variant
         self._builder: SourceBuilder | None = None
         self.reporter: Reporter = reporter or NullReporter()
         self._work = Path(tempfile.mkdtemp(prefix="cloche-src-"))
@@ -205,14 +210,15 @@ class Sources(PackageFinder):
             return self.store.unpacked(sha) or self.store.unpack_wheel(
                 archive, sha, keep_archive=False
             )
-        built = self.store.built_wheel(sha) if self._cache_builds else None
+        key = self._variant_key(sha)
+        built = self.store.built_wheel(key) if self._cache_builds else None
         if built is None:
             tree = self._tree_for_file(file, archive=archive)
             out = self._scratch()
             self.reporter.info(f"Building {file.name}=={file.version} from source")
             built = self.builder.build_wheel(tree, out, source=file.filename)
             if self._cache_builds:
-                built = self.store.add_built_wheel(sha, built)
+                built = self.store.add_built_wheel(key, built)
         return self._unpack_local_wheel(built)
 
     def wheel_for_url(self, url: str, *, editable: bool = False) -> UnpackedWheel:
@@ -329,8 +335,16 @@ class Sources(PackageFinder):
         """A cache key for a build from ``url``; None when the source may change (directories)."""
         commit = self.vcs_commit(url)  # the checkout's own HEAD: no second trip to the remote
         if commit is not None:
-            return "vcs-" + hashlib.sha256(f"{url}@{commit}".encode()).hexdigest()
+            return self._variant_key(
+                "vcs-" + hashlib.sha256(f"{url}@{commit}".encode()).hexdigest()
+            )
         return None
+
+    def _variant_key(self, key: str) -> str:
+        """``key`` for a build with no ``-C`` settings; else one that also covers them."""
+        if not self._build_variant:
+            return key
+        return hashlib.sha256(f"{key}\0{self._build_variant}".encode()).hexdigest()
 
 
 class _Unseen:
@@ -392,16 +406,36 @@ def open_sources(
         envs = IsolatedBuildEnvs(interpreter, settings, reporter)
 
         isolated = not settings.no_build_isolation
+        config = _config_settings(settings.config_settings)
 
         def builder() -> SourceBuilder:
             from cloche.adapters.build import SourceBuilder
 
             if isolated:
-                return SourceBuilder(envs, reporter=reporter)
+                return SourceBuilder(envs, reporter=reporter, config_settings=config)
             python = Path(envs.base.executable)  # the target itself
-            return SourceBuilder(None, isolated=False, python=python, reporter=reporter)
+            return SourceBuilder(
+                None, isolated=False, python=python, reporter=reporter, config_settings=config
+            )
 
-        sources = Sources(client, store, builder, reporter, cache_builds=isolated)
+        variant = json.dumps(config, sort_keys=True) if config else ""
+        sources = Sources(
+            client, store, builder, reporter, cache_builds=isolated, build_variant=variant
+        )
         envs.bind(sources)
         stack.callback(sources.close)
         yield sources
+
+
+def _config_settings(pairs: Sequence[tuple[str, str]]) -> dict[str, str | list[str]]:
+    """``-C`` pairs as PEP 517 ``config_settings``: a key given twice maps to a list."""
+    out: dict[str, str | list[str]] = {}
+    for key, value in pairs:
+        known = out.get(key)
+        if known is None:
+            out[key] = value
+        elif isinstance(known, list):
+            known.append(value)
+        else:
+            out[key] = [known, value]
+    return out
