@@ -395,6 +395,17 @@ def test_real_index_lock_covers_every_platform(tmp_path: Path) -> None:
     assert run.code == 0 and run.out.strip() == str(numpy.version), run
 
 
+def test_add_a_local_directory(project: Project, tmp_path: Path) -> None:
+    from tests.support.dists import make_source_tree
+
+    tree = make_source_tree(project.root / "libs", "mylib", "0.4", requires=["beta==1.0"])
+    relative = tree.relative_to(project.root).as_posix()
+    result = project.ok("add", f"./{relative}")
+    assert " + mylib==0.4" in result.err  # the version it was built with
+    assert project.installed() == {"beta": "1.0", "mylib": "0.4"}
+    assert f'directory = {{path = "{relative}"}}' in (project.root / "pylock.toml").read_text()
+
+
 def test_buildable_project_is_installed_editable(tmp_path: Path, index: IndexServer) -> None:
     from tests.support.dists import make_source_tree
 
@@ -404,7 +415,8 @@ def test_buildable_project_is_installed_editable(tmp_path: Path, index: IndexSer
     extra = f'\n[tool.cloche]\nindex-url = "{index.url}"\npython = "{python}"\n'
     (root / "pyproject.toml").write_text(text + extra)
     proj = Project(root, index)
-    proj.ok("sync")
+    synced = proj.ok("sync")
+    assert " + mylib==0.3" in synced.err  # the built version, not a placeholder
     assert proj.installed() == {"beta": "2.0", "mylib": "0.3"}
     (root / "mylib" / "__init__.py").write_text("VALUE = 'edited'\n")
     out = proj.ok("run", "python", "-c", "import mylib; print(mylib.VALUE)")

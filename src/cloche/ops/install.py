@@ -139,12 +139,21 @@ def apply_plan(
     sources: Sources,
     settings: Settings,
     reporter: Reporter | None = None,
-) -> None:
-    """Prepare every wheel the plan installs, then change the env in one transaction."""
+) -> Plan:
+    """Prepare every wheel the plan installs, then change the env in one transaction.
+
+    Returns the plan as done: a directory or VCS source's version, unknown until it
+    was built, is the built wheel's.
+    """
     reporter = reporter or NullReporter()
     requests = prepare(plan.install, sources, settings, reporter)
     with env_lock(layout):
         _install_prepared(layout, plan, requests, settings, reporter)
+    done = tuple(
+        replace(want, version=request.wheel.version)
+        for want, request in zip(plan.install, requests, strict=True)
+    )
+    return replace(plan, install=done)
 
 
 def _install_prepared(

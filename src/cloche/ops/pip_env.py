@@ -135,7 +135,7 @@ def install_requirements(
             wanted = with_allowed_hashes(wanted, _hashes_by_name(asked))
         plan = plan_for(layout, wanted, exact=exact, reinstall=options.reinstall)
         if not options.dry_run and not plan.is_noop:
-            apply_plan(layout, plan, sources, settings, reporter)
+            plan = apply_plan(layout, plan, sources, settings, reporter)
     return plan
 
 

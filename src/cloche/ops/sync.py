@@ -128,8 +128,7 @@ def install_lock(
 
     clear_stamp(spec.root)
     with open_sources(settings, interpreter, reporter) as sources:
-        apply_plan(layout, plan, sources, settings, reporter)
-    return plan
+        return apply_plan(layout, plan, sources, settings, reporter)
 
 
 def _project_itself(spec: ProjectSpec, present: dict[NormalizedName, Version]) -> Wanted[Artifact]:
