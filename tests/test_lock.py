@@ -472,6 +472,25 @@ def test_inputs_hash_ignores_formatting_and_comments(tmp_path: Path, spec: Proje
     assert inputs_hash(other, ["https://u:p@pypi.example/simple"]) == inputs_hash(spec, [INDEX])
 
 
+def test_inputs_hash_covers_sources_but_not_where_the_checkout_is(tmp_path: Path) -> None:
+    text = (
+        '[project]\nname = "app"\ndependencies = ["mylib"]\n\n'
+        '[tool.cloche.sources]\nmylib = { path = "libs/mylib" }\n'
+    )
+    hashes = []
+    for where, body in [
+        ("one", text),
+        ("two", text),
+        ("three", text.replace('"libs/mylib"', '"libs/other"')),
+        ("four", text.replace("}", ", editable = true }")),
+    ]:
+        (tmp_path / where).mkdir()
+        (tmp_path / where / "pyproject.toml").write_text(body)
+        hashes.append(inputs_hash(load_project(tmp_path / where), [INDEX]))
+    assert hashes[0] == hashes[1]  # the same project in another directory
+    assert len(set(hashes)) == 3
+
+
 @pytest.mark.parametrize(
     ("old", "new"),
     [

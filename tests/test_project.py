@@ -196,3 +196,56 @@ def test_requirements_for_unknown_names(tmp_path: Path) -> None:
         requirements_for(spec, groups=["docs"])
     with pytest.raises(UsageError, match="unknown extra 'gpu'"):
         requirements_for(spec, extras=["gpu"])
+
+
+# -- [tool.cloche.sources] -----------------------------------------------------------------
+
+SOURCED = """\
+[project]
+name = "app"
+dependencies = ["mylib[fast]; sys_platform != 'win32'", "Other_Lib", "numpy"]
+
+[dependency-groups]
+dev = ["devlib"]
+
+[tool.cloche.sources]
+mylib = { path = "libs/mylib", editable = true }
+other-lib = { path = "../other" }
+devlib = { path = "tools/devlib" }
+"""
+
+
+def test_sources_point_named_dependencies_at_directories(tmp_path: Path) -> None:
+    root = write(tmp_path / "app", SOURCED)
+    spec = load_project(root)
+    assert set(spec.sources) == {"mylib", "other-lib", "devlib"}
+    reqs = {r.name: r for r in requirements_for(spec, groups=["dev"])}
+    mylib = reqs["mylib"]
+    assert mylib.editable
+    assert mylib.requirement.url == (root / "libs" / "mylib").resolve().as_uri()
+    assert mylib.requirement.extras == {"fast"}
+    assert str(mylib.requirement.marker) == 'sys_platform != "win32"'
+    other = reqs["other-lib"]
+    assert not other.editable
+    assert other.requirement.url == (tmp_path / "other").resolve().as_uri()
+    assert reqs["devlib"].requirement.url == (root / "tools" / "devlib").resolve().as_uri()
+    assert reqs["numpy"].requirement.url is None
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('mylib = "libs/mylib"', "tool.cloche.sources.mylib: expected a table, got a string"),
+        ("mylib = { editable = true }", "tool.cloche.sources.mylib: needs a path"),
+        ('mylib = { path = "x", git = "y" }', "unknown key 'git' (known: path, editable)"),
+        ('mylib = { path = "x", editable = "yes" }', "editable: expected true or false"),
+        ("mylib = { path = 3 }", "tool.cloche.sources.mylib.path: expected a string"),
+    ],
+)
+def test_bad_sources_name_the_key(tmp_path: Path, table: str, message: str) -> None:
+    text = '[project]\nname = "app"\n\n[tool.cloche.sources]\n' + table + "\n"
+    root = write(tmp_path / "app", text)
+    with pytest.raises(ProjectError) as info:
+        load_project(root)
+    assert message in str(info.value)
+    assert str(info.value).startswith("pyproject.toml: tool.cloche.sources")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -403,7 +404,41 @@ def test_add_a_local_directory(project: Project, tmp_path: Path) -> None:
     result = project.ok("add", f"./{relative}")
     assert " + mylib==0.4" in result.err  # the version it was built with
     assert project.installed() == {"beta": "1.0", "mylib": "0.4"}
+    # By name, with the path relative to the project: any checkout of it works.
+    assert '"mylib",' in project.pyproject and "file:" not in project.pyproject
+    assert f'mylib = {{path = "{relative}"}}' in project.pyproject
     assert f'directory = {{path = "{relative}"}}' in (project.root / "pylock.toml").read_text()
+    moved = tmp_path / "elsewhere" / "demo"
+    shutil.copytree(project.root, moved, ignore=shutil.ignore_patterns(".venv"))
+    check = cloche("lock", "--check", cwd=moved)
+    assert check.code == 0, check
+    assert cloche("sync", cwd=moved).code == 0
+
+
+def test_add_editable_local_directory_and_remove_it(project: Project) -> None:
+    from tests.support.dists import make_source_tree
+
+    tree = make_source_tree(project.root / "libs", "edlib", "0.2")
+    relative = tree.relative_to(project.root).as_posix()
+    project.ok("add", "-e", f"./{relative}")
+    assert f'edlib = {{path = "{relative}", editable = true}}' in project.pyproject
+    assert "editable = true" in (project.root / "pylock.toml").read_text()
+    (tree / "edlib" / "__init__.py").write_text("VALUE = 'live'\n")
+    out = project.ok("run", "python", "-c", "import edlib; print(edlib.VALUE)")
+    assert out.out.strip() == "live"  # the source tree itself is imported
+    project.ok("remove", "edlib")
+    assert "edlib" not in project.pyproject  # its source entry went with it
+    assert "edlib" not in project.installed()
+
+
+def test_add_editable_refuses_what_is_not_a_directory(project: Project) -> None:
+    before = project.files()
+    result = project.run("add", "-e", "beta")
+    assert result.code == 2
+    assert result.err.strip() == (
+        "error: --editable takes local project directories; beta is not one"
+    )
+    assert project.files() == before
 
 
 def test_buildable_project_is_installed_editable(tmp_path: Path, index: IndexServer) -> None:

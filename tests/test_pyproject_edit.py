@@ -8,8 +8,14 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
-from cloche.core.project import load_project
-from cloche.core.pyproject_edit import add_requirements, new_pyproject, remove_requirements
+from cloche.core.project import PathSource, load_project
+from cloche.core.pyproject_edit import (
+    add_requirements,
+    new_pyproject,
+    remove_requirements,
+    remove_sources,
+    set_sources,
+)
 from cloche.errors import ProjectError, UsageError
 
 if sys.version_info >= (3, 11):
@@ -159,3 +165,21 @@ def test_remove_every_entry_of_a_name_from_group() -> None:
 def test_edit_of_invalid_toml() -> None:
     with pytest.raises(ProjectError, match=r"pyproject\.toml: invalid TOML"):
         add_requirements("[project\n", reqs("x"))
+
+
+def test_sources_are_set_and_removed_keeping_the_rest(tmp_path: Path) -> None:
+    text = '[project]\nname = "app"\n\n[tool.cloche]\npython = "3.11"  # pinned\n'
+    added = set_sources(
+        text, {"mylib": PathSource("libs/mylib", editable=True), "b": PathSource("../b")}
+    )
+    assert 'python = "3.11"  # pinned' in added
+    assert 'mylib = {path = "libs/mylib", editable = true}' in added
+    assert 'b = {path = "../b"}' in added
+    (tmp_path / "pyproject.toml").write_text(added)
+    assert set(load_project(tmp_path).sources) == {"mylib", "b"}
+    replaced = set_sources(added, {"MyLib": PathSource("elsewhere")})
+    assert 'mylib = {path = "elsewhere"}' in replaced  # the existing key, spelled as it was
+    fewer = remove_sources(replaced, ["mylib"])
+    assert "mylib" not in fewer and 'b = {path = "../b"}' in fewer
+    assert "[tool.cloche.sources]" not in remove_sources(fewer, ["b"])  # empty: dropped
+    assert remove_sources(text, ["mylib"]) == text

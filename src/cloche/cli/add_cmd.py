@@ -15,11 +15,18 @@ if TYPE_CHECKING:
 
 @click.command("add")
 @click.argument("packages", nargs=-1, required=True)
+@click.option(
+    "-e",
+    "--editable",
+    is_flag=True,
+    help="Add local project directories editable: changes to their code show at once.",
+)
 @dependency_list_options("Add to")
 @click.pass_context
 def command(
     ctx: click.Context,
     packages: tuple[str, ...],
+    editable: bool,
     group: str | None,
     dev: bool,
     optional: str | None,
@@ -27,19 +34,29 @@ def command(
 ) -> None:
     """Add PACKAGES to pyproject.toml, lock, and sync.
 
-    A package named without a version gets '>=' the version locked. If the lock
-    fails (unknown package, conflict), pyproject.toml and pylock.toml are left as
-    they were.
+    A package named without a version gets '>=' the version locked. A local
+    directory is added by name, with its path (relative to the project) under
+    [tool.cloche.sources]. If the lock fails (unknown package, conflict),
+    pyproject.toml and pylock.toml are left as they were.
 
     \b
     Examples:
       cloche add numpy "pandas>=2"
       cloche add --dev pytest
       cloche add --optional viz matplotlib
+      cloche add -e ./libs/mylib
     """
     from cloche.cli.sync_cmd import default_sync, project_settings
+    from cloche.core.models import normalize
     from cloche.ops.project import find_project, project_interpreter
-    from cloche.ops.project_edit import commit, lock_edit, parse_args, read_pyproject, with_added
+    from cloche.ops.project_edit import (
+        commit,
+        local_sources,
+        lock_edit,
+        parse_args,
+        read_pyproject,
+        with_added,
+    )
 
     if dev:
         if group not in (None, "dev"):
@@ -47,8 +64,10 @@ def command(
         group = "dev"
     state = app(ctx)
     spec = find_project()
-    reqs = parse_args(packages)
-    text = with_added(read_pyproject(spec.root), reqs, group=group, optional=optional)
+    reqs, sources = local_sources(spec.root, parse_args(packages), editable=editable)
+    text = with_added(
+        read_pyproject(spec.root), reqs, group=group, optional=optional, sources=sources
+    )
     settings = project_settings(state, spec)
     interpreter = project_interpreter(spec, settings.cache_dir)
     try:
@@ -58,7 +77,7 @@ def command(
             settings,
             interpreter,
             state.reporter,
-            pin_bare=reqs,
+            pin_bare=[r for r in reqs if normalize(r.name) not in sources],  # one version each
             group=group,
             optional=optional,
         )

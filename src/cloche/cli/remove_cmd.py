@@ -29,7 +29,13 @@ def command(
     """
     from cloche.cli.sync_cmd import default_sync, project_settings
     from cloche.ops.project import find_project, project_interpreter
-    from cloche.ops.project_edit import commit, lock_edit, read_pyproject, with_removed
+    from cloche.ops.project_edit import (
+        commit,
+        lock_edit,
+        read_pyproject,
+        with_removed,
+        without_unused_sources,
+    )
 
     if dev:
         if group not in (None, "dev"):
@@ -38,6 +44,7 @@ def command(
     state = app(ctx)
     spec = find_project()
     text = with_removed(read_pyproject(spec.root), packages, group=group, optional=optional)
+    text = without_unused_sources(spec.root, text)
     settings = project_settings(state, spec)
     interpreter = project_interpreter(spec, settings.cache_dir)
     try:

@@ -80,6 +80,11 @@ def inputs_hash(spec: ProjectSpec, index_urls: Sequence[str]) -> str:
         "python": spec.python or "",
         "index-urls": [strip_credentials(url).rstrip("/") for url in index_urls],
     }
+    if spec.sources:  # only when used, so older locks keep their hash
+        data["sources"] = {
+            str(name): [source.path, source.editable]
+            for name, source in sorted(spec.sources.items())
+        }
     text = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 

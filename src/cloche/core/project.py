@@ -36,6 +36,19 @@ def _no_requirements() -> Mapping[NormalizedName, tuple[Requirement, ...]]:
 
 
 @dataclass(frozen=True, slots=True)
+class PathSource:
+    """``[tool.cloche.sources] name = { path = "libs/x", editable = true }``: where a
+    dependency named only by name comes from, relative to the project root."""
+
+    path: str
+    editable: bool = False
+
+
+def _no_sources() -> Mapping[NormalizedName, PathSource]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
 class ProjectSpec:
     """Everything cloche reads from a project's pyproject.toml."""
 
@@ -63,6 +76,8 @@ class ProjectSpec:
     """``[project] version`` when static (None when dynamic or absent)."""
     buildable: bool = False
     """The project has a ``[build-system]``: ``sync`` installs it into the env, editable."""
+    sources: Mapping[NormalizedName, PathSource] = field(default_factory=_no_sources)
+    """``[tool.cloche.sources]``: local directories for dependencies named by name."""
 
     @property
     def pyproject_path(self) -> Path:
@@ -198,6 +213,7 @@ def load_project(root: Path) -> ProjectSpec:
 
     python = reader.string(tool.get("python"), "tool.cloche.python") or _python_version_file(root)
     default_groups = _default_groups(reader, tool.get("default-groups"), groups)
+    sources = _sources(reader, tool.get("sources"))
     return ProjectSpec(
         root=root,
         name=name,
@@ -211,7 +227,26 @@ def load_project(root: Path) -> ProjectSpec:
         default_groups=default_groups,
         version=_version(reader, project.get("version")),
         buildable=isinstance(data.get("build-system"), Mapping) and name is not None,
+        sources=MappingProxyType(sources),
     )
+
+
+def _sources(reader: _Reader, value: object) -> dict[NormalizedName, PathSource]:
+    out: dict[NormalizedName, PathSource] = {}
+    for name, entry in reader.table(value, "tool.cloche.sources").items():
+        key = f"tool.cloche.sources.{name}"
+        table = reader.table(entry, key)
+        unknown = sorted(set(table) - {"path", "editable"})
+        if unknown:
+            raise reader.error(key, f"unknown key {unknown[0]!r} (known: path, editable)")
+        path = reader.string(table.get("path"), f"{key}.path")
+        if not path:
+            raise reader.error(key, "needs a path (a directory, relative to the project)")
+        editable = table.get("editable", False)
+        if not isinstance(editable, bool):
+            raise reader.error(f"{key}.editable", f"expected true or false, got {editable!r}")
+        out[normalize(name)] = PathSource(path, editable)
+    return out
 
 
 def _version(reader: _Reader, value: object) -> str | None:
@@ -368,14 +403,27 @@ def requirements_for(
     """
     chosen_groups = _pick(spec.dependency_groups, groups, all_groups, "dependency group")
     chosen_extras = _pick(spec.optional_dependencies, extras, all_extras, "extra")
-    out = [UserRequirement(req, PYPROJECT) for req in spec.dependencies]
+    pairs = [(req, PYPROJECT) for req in spec.dependencies]
     for extra in chosen_extras:
         origin = f"{PYPROJECT} [project.optional-dependencies] {extra}"
-        out.extend(UserRequirement(req, origin) for req in spec.optional_dependencies[extra])
+        pairs.extend((req, origin) for req in spec.optional_dependencies[extra])
     for group in chosen_groups:
         origin = f"{PYPROJECT} [dependency-groups] {group}"
-        out.extend(UserRequirement(req, origin) for req in spec.dependency_groups[group])
-    return out
+        pairs.extend((req, origin) for req in spec.dependency_groups[group])
+    return [_sourced(spec, req, origin) for req, origin in pairs]
+
+
+def _sourced(spec: ProjectSpec, req: Requirement, origin: str) -> UserRequirement:
+    """``req``, pointed at its ``[tool.cloche.sources]`` directory when it has one."""
+    source = spec.sources.get(normalize(req.name))
+    if source is None or req.url:
+        return UserRequirement(req, origin)
+    directory = (spec.root / source.path).resolve()
+    text = req.name + (f"[{','.join(sorted(req.extras))}]" if req.extras else "")
+    text += f" @ {directory.as_uri()}"
+    if req.marker is not None:
+        text += f" ; {req.marker}"
+    return UserRequirement(Requirement(text), origin, editable=source.editable)
 
 
 def _pick(

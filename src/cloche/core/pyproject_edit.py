@@ -6,7 +6,7 @@ caller's job, so a failed resolve can leave the file untouched.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import tomlkit
 from packaging.requirements import InvalidRequirement, Requirement
@@ -17,7 +17,7 @@ from tomlkit.items import Array, Table
 from tomlkit.toml_document import TOMLDocument
 
 from cloche.core.models import NormalizedName, normalize
-from cloche.core.project import PYPROJECT
+from cloche.core.project import PYPROJECT, PathSource
 from cloche.errors import ProjectError, UsageError
 
 _NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
@@ -91,6 +91,54 @@ def remove_requirements(
         for index in reversed(positions):
             del array[index]
     return tomlkit.dumps(doc), missing
+
+
+def set_sources(text: str, sources: Mapping[str, PathSource]) -> str:
+    """Write ``[tool.cloche.sources]`` entries (``name = { path = ..., editable = true }``),
+    replacing any for the same names; the tables are created when missing."""
+    if not sources:
+        return text
+    doc = _parse(text)
+    tool = _child_table(doc, "tool", create=True)
+    assert tool is not None
+    cloche = _nested_table(tool, "cloche", "tool")
+    table = _nested_table(cloche, "sources", "tool.cloche")
+    for name, source in sources.items():
+        key = _existing_key(table, name) or name
+        entry = tomlkit.inline_table()
+        entry["path"] = source.path
+        if source.editable:
+            entry["editable"] = True
+        table[key] = entry
+    return tomlkit.dumps(doc)
+
+
+def remove_sources(text: str, names: Sequence[str]) -> str:
+    """Drop the ``[tool.cloche.sources]`` entries of ``names`` (those that have one)."""
+    doc = _parse(text)
+    tool = doc.get("tool")
+    cloche = tool.get("cloche") if isinstance(tool, Table) else None
+    table = cloche.get("sources") if isinstance(cloche, Table) else None
+    if not isinstance(table, Table):
+        return text
+    for name in names:
+        key = _existing_key(table, name)
+        if key is not None:
+            del table[key]
+    if not table:
+        assert isinstance(cloche, Table)
+        del cloche["sources"]
+    return tomlkit.dumps(doc)
+
+
+def _nested_table(parent: Table, key: str, where: str) -> Table:
+    child = parent.get(key)
+    if child is None:
+        child = tomlkit.table()
+        parent.add(key, child)
+    if not isinstance(child, Table):
+        raise ProjectError(f"{PYPROJECT}: {where}.{key}: expected a table")
+    return child
 
 
 def _parse(text: str) -> TOMLDocument:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from packaging.pylock import Pylock
 from packaging.requirements import Requirement
@@ -22,8 +23,19 @@ from packaging.specifiers import SpecifierSet
 from cloche.config import Settings
 from cloche.core.lock import build_lock, dump_lock
 from cloche.core.models import Interpreter, Resolution, normalize
-from cloche.core.project import PYPROJECT, PYTHON_VERSION_FILE, ProjectSpec, load_project
-from cloche.core.pyproject_edit import add_requirements, remove_requirements
+from cloche.core.project import (
+    PYPROJECT,
+    PYTHON_VERSION_FILE,
+    PathSource,
+    ProjectSpec,
+    load_project,
+)
+from cloche.core.pyproject_edit import (
+    add_requirements,
+    remove_requirements,
+    remove_sources,
+    set_sources,
+)
 from cloche.core.report import Reporter
 from cloche.errors import ClocheError, ProjectError, UsageError
 from cloche.ops.lock import LockRequest, lock_project, previous_lock
@@ -74,9 +86,63 @@ def parse_args(args: Sequence[str]) -> list[Requirement]:
 
 
 def with_added(
-    text: str, reqs: Sequence[Requirement], *, group: str | None, optional: str | None
+    text: str,
+    reqs: Sequence[Requirement],
+    *,
+    group: str | None,
+    optional: str | None,
+    sources: Mapping[str, PathSource] | None = None,
 ) -> str:
-    return add_requirements(text, reqs, group=group, optional=optional)
+    return set_sources(add_requirements(text, reqs, group=group, optional=optional), sources or {})
+
+
+def local_sources(
+    root: Path, reqs: Sequence[Requirement], *, editable: bool
+) -> tuple[list[Requirement], dict[str, PathSource]]:
+    """Requirements on local directories as a bare name plus a ``[tool.cloche.sources]``
+    entry with the path relative to ``root``, so pyproject.toml works on any checkout.
+
+    With ``editable`` every requirement must be such a directory.
+    """
+    out: list[Requirement] = []
+    sources: dict[str, PathSource] = {}
+    for req in reqs:
+        directory = _local_directory(req)
+        if directory is None:
+            if editable:
+                raise UsageError(f"--editable takes local project directories; {req} is not one")
+            out.append(req)
+            continue
+        bare = req.name + (f"[{','.join(sorted(req.extras))}]" if req.extras else "")
+        if req.marker is not None:
+            bare += f" ; {req.marker}"
+        out.append(Requirement(bare))
+        relative = Path(os.path.relpath(directory, root)).as_posix()
+        sources[normalize(req.name)] = PathSource(relative, editable)
+    return out, sources
+
+
+def _local_directory(req: Requirement) -> Path | None:
+    if not req.url or not req.url.startswith("file:"):
+        return None
+    path = Path(unquote(urlsplit(req.url).path))
+    return path if path.is_dir() else None
+
+
+def without_unused_sources(root: Path, text: str) -> str:
+    """``text`` without the ``[tool.cloche.sources]`` entries no dependency list names."""
+    spec = spec_from_text(root, text)
+    used = {
+        normalize(req.name)
+        for reqs in (
+            spec.dependencies,
+            *spec.optional_dependencies.values(),
+            *spec.dependency_groups.values(),
+        )
+        for req in reqs
+    }
+    unused = [str(name) for name in spec.sources if name not in used]
+    return remove_sources(text, unused) if unused else text
 
 
 def with_removed(
