@@ -255,6 +255,40 @@ def test_import_requirements(tmp_path: Path, index: IndexServer) -> None:
     assert cloche("sync", cwd=root).code == 0
 
 
+def test_import_local_directories_as_sources(tmp_path: Path, index: IndexServer) -> None:
+    from tests.support.dists import make_source_tree
+
+    root = tmp_path / "old-project"
+    edited = make_source_tree(root / "libs", "edlib", "0.2")
+    built = make_source_tree(root / "libs", "plainlib", "0.3", requires=["beta==1.0"])
+    (root / "requirements.txt").write_text(
+        f"-i {index.url}\n-e ./libs/{edited.name}\n./libs/{built.name}\n"
+    )
+    result = cloche("import", "requirements.txt", cwd=root)
+    assert result.code == 0, result
+    pyproject = (root / "pyproject.toml").read_text()
+    assert '"edlib",' in pyproject and '"plainlib",' in pyproject
+    assert f'edlib = {{path = "libs/{edited.name}", editable = true}}' in pyproject
+    assert f'plainlib = {{path = "libs/{built.name}"}}' in pyproject
+    assert cloche("sync", cwd=root).code == 0
+    (edited / "edlib" / "__init__.py").write_text("VALUE = 'live'\n")
+    out = cloche("run", "python", "-c", "import edlib; print(edlib.VALUE)", cwd=root)
+    assert out.out.strip() == "live", out
+
+
+def test_import_refuses_an_editable_that_is_not_a_directory(
+    tmp_path: Path, index: IndexServer
+) -> None:
+    (tmp_path / "requirements.txt").write_text("-e git+https://example.invalid/x.git#egg=x\n")
+    result = cloche("import", "requirements.txt", cwd=tmp_path)
+    assert result.code == 2, result
+    assert result.err.strip() == (
+        "error: requirements.txt:1: only local directories can be imported editable; "
+        "add x by URL, without -e"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["requirements.txt"]
+
+
 def test_failed_import_writes_nothing(tmp_path: Path, index: IndexServer) -> None:
     (tmp_path / "requirements.txt").write_text(f"--index-url {index.url}\nalpha\nnosuchthing\n")
     result = cloche("import", "requirements.txt", cwd=tmp_path)

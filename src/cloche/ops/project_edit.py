@@ -107,19 +107,31 @@ def local_sources(
     out: list[Requirement] = []
     sources: dict[str, PathSource] = {}
     for req in reqs:
-        directory = _local_directory(req)
-        if directory is None:
+        sourced = as_source(root, req, editable=editable)
+        if sourced is None:
             if editable:
                 raise UsageError(f"--editable takes local project directories; {req} is not one")
             out.append(req)
             continue
-        bare = req.name + (f"[{','.join(sorted(req.extras))}]" if req.extras else "")
-        if req.marker is not None:
-            bare += f" ; {req.marker}"
-        out.append(Requirement(bare))
-        relative = Path(os.path.relpath(directory, root)).as_posix()
-        sources[normalize(req.name)] = PathSource(relative, editable)
+        bare, source = sourced
+        out.append(bare)
+        sources[normalize(req.name)] = source
     return out, sources
+
+
+def as_source(
+    root: Path, req: Requirement, *, editable: bool
+) -> tuple[Requirement, PathSource] | None:
+    """``req`` by name and its ``[tool.cloche.sources]`` entry (path relative to
+    ``root``) when it names a local directory; None otherwise."""
+    directory = _local_directory(req)
+    if directory is None:
+        return None
+    bare = req.name + (f"[{','.join(sorted(req.extras))}]" if req.extras else "")
+    if req.marker is not None:
+        bare += f" ; {req.marker}"
+    relative = Path(os.path.relpath(directory, root)).as_posix()
+    return Requirement(bare), PathSource(relative, editable)
 
 
 def _local_directory(req: Requirement) -> Path | None:

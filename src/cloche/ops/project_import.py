@@ -11,11 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from packaging.requirements import Requirement
+
 from cloche.core.models import Interpreter
-from cloche.core.project import PYPROJECT
-from cloche.core.pyproject_edit import add_requirements, new_pyproject
+from cloche.core.project import PYPROJECT, PathSource
+from cloche.core.pyproject_edit import add_requirements, new_pyproject, set_sources
 from cloche.core.reqfile import RequirementsFile, parse_requirements_file
 from cloche.errors import ProjectError, RequirementError
+from cloche.ops.project_edit import as_source
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +45,16 @@ def plan_import(
     if text is None:
         version = interpreter.version
         text = new_pyproject(project_name(root), f">={version.major}.{version.minor}")
-    text = add_requirements(text, [r.requirement for r in parsed.requirements])
+    reqs: list[Requirement] = []
+    sources: dict[str, PathSource] = {}
+    for user in parsed.requirements:
+        sourced = as_source(root, user.requirement, editable=user.editable)
+        if sourced is None:
+            reqs.append(user.requirement)
+        else:
+            reqs.append(sourced[0])
+            sources[user.name] = sourced[1]
+    text = set_sources(add_requirements(text, reqs), sources)
     text = _with_index_options(text, parsed)
     notes = []
     if any(r.hashes for r in parsed.requirements):
@@ -61,10 +73,10 @@ def project_name(root: Path) -> str:
 
 def _refuse_unsupported(parsed: RequirementsFile, path: Path) -> None:
     for req in parsed.requirements:
-        if req.editable:
+        if req.editable and as_source(path.parent, req.requirement, editable=True) is None:
             raise RequirementError(
-                f"{req.origin}: editable requirements cannot be imported; "
-                f"add it as 'name @ path' to {PYPROJECT}"
+                f"{req.origin}: only local directories can be imported editable; "
+                f"add {req.name} by URL, without -e"
             )
     if parsed.constraints:
         raise RequirementError(
