@@ -447,6 +447,10 @@ def test_add_a_local_directory(project: Project, tmp_path: Path) -> None:
     check = cloche("lock", "--check", cwd=moved)
     assert check.code == 0, check
     assert cloche("sync", cwd=moved).code == 0
+    # Exported for pip run from the project, as in a Docker build: a relative path.
+    exported = cloche("export", "requirements", cwd=moved)
+    assert exported.code == 0, exported
+    assert f"./{relative}\n" in exported.out and "file:" not in exported.out
 
 
 def test_add_editable_local_directory_and_remove_it(project: Project) -> None:
@@ -457,6 +461,7 @@ def test_add_editable_local_directory_and_remove_it(project: Project) -> None:
     project.ok("add", "-e", f"./{relative}")
     assert f'edlib = {{path = "{relative}", editable = true}}' in project.pyproject
     assert "editable = true" in (project.root / "pylock.toml").read_text()
+    assert f"-e ./{relative}\n" in project.ok("export", "requirements").out
     (tree / "edlib" / "__init__.py").write_text("VALUE = 'live'\n")
     out = project.ok("run", "python", "-c", "import edlib; print(edlib.VALUE)")
     assert out.out.strip() == "live"  # the source tree itself is imported

@@ -113,15 +113,23 @@ def _index_lines(index_urls: Sequence[str]) -> list[str]:
     return [f"--index-url {urls[0]}", *(f"--extra-index-url {url}" for url in urls[1:])]
 
 
+def _directory_text(lock_dir: Path, path: Path) -> str:
+    """A directory inside the project as ``./relative`` (pip reads it from the directory
+    it runs in: the project's, as in a Docker build), anything else as a file URL."""
+    location = (path if path.is_absolute() else lock_dir / path).resolve()
+    try:
+        relative = location.relative_to(lock_dir.resolve())
+    except ValueError:
+        return location.as_uri()
+    return "./" + relative.as_posix() if relative.parts else "."
+
+
 def _package_lines(package: Package, lock_dir: Path, marker: str | None, hashes: bool) -> list[str]:
     suffix = f" ; {marker}" if marker else ""
     directory = package.directory
     if isinstance(directory, PackageDirectory):
-        path = Path(directory.path)
-        location = path if path.is_absolute() else lock_dir / path
-        if directory.editable:
-            return [f"-e {location.resolve().as_uri()}{suffix}"]
-        return [f"{package.name} @ {location.resolve().as_uri()}{suffix}"]
+        where = _directory_text(lock_dir, Path(directory.path))
+        return [f"-e {where}{suffix}" if directory.editable else f"{where}{suffix}"]
     if isinstance(package.vcs, PackageVcs):
         vcs = package.vcs
         return [f"{package.name} @ {vcs.type}+{vcs.url}@{vcs.commit_id}{suffix}"]
