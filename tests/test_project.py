@@ -218,6 +218,13 @@ devlib = { path = "tools/devlib" }
 def test_sources_point_named_dependencies_at_directories(tmp_path: Path) -> None:
     root = write(tmp_path / "app", SOURCED)
     spec = load_project(root)
+    with pytest.raises(ProjectError) as info:
+        requirements_for(spec)  # the directories are not there yet
+    assert str(info.value).startswith(
+        "pyproject.toml: tool.cloche.sources.mylib: libs/mylib is not a directory"
+    )
+    for directory in (root / "libs" / "mylib", tmp_path / "other", root / "tools" / "devlib"):
+        directory.mkdir(parents=True)
     assert set(spec.sources) == {"mylib", "other-lib", "devlib"}
     reqs = {r.name: r for r in requirements_for(spec, groups=["dev"])}
     mylib = reqs["mylib"]

@@ -419,6 +419,11 @@ def _sourced(spec: ProjectSpec, req: Requirement, origin: str) -> UserRequiremen
     if source is None or req.url:
         return UserRequirement(req, origin)
     directory = (spec.root / source.path).resolve()
+    if not directory.is_dir():
+        raise ProjectError(
+            f"{PYPROJECT}: tool.cloche.sources.{normalize(req.name)}: {source.path} is not "
+            f"a directory (paths are relative to {spec.root})"
+        )
     text = req.name + (f"[{','.join(sorted(req.extras))}]" if req.extras else "")
     text += f" @ {directory.as_uri()}"
     if req.marker is not None:
