@@ -237,6 +237,14 @@ def test_sources_point_named_dependencies_at_directories(tmp_path: Path) -> None
     assert other.requirement.url == (tmp_path / "other").resolve().as_uri()
     assert reqs["devlib"].requirement.url == (root / "tools" / "devlib").resolve().as_uri()
     assert reqs["numpy"].requirement.url is None
+    ranged = write(tmp_path / "ranged", SOURCED.replace('"Other_Lib"', '"Other_Lib>=2"'))
+    (tmp_path / "ranged" / "libs" / "mylib").mkdir(parents=True)
+    with pytest.raises(ProjectError) as info:
+        requirements_for(load_project(ranged))
+    assert str(info.value) == (
+        "pyproject.toml: 'Other_Lib>=2' has a version range, but tool.cloche.sources.other-lib "
+        "is a directory, which has one version; name it alone"
+    )
 
 
 @pytest.mark.parametrize(

@@ -418,6 +418,12 @@ def _sourced(spec: ProjectSpec, req: Requirement, origin: str) -> UserRequiremen
     source = spec.sources.get(normalize(req.name))
     if source is None or req.url:
         return UserRequirement(req, origin)
+    if req.specifier:
+        raise ProjectError(
+            f"{origin}: {str(req)!r} has a version range, but "
+            f"tool.cloche.sources.{normalize(req.name)} is a directory, which has one "
+            "version; name it alone"
+        )
     directory = (spec.root / source.path).resolve()
     if not directory.is_dir():
         raise ProjectError(
