@@ -461,6 +461,16 @@ def test_config_settings_reach_the_build_backend(
     assert bad.code == 2 and "'novalue' is not KEY=VALUE" in bad.err
 
 
+@pytest.mark.parametrize(("strategy", "beta"), [("only-if-needed", "1.0"), ("eager", "2.0")])
+def test_upgrade_strategy(index: IndexServer, venv: Path, strategy: str, beta: str) -> None:
+    index.add_wheel("gamma", "1.0", requires=["beta>=1"])
+    index.add_wheel("gamma", "2.0", requires=["beta>=1"])
+    assert pip(index, venv, "install", "gamma==1.0", "beta==1.0").code == 0
+    result = pip(index, venv, "install", "-U", "--upgrade-strategy", strategy, "gamma")
+    assert result.code == 0, result
+    assert installed(venv) == {"beta": beta, "gamma": "2.0"}
+
+
 def _scratch_caches(tmp: Path) -> list[Path]:
     return sorted(tmp.glob("cloche-cache-*"))
 

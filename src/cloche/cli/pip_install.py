@@ -59,6 +59,14 @@ if TYPE_CHECKING:
     is_flag=True,
     help="Upgrade the named packages to the newest allowed versions.",
 )
+@click.option(
+    "--upgrade-strategy",
+    type=click.Choice(["only-if-needed", "eager"]),
+    default="only-if-needed",
+    show_default=True,
+    help="With --upgrade: upgrade dependencies only when the new versions need it, "
+    "or always (eager).",
+)
 @click.option("--no-deps", is_flag=True, help="Do not install dependencies.")
 @click.option(
     "--require-hashes",
@@ -128,6 +136,7 @@ def command(ctx: click.Context, /, packages: tuple[str, ...], **kwargs: Any) -> 
     )
     options = InstallOptions(
         upgrade=kwargs["upgrade"],
+        eager=kwargs["upgrade_strategy"] == "eager",
         no_deps=kwargs["no_deps"],
         require_hashes=kwargs["require_hashes"],
         reinstall=kwargs["reinstall"],

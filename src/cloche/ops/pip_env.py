@@ -42,6 +42,8 @@ class InstallOptions:
     """The pip-style switches of one install or sync."""
 
     upgrade: bool = False
+    eager: bool = False
+    """``--upgrade-strategy eager``: an upgrade also takes dependencies to their newest."""
     no_deps: bool = False
     require_hashes: bool = False
     reinstall: bool = False
@@ -111,6 +113,7 @@ def install_requirements(
     resolve_options = ResolveOptions(
         constraints=asked.constraints,
         preferences=tuple((p.name, p.version) for p in present),
+        upgrade=options.upgrade and options.eager,
         upgrade_packages=upgrade_names,
         prerelease=settings.prerelease,
         no_binary=asked.files.no_binary if asked.files else frozenset(),
