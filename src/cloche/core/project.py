@@ -430,11 +430,17 @@ def _sourced(spec: ProjectSpec, req: Requirement, origin: str) -> UserRequiremen
             f"{PYPROJECT}: tool.cloche.sources.{normalize(req.name)}: {source.path} is not "
             f"a directory (paths are relative to {spec.root})"
         )
+    return UserRequirement(pointed_at(req, directory.as_uri()), origin, editable=source.editable)
+
+
+def pointed_at(req: Requirement, url: str | None) -> Requirement:
+    """``req``'s name, extras and marker, with ``url`` as its source (None: by name alone)."""
     text = req.name + (f"[{','.join(sorted(req.extras))}]" if req.extras else "")
-    text += f" @ {directory.as_uri()}"
+    if url is not None:
+        text += f" @ {url}"
     if req.marker is not None:
         text += f" ; {req.marker}"
-    return UserRequirement(Requirement(text), origin, editable=source.editable)
+    return Requirement(text)
 
 
 def _pick(

@@ -29,6 +29,7 @@ from cloche.core.project import (
     PathSource,
     ProjectSpec,
     load_project,
+    pointed_at,
 )
 from cloche.core.pyproject_edit import (
     add_requirements,
@@ -127,11 +128,8 @@ def as_source(
     directory = _local_directory(req)
     if directory is None:
         return None
-    bare = req.name + (f"[{','.join(sorted(req.extras))}]" if req.extras else "")
-    if req.marker is not None:
-        bare += f" ; {req.marker}"
     relative = Path(os.path.relpath(directory, root)).as_posix()
-    return Requirement(bare), PathSource(relative, editable)
+    return pointed_at(req, None), PathSource(relative, editable)
 
 
 def _local_directory(req: Requirement) -> Path | None:
