@@ -80,6 +80,16 @@ class ProjectSpec:
     """``[tool.cloche.sources]``: local directories for dependencies named by name."""
 
     @property
+    def named(self) -> frozenset[NormalizedName]:
+        """Every name in the dependencies, the extras and the groups."""
+        lists = (
+            self.dependencies,
+            *self.optional_dependencies.values(),
+            *self.dependency_groups.values(),
+        )
+        return frozenset(normalize(req.name) for reqs in lists for req in reqs)
+
+    @property
     def pyproject_path(self) -> Path:
         return self.root / PYPROJECT
 

@@ -142,16 +142,8 @@ def _local_directory(req: Requirement) -> Path | None:
 def without_unused_sources(root: Path, text: str) -> str:
     """``text`` without the ``[tool.cloche.sources]`` entries no dependency list names."""
     spec = spec_from_text(root, text)
-    used = {
-        normalize(req.name)
-        for reqs in (
-            spec.dependencies,
-            *spec.optional_dependencies.values(),
-            *spec.dependency_groups.values(),
-        )
-        for req in reqs
-    }
-    unused = [str(name) for name in spec.sources if name not in used]
+    named = spec.named
+    unused = [str(name) for name in spec.sources if name not in named]
     return remove_sources(text, unused) if unused else text
 
 

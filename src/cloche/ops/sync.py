@@ -115,7 +115,7 @@ def install_lock(
     present: dict[NormalizedName, Version] = {}
     if any(item.version is None for item in chosen):
         present = {p.name: p.version for p in present_in(layout)}
-    roots = _root_names(spec)
+    roots = spec.named
     wanted = [_wanted(item, lock_dir, present, roots) for item in chosen]
     if spec.buildable and spec.name:
         if spec.version is None and not present:
@@ -157,18 +157,11 @@ def _groups(lock: Pylock, selection: Selection) -> list[str] | None:
     return [*base, *selection.groups]
 
 
-def _root_names(spec: ProjectSpec) -> set[NormalizedName]:
-    names = {normalize(r.name) for r in spec.dependencies}
-    for reqs in (*spec.dependency_groups.values(), *spec.optional_dependencies.values()):
-        names.update(normalize(r.name) for r in reqs)
-    return names
-
-
 def _wanted(
     item: LockedInstall,
     lock_dir: Path,
     present: dict[NormalizedName, Version],
-    roots: set[NormalizedName],
+    roots: frozenset[NormalizedName],
 ) -> Wanted[Artifact]:
     requested = item.name in roots
     file = item.dist_file(lock_dir)
