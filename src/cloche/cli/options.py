@@ -15,6 +15,13 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _stacked(func: F, decorators: Sequence[Callable[[F], F]]) -> F:
+    """``func`` under ``decorators``, the first outermost (so options list in that order)."""
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
 def index_options(func: F) -> F:
     """--index-url, --extra-index-url, --find-links, --no-index, --index-strategy, --refresh."""
     decorators = [
@@ -50,9 +57,7 @@ def index_options(func: F) -> F:
             "--refresh", is_flag=True, default=None, help="Revalidate cached index pages."
         ),
     ]
-    for decorator in reversed(decorators):
-        func = decorator(func)
-    return func
+    return _stacked(func, decorators)
 
 
 def index_flags(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -90,9 +95,7 @@ def env_options(func: F) -> F:
             help="Allow acting on a Python that is not a virtual environment.",
         ),
     ]
-    for decorator in reversed(decorators):
-        func = decorator(func)
-    return func
+    return _stacked(func, decorators)
 
 
 def link_options(func: F) -> F:
@@ -113,9 +116,7 @@ def link_options(func: F) -> F:
             help="Compile .pyc files after installing.",
         ),
     ]
-    for decorator in reversed(decorators):
-        func = decorator(func)
-    return func
+    return _stacked(func, decorators)
 
 
 def link_flags(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -164,9 +165,7 @@ def build_options(func: F) -> F:
             "(repeatable; a key given twice becomes a list).",
         ),
     ]
-    for decorator in reversed(decorators):
-        func = decorator(func)
-    return func
+    return _stacked(func, decorators)
 
 
 def build_flags(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -194,9 +193,7 @@ def binary_options(func: F) -> F:
             help="Always build these packages from source (as --only-binary).",
         ),
     ]
-    for decorator in reversed(decorators):
-        func = decorator(func)
-    return func
+    return _stacked(func, decorators)
 
 
 def binary_args(kwargs: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -253,8 +250,6 @@ def dependency_list_options(verb: str) -> Callable[[F], F]:
                 "--no-sync", is_flag=True, help="Only edit and lock; leave .venv as it is."
             ),
         ]
-        for decorator in reversed(decorators):
-            func = decorator(func)
-        return func
+        return _stacked(func, decorators)
 
     return apply
