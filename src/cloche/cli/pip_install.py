@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from cloche.cli.context import app
-from cloche.cli.env_target import target_environment
 from cloche.cli.options import (
     binary_args,
     binary_options,
@@ -19,12 +18,10 @@ from cloche.cli.options import (
     index_options,
     link_flags,
     link_options,
+    path_interpreter,
 )
 from cloche.cli.summary import print_plan
 from cloche.errors import UsageError
-
-if TYPE_CHECKING:
-    from cloche.core.models import Interpreter
 
 
 @click.command("install")
@@ -121,10 +118,10 @@ def command(ctx: click.Context, /, packages: tuple[str, ...], **kwargs: Any) -> 
     flags.update(build_flags(kwargs))
     settings = state.settings(**flags)
     target, prefix = kwargs["target"], kwargs["prefix"]
-    if target is not None or prefix is not None:
-        interpreter = _directory_interpreter(kwargs, settings.cache_dir)
-    else:
-        interpreter = target_environment(state, kwargs["python"], kwargs["system"])
+    directories = [d for d in (target, prefix) if d is not None]
+    _check_directories(kwargs)
+    # With a directory the Python is only read (tags, markers): any one will do.
+    interpreter = path_interpreter(state, kwargs["python"], kwargs["system"], directories)
     only_binary, no_binary = binary_args(kwargs)
     asked = gather(
         packages,
@@ -154,17 +151,11 @@ def command(ctx: click.Context, /, packages: tuple[str, ...], **kwargs: Any) -> 
     print_plan(state.reporter, plan, dry_run=kwargs["dry_run"], where=where)
 
 
-def _directory_interpreter(kwargs: dict[str, Any], cache_dir: Path) -> Interpreter:
-    """The Python whose tags and markers a --target/--prefix install is for: --python,
-    else the activated environment's, else python3 on PATH. It is not changed, so it
-    need not be a virtual environment."""
-    from cloche.adapters.python import find_active_interpreter
-
+def _check_directories(kwargs: dict[str, Any]) -> None:
     if kwargs["target"] is not None and kwargs["prefix"] is not None:
         raise UsageError("--target and --prefix cannot be used together; pick one")
-    if kwargs["editables"]:
+    if kwargs["editables"] and (kwargs["target"] is not None or kwargs["prefix"] is not None):
         raise UsageError(
             "-e cannot be used with --target or --prefix: an editable install needs the "
             "site-packages of an environment"
         )
-    return find_active_interpreter(kwargs["python"], cache_dir=cache_dir)
