@@ -52,7 +52,8 @@ def clean(ctx: click.Context, package: str | None) -> None:
 @command.command("prune")
 @click.pass_context
 def prune(ctx: click.Context) -> None:
-    """Remove unused entries: leftovers of interrupted runs and old cache formats."""
+    """Remove unused entries: leftovers of interrupted runs, old cache formats and
+    records of wheels no longer in the cache."""
     from cloche.adapters.store import Store
 
     freed = Store(app(ctx).settings().cache_dir).prune()

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cloche.adapters.install import (
     EnvLayout,
@@ -35,7 +36,10 @@ from cloche.core.models import (
 from cloche.core.plan import InstallPlan, Present, Wanted, plan_install
 from cloche.core.report import NullReporter, Reporter
 from cloche.errors import HashMismatchError
-from cloche.ops.sources import Sources
+
+if TYPE_CHECKING:
+    from cloche.adapters.store import UnpackedWheel
+    from cloche.ops.sources import Sources
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +158,23 @@ def apply_plan(
         for want, request in zip(plan.install, requests, strict=True)
     )
     return replace(plan, install=done)
+
+
+def apply_stored(
+    layout: EnvLayout,
+    plan: Plan,
+    wheels: Sequence[UnpackedWheel],
+    settings: Settings,
+    reporter: Reporter | None = None,
+) -> None:
+    """Change the env in one transaction; ``wheels[i]`` (from the store) installs
+    ``plan.install[i]``."""
+    requests = [
+        InstallRequest(wheel=wheel, requested=want.requested)
+        for want, wheel in zip(plan.install, wheels, strict=True)
+    ]
+    with env_lock(layout):
+        _install_prepared(layout, plan, requests, settings, reporter or NullReporter())
 
 
 def _install_prepared(

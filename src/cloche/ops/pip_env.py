@@ -21,10 +21,11 @@ from cloche.core.models import (
 )
 from cloche.core.report import NullReporter, Reporter
 from cloche.core.resolver import ResolveOptions, resolve
-from cloche.errors import HashMismatchError, RequirementError
+from cloche.errors import ClocheError, HashMismatchError, RequirementError
 from cloche.ops.install import (
     Plan,
     apply_plan,
+    apply_stored,
     layout_for,
     plan_for,
     prefix_layout,
@@ -33,8 +34,8 @@ from cloche.ops.install import (
     wanted_from,
     with_allowed_hashes,
 )
+from cloche.ops.pinned import NotStored, stored_finder
 from cloche.ops.requirements import Asked, settings_with_file_options
-from cloche.ops.sources import open_sources
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,15 +121,14 @@ def install_requirements(
         only_binary=asked.files.only_binary if asked.files else frozenset(),
     )
     require_hashes = options.require_hashes or asked.require_hashes
-    with open_sources(settings, interpreter, reporter) as sources:
-        if asked.unnamed:
-            asked = asked.named([sources.project_name(u.url) for u in asked.unnamed])
-        finder: PackageFinder = _NoDeps(sources) if (options.no_deps or exact) else sources
+    target = interpreter.target()
+
+    def planned(finder: PackageFinder, asked: Asked) -> Plan:
+        if options.no_deps or exact:
+            finder = _NoDeps(finder)
         task = reporter.started("Resolving dependencies")
         try:
-            resolution = resolve(
-                asked.requirements, finder, interpreter.target(), resolve_options, reporter
-            )
+            resolution = resolve(asked.requirements, finder, target, resolve_options, reporter)
         finally:
             reporter.finished(task)
         if require_hashes:
@@ -136,7 +136,26 @@ def install_requirements(
         wanted = wanted_from(resolution, asked.requirements)
         if require_hashes:
             wanted = with_allowed_hashes(wanted, _hashes_by_name(asked))
-        plan = plan_for(layout, wanted, exact=exact, reinstall=options.reinstall)
+        return plan_for(layout, wanted, exact=exact, reinstall=options.reinstall)
+
+    stored = stored_finder(settings, asked, upgrade=options.upgrade)
+    if stored is not None:
+        try:
+            plan = planned(stored, asked)
+            wheels = [stored.wheel(w.source.file) for w in plan.install if w.source.file]
+        except (NotStored, ClocheError):
+            pass  # the index has the full answer (or the error to show)
+        else:
+            if not options.dry_run and not plan.is_noop:
+                apply_stored(layout, plan, wheels, settings, reporter)
+            return plan
+
+    from cloche.ops.sources import open_sources
+
+    with open_sources(settings, interpreter, reporter) as sources:
+        if asked.unnamed:
+            asked = asked.named([sources.project_name(u.url) for u in asked.unnamed])
+        plan = planned(sources, asked)
         if not options.dry_run and not plan.is_noop:
             plan = apply_plan(layout, plan, sources, settings, reporter)
     return plan

@@ -181,15 +181,29 @@ class Sources(PackageFinder):
 
     def stored_wheel(self, file: DistFile) -> UnpackedWheel | None:
         """``file`` already unpacked in the store (a wheel the index gave a sha256 for)."""
-        if file.is_wheel and file.sha256:
-            return self.store.unpacked(file.sha256)
-        return None
+        if not file.is_wheel or not file.sha256:
+            return None
+        found = self.store.unpacked(file.sha256)
+        if found is not None:
+            self._note_origin(file)
+        return found
+
+    def _note_origin(self, file: DistFile) -> None:
+        """Let later pinned installs find this stored wheel without its index page."""
+        if file.index != file.url:  # not a direct URL
+            self.store.origins.note(file)
 
     def wheel(self, file: DistFile) -> UnpackedWheel:
         """An unpacked wheel for ``file``: unpacked from the store, or built from the sdist."""
         found = self.stored_wheel(file)
         if found is not None:
             return found
+        wheel = self._new_wheel(file)
+        if file.is_wheel and file.sha256 == wheel.sha256:
+            self._note_origin(file)
+        return wheel
+
+    def _new_wheel(self, file: DistFile) -> UnpackedWheel:
         sha256 = file.sha256
         helpers = self.store.unpacks_in_processes
         if (

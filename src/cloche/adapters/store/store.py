@@ -5,6 +5,7 @@ Layout under the root (other adapters own ``http-v1``, ``metadata-v1``, ``interp
     archives-v1/<sha[:2]>/<sha256>/<filename>
     wheels-v1/<sha256>/...             the wheel's tree + .cloche-manifest.json
     built-v1/<key>/<wheel filename>
+    origins-v1/...                     which index listed which stored wheel (origins.py)
     tmp/                               staging, same filesystem as the buckets
     locks/<name>.lock
 
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING
 
 import filelock
 
+from cloche.adapters.store.origins import ORIGINS, IndexOrigins
 from cloche.adapters.store.usage import disk_usage, remove_entry
 from cloche.adapters.store.wheel import MANIFEST_NAME, UnpackedWheel, manifest_json, read_manifest
 from cloche.core.models import normalize, parse_dist_filename
@@ -44,8 +46,8 @@ BUILT = "built-v1"
 TMP = "tmp"
 LOCKS = "locks"
 
-_CURRENT = {"archives": ARCHIVES, "wheels": WHEELS, "built": BUILT}
-_OWN_BUCKET = re.compile(r"^(archives|wheels|built)-v\d+$")
+_CURRENT = {"archives": ARCHIVES, "wheels": WHEELS, "built": BUILT, "origins": ORIGINS}
+_OWN_BUCKET = re.compile(r"^(archives|wheels|built|origins)-v\d+$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _CHUNK = 1024 * 1024
@@ -115,6 +117,7 @@ class Store:
         # 2 cores, 16 at a time 5.5 s), while downloads keep their own wider pool.
         self._unpack_slots = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
         self._workers: UnpackWorkers | None = None
+        self.origins = IndexOrigins(self.root)
 
     # -- archives -------------------------------------------------------------
 
@@ -210,6 +213,10 @@ class Store:
         digest = _check_sha256(sha256)
         wheel = read_manifest(self.root / WHEELS / digest)
         return wheel if wheel is not None and wheel.sha256 == digest else None
+
+    def is_unpacked(self, sha256: str) -> bool:
+        """Whether the wheel with this archive sha256 is unpacked (without reading it)."""
+        return (self.root / WHEELS / _check_sha256(sha256) / MANIFEST_NAME).is_file()
 
     def unpack_wheel(
         self, archive: Path, sha256: str, *, keep_archive: bool = True
@@ -435,6 +442,8 @@ class Store:
             if any(_dist_name(f.name) == name for f in _children(entry)):
                 with self.lock(f"built-{entry.name}"):
                     freed += remove_entry(entry, trash)
+        for entry in self.origins.forget_package(name):
+            freed += remove_entry(entry, trash)
         return freed
 
     def prune(self, *, tmp_age: float = 3600.0) -> int:
@@ -442,7 +451,7 @@ class Store:
 
         That is: ``tmp/`` entries older than ``tmp_age`` seconds (younger ones may belong
         to a running cloche), buckets of other format versions (``wheels-v0``), unpacked
-        wheels without a manifest.
+        wheels without a manifest, origin entries whose wheel is gone.
         """
         trash = self.root / TMP
         freed = 0
@@ -458,6 +467,11 @@ class Store:
             for entry in _children(self.root / WHEELS):
                 if read_manifest(entry) is None:
                     freed += self._prune_unpacked(entry, trash)
+            for path, sha256 in self.origins.entries():
+                if path.name.startswith(".tmp-") and path.lstat().st_mtime > cutoff:
+                    continue  # being written
+                if not _SHA256.match(sha256) or not (self.root / WHEELS / sha256).is_dir():
+                    freed += remove_entry(path, trash)
         except OSError as exc:
             raise _cache_error("prune", self.root, exc) from None
         return freed

@@ -1,0 +1,132 @@
+"""Exact pins served from the store, without the index.
+
+A wheel an index listed under ``name==version`` is the same file the next time, so
+an install whose every package is pinned exactly (``pip sync``, or ``pip install -r``
+of a complete pinned file) can resolve from the wheels the store already holds from
+that index, and read no index page at all. uv does the same with its cached
+registry wheels. Whenever the store cannot answer, the caller asks the index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+
+from cloche.adapters.store import Store, UnpackedWheel
+from cloche.config import Settings
+from cloche.core.finder import PickFiles
+from cloche.core.metadata import parse_core_metadata
+from cloche.core.models import DistFile, Metadata, NormalizedName
+from cloche.core.resolver.model import is_exact_pin
+from cloche.ops.requirements import Asked
+
+
+class NotStored(Exception):
+    """The store cannot answer this install on its own; the index must be asked."""
+
+
+def single_index(settings: Settings) -> str | None:
+    """The one index every file would come from; None with extra indexes or find-links.
+
+    ``--refresh`` asks for the index's current answer, so it gets no shortcut either.
+    """
+    if settings.refresh or settings.find_links or len(settings.index_urls) != 1:
+        return None
+    from cloche.adapters.index.auth import redact
+
+    return redact(settings.index_urls[0])
+
+
+def exact_pins(asked: Asked) -> dict[NormalizedName, SpecifierSet] | None:
+    """The specifier of every package asked for, when each is an exact ``==`` pin.
+
+    Constraints pin packages the requirements do not name (their dependencies).
+    None when anything asked for is a URL, a path, an editable or a range.
+    """
+    if asked.unnamed:
+        return None
+    pins: dict[NormalizedName, SpecifierSet] = {}
+    for user in asked.requirements:
+        if not _plain_pin(user.requirement) or user.editable:
+            return None
+        pins[user.name] = pins.get(user.name, SpecifierSet()) & user.requirement.specifier
+    for user in asked.constraints:
+        if _plain_pin(user.requirement):
+            pins[user.name] = pins.get(user.name, SpecifierSet()) & user.requirement.specifier
+    return pins
+
+
+def _plain_pin(requirement: Requirement) -> bool:
+    return requirement.url is None and is_exact_pin(requirement.specifier)
+
+
+class StoredFinder:
+    """A PackageFinder over the store's wheels from one index, for pinned names only.
+
+    Any other question raises NotStored.
+    """
+
+    def __init__(
+        self, store: Store, index: str, pins: Mapping[NormalizedName, SpecifierSet]
+    ) -> None:
+        self._store = store
+        self._index = index
+        self._pins = pins
+        self._wheels: dict[str, UnpackedWheel] = {}
+
+    def files(self, name: NormalizedName) -> Sequence[DistFile]:
+        spec = self._pins.get(name)
+        if spec is None:
+            raise NotStored(f"{name} is not pinned")
+        listed = self._store.origins.listed(
+            self._index, name, lambda v: spec.contains(v, prereleases=True)
+        )
+        files = [f for f in listed if f.sha256 and self._store.is_unpacked(f.sha256)]
+        if not files:
+            raise NotStored(f"no stored wheel of {name} {spec}")
+        return files
+
+    def metadata(self, file: DistFile) -> Metadata:
+        wheel = self.wheel(file)
+        try:
+            data = (wheel.path / wheel.dist_info / "METADATA").read_bytes()
+        except OSError:
+            raise NotStored(f"{file.filename} has no readable METADATA in the store") from None
+        return parse_core_metadata(data, source=file.filename)
+
+    def direct_metadata(self, requirement: Requirement) -> tuple[Metadata, DistFile | None]:
+        raise NotStored(f"{requirement} names a URL")
+
+    def prefetch(self, names: Iterable[NormalizedName], then: PickFiles | None = None) -> None:
+        pass
+
+    def prefetch_metadata(self, files: Iterable[DistFile]) -> None:
+        pass
+
+    def wheel(self, file: DistFile) -> UnpackedWheel:
+        """The unpacked wheel of a file this finder listed."""
+        sha256 = file.sha256 or ""
+        found = self._wheels.get(sha256)
+        if found is None:
+            found = self._store.unpacked(sha256) if sha256 else None
+            if found is None:
+                raise NotStored(f"{file.filename} left the store")
+            self._wheels[sha256] = found
+        return found
+
+
+def stored_finder(settings: Settings, asked: Asked, *, upgrade: bool) -> StoredFinder | None:
+    """A finder that answers ``asked`` from the store alone, when that is allowed.
+
+    None when the index must be asked anyway: an upgrade, anything not pinned
+    exactly, several indexes or find-links, ``--refresh``, or no such wheel stored.
+    """
+    if upgrade:
+        return None
+    index = single_index(settings)
+    pins = exact_pins(asked)
+    if index is None or not pins:
+        return None
+    return StoredFinder(Store(settings.cache_dir), index, pins)
