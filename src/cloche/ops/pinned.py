@@ -18,8 +18,17 @@ from cloche.adapters.store import Store, UnpackedWheel
 from cloche.config import Settings
 from cloche.core.finder import PickFiles
 from cloche.core.metadata import parse_core_metadata
-from cloche.core.models import DistFile, Metadata, NormalizedName
-from cloche.core.resolver.model import is_exact_pin
+from cloche.core.models import (
+    DistFile,
+    Metadata,
+    NormalizedName,
+    Resolution,
+    ResolvedPackage,
+    Target,
+)
+from cloche.core.resolver import ResolveOptions
+from cloche.core.resolver.model import is_exact_pin, marker_applies
+from cloche.core.resolver.releases import ReleaseTable, tag_ranks
 from cloche.ops.requirements import Asked
 
 
@@ -130,3 +139,41 @@ def stored_finder(settings: Settings, asked: Asked, *, upgrade: bool) -> StoredF
     if index is None or not pins:
         return None
     return StoredFinder(Store(settings.cache_dir), index, pins)
+
+
+def pinned_resolution(
+    asked: Asked, finder: StoredFinder, target: Target, options: ResolveOptions
+) -> Resolution:
+    """Each pin's best stored wheel, for installs that read no dependencies (``pip sync``).
+
+    With nothing to read there is nothing to resolve; whatever the store cannot
+    answer raises NotStored, and the resolver (with the index) has the last word.
+    """
+    env = target.markers
+    specs: dict[NormalizedName, SpecifierSet] = {}
+    origins: dict[NormalizedName, list[str]] = {}
+    for user in asked.requirements:
+        if marker_applies(user.requirement.marker, env):
+            specs[user.name] = specs.get(user.name, SpecifierSet()) & user.requirement.specifier
+            origins.setdefault(user.name, []).append(user.origin)
+    for user in asked.constraints:
+        if user.name in specs and marker_applies(user.requirement.marker, env):
+            specs[user.name] &= user.requirement.specifier
+    ranks = tag_ranks(target.tag_priority())
+    packages = []
+    for name in sorted(specs):
+        table = ReleaseTable(name, finder.files(name), target, ranks, options.file_policy(name))
+        release = next((r for r in table.matching([specs[name]]) if r.chosen is not None), None)
+        if release is None:
+            raise NotStored(f"no stored wheel of {name} fits")
+        packages.append(
+            ResolvedPackage(
+                name=name,
+                version=release.version,
+                files=release.files,
+                chosen=release.chosen,
+                requested_by=tuple(dict.fromkeys(origins[name])),
+                requires_python=release.requires_python,
+            )
+        )
+    return Resolution(target=target, packages=tuple(packages))

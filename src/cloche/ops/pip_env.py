@@ -34,7 +34,7 @@ from cloche.ops.install import (
     wanted_from,
     with_allowed_hashes,
 )
-from cloche.ops.pinned import NotStored, stored_finder
+from cloche.ops.pinned import NotStored, pinned_resolution, stored_finder
 from cloche.ops.requirements import Asked, settings_with_file_options
 
 
@@ -123,14 +123,16 @@ def install_requirements(
     require_hashes = options.require_hashes or asked.require_hashes
     target = interpreter.target()
 
-    def planned(finder: PackageFinder, asked: Asked) -> Plan:
+    def resolved(finder: PackageFinder, asked: Asked) -> Resolution:
         if options.no_deps or exact:
             finder = _NoDeps(finder)
         task = reporter.started("Resolving dependencies")
         try:
-            resolution = resolve(asked.requirements, finder, target, resolve_options, reporter)
+            return resolve(asked.requirements, finder, target, resolve_options, reporter)
         finally:
             reporter.finished(task)
+
+    def planned(resolution: Resolution, asked: Asked) -> Plan:
         if require_hashes:
             _check_hashes(resolution, asked)
         wanted = wanted_from(resolution, asked.requirements)
@@ -141,7 +143,12 @@ def install_requirements(
     stored = stored_finder(settings, asked, upgrade=options.upgrade)
     if stored is not None:
         try:
-            plan = planned(stored, asked)
+            # Without dependencies to read, pins need no resolver: each is its best wheel.
+            if exact or options.no_deps:
+                resolution = pinned_resolution(asked, stored, target, resolve_options)
+            else:
+                resolution = resolved(stored, asked)
+            plan = planned(resolution, asked)
             wheels = [stored.wheel(w.source.file) for w in plan.install if w.source.file]
         except (NotStored, ClocheError):
             pass  # the index has the full answer (or the error to show)
@@ -155,7 +162,7 @@ def install_requirements(
     with open_sources(settings, interpreter, reporter) as sources:
         if asked.unnamed:
             asked = asked.named([sources.project_name(u.url) for u in asked.unnamed])
-        plan = planned(sources, asked)
+        plan = planned(resolved(sources, asked), asked)
         if not options.dry_run and not plan.is_noop:
             plan = apply_plan(layout, plan, sources, settings, reporter)
     return plan
