@@ -126,11 +126,7 @@ def install_requirements(
     def resolved(finder: PackageFinder, asked: Asked) -> Resolution:
         if options.no_deps or exact:
             finder = _NoDeps(finder)
-        task = reporter.started("Resolving dependencies")
-        try:
-            return resolve(asked.requirements, finder, target, resolve_options, reporter)
-        finally:
-            reporter.finished(task)
+        return resolve(asked.requirements, finder, target, resolve_options, reporter)
 
     def planned(resolution: Resolution, asked: Asked) -> Plan:
         if require_hashes:
@@ -150,9 +146,11 @@ def install_requirements(
                 resolution = resolved(stored, asked)
             plan = planned(resolution, asked)
             wheels = [stored.wheel(w.source.file) for w in plan.install if w.source.file]
-        except (NotStored, ClocheError):
-            pass  # the index has the full answer (or the error to show)
+        except (NotStored, ClocheError) as exc:
+            # The index has the full answer (or the error to show).
+            reporter.debug(f"asking the index: {exc}")
         else:
+            reporter.debug("every pin answered from the cache, no index request")
             if not options.dry_run and not plan.is_noop:
                 apply_stored(layout, plan, wheels, settings, reporter)
             return plan
