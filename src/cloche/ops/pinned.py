@@ -17,7 +17,6 @@ from packaging.specifiers import SpecifierSet
 from cloche.adapters.store import Store, UnpackedWheel
 from cloche.config import Settings
 from cloche.core.finder import PickFiles
-from cloche.core.metadata import parse_core_metadata
 from cloche.core.models import (
     DistFile,
     Metadata,
@@ -98,6 +97,8 @@ class StoredFinder:
         return files
 
     def metadata(self, file: DistFile) -> Metadata:
+        from cloche.core.metadata import parse_core_metadata  # not needed by pip sync
+
         wheel = self.wheel(file)
         try:
             data = (wheel.path / wheel.dist_info / "METADATA").read_bytes()
