@@ -15,6 +15,7 @@ import pytest
 
 from tests.support.cli import cloche, venv_python
 from tests.support.index_server import IndexServer
+from tests.test_python import pyenv_python
 
 
 @pytest.fixture
@@ -96,6 +97,28 @@ def test_sdist_only_package_is_built(index: IndexServer, venv: Path) -> None:
     result = pip(index, venv, "install", "srconly")
     assert result.code == 0, result
     assert installed(venv)["srconly"] == "0.5"
+
+
+def test_a_native_build_serves_only_its_own_python(
+    index_server: IndexServer, tmp_path: Path
+) -> None:
+    python310 = pyenv_python("3.10")
+    index_server.add_sdist("native", "1.0", native=True)
+
+    def install(name: str, python: str | Path) -> tuple[str, str]:
+        venv = tmp_path / name
+        assert cloche("venv", venv, "--python", python).code == 0
+        result = pip(index_server, venv, "install", "native")
+        assert result.code == 0, result
+        built = next((venv / "lib").glob("python*/site-packages/native/built_with.txt"))
+        return built.read_text(), result.out + result.err
+
+    here = "cp{}{}".format(*sys.version_info[:2])
+    assert install("a", sys.executable)[0] == here
+    assert install("b", python310)[0] == "cp310"  # built again, not the other Python's
+    again, output = install("c", sys.executable)
+    assert again == here
+    assert "Building" not in output  # the first build, reused
 
 
 def test_freeze_and_sync(index: IndexServer, venv: Path, tmp_path: Path) -> None:

@@ -302,8 +302,13 @@ def test_built_wheels_by_key(store: Store, tmp_path: Path) -> None:
     second = store.add_built_wheel(
         "abc", make_wheel(tmp_path / "2", "demo", "1.0", tag="py311-none-any")
     )
-    assert store.built_wheel("abc") == second
-    assert list(second.parent.iterdir()) == [second]
+    # one source built for two interpreters: both kept, each found by its own
+    assert sorted(second.parent.iterdir()) == sorted([first, second])
+    assert store.built_wheel("abc") == second  # the last one built
+    assert store.built_wheel("abc", lambda name: "py3-none" in name) == first
+    assert store.built_wheel("abc", lambda name: False) is None
+    again = store.add_built_wheel("abc", make_wheel(tmp_path / "3", "demo", "1.0"))
+    assert again == first and len(list(first.parent.iterdir())) == 2
     with pytest.raises(ValueError):
         store.built_wheel("../x")
 

@@ -295,8 +295,21 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     if config_settings:  # what -C said, for tests to read back
         name = _dists.import_name(meta["name"]) + "_config_settings.json"
         files[name] = json.dumps(config_settings, sort_keys=True).encode()
+    tag = "py3-none-any"
+    if meta.get("native"):
+        import sysconfig
+
+        python = "cp%d%d" % sys.version_info[:2]
+        platform = sysconfig.get_platform().replace("-", "_").replace(".", "_")
+        tag = f"{python}-{python}-{platform}"
+        files[_dists.import_name(meta["name"]) + "/built_with.txt"] = python.encode()
     wheel = _dists.make_wheel(
-        Path(wheel_directory), meta["name"], meta["version"], files=files, **_wheel_kwargs(meta)
+        Path(wheel_directory),
+        meta["name"],
+        meta["version"],
+        files=files,
+        tag=tag,
+        **_wheel_kwargs(meta),
     )
     return wheel.name
 
@@ -374,6 +387,7 @@ def _project_contents(
     build_requires: Sequence[str] = (),
     fail_build: bool = False,
     backend_imports: Sequence[str] = (),
+    native: bool = False,
 ) -> dict[str, bytes]:
     extras = dict(extras or {})
     contents = {
@@ -406,6 +420,7 @@ def _project_contents(
         "requires_python": requires_python,
         "extras": {extra: list(reqs) for extra, reqs in extras.items()},
         "fail_build": fail_build,
+        "native": native,
     }
     contents[_DIST_JSON] = json.dumps(meta, indent=2).encode("utf-8")
     backend = _BACKEND_SOURCE.replace(
@@ -469,11 +484,14 @@ def make_sdist(
     build_requires: Sequence[str] = (),
     fail_build: bool = False,
     backend_imports: Sequence[str] = (),
+    native: bool = False,
 ) -> Path:
     """Write ``<name>-<version>.tar.gz`` that builds offline with its in-tree backend.
 
     ``backend_imports``: modules the backend imports first, as a build that needs a
-    package it does not declare (flash-attn and torch) does.
+    package it does not declare (flash-attn and torch) does. ``native``: the built
+    wheel is tagged for the building interpreter (``cp311-cp311-linux_x86_64``), as a
+    C extension's is, and records that interpreter's version in ``<pkg>/built_with.txt``.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -489,6 +507,7 @@ def make_sdist(
         build_requires=build_requires,
         fail_build=fail_build,
         backend_imports=backend_imports,
+        native=native,
     )
     top = f"{filename_name(name)}-{_filename_version(version)}"
     return _write_tar_gz(directory / sdist_filename(name, version), top, contents)

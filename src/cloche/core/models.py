@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, NewType
@@ -79,6 +79,15 @@ class DistFile:
         if not self.is_wheel:
             return frozenset()
         return frozenset(parse_wheel_filename(self.filename)[3])
+
+
+def wheel_fits(filename: str, tags: Iterable[Tag]) -> bool:
+    """Whether the wheel ``filename`` installs where ``tags`` are supported."""
+    try:
+        wheel_tags = parse_wheel_filename(filename)[3]
+    except ValueError:  # InvalidWheelFilename, InvalidVersion
+        return False
+    return not wheel_tags.isdisjoint(tags)
 
 
 def parse_dist_filename(filename: str) -> tuple[NormalizedName, Version] | None:

@@ -26,7 +26,14 @@ from cloche.adapters.index.client import IndexClient, NeedsBuild
 from cloche.adapters.store import Store, UnpackedWheel
 from cloche.config import Settings
 from cloche.core.finder import PackageFinder, PickFiles
-from cloche.core.models import DistFile, Interpreter, Metadata, NormalizedName, parse_dist_filename
+from cloche.core.models import (
+    DistFile,
+    Interpreter,
+    Metadata,
+    NormalizedName,
+    parse_dist_filename,
+    wheel_fits,
+)
 from cloche.core.report import NullReporter, Reporter
 from cloche.errors import BuildError, UsageError
 
@@ -56,19 +63,22 @@ class Sources(PackageFinder):
         *,
         cache_builds: bool = True,
         build_variant: str = "",
+        wheel_fits: Callable[[str], bool] | None = None,
     ) -> None:
         """``builder`` makes the source builder on first need (most commands build nothing).
 
         Without ``cache_builds`` (builds that depend on the environment they ran in, as
         with ``--no-build-isolation``) built wheels are neither reused nor kept.
         ``build_variant`` is what else shapes a build (its ``-C`` settings): built
-        wheels are cached per source and variant.
+        wheels are cached per source and variant. ``wheel_fits`` tells a cached build
+        this command's interpreter can install (by filename) from one made for another.
         """
         self.client = client
         self.store = store
         self._make_builder = builder
         self._cache_builds = cache_builds
         self._build_variant = build_variant
+        self._wheel_fits = wheel_fits
         self._builder: SourceBuilder | None = None
         self.reporter: Reporter = reporter or NullReporter()
         self._work = Path(tempfile.mkdtemp(prefix="cloche-src-"))
@@ -225,7 +235,7 @@ class Sources(PackageFinder):
                 archive, sha, keep_archive=False
             )
         key = self._variant_key(sha)
-        built = self.store.built_wheel(key) if self._cache_builds else None
+        built = self.store.built_wheel(key, self._wheel_fits) if self._cache_builds else None
         if built is None:
             tree = self._tree_for_file(file, archive=archive)
             out = self._scratch()
@@ -243,7 +253,7 @@ class Sources(PackageFinder):
         tree = self._tree_for_url(url)
         key = self._build_key(url) if self._cache_builds and not editable else None
         if key is not None:
-            cached = self.store.built_wheel(key)
+            cached = self.store.built_wheel(key, self._wheel_fits)
             if cached is not None:
                 return self._unpack_local_wheel(cached)
         self.reporter.info(f"Building {url}")
@@ -434,7 +444,13 @@ def open_sources(
 
         variant = json.dumps(config, sort_keys=True) if config else ""
         sources = Sources(
-            client, store, builder, reporter, cache_builds=isolated, build_variant=variant
+            client,
+            store,
+            builder,
+            reporter,
+            cache_builds=isolated,
+            build_variant=variant,
+            wheel_fits=lambda filename: wheel_fits(filename, envs.base.tags),
         )
         envs.bind(sources)
         stack.callback(sources.close)

@@ -352,17 +352,27 @@ class Store:
 
     # -- built wheels ---------------------------------------------------------
 
-    def built_wheel(self, key: str) -> Path | None:
-        """The wheel built earlier for ``key`` (a source sha256 or a caller's key), or None."""
+    def built_wheel(self, key: str, fits: Callable[[str], bool] | None = None) -> Path | None:
+        """The wheel built earlier for ``key`` (a source sha256 or a caller's key), or None.
+
+        One source may have been built for several interpreters (a C extension's wheel
+        is tagged for the Python that built it): ``fits`` picks those whose filename
+        suits the caller; of those, the last one built.
+        """
         directory = self.root / BUILT / _check_key(key)
         try:
-            names = sorted(p.name for p in directory.iterdir() if p.name.endswith(".whl"))
+            found = [
+                (entry.stat().st_mtime_ns, entry.name)
+                for entry in directory.iterdir()
+                if entry.name.endswith(".whl") and (fits is None or fits(entry.name))
+            ]
         except OSError:
             return None
-        return directory / names[0] if names else None
+        return directory / max(found)[1] if found else None
 
     def add_built_wheel(self, key: str, wheel: Path) -> Path:
-        """Copy ``wheel`` into ``built-v1/<key>/``, replacing what was built before for ``key``."""
+        """Copy ``wheel`` into ``built-v1/<key>/``, beside the wheels built for other
+        interpreters (one with the same filename is replaced)."""
         directory = self.root / BUILT / _check_key(key)
         if not wheel.name.endswith(".whl"):
             raise InstallError(f"refusing to store {wheel.name} as a built wheel: not a .whl file")
@@ -371,9 +381,6 @@ class Store:
                 directory.mkdir(parents=True, exist_ok=True)
                 dest = directory / wheel.name
                 self._copy_into(wheel, dest)
-                for other in directory.iterdir():
-                    if other != dest:
-                        other.unlink(missing_ok=True)
             except OSError as exc:
                 raise _cache_error("store a built wheel in", directory, exc) from None
         return dest
