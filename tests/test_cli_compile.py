@@ -228,3 +228,23 @@ def test_compile_real_index(tmp_path: Path) -> None:
     result = cloche("pip", "compile", "requirements.in", "--python-version", "3.11", cwd=tmp_path)
     assert result.code == 0, result
     assert "numpy==" in result.out and "pandas==" in result.out
+
+
+def test_what_an_sdist_build_said_is_kept(ml_index: IndexServer, tmp_path: Path) -> None:
+    # Dynamic metadata: only a PEP 517 build can tell the requirements.
+    ml_index.add_sdist(
+        "legacy", "0.3", requires=["six"], dynamic=["requires-dist"], build_requires=["tzdata"]
+    )
+    (tmp_path / "requirements.in").write_text("legacy\n")
+    first = cloche(
+        "-v", "pip", "compile", "requirements.in", "--index-url", ml_index.url, cwd=tmp_path
+    )
+    assert first.code == 0, first
+    assert "legacy==0.3" in first.out and "six==1.17.0" in first.out
+    assert "installing build-system.requires of legacy" in first.err
+    again = cloche(
+        "-v", "pip", "compile", "requirements.in", "--index-url", ml_index.url, cwd=tmp_path
+    )
+    assert again.code == 0, again
+    assert again.out == first.out
+    assert "installing build-system.requires" not in again.err  # no second build

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.cli import cloche, venv_python
+from tests.support.dists import make_wheel
 from tests.support.index_server import IndexServer
 from tests.test_python import pyenv_python
 
@@ -119,6 +120,16 @@ def test_a_native_build_serves_only_its_own_python(
     again, output = install("c", sys.executable)
     assert again == here
     assert "Building" not in output  # the first build, reused
+
+
+def test_a_wheel_for_another_platform_is_refused(venv: Path, tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path / "w", "oddity", "1.0", tag="cp27-cp27mu-win32")
+    for spec in (str(wheel), f"oddity @ {wheel.as_uri()}"):
+        result = cloche("pip", "install", "--python", venv, spec)
+        assert result.code == 1, result
+        assert "oddity-1.0-cp27-cp27mu-win32.whl is not a supported wheel" in result.err
+        assert "Traceback" not in result.err
+    assert installed(venv) == {}
 
 
 def test_freeze_and_sync(index: IndexServer, venv: Path, tmp_path: Path) -> None:

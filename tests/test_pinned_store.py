@@ -20,6 +20,7 @@ from cloche.ops.pinned import exact_pins, single_index
 from cloche.ops.requirements import gather
 from tests.support.cli import cloche
 from tests.support.index_server import IndexServer
+from tests.test_python import pyenv_python
 
 PINS = "alpha==1.0\nbeta==1.0\ntool==1.0\n"
 
@@ -136,6 +137,35 @@ def test_a_pin_the_store_lacks_asks_the_index(
     assert index.requests_to("/simple/beta/")
 
 
+def test_a_kept_sdist_build_is_served_for_its_own_python(
+    index: IndexServer, tmp_path: Path
+) -> None:
+    python310 = pyenv_python("3.10")
+    index.add_sdist("srconly", "0.5")
+    index.add_sdist("native", "1.0", native=True)
+    first = new_venv(tmp_path, "first")
+    assert pip(index, first, "install", "srconly==0.5", "native==1.0").code == 0
+    forget_index_pages()
+    index.requests.clear()
+    req = tmp_path / "requirements.txt"
+    req.write_text("srconly==0.5\nnative==1.0\n")
+
+    venv = new_venv(tmp_path, "second")
+    result = pip(index, venv, "sync", req)
+    assert result.code == 0, result
+    assert index.requests == []
+    assert installed(venv) == {"native": "1.0", "srconly": "0.5"}
+
+    # the native build was for this Python: a 3.10 venv needs the index and a build
+    other = tmp_path / "py310"
+    assert cloche("venv", other, "--python", python310).code == 0
+    result = pip(index, other, "sync", req)
+    assert result.code == 0, result
+    assert index.requests_to("/simple/native/")
+    built = next((other / "lib").glob("python*/site-packages/native/built_with.txt"))
+    assert built.read_text() == "cp310"
+
+
 @pytest.mark.parametrize(
     "extra",
     [("--refresh",), ("--extra-index-url", "{url}"), ("--upgrade",)],
@@ -224,7 +254,8 @@ def test_cache_clean_and_prune_drop_origins(index: IndexServer, warm: Path) -> N
 
 
 def dist_file(filename: str, sha: str = "a" * 64, index: str = "https://i.test/simple") -> DistFile:
-    name, version = filename.removesuffix(".tar.gz").split("-")[:2]
+    name, version = filename.split("-")[:2]
+    version = version.removesuffix(".tar.gz").removesuffix(".exe")
     return DistFile(
         name=normalize(name),
         version=Version(version),
@@ -240,10 +271,12 @@ def test_origins_round_trip_and_version_filter(tmp_path: Path) -> None:
     origins = IndexOrigins(tmp_path)
     origins.note(dist_file("pkg-1.0-py3-none-any.whl"))
     origins.note(dist_file("pkg-2.0-py3-none-any.whl", "b" * 64))
-    origins.note(dist_file("pkg-1.0.tar.gz"))  # not a wheel: never noted
+    origins.note(dist_file("pkg-1.0.tar.gz", "c" * 64))
+    origins.note(dist_file("pkg-1.0.exe"))  # not a wheel or sdist: never noted
     found = origins.listed("https://i.test/simple/", normalize("pkg"), lambda v: v.major == 1)
-    assert [(f.filename, f.sha256, f.size) for f in found] == [
-        ("pkg-1.0-py3-none-any.whl", "a" * 64, 12)
+    assert sorted((f.filename, f.sha256, f.size) for f in found) == [
+        ("pkg-1.0-py3-none-any.whl", "a" * 64, 12),
+        ("pkg-1.0.tar.gz", "c" * 64, 12),
     ]
     assert origins.listed("https://other.test/simple", normalize("pkg"), lambda v: True) == []
 

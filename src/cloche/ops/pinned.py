@@ -3,13 +3,15 @@
 A wheel an index listed under ``name==version`` is the same file the next time, so
 an install whose every package is pinned exactly (``pip sync``, or ``pip install -r``
 of a complete pinned file) can resolve from the wheels the store already holds from
-that index, and read no index page at all. uv does the same with its cached
-registry wheels. Whenever the store cannot answer, the caller asks the index.
+that index (and the kept builds of its sdists), and read no index page at all. uv
+does the same with its cached registry wheels. Whenever the store cannot answer,
+the caller asks the index.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -19,15 +21,18 @@ from cloche.config import Settings
 from cloche.core.finder import PickFiles
 from cloche.core.models import (
     DistFile,
+    Interpreter,
     Metadata,
     NormalizedName,
     Resolution,
     ResolvedPackage,
     Target,
+    wheel_fits,
 )
 from cloche.core.resolver import ResolveOptions
 from cloche.core.resolver.model import is_exact_pin, marker_applies
 from cloche.core.resolver.releases import ReleaseTable, tag_ranks
+from cloche.ops.build_keys import build_variant, variant_key
 from cloche.ops.requirements import Asked
 
 
@@ -71,17 +76,26 @@ def _plain_pin(requirement: Requirement) -> bool:
 
 
 class StoredFinder:
-    """A PackageFinder over the store's wheels from one index, for pinned names only.
+    """A PackageFinder over the store's files from one index, for pinned names only.
 
-    Any other question raises NotStored.
+    It lists the wheels the store holds unpacked, and the sdists whose build for
+    this interpreter it kept; any other question raises NotStored.
     """
 
     def __init__(
-        self, store: Store, index: str, pins: Mapping[NormalizedName, SpecifierSet]
+        self,
+        store: Store,
+        index: str,
+        pins: Mapping[NormalizedName, SpecifierSet],
+        *,
+        build_variant: str | None,
+        wheel_fits: Callable[[str], bool],
     ) -> None:
         self._store = store
         self._index = index
         self._pins = pins
+        self._variant = build_variant
+        self._fits = wheel_fits
         self._wheels: dict[str, UnpackedWheel] = {}
 
     def files(self, name: NormalizedName) -> Sequence[DistFile]:
@@ -91,10 +105,23 @@ class StoredFinder:
         listed = self._store.origins.listed(
             self._index, name, lambda v: spec.contains(v, prereleases=True)
         )
-        files = [f for f in listed if f.sha256 and self._store.is_unpacked(f.sha256)]
+        files = [f for f in listed if self._held(f)]
         if not files:
             raise NotStored(f"no stored wheel of {name} {spec}")
         return files
+
+    def _held(self, file: DistFile) -> bool:
+        if not file.sha256:
+            return False
+        if file.is_wheel:
+            return self._store.is_unpacked(file.sha256)
+        return self._built(file) is not None
+
+    def _built(self, file: DistFile) -> Path | None:
+        """The kept build of the sdist ``file`` for this interpreter."""
+        if self._variant is None or not file.sha256:
+            return None
+        return self._store.built_wheel(variant_key(file.sha256, self._variant), self._fits)
 
     def metadata(self, file: DistFile) -> Metadata:
         from cloche.core.metadata import parse_core_metadata  # not needed by pip sync
@@ -116,22 +143,28 @@ class StoredFinder:
         pass
 
     def wheel(self, file: DistFile) -> UnpackedWheel:
-        """The unpacked wheel of a file this finder listed."""
+        """The unpacked wheel of a file this finder listed (an sdist's: of its build)."""
         sha256 = file.sha256 or ""
         found = self._wheels.get(sha256)
         if found is None:
-            found = self._store.unpacked(sha256) if sha256 else None
+            if file.is_wheel:
+                found = self._store.unpacked(sha256) if sha256 else None
+            else:
+                built = self._built(file)
+                found = self._store.unpacked_file(built) if built is not None else None
             if found is None:
                 raise NotStored(f"{file.filename} left the store")
             self._wheels[sha256] = found
         return found
 
 
-def stored_finder(settings: Settings, asked: Asked, *, upgrade: bool) -> StoredFinder | None:
+def stored_finder(
+    settings: Settings, asked: Asked, interpreter: Interpreter, *, upgrade: bool
+) -> StoredFinder | None:
     """A finder that answers ``asked`` from the store alone, when that is allowed.
 
     None when the index must be asked anyway: an upgrade, anything not pinned
-    exactly, several indexes or find-links, ``--refresh``, or no such wheel stored.
+    exactly, several indexes or find-links, ``--refresh``.
     """
     if upgrade:
         return None
@@ -139,7 +172,13 @@ def stored_finder(settings: Settings, asked: Asked, *, upgrade: bool) -> StoredF
     pins = exact_pins(asked)
     if index is None or not pins:
         return None
-    return StoredFinder(Store(settings.cache_dir), index, pins)
+    return StoredFinder(
+        Store(settings.cache_dir),
+        index,
+        pins,
+        build_variant=build_variant(settings),
+        wheel_fits=lambda filename: wheel_fits(filename, interpreter.tags),
+    )
 
 
 def pinned_resolution(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import shutil
 import tempfile
 import threading
@@ -36,6 +35,7 @@ from cloche.core.models import (
 )
 from cloche.core.report import NullReporter, Reporter
 from cloche.errors import BuildError, UsageError
+from cloche.ops.build_keys import build_variant, config_settings, variant_key
 
 if TYPE_CHECKING:
     from cloche.adapters.build import SourceBuilder
@@ -61,24 +61,23 @@ class Sources(PackageFinder):
         builder: Callable[[], SourceBuilder],
         reporter: Reporter | None = None,
         *,
-        cache_builds: bool = True,
-        build_variant: str = "",
-        wheel_fits: Callable[[str], bool] | None = None,
+        build_variant: str | None = "",
+        build_python: Callable[[], Interpreter] | None = None,
     ) -> None:
         """``builder`` makes the source builder on first need (most commands build nothing).
 
-        Without ``cache_builds`` (builds that depend on the environment they ran in, as
-        with ``--no-build-isolation``) built wheels are neither reused nor kept.
-        ``build_variant`` is what else shapes a build (its ``-C`` settings): built
-        wheels are cached per source and variant. ``wheel_fits`` tells a cached build
-        this command's interpreter can install (by filename) from one made for another.
+        ``build_variant`` is what else shapes a build (see ``build_keys``): built
+        wheels are cached per source and variant; with None (builds that depend on the
+        environment they ran in, as with ``--no-build-isolation``) they are neither
+        reused nor kept. ``build_python`` is the interpreter builds run with (found on
+        first use): a build kept for one Python is not used for another, nor is what
+        its metadata said (a setup.py may compute its requirements).
         """
         self.client = client
         self.store = store
         self._make_builder = builder
-        self._cache_builds = cache_builds
         self._build_variant = build_variant
-        self._wheel_fits = wheel_fits
+        self._build_python = build_python
         self._builder: SourceBuilder | None = None
         self.reporter: Reporter = reporter or NullReporter()
         self._work = Path(tempfile.mkdtemp(prefix="cloche-src-"))
@@ -110,8 +109,32 @@ class Sources(PackageFinder):
                     self._release_meta.setdefault(release, found)
             return found
         except NeedsBuild:
+            key = self._built_metadata_key(file)
+            cache = self.client.metadata_cache
+            if key is not None:
+                cached = cache.load(key)
+                if cached is not None and (cached.name, cached.version) == release:
+                    return cached
             tree = self._tree_for_file(file)
-            return self.builder.metadata(tree, self._scratch(), source=file.filename)
+            built = self.builder.metadata(tree, self._scratch(), source=file.filename)
+            if key is not None:
+                cache.store(key, built)
+            return built
+
+    def _built_metadata_key(self, file: DistFile) -> str | None:
+        """Where what a build of sdist ``file`` said is kept; None when it is not kept."""
+        python = self._build_python() if self._build_python is not None else None
+        if self._build_variant is None or not file.sha256 or python is None:
+            return None
+        build = variant_key(file.sha256, self._build_variant)
+        platform = str(python.tags[0]) if python.tags else ""
+        return f"built={build}|{python.implementation}-{python.version}|{platform}"
+
+    def _wheel_fits(self, filename: str) -> bool:
+        """Whether a kept build can be installed by the interpreter builds run with."""
+        if self._build_python is None:
+            return True
+        return wheel_fits(filename, self._build_python().tags)
 
     def direct_metadata(self, requirement: Requirement) -> tuple[Metadata, DistFile | None]:
         try:
@@ -209,7 +232,8 @@ class Sources(PackageFinder):
         if found is not None:
             return found
         wheel = self._new_wheel(file)
-        if file.is_wheel and file.sha256 == wheel.sha256:
+        kept = wheel.sha256 == file.sha256 if file.is_wheel else self._build_variant is not None
+        if file.sha256 and kept:
             self._note_origin(file)
         return wheel
 
@@ -234,14 +258,15 @@ class Sources(PackageFinder):
             return self.store.unpacked(sha) or self.store.unpack_wheel(
                 archive, sha, keep_archive=False
             )
-        key = self._variant_key(sha)
-        built = self.store.built_wheel(key, self._wheel_fits) if self._cache_builds else None
+        variant = self._build_variant
+        key = variant_key(sha, variant) if variant is not None else None
+        built = self.store.built_wheel(key, self._wheel_fits) if key is not None else None
         if built is None:
             tree = self._tree_for_file(file, archive=archive)
             out = self._scratch()
             self.reporter.info(f"Building {file.name}=={file.version} from source")
             built = self.builder.build_wheel(tree, out, source=file.filename)
-            if self._cache_builds:
+            if key is not None:
                 built = self.store.add_built_wheel(key, built)
         return self._unpack_local_wheel(built)
 
@@ -251,7 +276,7 @@ class Sources(PackageFinder):
         if file is not None and not editable:
             return self.wheel(file)
         tree = self._tree_for_url(url)
-        key = self._build_key(url) if self._cache_builds and not editable else None
+        key = self._build_key(url) if not editable else None
         if key is not None:
             cached = self.store.built_wheel(key, self._wheel_fits)
             if cached is not None:
@@ -281,11 +306,10 @@ class Sources(PackageFinder):
 
     # -- helpers ---------------------------------------------------------------------
     def _unpack_local_wheel(self, wheel: Path) -> UnpackedWheel:
-        sha = _sha256(wheel)
-        unpacked = self.store.unpacked(sha)
+        unpacked = self.store.unpacked_file(wheel)
         if unpacked is not None:
             return unpacked
-        archive, sha = self.store.add_archive(wheel, wheel.name, sha256=sha, move=False)
+        archive, sha = self.store.add_archive(wheel, wheel.name, move=False)
         return self.store.unpack_wheel(archive, sha, keep_archive=False)
 
     def _scratch(self) -> Path:
@@ -356,19 +380,15 @@ class Sources(PackageFinder):
         return tree
 
     def _build_key(self, url: str) -> str | None:
-        """A cache key for a build from ``url``; None when the source may change (directories)."""
+        """A cache key for a build from ``url``; None when the source may change
+        (directories) or builds are not kept."""
+        if self._build_variant is None:
+            return None
         commit = self.vcs_commit(url)  # the checkout's own HEAD: no second trip to the remote
-        if commit is not None:
-            return self._variant_key(
-                "vcs-" + hashlib.sha256(f"{url}@{commit}".encode()).hexdigest()
-            )
-        return None
-
-    def _variant_key(self, key: str) -> str:
-        """``key`` for a build with no ``-C`` settings; else one that also covers them."""
-        if not self._build_variant:
-            return key
-        return hashlib.sha256(f"{key}\0{self._build_variant}".encode()).hexdigest()
+        if commit is None:
+            return None
+        source = "vcs-" + hashlib.sha256(f"{url}@{commit}".encode()).hexdigest()
+        return variant_key(source, self._build_variant)
 
 
 class _Unseen:
@@ -403,14 +423,6 @@ def _fits_in_memory(file: DistFile, limit: int) -> bool:
     return file.size is not None and file.size <= limit
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 @contextmanager
 def open_sources(
     settings: Settings,
@@ -430,7 +442,7 @@ def open_sources(
         envs = IsolatedBuildEnvs(interpreter, settings, reporter)
 
         isolated = not settings.no_build_isolation
-        config = _config_settings(settings.config_settings)
+        config = config_settings(settings.config_settings)
 
         def builder() -> SourceBuilder:
             from cloche.adapters.build import SourceBuilder
@@ -442,30 +454,14 @@ def open_sources(
                 None, isolated=False, python=python, reporter=reporter, config_settings=config
             )
 
-        variant = json.dumps(config, sort_keys=True) if config else ""
         sources = Sources(
             client,
             store,
             builder,
             reporter,
-            cache_builds=isolated,
-            build_variant=variant,
-            wheel_fits=lambda filename: wheel_fits(filename, envs.base.tags),
+            build_variant=build_variant(settings),
+            build_python=lambda: envs.base,
         )
         envs.bind(sources)
         stack.callback(sources.close)
         yield sources
-
-
-def _config_settings(pairs: Sequence[tuple[str, str]]) -> dict[str, str | list[str]]:
-    """``-C`` pairs as PEP 517 ``config_settings``: a key given twice maps to a list."""
-    out: dict[str, str | list[str]] = {}
-    for key, value in pairs:
-        known = out.get(key)
-        if known is None:
-            out[key] = value
-        elif isinstance(known, list):
-            known.append(value)
-        else:
-            out[key] = [known, value]
-    return out

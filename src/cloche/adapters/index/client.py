@@ -125,7 +125,9 @@ class IndexClient:
             self._transport, settings.cache_dir / "index-archives-v1", self._reporter
         )
         self._fetcher: MetadataFetcher | None = None  # made on the first cache miss
-        self._metadata_cache = MetadataCache(settings.cache_dir / "metadata-v1")
+        self.metadata_cache = MetadataCache(settings.cache_dir / "metadata-v1")
+        """Parsed metadata by key; callers keep what they learn elsewhere here too
+        (what a build of an sdist said)."""
         self._files: _InFlight[NormalizedName, Sequence[DistFile]] = _InFlight()
         self._metadata: _InFlight[str, Metadata] = _InFlight()
         self._locations: _InFlight[str, dict[NormalizedName, list[DistFile]]] = _InFlight()
@@ -337,12 +339,12 @@ class IndexClient:
         persistent = bool(file.sha256) or not file.url.startswith("file:")
         key = metadata_key(file)
         if persistent:
-            cached = self._metadata_cache.load(key)
+            cached = self.metadata_cache.load(key)
             if cached is not None and cached.name == file.name and cached.version == file.version:
                 return cached
         metadata = self._metadata_fetcher().fetch(file)
         if persistent:
-            self._metadata_cache.store(key, metadata)
+            self.metadata_cache.store(key, metadata)
         return metadata
 
 

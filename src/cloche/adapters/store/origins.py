@@ -1,13 +1,14 @@
-"""Which stored wheels each index listed, by project name: pinned installs skip the index.
+"""Which stored files each index listed, by project name: pinned installs skip the index.
 
 Layout under the cache root::
 
-    origins-v1/<index key>/<name>/<wheel filename>    {"sha256", "url", "requires_python", "size"}
+    origins-v1/<index key>/<name>/<filename>    {"sha256", "url", "requires_python", "size"}
 
 An entry is written once a wheel an index listed (with its sha256) is unpacked into
-the store, or found there. An install whose every requirement is an exact pin reads
-these instead of the index pages, as uv does with its cached registry wheels. An
-entry whose wheel has left the store is simply not used (``cache prune`` drops it).
+the store, or found there, and once an sdist it listed is built and the build kept.
+An install whose every requirement is an exact pin reads these instead of the index
+pages, as uv does with its cached registry wheels. An entry whose wheel or build has
+left the store is simply not used (``cache prune`` drops those of unpacked wheels).
 """
 
 from __future__ import annotations
@@ -45,12 +46,12 @@ class IndexOrigins:
         return self.root / index_key(index) / name
 
     def note(self, file: DistFile) -> None:
-        """Remember that ``file.index`` listed the wheel ``file`` (which is in the store).
+        """Remember that ``file.index`` listed ``file`` (a stored wheel, or a built sdist).
 
         Best effort: a cache that cannot be written only loses the shortcut.
         """
         sha256 = file.sha256
-        if not file.is_wheel or not sha256 or "/" in file.filename:
+        if not sha256 or "/" in file.filename or parse_dist_filename(file.filename) is None:
             return
         directory = self._dir(file.index, file.name)
         entry = directory / file.filename
@@ -79,7 +80,7 @@ class IndexOrigins:
     def listed(
         self, index: str, name: NormalizedName, accept: Callable[[Version], bool]
     ) -> list[DistFile]:
-        """Wheels of ``name`` from ``index`` whose version ``accept`` allows."""
+        """Files of ``name`` from ``index`` whose version ``accept`` allows."""
         directory = self._dir(index, name)
         try:
             # A plain listdir: this runs once per pinned package on every warm install.

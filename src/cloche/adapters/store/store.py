@@ -214,6 +214,14 @@ class Store:
         wheel = read_manifest(self.root / WHEELS / digest)
         return wheel if wheel is not None and wheel.sha256 == digest else None
 
+    def unpacked_file(self, wheel: Path) -> UnpackedWheel | None:
+        """The unpacked tree of the wheel file ``wheel`` (a built wheel), if there is one."""
+        try:
+            digest = _file_sha256(wheel)
+        except OSError:
+            return None
+        return self.unpacked(digest)
+
     def is_unpacked(self, sha256: str) -> bool:
         """Whether the wheel with this archive sha256 is unpacked (without reading it)."""
         return (self.root / WHEELS / _check_sha256(sha256) / MANIFEST_NAME).is_file()
@@ -458,7 +466,7 @@ class Store:
 
         That is: ``tmp/`` entries older than ``tmp_age`` seconds (younger ones may belong
         to a running cloche), buckets of other format versions (``wheels-v0``), unpacked
-        wheels without a manifest, origin entries whose wheel is gone.
+        wheels without a manifest, origin entries whose wheel or sdist is gone.
         """
         trash = self.root / TMP
         freed = 0
@@ -477,11 +485,18 @@ class Store:
             for path, sha256 in self.origins.entries():
                 if path.name.startswith(".tmp-") and path.lstat().st_mtime > cutoff:
                     continue  # being written
-                if not _SHA256.match(sha256) or not (self.root / WHEELS / sha256).is_dir():
+                if not _SHA256.match(sha256) or not self._holds(path.name, sha256):
                     freed += remove_entry(path, trash)
         except OSError as exc:
             raise _cache_error("prune", self.root, exc) from None
         return freed
+
+    def _holds(self, filename: str, sha256: str) -> bool:
+        """Whether the store still has what an origin entry points at."""
+        if filename.endswith(".whl"):
+            return (self.root / WHEELS / sha256).is_dir()
+        # An sdist: its archive, or a build of it with no -C settings.
+        return self._archive_dir(sha256).is_dir() or (self.root / BUILT / sha256).is_dir()
 
     def _prune_unpacked(self, entry: Path, trash: Path) -> int:
         lock = self.lock(f"wheel-{entry.name}") if _SHA256.match(entry.name) else None
