@@ -217,6 +217,37 @@ def test_install_unnamed_git_url(index: IndexServer, venv: Path, tmp_path: Path)
     assert data["vcs_info"]["vcs"] == "git" and len(data["vcs_info"]["commit_id"]) == 40
 
 
+def test_a_git_commit_once_built_needs_no_repository(index: IndexServer, tmp_path: Path) -> None:
+    from tests.support.dists import make_source_tree
+
+    tree = make_source_tree(tmp_path / "src", "gitpkg", "1.0")
+    _git(tree, "init", "-q")
+    _git(tree, "add", "-A")
+    _git(tree, "commit", "-q", "-m", "init")
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=tree, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    spec = f"gitpkg @ git+{tree.as_uri()}@{commit}"
+    first = tmp_path / "first"
+    assert cloche("venv", first).code == 0
+    assert pip(index, first, "install", spec).code == 0
+
+    tree.rename(tmp_path / "gone")  # the repository is no longer there
+    second = tmp_path / "second"
+    assert cloche("venv", second).code == 0
+    result = pip(index, second, "install", spec)
+    assert result.code == 0, result
+    assert installed(second) == {"gitpkg": "1.0"}
+    direct = next(
+        (second / "lib").glob("python*/site-packages/gitpkg-1.0.dist-info/direct_url.json")
+    )
+    assert json.loads(direct.read_text())["vcs_info"]["commit_id"] == commit
+    (tmp_path / "req.in").write_text(spec + "\n")
+    compiled = cloche("pip", "compile", tmp_path / "req.in", "--index-url", index.url)
+    assert compiled.code == 0, compiled  # what its build said is kept too
+    assert spec in compiled.out
+
+
 def test_editable_install(index: IndexServer, venv: Path, tmp_path: Path) -> None:
     from tests.support.dists import make_source_tree
 

@@ -32,6 +32,7 @@ from cloche.adapters.build_vcs import (
     clone_vcs,
     head_commit,
     parse_vcs_url,
+    pinned_commit,
     redact_url,
     resolve_vcs_commit,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "clone_vcs",
     "head_commit",
     "parse_vcs_url",
+    "pinned_commit",
     "read_build_system",
     "read_sdist_metadata",
     "resolve_vcs_commit",

@@ -150,13 +150,20 @@ def _checkout(vcs: VcsUrl, rev: str, dest: Path, what: str) -> None:
     _git(["checkout", "--quiet", "FETCH_HEAD", "--"], vcs, what, cwd=dest)
 
 
+def pinned_commit(url: str) -> str | None:
+    """The full commit id a git URL names itself (``@<sha>``), known without the network."""
+    revision = parse_vcs_url(url).revision
+    return revision.lower() if revision and _FULL_COMMIT.fullmatch(revision) else None
+
+
 def resolve_vcs_commit(url: str) -> str:
     """The full commit id a git URL points at (for direct_url.json and lockfiles)."""
     vcs = parse_vcs_url(url)
     rev = vcs.revision
     what = f"cannot resolve {vcs.display}" + (f" at {rev}" if rev else "")
-    if rev is not None and _FULL_COMMIT.fullmatch(rev):
-        return rev.lower()
+    pinned = pinned_commit(url)
+    if pinned is not None:
+        return pinned
     # Peeled tags (``^{}``, the commit an annotated tag points at) need their own pattern.
     patterns = [rev, f"{rev}^{{}}"] if rev else ["HEAD"]
     listing = _git(["ls-remote", "--", vcs.repository, *patterns], vcs, what)

@@ -123,12 +123,17 @@ class Sources(PackageFinder):
 
     def _built_metadata_key(self, file: DistFile) -> str | None:
         """Where what a build of sdist ``file`` said is kept; None when it is not kept."""
-        python = self._build_python() if self._build_python is not None else None
-        if self._build_variant is None or not file.sha256 or python is None:
+        if self._build_variant is None or not file.sha256:
             return None
-        build = variant_key(file.sha256, self._build_variant)
+        return self._kept_metadata_key(variant_key(file.sha256, self._build_variant))
+
+    def _kept_metadata_key(self, build_key: str | None) -> str | None:
+        """Where the metadata a build (``build_key``) reported is kept, per interpreter."""
+        python = self._build_python() if self._build_python is not None else None
+        if build_key is None or python is None:
+            return None
         platform = str(python.tags[0]) if python.tags else ""
-        return f"built={build}|{python.implementation}-{python.version}|{platform}"
+        return f"built={build_key}|{python.implementation}-{python.version}|{platform}"
 
     def _wheel_fits(self, filename: str) -> bool:
         """Whether a kept build can be installed by the interpreter builds run with."""
@@ -144,12 +149,22 @@ class Sources(PackageFinder):
         return self._url_metadata(requirement.url or ""), None
 
     def vcs_commit(self, url: str) -> str | None:
-        """The commit a VCS URL was checked out at (None for other URLs)."""
+        """The commit a VCS URL was checked out at (None for other URLs).
+
+        A URL that names a full commit needs no checkout to tell: a build of it kept
+        in the store is then installed without touching the repository.
+        """
         if not url.startswith("git+"):
             return None
-        tree = self._tree_for_url(url)
-        from cloche.adapters.build import head_commit
+        from cloche.adapters.build import head_commit, pinned_commit
 
+        with self._lock:
+            tree = self._trees.get(url)
+        if tree is None:
+            pinned = pinned_commit(url)
+            if pinned is not None:
+                return pinned
+            tree = self._tree_for_url(url)
         return head_commit(tree)
 
     def project_name(self, url: str) -> str:
@@ -163,7 +178,14 @@ class Sources(PackageFinder):
         with self._lock:
             known = self._url_meta.get(url)
         if known is None:
-            known = self.builder.metadata(self._tree_for_url(url), self._scratch(), source=url)
+            key = self._kept_metadata_key(self._build_key(url))
+            cache = self.client.metadata_cache
+            known = cache.load(key) if key is not None else None
+            if known is None:
+                tree = self._tree_for_url(url)
+                known = self.builder.metadata(tree, self._scratch(), source=url)
+                if key is not None:
+                    cache.store(key, known)
             with self._lock:
                 self._url_meta[url] = known
         return known
@@ -275,12 +297,12 @@ class Sources(PackageFinder):
         file = self._direct_file(url)
         if file is not None and not editable:
             return self.wheel(file)
-        tree = self._tree_for_url(url)
         key = self._build_key(url) if not editable else None
         if key is not None:
             cached = self.store.built_wheel(key, self._wheel_fits)
             if cached is not None:
                 return self._unpack_local_wheel(cached)
+        tree = self._tree_for_url(url)
         self.reporter.info(f"Building {url}")
         wheel = self.builder.build_wheel(tree, self._scratch(), editable=editable, source=url)
         if key is not None:
