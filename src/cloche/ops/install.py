@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
@@ -38,7 +38,7 @@ from cloche.core.report import NullReporter, Reporter
 from cloche.errors import HashMismatchError
 
 if TYPE_CHECKING:
-    from cloche.adapters.store import UnpackedWheel
+    from cloche.adapters.store import Store, UnpackedWheel
     from cloche.ops.sources import Sources
 
 
@@ -160,6 +160,31 @@ def apply_plan(
     return replace(plan, install=done)
 
 
+def _stored(
+    want: Wanted[Artifact], lookup: Callable[[DistFile], UnpackedWheel | None]
+) -> UnpackedWheel | None:
+    """The unpacked wheel of an index file the store already holds (by its sha256)."""
+    artifact = want.source
+    if artifact.file is None or artifact.url is not None or artifact.allowed_sha256:
+        return None
+    return lookup(artifact.file)
+
+
+def stored_wheels(plan: Plan, store: Store) -> list[UnpackedWheel] | None:
+    """Every wheel ``plan`` installs, when the store holds each one unpacked; else None."""
+
+    def lookup(file: DistFile) -> UnpackedWheel | None:
+        return store.unpacked(file.sha256) if file.is_wheel and file.sha256 else None
+
+    wheels = []
+    for want in plan.install:
+        wheel = _stored(want, lookup)
+        if wheel is None:
+            return None
+        wheels.append(wheel)
+    return wheels
+
+
 def apply_stored(
     layout: EnvLayout,
     plan: Plan,
@@ -206,10 +231,7 @@ def prepare(
     task = reporter.started("Preparing packages", total=len(wanted))
 
     def stored(want: Wanted[Artifact]) -> InstallRequest | None:
-        artifact = want.source
-        if artifact.file is None or artifact.url is not None or artifact.allowed_sha256:
-            return None
-        wheel = sources.stored_wheel(artifact.file)
+        wheel = _stored(want, sources.stored_wheel)
         return None if wheel is None else InstallRequest(wheel=wheel, requested=want.requested)
 
     def one(want: Wanted[Artifact]) -> InstallRequest:

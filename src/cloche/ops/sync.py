@@ -21,7 +21,16 @@ from cloche.core.plan import Wanted
 from cloche.core.project import LOCKFILE, ProjectSpec
 from cloche.core.report import NullReporter, Reporter
 from cloche.errors import LockStaleError, ProjectError
-from cloche.ops.install import Artifact, Plan, apply_plan, layout_for, plan_for, present_in
+from cloche.ops.install import (
+    Artifact,
+    Plan,
+    apply_plan,
+    apply_stored,
+    layout_for,
+    plan_for,
+    present_in,
+    stored_wheels,
+)
 from cloche.ops.lock import STALE_MESSAGE, LockRequest, lock_project, read_lock
 from cloche.ops.project import ensure_venv
 from cloche.ops.stamp import Inputs, Selection, clear_stamp, write_stamp
@@ -124,9 +133,15 @@ def install_lock(
     plan = plan_for(layout, wanted, exact=True)
     if plan.is_noop:
         return plan
+    clear_stamp(spec.root)
+    from cloche.adapters.store import Store
+
+    wheels = stored_wheels(plan, Store(settings.cache_dir))
+    if wheels is not None:  # a warm cache: nothing to fetch or build
+        apply_stored(layout, plan, wheels, settings, reporter)
+        return plan
     from cloche.ops.sources import open_sources
 
-    clear_stamp(spec.root)
     with open_sources(settings, interpreter, reporter) as sources:
         return apply_plan(layout, plan, sources, settings, reporter)
 
