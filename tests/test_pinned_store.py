@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -239,6 +240,9 @@ def test_a_wheel_gone_from_the_store_is_fetched_again(
 
 
 def test_cache_clean_and_prune_drop_origins(index: IndexServer, warm: Path) -> None:
+    info = cloche("cache", "info")
+    assert info.code == 0, info
+    assert re.search(r"origins-v1 +3 entries", info.out), info.out  # one per stored file
     origins = cache_dir() / ORIGINS
     assert sorted(p.name for p in origins.glob("*/*")) == ["alpha", "beta", "tool"]
     assert cloche("cache", "clean", "beta").code == 0

@@ -105,6 +105,10 @@ class IndexOrigins:
             return []
         return [d for key in keys if (d := key / name).is_dir()]
 
+    def count(self) -> int:
+        """How many entries there are (for ``cache info``)."""
+        return sum(len(files) for _dir, _dirs, files in os.walk(self.root))
+
     def entries(self) -> list[tuple[Path, str]]:
         """Every entry with the sha256 it names (for ``cache prune``); unreadable ones as ""."""
         out = []

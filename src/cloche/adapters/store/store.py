@@ -416,10 +416,12 @@ class Store:
         buckets = []
         for bucket in self._buckets():
             if bucket.name == ARCHIVES:
-                entries = [e for shard in _children(bucket) for e in _children(shard)]
+                count = sum(len(_children(shard)) for shard in _children(bucket))
+            elif bucket.name == ORIGINS:
+                count = self.origins.count()
             else:
-                entries = _children(bucket)
-            buckets.append(BucketInfo(bucket.name, len(entries), disk_usage([bucket], seen)))
+                count = len(_children(bucket))
+            buckets.append(BucketInfo(bucket.name, count, disk_usage([bucket], seen)))
         return StoreInfo(self.root, tuple(buckets))
 
     def clean(self, package: str | None = None) -> int:
