@@ -47,6 +47,9 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 PACKAGES = ["numpy", "pandas", "scikit-learn", "matplotlib"]
+SDIST_ONLY = ["docopt"]
+"""Added for compile-warm-sdist: a package the index has only as an sdist, whose
+metadata a PEP 517 build must tell (setuptools, dynamic requirements)."""
 PYTHON_VERSION = "3.11"
 INDEX_URL = "https://pypi.org/simple/"
 COMMAND_TIMEOUT_S = 600.0
@@ -621,16 +624,22 @@ class Bench:
 
     # -- 1. compile
 
-    def scenario_compile(self, warm: bool) -> ScenarioReport:
-        name = "compile-warm" if warm else "compile-cold"
+    def scenario_compile(self, warm: bool, *, sdist: bool = False) -> ScenarioReport:
+        name = ("compile-warm" if warm else "compile-cold") + ("-sdist" if sdist else "")
         kind = "after one priming run" if warm else "empty caches each repeat"
-        desc = f"resolve {' '.join(PACKAGES)} for Python {PYTHON_VERSION} ({kind})"
+        packages = PACKAGES + SDIST_ONLY if sdist else PACKAGES
+        desc = f"resolve {' '.join(packages)} for Python {PYTHON_VERSION} ({kind})"
         skips = self.skips(("pip", "compile"), "uv", "pip-compile")
-        req_in = str(self.req_in)
+        req_in_path = self.req_in
+        if sdist:
+            req_in_path = self.work / "requirements-sdist.in"
+            req_in_path.write_text("\n".join(packages) + "\n")
+        req_in = str(req_in_path)
         uv, pc = self.t.uv or "uv", self.t.pip_compile or "pip-compile"
+        prefix = "compile-sdist" if sdist else "compile"
 
         def out(tool: str) -> Path:
-            return self.scratch(f"compile-{tool}", "requirements.txt")
+            return self.scratch(f"{prefix}-{tool}", "requirements.txt")
 
         o_cl, o_uv, o_pc = out("cloche"), out("uv"), out("pip-compile")
         py_v = ["--python-version", PYTHON_VERSION]
@@ -650,7 +659,7 @@ class Bench:
             ),
         }
         cases = [
-            self.cached_case(tool, f"compile-{tool}", warm, build, output)
+            self.cached_case(tool, f"{prefix}-{tool}", warm, build, output)
             for tool, (output, build) in commands.items()
         ]
         targets = [
@@ -1032,6 +1041,7 @@ def fmt_kib(kib: int) -> str:
 SCENARIOS: dict[str, Callable[[Bench], ScenarioReport]] = {
     "compile-cold": lambda b: b.scenario_compile(warm=False),
     "compile-warm": lambda b: b.scenario_compile(warm=True),
+    "compile-warm-sdist": lambda b: b.scenario_compile(warm=True, sdist=True),
     "install-cold": lambda b: b.scenario_install(warm=False),
     "install-warm": lambda b: b.scenario_install(warm=True),
     "venv": lambda b: b.scenario_venv(),
