@@ -285,6 +285,14 @@ def test_origins_round_trip_and_version_filter(tmp_path: Path) -> None:
     assert origins.listed("https://other.test/simple", normalize("pkg"), lambda v: True) == []
 
 
+def test_an_index_that_now_serves_other_bytes_is_believed(tmp_path: Path) -> None:
+    origins = IndexOrigins(tmp_path)
+    origins.note(dist_file("pkg-1.0-py3-none-any.whl", "a" * 64))
+    origins.note(dist_file("pkg-1.0-py3-none-any.whl", "b" * 64))  # re-uploaded
+    found = origins.listed("https://i.test/simple", normalize("pkg"), lambda v: True)
+    assert [f.sha256 for f in found] == ["b" * 64]
+
+
 @pytest.mark.parametrize(
     "content",
     ["not json", '{"format": 1}', '{"format": 1, "sha256": "xyz", "url": "u"}', "[]"],

@@ -55,8 +55,9 @@ class IndexOrigins:
             return
         directory = self._dir(file.index, file.name)
         entry = directory / file.filename
-        if entry.exists():
-            return
+        known = _read_entry(entry, file.filename, file.version, file.index, file.name)
+        if known is not None and known.sha256 == sha256:
+            return  # else the index now serves other bytes under this name: record those
         data = {
             "format": _FORMAT,
             "sha256": sha256,
@@ -97,7 +98,7 @@ class IndexOrigins:
                 out.append(file)
         return out
 
-    def forget_package(self, name: NormalizedName) -> list[Path]:
+    def package_dirs(self, name: NormalizedName) -> list[Path]:
         """Every index's directory of ``name`` (for ``cache clean NAME`` to remove)."""
         try:
             keys = list(self.root.iterdir())

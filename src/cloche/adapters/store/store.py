@@ -459,7 +459,7 @@ class Store:
             if any(_dist_name(f.name) == name for f in _children(entry)):
                 with self.lock(f"built-{entry.name}"):
                     freed += remove_entry(entry, trash)
-        for entry in self.origins.forget_package(name):
+        for entry in self.origins.package_dirs(name):
             freed += remove_entry(entry, trash)
         return freed
 
