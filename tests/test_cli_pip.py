@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import cloche, venv_python
+from tests.support.cli import cloche, installed, pip, venv_python
 from tests.support.dists import make_wheel
 from tests.support.index_server import IndexServer
 from tests.test_python import pyenv_python
@@ -42,16 +42,6 @@ def venv(tmp_path: Path) -> Path:
     result = cloche("venv", path)
     assert result.code == 0, result
     return path
-
-
-def pip(index: IndexServer, venv: Path, *args: str | Path, cwd: Path | None = None):
-    return cloche("pip", *args, "--python", venv, "--index-url", index.url, cwd=cwd)
-
-
-def installed(venv: Path) -> dict[str, str]:
-    result = cloche("pip", "list", "--python", venv, "--format", "json")
-    assert result.code == 0, result
-    return {d["name"]: d["version"] for d in json.loads(result.out)}
 
 
 def test_venv_has_no_pip_and_is_a_venv(venv: Path) -> None:

@@ -19,7 +19,7 @@ from cloche.config import Settings
 from cloche.core.models import DistFile, normalize
 from cloche.ops.pinned import exact_pins, single_index
 from cloche.ops.requirements import gather
-from tests.support.cli import cloche
+from tests.support.cli import cloche, installed, pip
 from tests.support.index_server import IndexServer
 from tests.test_python import pyenv_python
 
@@ -50,16 +50,6 @@ def new_venv(tmp_path: Path, name: str) -> Path:
     result = cloche("venv", path)
     assert result.code == 0, result
     return path
-
-
-def pip(index: IndexServer, venv: Path, *args: str | Path):
-    return cloche("pip", *args, "--python", venv, "--index-url", index.url)
-
-
-def installed(venv: Path) -> dict[str, str]:
-    result = cloche("pip", "list", "--python", venv, "--format", "json")
-    assert result.code == 0, result
-    return {d["name"]: d["version"] for d in json.loads(result.out)}
 
 
 def forget_index_pages() -> None:

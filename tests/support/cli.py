@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tests.support.index_server import IndexServer
 
 
 @dataclass(frozen=True)
@@ -48,3 +53,15 @@ def run_python(python: Path, code: str, **kwargs: object) -> subprocess.Complete
 
 def venv_python(venv: Path) -> Path:
     return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def pip(index: IndexServer, venv: Path, *args: str | Path, cwd: Path | None = None) -> Result:
+    """``cloche pip ARGS`` for ``venv`` against the local ``index``."""
+    return cloche("pip", *args, "--python", venv, "--index-url", index.url, cwd=cwd)
+
+
+def installed(venv: Path) -> dict[str, str]:
+    """What ``cloche pip list`` says ``venv`` holds: name -> version."""
+    result = cloche("pip", "list", "--python", venv, "--format", "json")
+    assert result.code == 0, result
+    return {d["name"]: d["version"] for d in json.loads(result.out)}
