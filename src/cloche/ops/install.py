@@ -172,13 +172,9 @@ def _stored(
 
 def stored_wheels(plan: Plan, store: Store) -> list[UnpackedWheel] | None:
     """Every wheel ``plan`` installs, when the store holds each one unpacked; else None."""
-
-    def lookup(file: DistFile) -> UnpackedWheel | None:
-        return store.unpacked(file.sha256) if file.is_wheel and file.sha256 else None
-
     wheels = []
     for want in plan.install:
-        wheel = _stored(want, lookup)
+        wheel = _stored(want, store.unpacked_dist)
         if wheel is None:
             return None
         wheels.append(wheel)

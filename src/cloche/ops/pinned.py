@@ -148,7 +148,7 @@ class StoredFinder:
         found = self._wheels.get(sha256)
         if found is None:
             if file.is_wheel:
-                found = self._store.unpacked(sha256) if sha256 else None
+                found = self._store.unpacked_dist(file)
             else:
                 built = self._built(file)
                 found = self._store.unpacked_file(built) if built is not None else None

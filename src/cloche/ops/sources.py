@@ -236,9 +236,7 @@ class Sources(PackageFinder):
 
     def stored_wheel(self, file: DistFile) -> UnpackedWheel | None:
         """``file`` already unpacked in the store (a wheel the index gave a sha256 for)."""
-        if not file.is_wheel or not file.sha256:
-            return None
-        found = self.store.unpacked(file.sha256)
+        found = self.store.unpacked_dist(file)
         if found is not None:
             self._note_origin(file)
         return found

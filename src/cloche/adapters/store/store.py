@@ -33,7 +33,7 @@ import filelock
 from cloche.adapters.store.origins import ORIGINS, IndexOrigins
 from cloche.adapters.store.usage import disk_usage, remove_entry
 from cloche.adapters.store.wheel import MANIFEST_NAME, UnpackedWheel, manifest_json, read_manifest
-from cloche.core.models import normalize, parse_dist_filename
+from cloche.core.models import DistFile, normalize, parse_dist_filename
 from cloche.errors import ClocheError, HashMismatchError, InstallError
 
 if TYPE_CHECKING:
@@ -213,6 +213,10 @@ class Store:
         digest = _check_sha256(sha256)
         wheel = read_manifest(self.root / WHEELS / digest)
         return wheel if wheel is not None and wheel.sha256 == digest else None
+
+    def unpacked_dist(self, file: DistFile) -> UnpackedWheel | None:
+        """The index wheel ``file``, unpacked earlier (found by the sha256 its index gave)."""
+        return self.unpacked(file.sha256) if file.is_wheel and file.sha256 else None
 
     def unpacked_file(self, wheel: Path) -> UnpackedWheel | None:
         """The unpacked tree of the wheel file ``wheel`` (a built wheel), if there is one."""
