@@ -450,6 +450,29 @@ def test_vcs_without_commit_is_refused(spec: ProjectSpec) -> None:
         build_lock(spec, [Resolution(LINUX, (vcs,))], [INDEX])
 
 
+def test_unhashed_archive_is_hashed_by_the_callback_or_refused(spec: ProjectSpec) -> None:
+    archive = ResolvedPackage(
+        name=normalize("blob"),
+        version=Version("2.0"),
+        files=(),
+        chosen=None,
+        direct_url="https://files.example/blob-2.0.tar.gz",
+    )
+    resolutions = [Resolution(LINUX, (archive,))]
+    with pytest.raises(ClocheError, match="no hash is known"):
+        build_lock(spec, resolutions, [INDEX])
+    asked: list[str] = []
+
+    def sha256(url: str) -> str:
+        asked.append(url)
+        return "c" * 64
+
+    lock = build_lock(spec, resolutions, [INDEX], sha256)
+    assert asked == ["https://files.example/blob-2.0.tar.gz"]
+    (package,) = lock.packages
+    assert package.archive is not None and package.archive.hashes == {"sha256": "c" * 64}
+
+
 # -- freshness ---------------------------------------------------------------
 
 

@@ -498,3 +498,45 @@ def test_buildable_project_is_installed_editable(tmp_path: Path, index: IndexSer
     # The project itself is never locked: the lock holds its dependencies only.
     assert "mylib" not in proj.locked()
     assert proj.ok("sync").code == 0  # in sync: nothing to do
+
+
+def test_sync_refuses_a_locked_wheel_for_another_platform(project: Project, tmp_path: Path) -> None:
+    from tests.support.dists import make_wheel
+
+    project.ok("add", "beta==1.0")
+    wheel = make_wheel(tmp_path / "w", "oddity", "1.0", tag="cp27-cp27mu-win32")
+    text = project.pyproject.replace('"beta==1.0"', f'"beta==1.0", "oddity @ {wheel.as_uri()}"')
+    (project.root / "pyproject.toml").write_text(text)
+    project.ok("lock")
+    result = project.run("sync")
+    assert result.code == 1, result
+    assert "oddity-1.0-cp27-cp27mu-win32.whl is not a supported wheel" in result.err
+    assert "Traceback" not in result.err
+    assert project.installed() == {"beta": "1.0"}  # the env as it was
+
+
+def test_lock_hashes_a_direct_archive_url_that_gives_none(project: Project, tmp_path: Path) -> None:
+    import hashlib
+
+    from tests.support.dists import make_wheel
+
+    wheel = make_wheel(tmp_path / "w", "localwheel", "1.0")
+    project.index.add_sdist("remotesdist", "2.0")
+    remote = project.index.file_url("remotesdist-2.0.tar.gz")
+    text = project.pyproject.replace(
+        "dependencies = [",
+        f'dependencies = ["localwheel @ {wheel.as_uri()}", "remotesdist @ {remote}", ',
+    )
+    (project.root / "pyproject.toml").write_text(text)
+    project.ok("sync")
+    assert project.installed() == {"localwheel": "1.0", "remotesdist": "2.0"}
+    archives = {p.name: p.archive for p in project.lock.packages}
+    local, http = archives["localwheel"], archives["remotesdist"]
+    assert local is not None and http is not None
+    assert local.hashes == {"sha256": hashlib.sha256(wheel.read_bytes()).hexdigest()}
+    assert http.url == remote and set(http.hashes) == {"sha256"}
+    # A command reads an unhashed URL once; a re-lock hashes it the same.
+    assert len(project.index.requests_to("/files/remotesdist-2.0.tar.gz")) == 1
+    project.ok("add", "beta")
+    assert {p.name: p.archive for p in project.lock.packages}["remotesdist"] == http
+    assert len(project.index.requests_to("/files/remotesdist-2.0.tar.gz")) == 2

@@ -32,7 +32,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName as PackagingName
 from packaging.version import Version
 
-from cloche.core.lock_direct import direct_source, strip_credentials
+from cloche.core.lock_direct import ArchiveHash, direct_source, strip_credentials
 from cloche.core.lock_markers import DEFAULT, RootSet, TargetMarkers, entry_marker
 from cloche.core.lock_select import LockedInstall, select
 from cloche.core.models import DistFile, NormalizedName, Resolution, ResolvedPackage, normalize
@@ -165,14 +165,18 @@ def _membership(
 
 
 def build_lock(
-    spec: ProjectSpec, resolutions: Sequence[Resolution], index_urls: Sequence[str]
+    spec: ProjectSpec,
+    resolutions: Sequence[Resolution],
+    index_urls: Sequence[str],
+    archive_sha256: ArchiveHash | None = None,
 ) -> Pylock:
     """Merge one resolution per target into a lock.
 
     Each resolution is for one target of ``spec.targets`` and was resolved from
     ``requirements_for(spec, all_groups=True, all_extras=True)``; which entries need
     a group or extra marker is worked out from the project's requirement names and
-    each package's ``dependencies``.
+    each package's ``dependencies``. ``archive_sha256`` hashes direct archives whose
+    URL gives no hash (without it, such an archive cannot be locked).
     """
     if not resolutions:
         raise ClocheError("cannot write a lock without at least one resolution")
@@ -195,7 +199,14 @@ def build_lock(
                     entry.dependencies.add((dep, str(graph[dep].version)))
     names_with_many = _ambiguous_names(entries)
     packages = [
-        _package(spec, entry, entry_marker(markers, entry.membership), index_urls, names_with_many)
+        _package(
+            spec,
+            entry,
+            entry_marker(markers, entry.membership),
+            index_urls,
+            names_with_many,
+            archive_sha256,
+        )
         for entry in entries.values()
     ]
     lock = Pylock(
@@ -233,6 +244,7 @@ def _package(
     marker: str | None,
     index_urls: Sequence[str],
     names_with_many: set[str],
+    archive_sha256: ArchiveHash | None,
 ) -> Package:
     pkg = entry.first
     requires_python = pkg.requires_python or next(
@@ -249,7 +261,8 @@ def _package(
         "dependencies": dependencies or None,
     }
     if pkg.direct_url is not None:
-        return Package(**direct_source(spec.root, pkg, list(entry.files.values())), **common)
+        files = list(entry.files.values())
+        return Package(**direct_source(spec.root, pkg, files, archive_sha256), **common)
     wheels, sdist = _dist_tables(pkg, entry)
     return Package(
         version=pkg.version,

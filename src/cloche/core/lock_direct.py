@@ -6,7 +6,7 @@ wheels and an sdist.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -29,10 +29,20 @@ def strip_credentials(url: str) -> str:
     return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
-def direct_source(root: Path, pkg: ResolvedPackage, files: Sequence[DistFile]) -> dict[str, Any]:
+ArchiveHash = Callable[[str], str]
+"""A direct archive URL -> the sha256 of its content (reading or downloading it)."""
+
+
+def direct_source(
+    root: Path,
+    pkg: ResolvedPackage,
+    files: Sequence[DistFile],
+    archive_sha256: ArchiveHash | None = None,
+) -> dict[str, Any]:
     """``Package`` keyword arguments (vcs, directory or archive, and version) for a
     package resolved from ``pkg.direct_url``; local paths inside ``root`` are written
-    relative to it."""
+    relative to it. An archive whose URL and files carry no hash gets the sha256
+    ``archive_sha256`` reports."""
     url = strip_credentials(pkg.direct_url or "")
     scheme = url.split("+", 1)[0] if "+" in url.split("://", 1)[0] else ""
     if scheme in _VCS_SCHEMES:
@@ -49,6 +59,8 @@ def direct_source(root: Path, pkg: ResolvedPackage, files: Sequence[DistFile]) -
     hashes = {algo: fragment[algo] for algo in _HASH_NAMES if algo in fragment}
     if not hashes:
         hashes = next((dict(sorted(f.hashes)) for f in files if f.hashes), {})
+    if not hashes and archive_sha256 is not None:
+        hashes = {"sha256": archive_sha256(pkg.direct_url or url)}
     if not hashes:
         raise ClocheError(
             f"cannot lock {pkg.name}: no hash is known for {location}",

@@ -32,10 +32,11 @@ from cloche.core.models import (
     Resolution,
     UserRequirement,
     normalize,
+    wheel_fits,
 )
 from cloche.core.plan import InstallPlan, Present, Wanted, plan_install
 from cloche.core.report import NullReporter, Reporter
-from cloche.errors import HashMismatchError
+from cloche.errors import HashMismatchError, InstallError
 
 if TYPE_CHECKING:
     from cloche.adapters.store import Store, UnpackedWheel
@@ -168,6 +169,32 @@ def _stored(
     if artifact.file is None or artifact.url is not None or artifact.allowed_sha256:
         return None
     return lookup(artifact.file)
+
+
+def check_wheels_fit(wanted: Sequence[Wanted[Artifact]], interpreter: Interpreter) -> None:
+    """A wheel given by URL or path (or locked so) must suit the interpreter, as index
+    wheels do; InstallError names the first that does not."""
+    for want in wanted:
+        filename = _wheel_filename(want.source)
+        if filename is not None and not wheel_fits(filename, interpreter.tags):
+            markers = dict(interpreter.marker_env)
+            where = f"Python {interpreter.version} on {markers.get('platform_machine', '?')} "
+            raise InstallError(
+                f"{filename} is not a supported wheel for this environment "
+                f"({where}{markers.get('sys_platform', '?')})",
+                hint="use a wheel built for this Python and platform, or its sdist",
+            )
+
+
+def _wheel_filename(source: Artifact) -> str | None:
+    if source.file is not None:
+        return source.file.filename if source.file.is_wheel else None
+    if source.url is None or source.editable:
+        return None
+    from urllib.parse import unquote, urlsplit
+
+    last = unquote(urlsplit(source.url).path.rsplit("/", 1)[-1])
+    return last if last.endswith(".whl") else None
 
 
 def stored_wheels(plan: Plan, store: Store) -> list[UnpackedWheel] | None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.pylock import Pylock
@@ -37,6 +37,11 @@ class LockResult:
     lock: Pylock
     text: str
     resolutions: tuple[Resolution, ...]
+    archive_hashes: Mapping[str, str] = field(default_factory=dict)
+    """sha256 of each direct archive URL that gave none, as hashed for this lock."""
+
+    def archive_sha256(self, url: str) -> str:
+        return self.archive_hashes[url]
 
 
 def read_lock(path: Path) -> Pylock | None:
@@ -111,6 +116,7 @@ def lock_project(
         prerelease=settings.prerelease,
     )
     resolutions: list[Resolution] = []
+    hashes: dict[str, str] = {}
     # One set of sources for every target: each index page is fetched once.
     with open_sources(settings, interpreter, reporter) as sources:
         for target in targets:
@@ -120,8 +126,14 @@ def lock_project(
                 if not resolutions:  # the first target: most likely every target fails
                     raise
                 raise _for_target(exc, target.platform) from None
-    lock = build_lock(spec, resolutions, settings.index_urls)
-    return LockResult(lock=lock, text=dump_lock(lock), resolutions=tuple(resolutions))
+
+        def archive_sha256(url: str) -> str:
+            if url not in hashes:
+                hashes[url] = sources.archive_sha256(url)
+            return hashes[url]
+
+        lock = build_lock(spec, resolutions, settings.index_urls, archive_sha256)
+    return LockResult(lock, dump_lock(lock), tuple(resolutions), hashes)
 
 
 def _for_target(exc: ClocheError, platform: str) -> ClocheError:

@@ -18,17 +18,15 @@ from cloche.core.models import (
     NormalizedName,
     Resolution,
     normalize,
-    wheel_fits,
 )
-from cloche.core.plan import Wanted
 from cloche.core.report import NullReporter, Reporter
 from cloche.core.resolver import ResolveOptions, resolve
-from cloche.errors import ClocheError, HashMismatchError, InstallError, RequirementError
+from cloche.errors import ClocheError, HashMismatchError, RequirementError
 from cloche.ops.install import (
-    Artifact,
     Plan,
     apply_plan,
     apply_stored,
+    check_wheels_fit,
     layout_for,
     plan_for,
     prefix_layout,
@@ -135,7 +133,7 @@ def install_requirements(
         if require_hashes:
             _check_hashes(resolution, asked)
         wanted = wanted_from(resolution, asked.requirements)
-        _check_platform(wanted, interpreter)
+        check_wheels_fit(wanted, interpreter)
         if require_hashes:
             wanted = with_allowed_hashes(wanted, _hashes_by_name(asked))
         return plan_for(layout, wanted, exact=exact, reinstall=options.reinstall)
@@ -168,20 +166,6 @@ def install_requirements(
         if not options.dry_run and not plan.is_noop:
             plan = apply_plan(layout, plan, sources, settings, reporter)
     return plan
-
-
-def _check_platform(wanted: Sequence[Wanted[Artifact]], interpreter: Interpreter) -> None:
-    """A wheel given by URL or path must suit the interpreter, as index wheels do."""
-    for want in wanted:
-        file = want.source.file
-        if file is not None and file.is_wheel and not wheel_fits(file.filename, interpreter.tags):
-            markers = dict(interpreter.marker_env)
-            where = f"Python {interpreter.version} on {markers.get('platform_machine', '?')} "
-            raise InstallError(
-                f"{file.filename} is not a supported wheel for this environment "
-                f"({where}{markers.get('sys_platform', '?')})",
-                hint="use a wheel built for this Python and platform, or its sdist",
-            )
 
 
 def _hashes_by_name(asked: Asked) -> dict[NormalizedName, set[str]]:

@@ -186,7 +186,7 @@ def lock_edit(
     final_text = add_requirements(new_text, pinned, group=group, optional=optional)
     final_spec = spec_from_text(root, final_text)
     # Same resolutions: each new bound is met by the version just locked.
-    lock = build_lock(final_spec, result.resolutions, settings.index_urls)
+    lock = build_lock(final_spec, result.resolutions, settings.index_urls, result.archive_sha256)
     return Edit(final_spec, final_text, lock, dump_lock(lock), previous)
 
 

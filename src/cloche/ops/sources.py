@@ -84,6 +84,8 @@ class Sources(PackageFinder):
         self._lock = threading.Lock()
         self._builder_lock = threading.Lock()
         self._trees: dict[str, Path] = {}
+        self._unhashed: dict[str, str] = {}
+        """URL -> sha256 of archives that came without a hash, once stored."""
         """Unpacked/cloned source trees by URL or sdist sha256, reused for metadata then build."""
         self._url_meta: dict[str, Metadata] = {}
         # The wheels of one release share their metadata (as uv and poetry assume): a
@@ -211,11 +213,20 @@ class Sources(PackageFinder):
     # -- artifacts -------------------------------------------------------------------
     def archive(self, file: DistFile) -> tuple[Path, str]:
         """The file in the store (downloaded once, sha256-checked): (path, sha256)."""
-        sha = file.sha256
+        with self._lock:
+            sha = file.sha256 or self._unhashed.get(file.url)
         if sha:
             found = self.store.archive(sha)
             if found is not None:
                 return found, sha
+        path, sha = self._add_archive(file, file.sha256)  # a remembered hash is no check
+        if not file.sha256:
+            with self._lock:
+                self._unhashed[file.url] = sha
+        return path, sha
+
+    def _add_archive(self, file: DistFile, sha: str | None) -> tuple[Path, str]:
+        """Copy or download ``file`` into the store, checking ``sha`` when given."""
         if file.url.startswith("file:"):
             local = Path(unquote(urlsplit(file.url).path))
             return self.store.add_archive(local, file.filename, sha256=sha, move=False)
@@ -227,6 +238,13 @@ class Sources(PackageFinder):
             )
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+
+    def archive_sha256(self, url: str) -> str:
+        """The sha256 of the wheel or sdist a direct URL names (kept in the store)."""
+        file = self._direct_file(url)
+        if file is None:
+            raise UsageError(f"cannot lock {url}: not a wheel, sdist, directory or git URL")
+        return self.archive(file)[1]
 
     def verified_sha256(self, file: DistFile) -> str:
         """The sha256 of ``file``'s content, without a download when the store has it."""

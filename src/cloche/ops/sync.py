@@ -26,6 +26,7 @@ from cloche.ops.install import (
     Plan,
     apply_plan,
     apply_stored,
+    check_wheels_fit,
     layout_for,
     plan_for,
     present_in,
@@ -130,6 +131,7 @@ def install_lock(
         if spec.version is None and not present:
             present = {p.name: p.version for p in present_in(layout)}
         wanted.append(_project_itself(spec, present))
+    check_wheels_fit(wanted, interpreter)
     plan = plan_for(layout, wanted, exact=True)
     if plan.is_noop:
         return plan
