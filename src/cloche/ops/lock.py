@@ -44,15 +44,30 @@ class LockResult:
         return self.archive_hashes[url]
 
 
-def read_lock(path: Path) -> Pylock | None:
-    """The lock at ``path``; None when there is none. A broken lock is an error."""
+def read_lock(path: Path, cache_dir: Path | None = None) -> Pylock | None:
+    """The lock at ``path``; None when there is none. A broken lock is an error.
+
+    With ``cache_dir``, a lock parsed before (the same bytes) comes from the cache.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise ProjectError(f"{path}: cannot read: {exc}") from None
-    return parse_lock(text, source=path.name)
+
+    def parse(data: bytes) -> Pylock:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ProjectError(f"{path}: cannot read: {exc}") from None
+        return parse_lock(text, source=path.name)
+
+    if cache_dir is None:
+        return parse(data)
+    from cloche.adapters.lock_cache import ParsedLocks
+
+    return ParsedLocks(cache_dir).load(data, parse)
 
 
 def previous_lock(path: Path, reporter: Reporter) -> Pylock | None:

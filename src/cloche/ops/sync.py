@@ -64,7 +64,7 @@ def current_lock(
     reporter: Reporter,
 ) -> tuple[Pylock, Inputs, bool, bool]:
     """(lock, inputs with the lock's bytes, fresh, re-locked) under ``mode``."""
-    lock = read_lock(spec.lock_path)
+    lock = read_lock(spec.lock_path, settings.cache_dir)
     if mode is LockMode.FROZEN:
         if lock is None:
             raise ProjectError(f"no {LOCKFILE} in {spec.root}; run 'cloche lock' first")
