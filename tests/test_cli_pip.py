@@ -695,3 +695,43 @@ def test_ctrl_c_with_helpers_leaves_no_helper_behind(
         )
         assert serving.stdout.strip() == ""
     assert installed(venv) == {}
+
+
+def test_processes_sharing_an_empty_cache_all_install(
+    index_server: IndexServer, tmp_path: Path
+) -> None:
+    """Four installs at once into four venvs, one cache: same wheels, same sdist build."""
+    blob = os.urandom(3 * 1024 * 1024)  # 12 MB in all: the helper processes unpack
+    for i in range(4):
+        index_server.add_wheel(f"big{i}", "1.0", files={f"big{i}/blob.bin": blob})
+    index_server.add_wheel("small", "1.0", requires=["big0", "big1", "big2", "big3"])
+    index_server.add_sdist("fromsrc", "1.0")
+    env = {**os.environ, "CLOCHE_CACHE_DIR": str(tmp_path / "cache")}
+    venvs = [tmp_path / f"env{i}" for i in range(4)]
+    for venv in venvs:
+        assert cloche("venv", venv).code == 0
+    args = ["pip", "install", "--index-url", index_server.url, "small", "fromsrc"]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "cloche", *args, "--python", str(venv)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for venv in venvs
+    ]
+    for proc in procs:
+        _out, err = proc.communicate(timeout=240)
+        assert proc.returncode == 0, err
+    expected = {"big0", "big1", "big2", "big3", "fromsrc", "small"}
+    for venv in venvs:
+        assert set(installed(venv)) == expected
+        check = cloche("pip", "check", "--python", venv)
+        assert check.code == 0, check
+        blob_path = next((venv / "lib").glob("python*/site-packages/big3/blob.bin"))
+        assert blob_path.read_bytes() == blob
+    info = cloche("cache", "info", env={"CLOCHE_CACHE_DIR": str(tmp_path / "cache")})
+    assert info.code == 0, info
+    prune = cloche("cache", "prune", env={"CLOCHE_CACHE_DIR": str(tmp_path / "cache")})
+    assert prune.code == 0, prune
