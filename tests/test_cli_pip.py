@@ -735,3 +735,36 @@ def test_processes_sharing_an_empty_cache_all_install(
     assert info.code == 0, info
     prune = cloche("cache", "prune", env={"CLOCHE_CACHE_DIR": str(tmp_path / "cache")})
     assert prune.code == 0, prune
+
+
+def test_two_installs_into_one_env_at_once_leave_one_version(
+    index_server: IndexServer, tmp_path: Path
+) -> None:
+    """Both plan against the same empty env; the env lock serialises the installs,
+    and the one that goes second replaces what the first installed."""
+    index_server.add_wheel("twin", "1.0", files={"twin/only_in_1.py": b""})
+    index_server.add_wheel("twin", "2.0", files={"twin/only_in_2.py": b""})
+    venv = tmp_path / "env"
+    assert cloche("venv", venv).code == 0
+    index_server.delay = 0.3  # both read the env before either installs
+    env = {**os.environ, "CLOCHE_CACHE_DIR": str(tmp_path / "cache")}
+    args = ["pip", "install", "--python", str(venv), "--index-url", index_server.url]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "cloche", *args, f"twin=={version}"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for version in ("1.0", "2.0")
+    ]
+    for proc in procs:
+        _out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    site = next((venv / "lib").glob("python*/site-packages"))
+    dist_infos = sorted(p.name for p in site.glob("twin-*.dist-info"))
+    assert len(dist_infos) == 1, dist_infos
+    major = dist_infos[0].removesuffix(".dist-info").split("-")[1][0]
+    assert sorted(p.name for p in (site / "twin").iterdir()) == [f"only_in_{major}.py"]
+    assert cloche("pip", "check", "--python", venv).code == 0

@@ -94,3 +94,14 @@ def _same(want: Wanted[T], current: Present[D]) -> bool:
         return False
     # A distribution installed from a URL is only the same when the URL is.
     return want.direct_url == current.direct_url
+
+
+def removals_now(plan: InstallPlan[T, D], present: Iterable[Present[D]]) -> tuple[Present[D], ...]:
+    """What to remove when ``plan`` is carried out in an env that may have changed since
+    it was planned (another process installed or removed something meanwhile).
+
+    Every present distribution of a name the plan removes or installs: installing
+    ``x`` then replaces whatever ``x`` is there by then, never leaving two versions.
+    """
+    names = {p.name for p in plan.remove} | {w.name for w in plan.install}
+    return tuple(p for p in present if p.name in names)

@@ -34,7 +34,7 @@ from cloche.core.models import (
     normalize,
     wheel_fits,
 )
-from cloche.core.plan import InstallPlan, Present, Wanted, plan_install
+from cloche.core.plan import InstallPlan, Present, Wanted, plan_install, removals_now
 from cloche.core.report import NullReporter, Reporter
 from cloche.errors import HashMismatchError, InstallError
 
@@ -232,10 +232,12 @@ def _install_prepared(
     settings: Settings,
     reporter: Reporter,
 ) -> None:
+    # The caller holds the env lock; what is installed is read again under it.
+    removals = removals_now(plan, present_in(layout))
     install(
         layout,
         requests,
-        [p.dist for p in plan.remove],
+        [p.dist for p in removals],
         link_mode=settings.link_mode,
         compile_bytecode=settings.compile_bytecode,
         reporter=reporter,

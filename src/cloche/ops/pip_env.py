@@ -210,20 +210,26 @@ def uninstall(
 
     Returns the removed ones as 'name==version' and the names that were not installed.
     """
-    from cloche.adapters.install import env_lock, install
+    from cloche.adapters.install import InstalledDist, env_lock, install
 
     layout = layout_for(interpreter)
-    present = {p.name: p for p in present_in(layout)}
-    removed, missing = [], []
-    to_remove = []
-    for name in names:
-        found = present.get(normalize(name))
-        if found is None:
-            missing.append(name)
-        else:
-            to_remove.append(found.dist)
-            removed.append(f"{found.name}=={found.version}")
-    if to_remove:
-        with env_lock(layout):
-            install(layout, [], to_remove, reporter=reporter)
+
+    def split() -> tuple[list[str], list[str], list[InstalledDist]]:
+        present = {p.name: p for p in present_in(layout)}
+        removed, missing, dists = [], [], []
+        for name in names:
+            found = present.get(normalize(name))
+            if found is None:
+                missing.append(name)
+            else:
+                dists.append(found.dist)
+                removed.append(f"{found.name}=={found.version}")
+        return removed, missing, dists
+
+    removed, missing, dists = split()
+    if dists:
+        with env_lock(layout):  # read again: another cloche may have changed the env
+            removed, missing, dists = split()
+            if dists:
+                install(layout, [], dists, reporter=reporter)
     return removed, missing
