@@ -768,3 +768,30 @@ def test_two_installs_into_one_env_at_once_leave_one_version(
     major = dist_infos[0].removesuffix(".dist-info").split("-")[1][0]
     assert sorted(p.name for p in (site / "twin").iterdir()) == [f"only_in_{major}.py"]
     assert cloche("pip", "check", "--python", venv).code == 0
+
+
+def test_an_install_waits_for_another_on_the_same_env_and_says_so(
+    index: IndexServer, venv: Path, tmp_path: Path
+) -> None:
+    import filelock
+
+    site = next((venv / "lib").glob("python*/site-packages"))
+    held = filelock.FileLock(str(site.parent / ".cloche-install.lock"))
+    held.acquire()
+    try:
+        args = ["pip", "install", "--python", str(venv), "--index-url", index.url]
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cloche", *args, "alpha==1.0"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(2.0)
+        assert proc.poll() is None  # still waiting
+        assert installed(venv) == {}
+    finally:
+        held.release()
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert f"Waiting for another cloche process to finish with {venv}" in err
+    assert installed(venv) == {"alpha": "1.0", "beta": "2.0"}

@@ -152,7 +152,7 @@ def apply_plan(
     """
     reporter = reporter or NullReporter()
     requests = prepare(plan.install, sources, settings, reporter)
-    with env_lock(layout):
+    with env_lock(layout, waiting_notice(layout, reporter)):
         _install_prepared(layout, plan, requests, settings, reporter)
     done = tuple(
         replace(want, version=request.wheel.version)
@@ -221,8 +221,18 @@ def apply_stored(
         InstallRequest(wheel=wheel, requested=want.requested)
         for want, wheel in zip(plan.install, wheels, strict=True)
     ]
-    with env_lock(layout):
-        _install_prepared(layout, plan, requests, settings, reporter or NullReporter())
+    reporter = reporter or NullReporter()
+    with env_lock(layout, waiting_notice(layout, reporter)):
+        _install_prepared(layout, plan, requests, settings, reporter)
+
+
+def waiting_notice(layout: EnvLayout, reporter: Reporter) -> Callable[[], None]:
+    """What ``env_lock`` calls when another process holds the env: say so, once."""
+
+    def say() -> None:
+        reporter.info(f"Waiting for another cloche process to finish with {layout.data}")
+
+    return say
 
 
 def _install_prepared(

@@ -32,6 +32,7 @@ from cloche.ops.install import (
     prefix_layout,
     present_in,
     target_layout,
+    waiting_notice,
     wanted_from,
     with_allowed_hashes,
 )
@@ -228,7 +229,8 @@ def uninstall(
 
     removed, missing, dists = split()
     if dists:
-        with env_lock(layout):  # read again: another cloche may have changed the env
+        notice = waiting_notice(layout, reporter or NullReporter())
+        with env_lock(layout, notice):  # read again: another cloche may have changed the env
             removed, missing, dists = split()
             if dists:
                 install(layout, [], dists, reporter=reporter)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -83,8 +84,22 @@ class InstallRequest:
     """PEP 610 ``direct_url.json`` text, for ``name @ url`` / path installs."""
 
 
-def env_lock(layout: EnvLayout) -> filelock.BaseFileLock:
-    """The lock a caller holds around ``install`` so two processes never change one env at once."""
+@contextmanager
+def env_lock(layout: EnvLayout, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """Held around ``install`` so two processes never change one env at once.
+
+    ``on_wait`` is called when another process holds the lock, before waiting for it.
+    """
     path = layout.lock_file or layout.purelib.parent / ".cloche-install.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
-    return filelock.FileLock(str(path))
+    lock = filelock.FileLock(str(path))
+    try:
+        lock.acquire(timeout=0 if on_wait is not None else -1)
+    except filelock.Timeout:
+        assert on_wait is not None
+        on_wait()
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
