@@ -540,3 +540,55 @@ def test_lock_hashes_a_direct_archive_url_that_gives_none(project: Project, tmp_
     project.ok("add", "beta")
     assert {p.name: p.archive for p in project.lock.packages}["remotesdist"] == http
     assert len(project.index.requests_to("/files/remotesdist-2.0.tar.gz")) == 2
+
+
+def test_add_a_local_wheel_keeps_its_path_relative(project: Project, tmp_path: Path) -> None:
+    import hashlib
+
+    from tests.support.dists import make_wheel
+
+    wheel = make_wheel(project.root / "dist", "localw", "1.0", requires=["beta==1.0"])
+    result = project.ok("add", "./dist/localw-1.0-py3-none-any.whl")
+    assert " + localw==1.0" in result.err
+    assert project.installed() == {"beta": "1.0", "localw": "1.0"}
+    assert '"localw",' in project.pyproject and "file:" not in project.pyproject
+    assert 'localw = {path = "dist/localw-1.0-py3-none-any.whl"}' in project.pyproject
+    sha = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    lock_text = (project.root / "pylock.toml").read_text()
+    assert f'path = "dist/localw-1.0-py3-none-any.whl", hashes = {{sha256 = "{sha}"}}' in lock_text
+    moved = tmp_path / "elsewhere" / "demo"
+    shutil.copytree(project.root, moved, ignore=shutil.ignore_patterns(".venv"))
+    assert cloche("lock", "--check", cwd=moved).code == 0
+    synced = cloche("sync", "--locked", cwd=moved)
+    assert synced.code == 0, synced
+    exported = cloche("export", "requirements", cwd=moved)
+    assert exported.code == 0, exported
+    assert "\n./dist/localw-1.0-py3-none-any.whl\n" in exported.out
+    assert "file:" not in exported.out
+    # Changed bytes under the same name: the locked hash catches it.
+    make_wheel(moved / "dist", "localw", "1.0", files={"localw/extra.py": b"x = 1\n"})
+    shutil.rmtree(moved / ".venv")
+    changed = cloche("sync", "--frozen", cwd=moved, env={"CLOCHE_CACHE_DIR": str(tmp_path / "c2")})
+    assert changed.code != 0 and "sha256" in changed.err, changed
+
+
+def test_sources_path_must_be_a_directory_wheel_or_sdist(project: Project) -> None:
+    (project.root / "notes.txt").write_text("hello")
+    (project.root / "dist").mkdir()
+    from tests.support.dists import make_wheel
+
+    make_wheel(project.root / "dist", "localw", "1.0")
+    cases = {
+        'localw = {path = "notes.txt"}': "notes.txt is not a directory, wheel or sdist",
+        'localw = {path = "dist/localw-1.0-py3-none-any.whl", editable = true}': (
+            "is a file; only a directory is editable"
+        ),
+    }
+    base = project.pyproject.replace("dependencies = []", 'dependencies = ["localw"]')
+    for entry, message in cases.items():
+        (project.root / "pyproject.toml").write_text(f"{base}\n[tool.cloche.sources]\n{entry}\n")
+        result = project.run("lock")
+        assert result.code != 0 and message in result.err, result
+        assert "Traceback" not in result.err
+    refused = project.run("add", "-e", "./dist/localw-1.0-py3-none-any.whl")
+    assert refused.code == 2 and "--editable takes local project directories" in refused.err

@@ -16,7 +16,7 @@ from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from cloche.core.models import NormalizedName, UserRequirement, normalize
+from cloche.core.models import NormalizedName, UserRequirement, normalize, parse_dist_filename
 from cloche.core.reqline import specifier_problem
 from cloche.errors import ProjectError, UsageError
 
@@ -38,7 +38,8 @@ def _no_requirements() -> Mapping[NormalizedName, tuple[Requirement, ...]]:
 @dataclass(frozen=True, slots=True)
 class PathSource:
     """``[tool.cloche.sources] name = { path = "libs/x", editable = true }``: where a
-    dependency named only by name comes from, relative to the project root."""
+    dependency named only by name comes from, relative to the project root (a
+    directory, or a wheel or sdist file)."""
 
     path: str
     editable: bool = False
@@ -251,7 +252,9 @@ def _sources(reader: _Reader, value: object) -> dict[NormalizedName, PathSource]
             raise reader.error(key, f"unknown key {unknown[0]!r} (known: path, editable)")
         path = reader.string(table.get("path"), f"{key}.path")
         if not path:
-            raise reader.error(key, "needs a path (a directory, relative to the project)")
+            raise reader.error(
+                key, "needs a path (a directory, wheel or sdist, relative to the project)"
+            )
         editable = table.get("editable", False)
         if not isinstance(editable, bool):
             raise reader.error(f"{key}.editable", f"expected true or false, got {editable!r}")
@@ -424,23 +427,28 @@ def requirements_for(
 
 
 def _sourced(spec: ProjectSpec, req: Requirement, origin: str) -> UserRequirement:
-    """``req``, pointed at its ``[tool.cloche.sources]`` directory when it has one."""
+    """``req``, pointed at its ``[tool.cloche.sources]`` directory or file when it has one."""
     source = spec.sources.get(normalize(req.name))
     if source is None or req.url:
         return UserRequirement(req, origin)
+    key = f"tool.cloche.sources.{normalize(req.name)}"
+    path = (spec.root / source.path).resolve()
+    is_file = path.is_file() and parse_dist_filename(path.name) is not None
+    if not is_file and not path.is_dir():
+        raise ProjectError(
+            f"{PYPROJECT}: {key}: {source.path} is not a directory, wheel or sdist "
+            f"(paths are relative to {spec.root})"
+        )
+    if is_file and source.editable:
+        raise ProjectError(
+            f"{PYPROJECT}: {key}: {source.path} is a file; only a directory is editable"
+        )
     if req.specifier:
         raise ProjectError(
-            f"{origin}: {str(req)!r} has a version range, but "
-            f"tool.cloche.sources.{normalize(req.name)} is a directory, which has one "
-            "version; name it alone"
+            f"{origin}: {str(req)!r} has a version range, but {key} is a "
+            f"{'file' if is_file else 'directory'}, which has one version; name it alone"
         )
-    directory = (spec.root / source.path).resolve()
-    if not directory.is_dir():
-        raise ProjectError(
-            f"{PYPROJECT}: tool.cloche.sources.{normalize(req.name)}: {source.path} is not "
-            f"a directory (paths are relative to {spec.root})"
-        )
-    return UserRequirement(pointed_at(req, directory.as_uri()), origin, editable=source.editable)
+    return UserRequirement(pointed_at(req, path.as_uri()), origin, editable=source.editable)
 
 
 def pointed_at(req: Requirement, url: str | None) -> Requirement:

@@ -22,7 +22,7 @@ from packaging.specifiers import SpecifierSet
 
 from cloche.config import Settings
 from cloche.core.lock import build_lock, dump_lock
-from cloche.core.models import Interpreter, Resolution, normalize
+from cloche.core.models import Interpreter, Resolution, normalize, parse_dist_filename
 from cloche.core.project import (
     PYPROJECT,
     PYTHON_VERSION_FILE,
@@ -124,19 +124,24 @@ def as_source(
     root: Path, req: Requirement, *, editable: bool
 ) -> tuple[Requirement, PathSource] | None:
     """``req`` by name and its ``[tool.cloche.sources]`` entry (path relative to
-    ``root``) when it names a local directory; None otherwise."""
-    directory = _local_directory(req)
-    if directory is None:
+    ``root``) when it names a local directory, or (not ``editable``) a local wheel or
+    sdist; None otherwise."""
+    path = _local_path(req)
+    if path is None or not (path.is_dir() or (_is_dist(path) and not editable)):
         return None
-    relative = Path(os.path.relpath(directory, root)).as_posix()
+    relative = Path(os.path.relpath(path, root)).as_posix()
     return pointed_at(req, None), PathSource(relative, editable)
 
 
-def _local_directory(req: Requirement) -> Path | None:
+def _is_dist(path: Path) -> bool:
+    """A wheel or sdist file (by its name, as an index would list it)."""
+    return path.is_file() and parse_dist_filename(path.name) is not None
+
+
+def _local_path(req: Requirement) -> Path | None:
     if not req.url or not req.url.startswith("file:"):
         return None
-    path = Path(unquote(urlsplit(req.url).path))
-    return path if path.is_dir() else None
+    return Path(unquote(urlsplit(req.url).path))
 
 
 def without_unused_sources(root: Path, text: str) -> str:

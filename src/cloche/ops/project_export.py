@@ -113,9 +113,10 @@ def _index_lines(index_urls: Sequence[str]) -> list[str]:
     return [f"--index-url {urls[0]}", *(f"--extra-index-url {url}" for url in urls[1:])]
 
 
-def _directory_text(lock_dir: Path, path: Path) -> str:
-    """A directory inside the project as ``./relative`` (pip reads it from the directory
-    it runs in: the project's, as in a Docker build), anything else as a file URL."""
+def _local_text(lock_dir: Path, path: Path) -> str:
+    """A directory or archive inside the project as ``./relative`` (pip reads it from
+    the directory it runs in: the project's, as in a Docker build), anything else as a
+    file URL."""
     location = (path if path.is_absolute() else lock_dir / path).resolve()
     try:
         relative = location.relative_to(lock_dir.resolve())
@@ -128,7 +129,7 @@ def _package_lines(package: Package, lock_dir: Path, marker: str | None, hashes:
     suffix = f" ; {marker}" if marker else ""
     directory = package.directory
     if isinstance(directory, PackageDirectory):
-        where = _directory_text(lock_dir, Path(directory.path))
+        where = _local_text(lock_dir, Path(directory.path))
         return [f"-e {where}{suffix}" if directory.editable else f"{where}{suffix}"]
     if isinstance(package.vcs, PackageVcs):
         vcs = package.vcs
@@ -136,8 +137,8 @@ def _package_lines(package: Package, lock_dir: Path, marker: str | None, hashes:
     digests: list[str] = []
     if isinstance(package.archive, PackageArchive):
         archive = package.archive
-        url = archive.url or (lock_dir / (archive.path or ".")).resolve().as_uri()
-        line = f"{package.name} @ {url}{suffix}"
+        where = archive.url or _local_text(lock_dir, Path(archive.path or "."))
+        line = f"{where}{suffix}" if where.startswith(".") else f"{package.name} @ {where}{suffix}"
         digests = _digests([archive])
     else:
         line = f"{package.name}=={package.version}{suffix}"
