@@ -256,20 +256,22 @@ def test_import_requirements(tmp_path: Path, index: IndexServer) -> None:
 
 
 def test_import_local_directories_as_sources(tmp_path: Path, index: IndexServer) -> None:
-    from tests.support.dists import make_source_tree
+    from tests.support.dists import make_source_tree, make_wheel
 
     root = tmp_path / "old-project"
     edited = make_source_tree(root / "libs", "edlib", "0.2")
     built = make_source_tree(root / "libs", "plainlib", "0.3", requires=["beta==1.0"])
+    wheel = make_wheel(root / "dist", "wheellib", "0.5")
     (root / "requirements.txt").write_text(
-        f"-i {index.url}\n-e ./libs/{edited.name}\n./libs/{built.name}\n"
+        f"-i {index.url}\n-e ./libs/{edited.name}\n./libs/{built.name}\n./dist/{wheel.name}\n"
     )
     result = cloche("import", "requirements.txt", cwd=root)
     assert result.code == 0, result
     pyproject = (root / "pyproject.toml").read_text()
-    assert '"edlib",' in pyproject and '"plainlib",' in pyproject
+    assert '"edlib",' in pyproject and '"plainlib",' in pyproject and '"wheellib",' in pyproject
     assert f'edlib = {{path = "libs/{edited.name}", editable = true}}' in pyproject
     assert f'plainlib = {{path = "libs/{built.name}"}}' in pyproject
+    assert f'wheellib = {{path = "dist/{wheel.name}"}}' in pyproject
     assert cloche("sync", cwd=root).code == 0
     (edited / "edlib" / "__init__.py").write_text("VALUE = 'live'\n")
     out = cloche("run", "python", "-c", "import edlib; print(edlib.VALUE)", cwd=root)
