@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import cloche, installed, pip, venv_python
+from tests.support.cli import cloche, installed, pip, run_python, venv_python
 from tests.support.dists import make_wheel
 from tests.support.index_server import IndexServer
 from tests.test_python import pyenv_python
@@ -795,3 +795,76 @@ def test_an_install_waits_for_another_on_the_same_env_and_says_so(
     assert proc.returncode == 0, err
     assert f"Waiting for another cloche process to finish with {venv}" in err
     assert installed(venv) == {"alpha": "1.0", "beta": "2.0"}
+
+
+def _git_tree(tmp_path: Path, name: str) -> Path:
+    from tests.support.dists import make_source_tree
+
+    tree = make_source_tree(tmp_path / "repos", name, "1.0")
+    _git(tree, "init", "-q")
+    _git(tree, "add", "-A")
+    _git(tree, "commit", "-q", "-m", "init")
+    return tree
+
+
+def test_editable_git_url_keeps_its_checkout_in_the_venv_src(
+    index: IndexServer, venv: Path, tmp_path: Path
+) -> None:
+    tree = _git_tree(tmp_path, "gitedit")
+    url = f"git+{tree.as_uri()}#egg=gitedit"
+    result = pip(index, venv, "install", "-e", url)
+    assert result.code == 0, result
+    checkout = venv / "src" / "gitedit"
+    assert f"into {checkout}" in result.err
+    (checkout / "gitedit" / "__init__.py").write_text("VALUE = 'edited in src'\n")
+    out = run_python(venv_python(venv), "import gitedit; print(gitedit.VALUE)")
+    assert out.stdout.strip() == "edited in src", out.stderr  # the kept checkout runs
+    direct = next(
+        (venv / "lib").glob("python*/site-packages/gitedit-1.0.dist-info/direct_url.json")
+    )
+    assert json.loads(direct.read_text()) == {
+        "dir_info": {"editable": True},
+        "url": checkout.as_uri(),
+    }
+    # freeze gives what pip gives: the repository at its commit, installable elsewhere.
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=tree, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    frozen = cloche("pip", "freeze", "--python", venv)
+    line = f"-e git+{tree.as_uri()}@{commit}#egg=gitedit"
+    assert frozen.out == line + "\n", frozen
+    (tmp_path / "frozen.txt").write_text(frozen.out)
+    other = tmp_path / "other"
+    assert cloche("venv", other).code == 0
+    synced = pip(index, other, "sync", tmp_path / "frozen.txt")
+    assert synced.code == 0, synced
+    assert (other / "src" / "gitedit" / "gitedit" / "__init__.py").exists()
+    # Local changes in the kept checkout are never thrown away by a new install.
+    again = pip(index, venv, "install", "-e", url)
+    assert again.code == 1 and "has local changes" in again.err, again
+    assert "Traceback" not in again.err
+    out = run_python(venv_python(venv), "import gitedit; print(gitedit.VALUE)")
+    assert out.stdout.strip() == "edited in src"
+
+
+def test_editable_git_url_with_src_and_a_clean_checkout_replaced(
+    index: IndexServer, venv: Path, tmp_path: Path
+) -> None:
+    tree = _git_tree(tmp_path, "gitsrc")
+    src = tmp_path / "checkouts"
+    url = f"git+{tree.as_uri()}#egg=gitsrc"
+    assert pip(index, venv, "install", "--src", src, "-e", url).code == 0
+    assert (src / "gitsrc" / ".git").is_dir()
+    (tree / "gitsrc" / "__init__.py").write_text("VALUE = 'second commit'\n")
+    _git(tree, "commit", "-q", "-am", "second")
+    result = pip(index, venv, "install", "--src", src, "-e", url)
+    assert result.code == 0, result  # a clean checkout is brought up to date, as pip does
+    out = run_python(venv_python(venv), "import gitsrc; print(gitsrc.VALUE)")
+    assert out.stdout.strip() == "second commit", out.stderr
+    (src / "other").mkdir()
+    (src / "other" / "file.txt").write_text("not a checkout")
+    other = _git_tree(tmp_path / "more", "other")
+    refused = pip(index, venv, "install", "--src", src, "-e", f"git+{other.as_uri()}#egg=other")
+    assert refused.code == 1 and "is not a git checkout" in refused.err, refused
+    assert (src / "other" / "file.txt").read_text() == "not a checkout"
+    assert "other" not in installed(venv)

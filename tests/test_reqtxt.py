@@ -234,9 +234,11 @@ def test_render_freeze() -> None:
             ("Pillow", "10.0.0", None),
             ("mylib", "0.1", "file:///work/mylib"),
             ("numpy", "2.1.0", None),
+            ("edited", "1.0", "-e git+https://git.example/edited@abc#egg=edited"),
         ]
     )
     assert text == (
+        "-e git+https://git.example/edited@abc#egg=edited\n"
         "mylib @ file:///work/mylib\nnumpy==2.1.0\nPillow==10.0.0\nzope.interface==6.0\n"
     )
     assert render_freeze([]) == ""

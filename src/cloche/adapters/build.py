@@ -29,8 +29,10 @@ from cloche.adapters.build_runner import CapturingRunner, HookFailed, backend_ta
 from cloche.adapters.build_system import BuildSystem, describe_project, read_build_system
 from cloche.adapters.build_vcs import (
     VcsUrl,
+    checkout_url,
     clone_vcs,
     head_commit,
+    keep_checkout,
     parse_vcs_url,
     pinned_commit,
     redact_url,
@@ -47,8 +49,10 @@ __all__ = [
     "BuildSystem",
     "SourceBuilder",
     "VcsUrl",
+    "checkout_url",
     "clone_vcs",
     "head_commit",
+    "keep_checkout",
     "parse_vcs_url",
     "pinned_commit",
     "read_build_system",

@@ -198,6 +198,60 @@ def _resolve_abbreviated(vcs: VcsUrl, rev: str, what: str) -> str:
         ).strip()
 
 
+def keep_checkout(clone: Path, dest: Path) -> None:
+    """Move the clone made by :func:`clone_vcs` in ``clone`` to ``dest``, where it stays
+    (pip keeps editable VCS checkouts in ``<venv>/src/<name>``).
+
+    A clean git checkout already at ``dest`` is replaced, as pip updates it; anything
+    else there (local changes, not a checkout) is left alone and refused.
+    """
+    if dest.exists() or dest.is_symlink():
+        refuse = f"cannot keep the checkout in {dest}"
+        if not (dest / ".git").exists():
+            raise BuildError(
+                f"{refuse}: it exists and is not a git checkout",
+                hint=f"move it away, or install it with -e {dest}",
+            )
+        vcs = VcsUrl(repository=str(dest))
+        if _git(["status", "--porcelain"], vcs, refuse, cwd=dest).strip():
+            raise BuildError(
+                f"{refuse}: it has local changes",
+                hint=f"commit or discard them, or install it with -e {dest}",
+            )
+        old = dest.with_name(f".{dest.name}.replaced-{os.getpid()}")
+        dest.rename(old)
+        try:
+            shutil.move(str(clone), str(dest))
+        except BaseException:
+            shutil.rmtree(dest, ignore_errors=True)
+            old.rename(dest)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+        return
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(clone), str(dest))
+
+
+def checkout_url(project: Path, egg: str) -> str | None:
+    """``git+<origin>@<commit>#egg=..`` for a project directory inside a git checkout
+    with an ``origin`` remote (what pip freeze writes for an editable VCS install);
+    None when it is not one, or git cannot tell."""
+    if shutil.which("git") is None:
+        return None
+    vcs = VcsUrl(repository=str(project))
+    try:
+        top = _git(["rev-parse", "--show-toplevel"], vcs, "", cwd=project).strip()
+        origin = _git(["remote", "get-url", "origin"], vcs, "", cwd=project).strip()
+        commit = _git(["rev-parse", "HEAD"], vcs, "", cwd=project).strip()
+    except (BuildError, OSError):
+        return None
+    if not (top and origin and commit):
+        return None
+    url = f"git+{redact_url(origin)}@{commit}#egg={egg}"
+    inside = Path(os.path.relpath(project.resolve(), Path(top).resolve())).as_posix()
+    return url if inside == "." else f"{url}&subdirectory={inside}"
+
+
 def head_commit(checkout: Path) -> str:
     """The commit checked out in a clone made by :func:`clone_vcs` (any directory inside it)."""
     vcs = VcsUrl(repository=str(checkout))

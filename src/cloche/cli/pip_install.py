@@ -91,6 +91,13 @@ from cloche.errors import UsageError
     help="Install under this directory with that Python's layout "
     "(DIR/lib/pythonX.Y/site-packages, DIR/bin), as for a Docker build stage.",
 )
+@click.option(
+    "--src",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Keep the checkouts of editable VCS requirements (-e git+...) in this "
+    "directory [default: <venv>/src].",
+)
 @link_options
 @build_options
 @binary_options
@@ -106,6 +113,7 @@ def command(ctx: click.Context, /, packages: tuple[str, ...], **kwargs: Any) -> 
       cloche pip install -r requirements.txt --require-hashes
       cloche pip install --upgrade pandas
       cloche pip install -e ./mypkg
+      cloche pip install -e "git+https://github.com/org/repo@v1.2#egg=name"
       cloche pip install --target ./layer/python -r requirements.txt
     """
     from cloche.ops.pip_env import InstallOptions, install_requirements
@@ -141,6 +149,7 @@ def command(ctx: click.Context, /, packages: tuple[str, ...], **kwargs: Any) -> 
         explicit_flags=flags,
         target=target,
         prefix=prefix,
+        src=kwargs["src"],
     )
     try:
         plan = install_requirements(interpreter, asked, settings, options, state.reporter)

@@ -79,9 +79,15 @@ def read_pins(path: Path) -> dict[NormalizedName, Version]:
 
 
 def render_freeze(dists: Sequence[tuple[str, str, str | None]]) -> str:
-    """``pip freeze`` lines for (name, version, direct URL or None), sorted like pip."""
+    """``pip freeze`` lines for (name, version, direct URL or None), sorted like pip.
+
+    A URL given as ``-e URL`` (an editable install) is its own line, as pip writes it.
+    """
     ordered = sorted(dists, key=lambda dist: (dist[0].lower(), dist[0]))
-    lines = [f"{name} @ {url}" if url else f"{name}=={version}" for name, version, url in ordered]
+    lines = [
+        url if url and url.startswith("-e ") else f"{name} @ {url}" if url else f"{name}=={version}"
+        for name, version, url in ordered
+    ]
     return "".join(f"{line}\n" for line in lines)
 
 

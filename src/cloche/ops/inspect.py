@@ -61,9 +61,23 @@ def freeze(
         if dist.name in exclude:
             continue
         url, editable = recorded_url(dist.direct_url)
-        shown = f"-e {url}" if editable and url else url
+        shown = f"-e {_editable_url(url, dist.name)}" if editable and url else url
         rows.append((dist.display_name or dist.name, str(dist.version), shown))
     return render_freeze(rows)
+
+
+def _editable_url(url: str, name: str) -> str:
+    """An editable install's source as pip freeze gives it: ``git+<origin>@<commit>``
+    when the directory is a git checkout with an origin (as ``-e git+...`` leaves in
+    ``<venv>/src``), else its file URL."""
+    if not url.startswith("file:"):
+        return url
+    from urllib.parse import unquote, urlsplit
+
+    from cloche.adapters.build import checkout_url
+
+    directory = Path(unquote(urlsplit(url).path))
+    return (directory.is_dir() and checkout_url(directory, name)) or url
 
 
 def outdated(

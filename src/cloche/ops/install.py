@@ -288,9 +288,11 @@ def prepare(
         else:
             assert artifact.url is not None
             wheel = sources.wheel_for_url(artifact.url, editable=artifact.editable)
-            direct = direct_url_json(
-                artifact.url, editable=artifact.editable, commit=sources.vcs_commit(artifact.url)
-            )
+            url = artifact.url
+            if artifact.editable and url.startswith("git+"):
+                url = sources.editable_tree(url).as_uri()  # what runs: the kept checkout
+            commit = sources.vcs_commit(url)
+            direct = direct_url_json(url, editable=artifact.editable, commit=commit)
         reporter.advanced(task)
         return InstallRequest(wheel=wheel, requested=want.requested, direct_url=direct)
 

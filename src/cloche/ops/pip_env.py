@@ -56,6 +56,8 @@ class InstallOptions:
     """``--target DIR``: install into DIR (packages at its top) instead of the env."""
     prefix: Path | None = None
     """``--prefix DIR``: install under DIR with the interpreter's own layout."""
+    src: Path | None = None
+    """``--src DIR``: where editable VCS checkouts are kept (default: ``<venv>/src``)."""
 
 
 class _NoDeps:
@@ -160,7 +162,8 @@ def install_requirements(
 
     from cloche.ops.sources import open_sources
 
-    with open_sources(settings, interpreter, reporter) as sources:
+    src_dir = options.src or Path(interpreter.prefix if interpreter.is_venv else ".") / "src"
+    with open_sources(settings, interpreter, reporter, src_dir=src_dir.absolute()) as sources:
         if asked.unnamed:
             asked = asked.named([sources.project_name(u.url) for u in asked.unnamed])
         plan = planned(resolved(sources, asked), asked)

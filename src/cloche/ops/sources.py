@@ -14,13 +14,14 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from packaging.requirements import Requirement
 from packaging.version import Version
 
+from cloche.adapters.index.auth import redact
 from cloche.adapters.index.client import IndexClient, NeedsBuild
 from cloche.adapters.store import Store, UnpackedWheel
 from cloche.config import Settings
@@ -30,6 +31,7 @@ from cloche.core.models import (
     Interpreter,
     Metadata,
     NormalizedName,
+    normalize,
     parse_dist_filename,
     wheel_fits,
 )
@@ -63,6 +65,7 @@ class Sources(PackageFinder):
         *,
         build_variant: str | None = "",
         build_python: Callable[[], Interpreter] | None = None,
+        src_dir: Path | None = None,
     ) -> None:
         """``builder`` makes the source builder on first need (most commands build nothing).
 
@@ -71,7 +74,9 @@ class Sources(PackageFinder):
         environment they ran in, as with ``--no-build-isolation``) they are neither
         reused nor kept. ``build_python`` is the interpreter builds run with (found on
         first use): a build kept for one Python is not used for another, nor is what
-        its metadata said (a setup.py may compute its requirements).
+        its metadata said (a setup.py may compute its requirements). ``src_dir`` is
+        where editable VCS checkouts are kept (pip's ``--src``); without it an
+        editable VCS URL is refused.
         """
         self.client = client
         self.store = store
@@ -84,6 +89,9 @@ class Sources(PackageFinder):
         self._lock = threading.Lock()
         self._builder_lock = threading.Lock()
         self._trees: dict[str, Path] = {}
+        self._src_dir = src_dir
+        self._kept: dict[str, Path] = {}
+        """Editable VCS URL -> its project directory in ``src_dir``."""
         self._unhashed: dict[str, str] = {}
         """URL -> sha256 of archives that came without a hash, once stored."""
         """Unpacked/cloned source trees by URL or sdist sha256, reused for metadata then build."""
@@ -318,12 +326,46 @@ class Sources(PackageFinder):
             cached = self.store.built_wheel(key, self._wheel_fits)
             if cached is not None:
                 return self._unpack_local_wheel(cached)
-        tree = self._tree_for_url(url)
+        tree = self.editable_tree(url) if editable else self._tree_for_url(url)
         self.reporter.info(f"Building {url}")
         wheel = self.builder.build_wheel(tree, self._scratch(), editable=editable, source=url)
         if key is not None:
             wheel = self.store.add_built_wheel(key, wheel)
         return self._unpack_local_wheel(wheel)
+
+    def editable_tree(self, url: str) -> Path:
+        """The directory an editable install of ``url`` runs from.
+
+        A local directory is itself; a git URL is cloned and the checkout kept in
+        ``src_dir/<name>`` (as pip does), so the install does not point into a
+        directory that is removed when the command ends.
+        """
+        if not url.startswith("git+"):
+            return self._tree_for_url(url)
+        with self._lock:
+            kept = self._kept.get(url)
+        if kept is not None:
+            return kept
+        from cloche.adapters.build import keep_checkout, parse_vcs_url
+
+        if self._src_dir is None:
+            raise UsageError(
+                f"cannot install {redact(url)} editable: there is no directory to keep its "
+                "checkout in (pass --src DIR)"
+            )
+        tree = self._tree_for_url(url)
+        subdirectory = parse_vcs_url(url).subdirectory
+        clone = tree
+        for _part in PurePosixPath(subdirectory or ".").parts:
+            clone = clone.parent
+        dest = self._src_dir / normalize(self._url_metadata(url).name)
+        keep_checkout(clone, dest)
+        kept = dest / subdirectory if subdirectory else dest
+        self.reporter.info(f"Checked out {redact(url)} into {dest}")
+        with self._lock:
+            self._kept[url] = kept
+            self._trees[url] = kept
+        return kept
 
     def _download_bytes(self, file: DistFile) -> bytes:
         sink = _MemorySink()
@@ -466,10 +508,13 @@ def open_sources(
     settings: Settings,
     interpreter: Interpreter | Callable[[], Interpreter],
     reporter: Reporter | None = None,
+    *,
+    src_dir: Path | None = None,
 ) -> Iterator[Sources]:
     """Everything a command needs to find and produce distributions, closed on exit.
 
-    Source builds use ``interpreter`` as the base of their isolated environments.
+    Source builds use ``interpreter`` as the base of their isolated environments;
+    editable VCS checkouts are kept in ``src_dir`` (see ``Sources``).
     """
     from cloche.ops.buildenv import IsolatedBuildEnvs
 
@@ -499,6 +544,7 @@ def open_sources(
             reporter,
             build_variant=build_variant(settings),
             build_python=lambda: envs.base,
+            src_dir=src_dir,
         )
         envs.bind(sources)
         stack.callback(sources.close)
