@@ -868,3 +868,34 @@ def test_editable_git_url_with_src_and_a_clean_checkout_replaced(
     assert refused.code == 1 and "is not a git checkout" in refused.err, refused
     assert (src / "other" / "file.txt").read_text() == "not a checkout"
     assert "other" not in installed(venv)
+
+
+def test_list_filters_as_pip_does(index: IndexServer, venv: Path, tmp_path: Path) -> None:
+    from tests.support.dists import make_source_tree
+
+    tree = make_source_tree(tmp_path / "src", "editme", "0.1")
+    assert pip(index, venv, "install", "alpha==1.0", "tool").code == 0
+    assert pip(index, venv, "install", "-e", tree).code == 0
+
+    def listed(*args: str) -> list[dict[str, str]]:
+        result = cloche("pip", "list", "--python", venv, "--format", "json", *args)
+        assert result.code == 0, result
+        rows: list[dict[str, str]] = json.loads(result.out)
+        return rows
+
+    assert [r["name"] for r in listed()] == ["alpha", "beta", "editme", "tool"]
+    assert listed("--editable") == [
+        {"name": "editme", "version": "0.1", "editable_project_location": str(tree)}
+    ]
+    assert [r["name"] for r in listed("--exclude-editable")] == ["alpha", "beta", "tool"]
+    assert [r["name"] for r in listed("--not-required")] == ["alpha", "editme", "tool"]
+    assert [r["name"] for r in listed("--exclude", "Alpha", "--exclude", "tool")] == [
+        "beta",
+        "editme",
+    ]
+    columns = cloche("pip", "list", "--python", venv)
+    assert "Editable project location" in columns.out and str(tree) in columns.out
+    both = cloche("pip", "list", "--python", venv, "-e", "--exclude-editable")
+    assert both.code == 2 and "cannot be used together" in both.err
+    frozen = cloche("pip", "freeze", "--python", venv, "--exclude-editable")
+    assert frozen.out == "alpha==1.0\nbeta==2.0\ntool==1.0\n", frozen

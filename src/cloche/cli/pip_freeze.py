@@ -14,6 +14,7 @@ from cloche.cli.options import env_options, path_interpreter, path_options
 @click.option(
     "--exclude", multiple=True, metavar="NAME", help="Leave this package out (repeatable)."
 )
+@click.option("--exclude-editable", is_flag=True, help="Leave editable installs out.")
 @path_options
 @env_options
 @click.pass_context
@@ -21,6 +22,7 @@ def command(
     ctx: click.Context,
     /,
     exclude: tuple[str, ...],
+    exclude_editable: bool,
     paths: tuple[Path, ...],
     python: str | None,
     system: bool,
@@ -31,4 +33,7 @@ def command(
 
     interpreter = path_interpreter(app(ctx), python, system, paths)
     excluded = frozenset(normalize(n) for n in exclude)
-    click.echo(inspect.freeze(interpreter, exclude=excluded, paths=paths), nl=False)
+    frozen = inspect.freeze(
+        interpreter, exclude=excluded, paths=paths, exclude_editable=exclude_editable
+    )
+    click.echo(frozen, nl=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,10 +17,23 @@ from cloche.cli.options import (
     path_options,
 )
 
+if TYPE_CHECKING:
+    from cloche.ops.inspect import Listed
+
 
 @click.command("list")
 @click.option(
     "-o", "--outdated", is_flag=True, help="Only packages with a newer release on the index."
+)
+@click.option("-e", "--editable", "only_editable", is_flag=True, help="Only editable installs.")
+@click.option("--exclude-editable", is_flag=True, help="Leave editable installs out.")
+@click.option(
+    "--not-required",
+    is_flag=True,
+    help="Only packages that no other installed package depends on.",
+)
+@click.option(
+    "--exclude", multiple=True, metavar="NAME", help="Leave this package out (repeatable)."
 )
 @click.option(
     "--format",
@@ -36,6 +50,10 @@ def command(
     ctx: click.Context,
     /,
     outdated: bool,
+    only_editable: bool,
+    exclude_editable: bool,
+    not_required: bool,
+    exclude: tuple[str, ...],
     fmt: str,
     paths: tuple[Path, ...],
     python: str | None,
@@ -43,6 +61,7 @@ def command(
     **kwargs: object,
 ) -> None:
     """List the packages installed in the environment."""
+    from cloche.core.models import normalize
     from cloche.ops import inspect
 
     state = app(ctx)
@@ -65,15 +84,32 @@ def command(
         else:
             _columns([("Package", "Version", "Latest"), *rows])
         return
-    dists = inspect.installed(interpreter, paths)
-    pairs = [(d.display_name or d.name, str(d.version)) for d in dists]
+    if only_editable and exclude_editable:
+        raise click.UsageError("--editable and --exclude-editable cannot be used together")
+    listed = inspect.listing(
+        interpreter,
+        paths,
+        editable=True if only_editable else False if exclude_editable else None,
+        exclude=frozenset(normalize(n) for n in exclude),
+        not_required=not_required,
+    )
     if fmt == "json":
-        click.echo(json.dumps([{"name": n, "version": v} for n, v in pairs]))
+        click.echo(json.dumps([_json_row(r) for r in listed]))
     elif fmt == "freeze":
-        for name, version in pairs:
-            click.echo(f"{name}=={version}")
+        for row in listed:
+            click.echo(f"{row.name}=={row.version}")
+    elif any(r.editable_location for r in listed):
+        header = ("Package", "Version", "Editable project location")
+        _columns([header, *((r.name, str(r.version), r.editable_location or "") for r in listed)])
     else:
-        _columns([("Package", "Version"), *pairs])
+        _columns([("Package", "Version"), *((r.name, str(r.version)) for r in listed)])
+
+
+def _json_row(row: Listed) -> dict[str, str]:
+    out = {"name": row.name, "version": str(row.version)}
+    if row.editable_location:
+        out["editable_project_location"] = row.editable_location
+    return out
 
 
 def _columns(rows: list[tuple[str, ...]]) -> None:

@@ -50,17 +50,63 @@ def installed(interpreter: Interpreter, paths: Sequence[Path] = ()) -> list[Inst
     return sorted(found.values(), key=lambda d: d.name)
 
 
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """One row of ``pip list``."""
+
+    name: str
+    version: Version
+    editable_location: str | None
+    """The project directory of an editable install, else None."""
+
+
+def listing(
+    interpreter: Interpreter,
+    paths: Sequence[Path] = (),
+    *,
+    editable: bool | None = None,
+    exclude: frozenset[str] = frozenset(),
+    not_required: bool = False,
+) -> list[Listed]:
+    """pip list: installed distributions, filtered as pip's switches do.
+
+    ``editable`` True keeps only editable installs, False leaves them out;
+    ``not_required`` keeps those no other installed distribution depends on.
+    """
+    dists = installed(interpreter, paths)
+    required = {name for dist in dists for name in _requirement_names(dist)}
+    rows = []
+    for dist in dists:
+        url, is_editable = recorded_url(dist.direct_url)
+        if dist.name in exclude or (not_required and dist.name in required):
+            continue
+        if editable is not None and is_editable != editable:
+            continue
+        location = _file_path(url) if is_editable and url else None
+        rows.append(Listed(dist.display_name or dist.name, dist.version, location))
+    return rows
+
+
+def _file_path(url: str) -> str:
+    from urllib.parse import unquote, urlsplit
+
+    return unquote(urlsplit(url).path) if url.startswith("file:") else url
+
+
 def freeze(
     interpreter: Interpreter,
     *,
     exclude: frozenset[str] = frozenset(),
     paths: Sequence[Path] = (),
+    exclude_editable: bool = False,
 ) -> str:
     rows = []
     for dist in installed(interpreter, paths):
         if dist.name in exclude:
             continue
         url, editable = recorded_url(dist.direct_url)
+        if editable and exclude_editable:
+            continue
         shown = f"-e {_editable_url(url, dist.name)}" if editable and url else url
         rows.append((dist.display_name or dist.name, str(dist.version), shown))
     return render_freeze(rows)
@@ -72,11 +118,9 @@ def _editable_url(url: str, name: str) -> str:
     ``<venv>/src``), else its file URL."""
     if not url.startswith("file:"):
         return url
-    from urllib.parse import unquote, urlsplit
-
     from cloche.adapters.build import checkout_url
 
-    directory = Path(unquote(urlsplit(url).path))
+    directory = Path(_file_path(url))
     return (directory.is_dir() and checkout_url(directory, name)) or url
 
 
