@@ -899,3 +899,15 @@ def test_list_filters_as_pip_does(index: IndexServer, venv: Path, tmp_path: Path
     assert both.code == 2 and "cannot be used together" in both.err
     frozen = cloche("pip", "freeze", "--python", venv, "--exclude-editable")
     assert frozen.out == "alpha==1.0\nbeta==2.0\ntool==1.0\n", frozen
+
+
+def test_pip_flags_scripts_pass_everywhere_are_accepted(index: IndexServer, venv: Path) -> None:
+    quiet = ("--disable-pip-version-check",)
+    result = pip(
+        index, venv, "install", *quiet, "--no-warn-script-location", "--prefer-binary", "tool"
+    )
+    assert result.code == 0, result
+    for command in (("list",), ("freeze",), ("check",), ("uninstall", "-y", "tool")):
+        done = cloche("pip", *command, *quiet, "--python", venv)
+        assert done.code == 0, done
+    assert installed(venv) == {}

@@ -94,6 +94,8 @@ def env_options(func: F) -> F:
             is_flag=True,
             help="Allow acting on a Python that is not a virtual environment.",
         ),
+        # pip's flags that scripts and Dockerfiles pass everywhere; nothing to do here.
+        click.option("--disable-pip-version-check", is_flag=True, hidden=True, expose_value=False),
     ]
     return _stacked(func, decorators)
 

@@ -91,6 +91,10 @@ from cloche.errors import UsageError
     help="Install under this directory with that Python's layout "
     "(DIR/lib/pythonX.Y/site-packages, DIR/bin), as for a Docker build stage.",
 )
+# Accepted as pip does: scripts always go to the env's bin, and a wheel of the chosen
+# version is always preferred to its sdist.
+@click.option("--no-warn-script-location", is_flag=True, hidden=True, expose_value=False)
+@click.option("--prefer-binary", is_flag=True, hidden=True, expose_value=False)
 @click.option(
     "--src",
     type=click.Path(file_okay=False, path_type=Path),
