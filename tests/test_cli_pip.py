@@ -911,3 +911,21 @@ def test_pip_flags_scripts_pass_everywhere_are_accepted(index: IndexServer, venv
         done = cloche("pip", *command, *quiet, "--python", venv)
         assert done.code == 0, done
     assert installed(venv) == {}
+
+
+def test_pip_sync_leaves_the_seed_packages_unless_listed(
+    index: IndexServer, tmp_path: Path
+) -> None:
+    """As pip-sync does: a venv made by python -m venv keeps its pip."""
+    index.add_wheel("pip", "99.0")
+    index.add_wheel("setuptools", "99.0")
+    venv = tmp_path / "env"
+    assert cloche("venv", venv).code == 0
+    assert pip(index, venv, "install", "pip", "setuptools", "alpha==1.0").code == 0
+    pins = tmp_path / "requirements.txt"
+    pins.write_text("beta==2.0\n")
+    assert pip(index, venv, "sync", pins).code == 0
+    assert installed(venv) == {"beta": "2.0", "pip": "99.0", "setuptools": "99.0"}
+    pins.write_text("beta==2.0\nsetuptools==99.0\n")
+    assert pip(index, venv, "sync", pins).code == 0  # listed: synced like the rest
+    assert installed(venv) == {"beta": "2.0", "pip": "99.0", "setuptools": "99.0"}

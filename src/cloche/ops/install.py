@@ -357,11 +357,14 @@ def plan_for(
     *,
     exact: bool = False,
     reinstall: bool | frozenset[str] = False,
+    protected: frozenset[NormalizedName] = frozenset(),
 ) -> Plan:
     reinstall_names: bool | frozenset[NormalizedName] = (
         reinstall if isinstance(reinstall, bool) else frozenset(normalize(n) for n in reinstall)
     )
-    return plan_install(wanted, present_in(layout), exact=exact, reinstall=reinstall_names)
+    return plan_install(
+        wanted, present_in(layout), exact=exact, reinstall=reinstall_names, protected=protected
+    )
 
 
 def wanted_from(

@@ -39,6 +39,10 @@ from cloche.ops.install import (
 from cloche.ops.pinned import NotStored, pinned_resolution, stored_finder
 from cloche.ops.requirements import Asked, settings_with_file_options
 
+SEED_PACKAGES = frozenset(normalize(n) for n in ("pip", "setuptools", "wheel"))
+"""What ``pip sync`` leaves in place unless the file lists it, as pip-sync does: the
+tools a venv was seeded with (``python -m venv``, ``cloche venv --seed``)."""
+
 
 @dataclass(frozen=True, slots=True)
 class InstallOptions:
@@ -139,7 +143,9 @@ def install_requirements(
         check_wheels_fit(wanted, interpreter)
         if require_hashes:
             wanted = with_allowed_hashes(wanted, _hashes_by_name(asked))
-        return plan_for(layout, wanted, exact=exact, reinstall=options.reinstall)
+        return plan_for(
+            layout, wanted, exact=exact, reinstall=options.reinstall, protected=SEED_PACKAGES
+        )
 
     stored = stored_finder(settings, asked, interpreter, upgrade=options.upgrade)
     if stored is not None:
