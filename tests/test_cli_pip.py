@@ -929,3 +929,41 @@ def test_pip_sync_leaves_the_seed_packages_unless_listed(
     pins.write_text("beta==2.0\nsetuptools==99.0\n")
     assert pip(index, venv, "sync", pins).code == 0  # listed: synced like the rest
     assert installed(venv) == {"beta": "2.0", "pip": "99.0", "setuptools": "99.0"}
+
+
+def test_venv_seed_installs_pip_from_the_index(index: IndexServer, tmp_path: Path) -> None:
+    index.add_wheel("pip", "99.0")
+    venv = tmp_path / "seeded"
+    result = cloche("venv", venv, "--seed", "--index-url", index.url)
+    assert result.code == 0, result
+    assert installed(venv) == {"pip": "99.0"}
+    plain = tmp_path / "plain"
+    assert cloche("venv", plain).code == 0
+    assert installed(plain) == {}  # without --seed, no pip (as uv venv)
+
+
+def test_list_outdated_against_the_index(index: IndexServer, venv: Path) -> None:
+    assert pip(index, venv, "install", "alpha==1.0", "beta==1.0", "tool").code == 0
+    base = ["pip", "list", "--outdated", "--python", venv, "--index-url", index.url]
+    columns = cloche(*base)
+    assert columns.code == 0, columns
+    lines = columns.out.splitlines()
+    assert lines[0].split() == ["Package", "Version", "Latest"]
+    assert [line.split() for line in lines[2:]] == [["alpha", "1.0", "2.0"], ["beta", "1.0", "2.0"]]
+    as_json = json.loads(cloche(*base, "--format", "json").out)
+    assert as_json[0] == {"name": "alpha", "version": "1.0", "latest_version": "2.0"}
+    assert cloche(*base, "--format", "freeze").out == "alpha==1.0\nbeta==1.0\n"
+
+
+def test_show_files_several_packages_and_missing_ones(index: IndexServer, venv: Path) -> None:
+    assert pip(index, venv, "install", "alpha==1.0").code == 0
+    shown = cloche("pip", "show", "-f", "--python", venv, "alpha", "beta")
+    assert shown.code == 0, shown
+    first, second = shown.out.split("---\n")
+    assert "Name: alpha" in first and "Required-by: \n" not in second
+    assert "Required-by: alpha" in second
+    assert "Files:\n" in first and "  alpha/__init__.py\n" in first
+    missing = cloche("pip", "show", "--python", venv, "alpha", "nothere")
+    assert missing.code == 1
+    assert missing.err.strip().endswith("package(s) not installed: nothere")
+    assert "Name: alpha" in missing.out

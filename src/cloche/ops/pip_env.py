@@ -39,7 +39,7 @@ from cloche.ops.install import (
 from cloche.ops.pinned import NotStored, pinned_resolution, stored_finder
 from cloche.ops.requirements import Asked, settings_with_file_options
 
-SEED_PACKAGES = frozenset(normalize(n) for n in ("pip", "setuptools", "wheel"))
+KEPT_BY_SYNC = frozenset(normalize(n) for n in ("pip", "setuptools", "wheel"))
 """What ``pip sync`` leaves in place unless the file lists it, as pip-sync does: the
 tools a venv was seeded with (``python -m venv``, ``cloche venv --seed``)."""
 
@@ -144,7 +144,7 @@ def install_requirements(
         if require_hashes:
             wanted = with_allowed_hashes(wanted, _hashes_by_name(asked))
         return plan_for(
-            layout, wanted, exact=exact, reinstall=options.reinstall, protected=SEED_PACKAGES
+            layout, wanted, exact=exact, reinstall=options.reinstall, protected=KEPT_BY_SYNC
         )
 
     stored = stored_finder(settings, asked, interpreter, upgrade=options.upgrade)
