@@ -967,3 +967,38 @@ def test_show_files_several_packages_and_missing_ones(index: IndexServer, venv: 
     assert missing.code == 1
     assert missing.err.strip().endswith("package(s) not installed: nothere")
     assert "Name: alpha" in missing.out
+
+
+def test_progress_bars_on_a_terminal(index: IndexServer, venv: Path) -> None:
+    """With stderr on a terminal (a pty here) the rich bars run, and leave only the summary."""
+    import pty
+
+    index.add_sdist("fromsrc", "1.0")
+    leader, follower = pty.openpty()
+    args = ["pip", "install", "--python", str(venv), "--index-url", index.url]
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cloche", *args, "alpha==1.0", "fromsrc"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            env={**os.environ, "COLUMNS": "100", "TERM": "xterm"},
+        )
+        os.close(follower)
+        output = bytearray()
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the other side closed
+                break
+            if not chunk:
+                break
+            output.extend(chunk)
+        assert proc.wait(timeout=120) == 0, output.decode(errors="replace")
+    finally:
+        os.close(leader)
+    text = output.decode(errors="replace")
+    assert "Preparing packages" in text  # a bar was drawn
+    assert " + alpha==1.0" in text and " + fromsrc==1.0" in text
+    assert "Traceback" not in text
+    assert installed(venv) == {"alpha": "1.0", "beta": "2.0", "fromsrc": "1.0"}
