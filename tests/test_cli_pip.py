@@ -1002,3 +1002,20 @@ def test_progress_bars_on_a_terminal(index: IndexServer, venv: Path) -> None:
     assert " + alpha==1.0" in text and " + fromsrc==1.0" in text
     assert "Traceback" not in text
     assert installed(venv) == {"alpha": "1.0", "beta": "2.0", "fromsrc": "1.0"}
+
+
+def test_a_local_directory_is_rebuilt_on_every_install(
+    index: IndexServer, venv: Path, tmp_path: Path
+) -> None:
+    """As pip does: its files may have changed since, whatever its version says."""
+    from tests.support.dists import make_source_tree
+
+    tree = make_source_tree(tmp_path / "src", "localdir", "1.0")
+    assert pip(index, venv, "install", tree, "beta==1.0").code == 0
+    (tree / "localdir" / "__init__.py").write_text("VALUE = 'second build'\n")
+    again = pip(index, venv, "install", tree, "beta==1.0")
+    assert again.code == 0, again
+    assert "localdir" in again.err and "beta" not in again.err  # only the directory
+    out = run_python(venv_python(venv), "import localdir; print(localdir.VALUE)")
+    assert out.stdout.strip() == "second build", out.stderr
+    assert installed(venv) == {"beta": "1.0", "localdir": "1.0"}

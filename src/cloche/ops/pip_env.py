@@ -143,9 +143,11 @@ def install_requirements(
         check_wheels_fit(wanted, interpreter)
         if require_hashes:
             wanted = with_allowed_hashes(wanted, _hashes_by_name(asked))
-        return plan_for(
-            layout, wanted, exact=exact, reinstall=options.reinstall, protected=KEPT_BY_SYNC
-        )
+        # A local directory may have changed since it was installed: pip rebuilds it
+        # every time, and so does cloche.
+        rebuilt = frozenset(w.name for w in wanted if _local_directory(w.direct_url))
+        reinstall = options.reinstall or rebuilt
+        return plan_for(layout, wanted, exact=exact, reinstall=reinstall, protected=KEPT_BY_SYNC)
 
     stored = stored_finder(settings, asked, interpreter, upgrade=options.upgrade)
     if stored is not None:
@@ -176,6 +178,14 @@ def install_requirements(
         if not options.dry_run and not plan.is_noop:
             plan = apply_plan(layout, plan, sources, settings, reporter)
     return plan
+
+
+def _local_directory(url: str | None) -> bool:
+    if not url or not url.startswith("file:"):
+        return False
+    from urllib.parse import unquote, urlsplit
+
+    return Path(unquote(urlsplit(url).path)).is_dir()
 
 
 def _hashes_by_name(asked: Asked) -> dict[NormalizedName, set[str]]:
