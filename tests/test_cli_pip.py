@@ -1019,3 +1019,24 @@ def test_a_local_directory_is_rebuilt_on_every_install(
     out = run_python(venv_python(venv), "import localdir; print(localdir.VALUE)")
     assert out.stdout.strip() == "second build", out.stderr
     assert installed(venv) == {"beta": "1.0", "localdir": "1.0"}
+
+
+def test_pip_tree(index: IndexServer, venv: Path) -> None:
+    index.add_wheel("loopa", "1.0", requires=["loopb"])
+    index.add_wheel("loopb", "1.0", requires=["loopa", "winonly; sys_platform == 'win32'"])
+    index.add_wheel("winonly", "1.0")
+    assert pip(index, venv, "install", "alpha==1.0", "tool", "loopa").code == 0
+    tree = cloche("pip", "tree", "--python", venv)
+    assert tree.code == 0, tree
+    assert tree.out == (
+        "alpha v1.0\n"
+        "└── beta v2.0\n"
+        "loopa v1.0\n"  # only the two of them need each other: shown from the first
+        "└── loopb v1.0\n"
+        "    └── loopa v1.0 (*)\n"
+        "tool v1.0\n"
+    )
+    inverted = cloche("pip", "tree", "--invert", "--python", venv)
+    assert inverted.code == 0, inverted
+    assert "beta v2.0\n└── alpha v1.0\n" in inverted.out
+    assert "tool v1.0\n" in inverted.out

@@ -21,6 +21,7 @@ _PIP_COMMANDS: dict[str, tuple[str, str]] = {
     "freeze": ("cloche.cli.pip_freeze", "Print installed packages in requirements format."),
     "show": ("cloche.cli.pip_show", "Show details of installed packages."),
     "check": ("cloche.cli.pip_check", "Verify installed packages have compatible dependencies."),
+    "tree": ("cloche.cli.pip_tree", "Show installed packages as a dependency tree."),
 }
 
 

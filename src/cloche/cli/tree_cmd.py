@@ -9,7 +9,7 @@ import click
 from cloche.cli.context import AppContext, app
 
 if TYPE_CHECKING:
-    from cloche.ops.project_graph import Graph
+    from cloche.core.dep_graph import Graph
 
 
 def locked_graph(state: AppContext) -> Graph:
@@ -39,7 +39,7 @@ def command(ctx: click.Context, invert: bool) -> None:
 
     (*) marks a package whose dependencies were shown above.
     """
-    from cloche.ops.project_graph import render_tree
+    from cloche.core.dep_graph import render_tree
 
     graph = locked_graph(app(ctx))
     click.echo(render_tree(graph, invert=invert), nl=False)

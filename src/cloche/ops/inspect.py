@@ -11,6 +11,7 @@ from packaging.version import Version
 
 from cloche.adapters.install import InstalledDist, check, installed_distributions
 from cloche.config import Settings
+from cloche.core.dep_graph import Graph, Root
 from cloche.core.direct_url import recorded_url
 from cloche.core.models import Interpreter, NormalizedName, normalize
 from cloche.core.reqtxt import render_freeze
@@ -187,6 +188,60 @@ def show(interpreter: Interpreter, names: list[str]) -> tuple[list[ShowInfo], li
         )
         found.append(ShowInfo(dist, fields))
     return found, missing
+
+
+def env_graph(interpreter: Interpreter) -> Graph:
+    """The installed distributions and what each requires (for this interpreter's
+    markers, extras left out); the roots are those nothing else requires."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    dists = installed(interpreter)
+    environment = {**dict(interpreter.marker_env), "extra": ""}
+    versions = {d.name: [str(d.version)] for d in dists}
+    dependencies: dict[NormalizedName, list[NormalizedName]] = {}
+    for dist in dists:
+        needs: set[NormalizedName] = set()
+        for line in dist.requires:
+            try:
+                req = Requirement(line)
+            except InvalidRequirement:
+                continue
+            if req.marker is not None and not req.marker.evaluate(environment):
+                continue
+            name = normalize(req.name)
+            if name in versions and name != dist.name:
+                needs.add(name)
+        dependencies[dist.name] = sorted(needs)
+    dependents: dict[NormalizedName, list[NormalizedName]] = {}
+    for parent, children in dependencies.items():
+        for child in children:
+            dependents.setdefault(child, []).append(parent)
+    roots = [n for n in sorted(versions) if n not in dependents]
+    # Packages that only require each other (a cycle) are nobody's dependency
+    # from outside: the first of each such group is a root too.
+    reached: set[NormalizedName] = set()
+
+    def reach(start: NormalizedName) -> None:
+        stack = [start]
+        while stack:
+            current = stack.pop()
+            if current not in reached:
+                reached.add(current)
+                stack.extend(dependencies.get(current, []))
+
+    for root in roots:
+        reach(root)
+    for name in sorted(versions):
+        if name not in reached:
+            roots.append(name)
+            reach(name)
+    return Graph(
+        versions=versions,
+        markers={},
+        dependencies=dependencies,
+        dependents={n: sorted(p) for n, p in dependents.items()},
+        roots=[Root(n, "") for n in sorted(roots)],
+    )
 
 
 def check_env(interpreter: Interpreter) -> list[str]:

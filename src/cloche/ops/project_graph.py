@@ -1,4 +1,5 @@
-"""The dependency graph a lock records: ``tree``, ``tree --invert`` and ``why``.
+"""The dependency graph a lock records: ``tree``, ``tree --invert`` and ``why``
+(rendered by ``core.dep_graph``).
 
 Pure functions of the lock and the project's root requirements; no network.
 """
@@ -7,43 +8,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from packaging.pylock import Pylock
 from packaging.version import InvalidVersion, Version
 
+from cloche.core.dep_graph import Graph, Root
 from cloche.core.models import NormalizedName, normalize
 from cloche.core.project import LOCKFILE, ProjectSpec
 from cloche.errors import UsageError
 
 _ENV_MARKER = re.compile(r"\b(sys_platform|platform_\w+|os_name|python_\w+|implementation_\w+)\b")
 _MAX_PATHS = 100
-
-
-@dataclass(frozen=True, slots=True)
-class Root:
-    """A direct dependency of the project, with where it is declared."""
-
-    name: NormalizedName
-    label: str
-    """"" for a project dependency, else "group: dev" or "extra: viz"."""
-
-
-@dataclass(frozen=True, slots=True)
-class Graph:
-    """The locked packages as a dependency graph, for ``tree`` and ``why``."""
-
-    versions: dict[NormalizedName, list[str]]
-    markers: dict[NormalizedName, str]
-    """Environment markers of entries only some machines install."""
-    dependencies: dict[NormalizedName, list[NormalizedName]]
-    dependents: dict[NormalizedName, list[NormalizedName]]
-    roots: list[Root]
-
-    def node(self, name: NormalizedName) -> str:
-        versions = ", ".join(f"v{v}" for v in self.versions.get(name, [])) or "(no version)"
-        marker = self.markers.get(name)
-        return f"{name} {versions}" + (f" ; {marker}" if marker else "")
 
 
 def build_graph(lock: Pylock, spec: ProjectSpec) -> Graph:
@@ -97,44 +72,6 @@ def _roots(spec: ProjectSpec) -> list[Root]:
                 seen.add(key)
                 out.append(Root(key[0], label))
     return out
-
-
-def render_tree(graph: Graph, *, invert: bool = False) -> str:
-    """Each root with its dependencies (or, inverted, each leaf with what needs it)."""
-    edges = graph.dependents if invert else graph.dependencies
-    if invert:
-        tops = [(n, "") for n in sorted(graph.versions) if not graph.dependencies.get(n)]
-    else:
-        tops = [(r.name, r.label) for r in graph.roots]
-    lines: list[str] = []
-    expanded: set[NormalizedName] = set()
-    for name, label in tops:
-        suffix = f" ({label})" if label else ""
-        lines.append(graph.node(name) + suffix)
-        lines.extend(_subtree(graph, edges, name, "", expanded, {name}))
-        expanded.add(name)
-    return "".join(f"{line}\n" for line in lines)
-
-
-def _subtree(
-    graph: Graph,
-    edges: dict[NormalizedName, list[NormalizedName]],
-    name: NormalizedName,
-    prefix: str,
-    expanded: set[NormalizedName],
-    path: set[NormalizedName],
-) -> Iterator[str]:
-    children = edges.get(name, [])
-    for index, child in enumerate(children):
-        last = index == len(children) - 1
-        branch, indent = ("└── ", "    ") if last else ("├── ", "│   ")
-        repeat = child in expanded and edges.get(child)
-        cycle = child in path
-        yield prefix + branch + graph.node(child) + (" (*)" if repeat or cycle else "")
-        if repeat or cycle:
-            continue
-        yield from _subtree(graph, edges, child, prefix + indent, expanded, path | {child})
-        expanded.add(child)
 
 
 def why(graph: Graph, package: str) -> list[str]:
