@@ -21,8 +21,20 @@ def test_help_lists_commands() -> None:
     for name in ("venv", "pip", "cache"):
         assert name in result.out
     pip_help = cloche("pip", "--help")
-    for name in ("compile", "install", "uninstall", "sync", "list", "freeze", "show", "check"):
+    commands = (
+        "compile",
+        "install",
+        "uninstall",
+        "sync",
+        "list",
+        "freeze",
+        "show",
+        "check",
+        "tree",
+    )
+    for name in commands:
         assert name in pip_help.out
+        assert cloche("pip", name, "--help").code == 0
 
 
 def test_unknown_command_is_usage_error() -> None:
