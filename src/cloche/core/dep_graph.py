@@ -29,6 +29,27 @@ class Graph:
     dependents: dict[NormalizedName, list[NormalizedName]]
     roots: list[Root]
 
+    @classmethod
+    def of(
+        cls,
+        versions: dict[NormalizedName, list[str]],
+        dependencies: dict[NormalizedName, list[NormalizedName]],
+        roots: list[Root],
+        markers: dict[NormalizedName, str] | None = None,
+    ) -> Graph:
+        """The graph of these edges; ``dependents`` is worked out from ``dependencies``."""
+        dependents: dict[NormalizedName, set[NormalizedName]] = {}
+        for parent, children in dependencies.items():
+            for child in children:
+                dependents.setdefault(child, set()).add(parent)
+        return cls(
+            versions=versions,
+            markers=markers or {},
+            dependencies=dependencies,
+            dependents={n: sorted(p) for n, p in dependents.items()},
+            roots=roots,
+        )
+
     def node(self, name: NormalizedName) -> str:
         versions = ", ".join(f"v{v}" for v in self.versions.get(name, [])) or "(no version)"
         marker = self.markers.get(name)

@@ -212,11 +212,8 @@ def env_graph(interpreter: Interpreter) -> Graph:
             if name in versions and name != dist.name:
                 needs.add(name)
         dependencies[dist.name] = sorted(needs)
-    dependents: dict[NormalizedName, list[NormalizedName]] = {}
-    for parent, children in dependencies.items():
-        for child in children:
-            dependents.setdefault(child, []).append(parent)
-    roots = [n for n in sorted(versions) if n not in dependents]
+    required = {child for children in dependencies.values() for child in children}
+    roots = [n for n in sorted(versions) if n not in required]
     # Packages that only require each other (a cycle) are nobody's dependency
     # from outside: the first of each such group is a root too.
     reached: set[NormalizedName] = set()
@@ -235,13 +232,7 @@ def env_graph(interpreter: Interpreter) -> Graph:
         if name not in reached:
             roots.append(name)
             reach(name)
-    return Graph(
-        versions=versions,
-        markers={},
-        dependencies=dependencies,
-        dependents={n: sorted(p) for n, p in dependents.items()},
-        roots=[Root(n, "") for n in sorted(roots)],
-    )
+    return Graph.of(versions, dependencies, [Root(n, "") for n in sorted(roots)])
 
 
 def check_env(interpreter: Interpreter) -> list[str]:

@@ -38,17 +38,11 @@ def build_graph(lock: Pylock, spec: ProjectSpec) -> Graph:
             if isinstance(dep_name, str):
                 deps.setdefault(name, set()).add(normalize(dep_name))
     known = set(versions)
-    dependencies = {n: sorted(d & known) for n, d in deps.items()}
-    dependents: dict[NormalizedName, set[NormalizedName]] = {}
-    for parent, children in dependencies.items():
-        for child in children:
-            dependents.setdefault(child, set()).add(parent)
-    return Graph(
+    return Graph.of(
         versions={n: sorted(set(v), key=_version_key) for n, v in versions.items()},
-        markers=markers,
-        dependencies=dependencies,
-        dependents={n: sorted(p) for n, p in dependents.items()},
+        dependencies={n: sorted(d & known) for n, d in deps.items()},
         roots=[r for r in _roots(spec) if r.name in known],
+        markers=markers,
     )
 
 
