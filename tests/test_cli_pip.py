@@ -911,6 +911,9 @@ def test_pip_flags_scripts_pass_everywhere_are_accepted(index: IndexServer, venv
         done = cloche("pip", *command, *quiet, "--python", venv)
         assert done.code == 0, done
     assert installed(venv) == {}
+    user = pip(index, venv, "install", "--user", "tool")
+    assert user.code == 2 and "--user installs into the user site-packages" in user.err
+    assert installed(venv) == {}
 
 
 def test_pip_sync_leaves_the_seed_packages_unless_listed(

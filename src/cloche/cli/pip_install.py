@@ -24,6 +24,14 @@ from cloche.cli.summary import print_plan
 from cloche.errors import UsageError
 
 
+def _refuse_user(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        raise click.UsageError(
+            "--user installs into the user site-packages, which cloche does not manage; "
+            "install into a virtual environment (cloche venv) or pass --target DIR"
+        )
+
+
 @click.command("install")
 @click.argument("packages", nargs=-1)
 @click.option(
@@ -94,6 +102,7 @@ from cloche.errors import UsageError
 # Accepted as pip does: scripts always go to the env's bin, and a wheel of the chosen
 # version is always preferred to its sdist.
 @click.option("--no-warn-script-location", is_flag=True, hidden=True, expose_value=False)
+@click.option("--user", is_flag=True, hidden=True, callback=_refuse_user, expose_value=False)
 @click.option("--prefer-binary", is_flag=True, hidden=True, expose_value=False)
 @click.option(
     "--src",
