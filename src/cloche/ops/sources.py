@@ -89,12 +89,12 @@ class Sources(PackageFinder):
         self._lock = threading.Lock()
         self._builder_lock = threading.Lock()
         self._trees: dict[str, Path] = {}
+        """Unpacked/cloned source trees by URL or sdist sha256, reused for metadata then build."""
         self._src_dir = src_dir
         self._kept: dict[str, Path] = {}
         """Editable VCS URL -> its project directory in ``src_dir``."""
         self._unhashed: dict[str, str] = {}
         """URL -> sha256 of archives that came without a hash, once stored."""
-        """Unpacked/cloned source trees by URL or sdist sha256, reused for metadata then build."""
         self._url_meta: dict[str, Metadata] = {}
         # The wheels of one release share their metadata (as uv and poetry assume): a
         # lock for three platforms reads each release's metadata once, not three times.
