@@ -917,8 +917,10 @@ class Bench:
             run_cmd(argv, env, root)
         return root, env
 
-    def scenario_sync_fresh(self) -> ScenarioReport:
-        desc = "`sync` of a locked project into a new .venv, warm cache (the env re-created)"
+    def scenario_sync_fresh(self, *, cold: bool = False) -> ScenarioReport:
+        purpose = "sync-cold" if cold else "sync-fresh"
+        cache = "empty cache each repeat (CI, a new machine)" if cold else "warm cache"
+        desc = f"`sync` of a locked project into a new .venv, {cache}"
         skips = self.skips(("lock",), ("sync",), "uv")
         cases: list[Case] = []
         for tool in ("cloche", "uv"):
@@ -926,19 +928,26 @@ class Bench:
                 cases.append(placeholder(tool))
                 continue
             try:
-                root, env = self.synced_project(tool, "sync-fresh")
+                root, env = self.synced_project(tool, purpose)
             except CommandFailed as exc:
                 skips[tool] = f"FAILED preparing: {exc}"
                 cases.append(placeholder(tool))
                 continue
+            key = f"{purpose}-{tool}"
             if tool == "cloche":
-                argv = self.t.cloche_cmd(self.t.cache(f"sync-fresh-{tool}"), "sync")
+                argv = self.t.cloche_cmd(self.t.cache(key), "sync")
             else:
                 argv = [self.t.uv or "uv", "sync"]
             venv = root / ".venv"
-            cases.append(simple_case(tool, argv, env, root, setup=lambda v=venv: set_aside(v)))
+            wipe = self.wipe(key) if cold else (lambda: None)
+
+            def setup(v: Path = venv, wipe: Callable[[], None] = wipe) -> None:
+                set_aside(v)
+                wipe()
+
+            cases.append(simple_case(tool, argv, env, root, setup=setup))
         # No target yet: shown so that the gap to uv is tracked (see bench/README).
-        return self.run_cases("sync-fresh", desc, cases, [], skips)
+        return self.run_cases(purpose, desc, cases, [], skips)
 
     def scenario_noop(self, purpose: str) -> ScenarioReport:
         if purpose == "sync-noop":
@@ -1071,6 +1080,7 @@ SCENARIOS: dict[str, Callable[[Bench], ScenarioReport]] = {
     "disk-5-venvs": lambda b: b.scenario_disk(),
     "lock": lambda b: b.scenario_lock(),
     "sync-fresh": lambda b: b.scenario_sync_fresh(),
+    "sync-cold": lambda b: b.scenario_sync_fresh(cold=True),
     "sync-noop": lambda b: b.scenario_noop("sync-noop"),
     "run-noop": lambda b: b.scenario_noop("run-noop"),
 }
