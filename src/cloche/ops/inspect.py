@@ -89,9 +89,9 @@ def listing(
 
 
 def _file_path(url: str) -> str:
-    from urllib.parse import unquote, urlsplit
+    from cloche.adapters.index.download import local_path
 
-    return unquote(urlsplit(url).path) if url.startswith("file:") else url
+    return str(local_path(url)) if url.startswith("file:") else url
 
 
 def freeze(
@@ -193,25 +193,15 @@ def show(interpreter: Interpreter, names: list[str]) -> tuple[list[ShowInfo], li
 def env_graph(interpreter: Interpreter) -> Graph:
     """The installed distributions and what each requires (for this interpreter's
     markers, extras left out); the roots are those nothing else requires."""
-    from packaging.requirements import InvalidRequirement, Requirement
-
     dists = installed(interpreter)
     environment = {**dict(interpreter.marker_env), "extra": ""}
     versions = {d.name: [str(d.version)] for d in dists}
-    dependencies: dict[NormalizedName, list[NormalizedName]] = {}
-    for dist in dists:
-        needs: set[NormalizedName] = set()
-        for line in dist.requires:
-            try:
-                req = Requirement(line)
-            except InvalidRequirement:
-                continue
-            if req.marker is not None and not req.marker.evaluate(environment):
-                continue
-            name = normalize(req.name)
-            if name in versions and name != dist.name:
-                needs.add(name)
-        dependencies[dist.name] = sorted(needs)
+    dependencies = {
+        dist.name: sorted(
+            n for n in _requirement_names(dist, environment) if n in versions and n != dist.name
+        )
+        for dist in dists
+    }
     required = {child for children in dependencies.values() for child in children}
     roots = [n for n in sorted(versions) if n not in required]
     # Packages that only require each other (a cycle) are nobody's dependency
@@ -239,7 +229,11 @@ def check_env(interpreter: Interpreter) -> list[str]:
     return check(layout_for(interpreter), dict(interpreter.marker_env))
 
 
-def _requirement_names(dist: InstalledDist) -> list[NormalizedName]:
+def _requirement_names(
+    dist: InstalledDist, environment: dict[str, str] | None = None
+) -> list[NormalizedName]:
+    """What ``dist`` requires, extras left out; with ``environment`` (markers), only
+    the requirements that apply there."""
     from packaging.requirements import InvalidRequirement, Requirement
 
     names: list[NormalizedName] = []
@@ -248,8 +242,13 @@ def _requirement_names(dist: InstalledDist) -> list[NormalizedName]:
             req = Requirement(line)
         except InvalidRequirement:
             continue
-        if req.marker is not None and "extra" in str(req.marker):
-            continue
+        if req.marker is not None:
+            if environment is not None:
+                applies = req.marker.evaluate(environment)
+            else:
+                applies = "extra" not in str(req.marker)
+            if not applies:
+                continue
         if normalize(req.name) not in names:
             names.append(normalize(req.name))
     return names

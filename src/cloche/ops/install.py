@@ -191,9 +191,9 @@ def _wheel_filename(source: Artifact) -> str | None:
         return source.file.filename if source.file.is_wheel else None
     if source.url is None or source.editable:
         return None
-    from urllib.parse import unquote, urlsplit
+    from cloche.adapters.index.download import filename_of
 
-    last = unquote(urlsplit(source.url).path.rsplit("/", 1)[-1])
+    last = filename_of(source.url)
     return last if last.endswith(".whl") else None
 
 

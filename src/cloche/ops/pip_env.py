@@ -183,9 +183,9 @@ def install_requirements(
 def _local_directory(url: str | None) -> bool:
     if not url or not url.startswith("file:"):
         return False
-    from urllib.parse import unquote, urlsplit
+    from cloche.adapters.index.download import local_path
 
-    return Path(unquote(urlsplit(url).path)).is_dir()
+    return local_path(url).is_dir()
 
 
 def _hashes_by_name(asked: Asked) -> dict[NormalizedName, set[str]]:

@@ -14,7 +14,6 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 from packaging.pylock import Pylock
 from packaging.requirements import Requirement
@@ -22,12 +21,13 @@ from packaging.specifiers import SpecifierSet
 
 from cloche.config import Settings
 from cloche.core.lock import build_lock, dump_lock
-from cloche.core.models import Interpreter, Resolution, normalize, parse_dist_filename
+from cloche.core.models import Interpreter, Resolution, normalize
 from cloche.core.project import (
     PYPROJECT,
     PYTHON_VERSION_FILE,
     PathSource,
     ProjectSpec,
+    is_dist_file,
     load_project,
     pointed_at,
 )
@@ -127,21 +127,18 @@ def as_source(
     ``root``) when it names a local directory, or (not ``editable``) a local wheel or
     sdist; None otherwise."""
     path = _local_path(req)
-    if path is None or not (path.is_dir() or (_is_dist(path) and not editable)):
+    if path is None or not (path.is_dir() or (is_dist_file(path) and not editable)):
         return None
     relative = Path(os.path.relpath(path, root)).as_posix()
     return pointed_at(req, None), PathSource(relative, editable)
 
 
-def _is_dist(path: Path) -> bool:
-    """A wheel or sdist file (by its name, as an index would list it)."""
-    return path.is_file() and parse_dist_filename(path.name) is not None
-
-
 def _local_path(req: Requirement) -> Path | None:
     if not req.url or not req.url.startswith("file:"):
         return None
-    return Path(unquote(urlsplit(req.url).path))
+    from cloche.adapters.index.download import local_path
+
+    return local_path(req.url)
 
 
 def without_unused_sources(root: Path, text: str) -> str:

@@ -23,6 +23,7 @@ from packaging.version import Version
 
 from cloche.adapters.index.auth import redact
 from cloche.adapters.index.client import IndexClient, NeedsBuild
+from cloche.adapters.index.download import local_path
 from cloche.adapters.store import Store, UnpackedWheel
 from cloche.config import Settings
 from cloche.core.finder import PackageFinder, PickFiles
@@ -236,7 +237,7 @@ class Sources(PackageFinder):
     def _add_archive(self, file: DistFile, sha: str | None) -> tuple[Path, str]:
         """Copy or download ``file`` into the store, checking ``sha`` when given."""
         if file.url.startswith("file:"):
-            local = Path(unquote(urlsplit(file.url).path))
+            local = local_path(file.url)
             return self.store.add_archive(local, file.filename, sha256=sha, move=False)
         staging = self.store.staging_dir()
         try:
