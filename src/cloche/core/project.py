@@ -433,7 +433,7 @@ def _sourced(spec: ProjectSpec, req: Requirement, origin: str) -> UserRequiremen
         return UserRequirement(req, origin)
     key = f"tool.cloche.sources.{normalize(req.name)}"
     path = (spec.root / source.path).resolve()
-    is_file = path.is_file() and parse_dist_filename(path.name) is not None
+    is_file = is_dist_file(path)
     if not is_file and not path.is_dir():
         raise ProjectError(
             f"{PYPROJECT}: {key}: {source.path} is not a directory, wheel or sdist "
@@ -449,6 +449,11 @@ def _sourced(spec: ProjectSpec, req: Requirement, origin: str) -> UserRequiremen
             f"{'file' if is_file else 'directory'}, which has one version; name it alone"
         )
     return UserRequirement(pointed_at(req, path.as_uri()), origin, editable=source.editable)
+
+
+def is_dist_file(path: Path) -> bool:
+    """A wheel or sdist file (by its name, as an index would list it)."""
+    return path.is_file() and parse_dist_filename(path.name) is not None
 
 
 def pointed_at(req: Requirement, url: str | None) -> Requirement:
