@@ -142,10 +142,9 @@ def lock_project(
                     raise
                 raise _for_target(exc, target.platform) from None
 
-        def archive_sha256(url: str) -> str:
-            if url not in hashes:
-                hashes[url] = sources.archive_sha256(url)
-            return hashes[url]
+        def archive_sha256(url: str) -> str:  # kept for a second build_lock (project_edit)
+            hashes[url] = sha = sources.archive_sha256(url)  # Sources reads each URL once
+            return sha
 
         lock = build_lock(spec, resolutions, settings.index_urls, archive_sha256)
     return LockResult(lock, dump_lock(lock), tuple(resolutions), hashes)
