@@ -36,7 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -917,12 +917,11 @@ class Bench:
             run_cmd(argv, env, root)
         return root, env
 
-    def scenario_sync_fresh(self, *, cold: bool = False) -> ScenarioReport:
-        purpose = "sync-cold" if cold else "sync-fresh"
-        cache = "empty cache each repeat (CI, a new machine)" if cold else "warm cache"
-        desc = f"`sync` of a locked project into a new .venv, {cache}"
-        skips = self.skips(("lock",), ("sync",), "uv")
-        cases: list[Case] = []
+    def synced_tools(
+        self, purpose: str, skips: dict[str, str], cases: list[Case]
+    ) -> Iterator[tuple[str, Path, dict[str, str]]]:
+        """cloche and uv, each with a project synced for ``purpose``; a tool that is
+        skipped or fails to prepare gets a placeholder case (and why, in ``skips``)."""
         for tool in ("cloche", "uv"):
             if tool in skips:
                 cases.append(placeholder(tool))
@@ -933,13 +932,24 @@ class Bench:
                 skips[tool] = f"FAILED preparing: {exc}"
                 cases.append(placeholder(tool))
                 continue
-            key = f"{purpose}-{tool}"
-            if tool == "cloche":
-                argv = self.t.cloche_cmd(self.t.cache(key), "sync")
-            else:
-                argv = [self.t.uv or "uv", "sync"]
+            yield tool, root, env
+
+    def project_argv(self, tool: str, purpose: str, command: str) -> list[str]:
+        """``cloche COMMAND`` (with the purpose's cache) or ``uv COMMAND``."""
+        if tool == "cloche":
+            return self.t.cloche_cmd(self.t.cache(f"{purpose}-{tool}"), command)
+        return [self.t.uv or "uv", command]
+
+    def scenario_sync_fresh(self, *, cold: bool = False) -> ScenarioReport:
+        purpose = "sync-cold" if cold else "sync-fresh"
+        cache = "empty cache each repeat (CI, a new machine)" if cold else "warm cache"
+        desc = f"`sync` of a locked project into a new .venv, {cache}"
+        skips = self.skips(("lock",), ("sync",), "uv")
+        cases: list[Case] = []
+        for tool, root, env in self.synced_tools(purpose, skips, cases):
+            argv = self.project_argv(tool, purpose, "sync")
             venv = root / ".venv"
-            wipe = self.wipe(key) if cold else (lambda: None)
+            wipe = self.wipe(f"{purpose}-{tool}") if cold else (lambda: None)
 
             def setup(v: Path = venv, wipe: Callable[[], None] = wipe) -> None:
                 set_aside(v)
@@ -963,20 +973,9 @@ class Bench:
         repeat = max(self.repeat, 5)
         cases: list[Case] = []
         baseline_python: Path | None = None
-        for tool in ("cloche", "uv"):
-            if tool in skips:
-                cases.append(placeholder(tool))
-                continue
-            try:
-                root, env = self.synced_project(tool, purpose)
-            except CommandFailed as exc:
-                skips[tool] = f"FAILED preparing: {exc}"
-                cases.append(placeholder(tool))
-                continue
-            if tool == "cloche":
-                argv = self.t.cloche_cmd(self.t.cache(f"{purpose}-{tool}"), command)
-            else:
-                argv = [self.t.uv or "uv", command]
+        for tool, root, env in self.synced_tools(purpose, skips, cases):
+            argv = self.project_argv(tool, purpose, command)
+            if tool == "uv":
                 baseline_python = root / ".venv" / "bin" / "python"
             if command == "run":
                 argv += ["python", "-c", "pass"]
