@@ -15,7 +15,7 @@ import pytest
 
 from tests.support.cli import cloche, installed, pip, run_python, venv_python
 from tests.support.dists import make_wheel
-from tests.support.index_server import IndexServer
+from tests.support.index_server import IndexServer, add_hello_tool
 from tests.test_python import pyenv_python
 
 
@@ -26,12 +26,7 @@ def index(index_server: IndexServer) -> IndexServer:
     s.add_wheel("alpha", "2.0", requires=["beta>=2"])
     s.add_wheel("beta", "1.0")
     s.add_wheel("beta", "2.0")
-    s.add_wheel(
-        "tool",
-        "1.0",
-        entry_points={"console_scripts": {"tool-hello": "tool:main"}},
-        files={"tool/__init__.py": "def main():\n    print('hello from tool')\n"},
-    )
+    add_hello_tool(s)
     s.add_sdist("srconly", "0.5", requires=["beta"])
     return s
 

@@ -20,7 +20,7 @@ from cloche.core.models import DistFile, normalize
 from cloche.ops.pinned import exact_pins, single_index
 from cloche.ops.requirements import gather
 from tests.support.cli import cloche, installed, pip
-from tests.support.index_server import IndexServer
+from tests.support.index_server import IndexServer, add_hello_tool
 from tests.test_python import pyenv_python
 
 PINS = "alpha==1.0\nbeta==1.0\ntool==1.0\n"
@@ -32,12 +32,7 @@ def index(index_server: IndexServer) -> IndexServer:
     s.add_wheel("alpha", "1.0", requires=["beta>=1"])
     s.add_wheel("beta", "1.0")
     s.add_wheel("beta", "2.0")
-    s.add_wheel(
-        "tool",
-        "1.0",
-        entry_points={"console_scripts": {"tool-hello": "tool:main"}},
-        files={"tool/__init__.py": "def main():\n    print('hello from tool')\n"},
-    )
+    add_hello_tool(s)
     return s
 
 

@@ -620,3 +620,13 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | str | None:
     if end < start:
         return None
     return start, min(end, size - 1)
+
+
+def add_hello_tool(server: IndexServer) -> None:
+    """``tool`` 1.0: a wheel with a ``tool-hello`` console script that prints a greeting."""
+    server.add_wheel(
+        "tool",
+        "1.0",
+        entry_points={"console_scripts": {"tool-hello": "tool:main"}},
+        files={"tool/__init__.py": "def main():\n    print('hello from tool')\n"},
+    )
