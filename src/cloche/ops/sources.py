@@ -415,7 +415,7 @@ class Sources(PackageFinder):
         if url.startswith(("git+", "hg+", "svn+", "bzr+")):
             return None
         split = urlsplit(url)
-        if split.scheme == "file" and Path(unquote(split.path)).is_dir():
+        if split.scheme == "file" and local_path(url).is_dir():
             return None
         filename = unquote(split.path.rsplit("/", 1)[-1])
         parsed = parse_dist_filename(filename)
@@ -443,8 +443,8 @@ class Sources(PackageFinder):
             from cloche.adapters.build import clone_vcs
 
             tree = clone_vcs(url, self._scratch())
-        elif split.scheme == "file" and Path(unquote(split.path)).is_dir():
-            tree = Path(unquote(split.path))
+        elif split.scheme == "file" and local_path(url).is_dir():
+            tree = local_path(url)
         else:
             file = self._direct_file(url)
             if file is None:
