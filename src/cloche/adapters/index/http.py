@@ -5,15 +5,17 @@ httpx is imported on first use so that importing the index package stays cheap.
 
 from __future__ import annotations
 
+import ssl
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from cloche.adapters.index.auth import CredentialStore, redact
+from cloche.adapters.index.bulk import Broken, BulkReader, HandOff, Reply, proxy_configured
 from cloche.errors import IndexError_, NetworkError, OfflineError, UsageError
 
 if TYPE_CHECKING:
@@ -23,6 +25,7 @@ _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _BACKOFF_BASE = 0.25
 _BACKOFF_CAP = 8.0
 _CHUNK = 1 << 16
+USER_AGENT = "cloche"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +63,8 @@ class HttpTransport:
         self._credentials = credentials
         self._offline = offline
         self._client: httpx.Client | None = None
+        self._bulk: BulkReader | None = None
+        self._tls_context: ssl.SSLContext | None = None
         self._lock = threading.Lock()
 
     def get(
@@ -71,10 +76,10 @@ class HttpTransport:
         back without its body, so a large file is not read by mistake.
         """
 
-        def read(response: httpx.Response) -> bytes:
-            if partial_only and response.status_code == 200:
+        def read(reply: Reply) -> bytes:
+            if partial_only and reply.status == 200:
                 return b""
-            return response.read()
+            return reply.read()
 
         return self._with_retries(url, headers, read)
 
@@ -89,14 +94,14 @@ class HttpTransport:
     ) -> HttpResponse:
         """Stream a 200 answer's body to ``write``; ``restart`` is called before a retry."""
 
-        def stream(response: httpx.Response) -> bytes:
-            if response.status_code != 200:
+        def stream(reply: Reply) -> bytes:
+            if reply.status != 200:
                 return b""
             restart()
-            length = response.headers.get("content-length")
+            length = reply.headers.get("content-length")
             if on_start is not None:
                 on_start(int(length) if length and length.isdigit() else None)
-            for chunk in response.iter_bytes(_CHUNK):
+            for chunk in reply.chunks():
                 write(chunk)
             return b""
 
@@ -105,20 +110,38 @@ class HttpTransport:
     def close(self) -> None:
         with self._lock:
             client, self._client = self._client, None
+            bulk, self._bulk = self._bulk, None
         if client is not None:
             client.close()
+        if bulk is not None:
+            bulk.close()
 
     def _http(self) -> httpx.Client:
         with self._lock:
             if self._client is None:
-                self._client = _make_client(self._timeout, self._concurrency)
+                self._client = _make_client(self._timeout, self._concurrency, self._tls())
             return self._client
 
+    def _tls(self) -> ssl.SSLContext:
+        """The TLS context both clients verify with (httpx's defaults); under the lock."""
+        if self._tls_context is None:
+            _import_httpx()
+            import httpx
+
+            self._tls_context = httpx.create_ssl_context()
+        return self._tls_context
+
+    def _bulk_reader(self) -> BulkReader | None:
+        """The http.client path (see ``bulk.py``); None behind a proxy."""
+        if proxy_configured():
+            return None
+        with self._lock:
+            if self._bulk is None:
+                self._bulk = BulkReader(self._tls(), timeout=self._timeout, user_agent=USER_AGENT)
+            return self._bulk
+
     def _with_retries(
-        self,
-        url: str,
-        headers: Mapping[str, str] | None,
-        body: Callable[[httpx.Response], bytes],
+        self, url: str, headers: Mapping[str, str] | None, body: Callable[[Reply], bytes]
     ) -> HttpResponse:
         clean = redact(url)
         if self._offline:
@@ -127,8 +150,13 @@ class HttpTransport:
         credential = self._credentials.for_url(url)
         if credential is not None:
             request_headers["Authorization"] = credential.header()
-        client = self._http()
-        import httpx  # imported by _http()
+        bulk = self._bulk_reader()
+
+        def answer(reply: Reply) -> HttpResponse:
+            final = redact(reply.url)
+            if reply.status in _RETRY_STATUSES:  # not worth reading
+                return HttpResponse(reply.status, final)
+            return HttpResponse(reply.status, final, reply.headers, body(reply))
 
         attempts = self._retries + 1
         problem = ""
@@ -136,26 +164,21 @@ class HttpTransport:
             if attempt:
                 time.sleep(min(_BACKOFF_BASE * 2 ** (attempt - 1), _BACKOFF_CAP))
             try:
-                with client.stream("GET", clean, headers=request_headers) as response:
-                    status = response.status_code
-                    if status in _RETRY_STATUSES:
-                        problem = f"HTTP {status}"
-                        continue
-                    content = body(response)
-                    final = redact(str(response.url))
-                    lowered = {k.lower(): v for k, v in response.headers.items()}
-            except httpx.TimeoutException:
-                problem = f"timed out after {self._timeout:g}s"
+                if bulk is not None:
+                    try:
+                        response = bulk.exchange(clean, request_headers, answer)
+                    except HandOff:
+                        bulk = None  # a redirect or an encoding: httpx from now on
+                if bulk is None:
+                    response = self._httpx_exchange(clean, request_headers, answer)
+            except Broken as exc:
+                problem = f"timed out after {self._timeout:g}s" if exc.timed_out else exc.problem
                 continue
-            except httpx.InvalidURL as exc:
-                raise UsageError(f"invalid URL {clean}: {exc}") from None
-            except httpx.UnsupportedProtocol:
-                raise UsageError(f"{clean} is not an http(s):// URL") from None
-            except (httpx.TransportError, httpx.DecodingError) as exc:
-                problem = type(exc).__name__ + (f" ({exc})" if str(exc) else "")
+            if response.status in _RETRY_STATUSES:
+                problem = f"HTTP {response.status}"
                 continue
-            _check_auth(status, clean, credential is not None)
-            return HttpResponse(status, final, lowered, content)
+            _check_auth(response.status, clean, credential is not None)
+            return response
         host = host_of(clean)
         tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
         if problem.startswith("HTTP "):
@@ -167,6 +190,44 @@ class HttpTransport:
             f"cannot reach {host}: {problem} after {tries} (fetching {clean}); "
             "check the network, or raise --http-timeout / CLOCHE_HTTP_TIMEOUT"
         )
+
+    def _httpx_exchange(
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        handle: Callable[[Reply], HttpResponse],
+    ) -> HttpResponse:
+        """One attempt through httpx; raises Broken as ``BulkReader.exchange`` does."""
+        client = self._http()
+        import httpx  # imported by _http()
+
+        try:
+            with client.stream("GET", url, headers=headers) as response:
+                return handle(_HttpxReply(response))
+        except httpx.TimeoutException:
+            raise Broken("timed out", timed_out=True) from None
+        except httpx.InvalidURL as exc:
+            raise UsageError(f"invalid URL {url}: {exc}") from None
+        except httpx.UnsupportedProtocol:
+            raise UsageError(f"{url} is not an http(s):// URL") from None
+        except (httpx.TransportError, httpx.DecodingError) as exc:
+            raise Broken(type(exc).__name__ + (f" ({exc})" if str(exc) else "")) from None
+
+
+class _HttpxReply:
+    """An httpx response as a ``Reply``."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.url = str(response.url)
+        self.status = response.status_code
+        self.headers = {k.lower(): v for k, v in response.headers.items()}
+        self._httpx = response
+
+    def read(self) -> bytes:
+        return self._httpx.read()
+
+    def chunks(self) -> Iterator[bytes]:
+        return self._httpx.iter_bytes(_CHUNK)
 
 
 def _check_auth(status: int, url: str, had_credentials: bool) -> None:
@@ -207,7 +268,7 @@ def _import_httpx() -> None:
                 del sys.modules[name]
 
 
-def _make_client(timeout: float, concurrency: int) -> httpx.Client:
+def _make_client(timeout: float, concurrency: int, tls: ssl.SSLContext) -> httpx.Client:
     _import_httpx()
     import httpx
 
@@ -220,5 +281,6 @@ def _make_client(timeout: float, concurrency: int) -> httpx.Client:
         timeout=httpx.Timeout(timeout),
         limits=limits,
         follow_redirects=True,
-        headers={"User-Agent": "cloche"},
+        verify=tls,
+        headers={"User-Agent": USER_AGENT},
     )
