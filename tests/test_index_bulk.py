@@ -13,13 +13,15 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import certifi
 import pytest
 
 from cloche.adapters.index.auth import CredentialStore
 from cloche.adapters.index.bulk import proxy_configured
-from cloche.adapters.index.http import HttpTransport
-from cloche.errors import NetworkError
+from cloche.adapters.index.http import HttpTransport, default_tls
+from cloche.errors import NetworkError, UsageError
 
 Handler = Callable[[http.server.BaseHTTPRequestHandler], None]
 
@@ -220,3 +222,19 @@ def test_a_proxy_in_the_environment_leaves_every_request_to_httpx(
 )
 def test_proxy_configured(environ: dict[str, str], expected: bool) -> None:
     assert proxy_configured(environ) is expected
+
+
+def test_tls_trusts_what_the_environment_names(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    assert default_tls().cert_store_stats()["x509_ca"] > 100  # certifi's bundle
+    one = tmp_path / "one.pem"
+    pem = Path(certifi.where()).read_text()
+    one.write_text(pem[: pem.index("-----END CERTIFICATE-----") + 26])
+    monkeypatch.setenv("SSL_CERT_FILE", str(one))
+    assert default_tls().cert_store_stats()["x509_ca"] == 1
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "missing.pem"))
+    with pytest.raises(UsageError, match=r"SSL_CERT_FILE names .*missing\.pem"):
+        default_tls()
