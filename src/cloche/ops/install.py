@@ -329,21 +329,11 @@ def prepare(
         reporter.finished(task)
 
 
-_HELPERS_FROM_BYTES = 8 * 1024 * 1024
-"""Below this much to download, unpacking in this process beats starting helpers."""
-
-
 def _unpack_helpers(todo: Sequence[Wanted[Artifact]]) -> int:
-    """How many helper processes should unpack ``todo`` (0: none, unpack in threads).
+    """How many helper processes should unpack ``todo`` (0: none, unpack in threads)."""
+    from cloche.adapters.store.workers import helpers_for
 
-    Threads of one process share the GIL, so several big wheels unpack faster in
-    processes, one per core; a helper costs ~0.1 s of CPU to start, so only when
-    there are megabytes to unpack (see adapters/store/workers.py).
-    """
-    cores = os.cpu_count() or 1
-    if cores < 2 or len(todo) < 2 or sum(map(_size, todo)) < _HELPERS_FROM_BYTES:
-        return 0
-    return min(cores, len(todo), 8)
+    return helpers_for(len(todo), sum(map(_size, todo)))
 
 
 def _size(want: Wanted[Artifact]) -> int:

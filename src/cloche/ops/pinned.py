@@ -15,6 +15,7 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
+from packaging.version import Version
 
 from cloche.adapters.store import Store, UnpackedWheel
 from cloche.config import Settings
@@ -31,7 +32,7 @@ from cloche.core.models import (
 )
 from cloche.core.resolver import ResolveOptions
 from cloche.core.resolver.model import is_exact_pin, marker_applies
-from cloche.core.resolver.releases import ReleaseTable, tag_ranks
+from cloche.core.resolver.releases import Release, ReleaseTable, tag_ranks
 from cloche.ops.build_keys import build_variant, variant_key
 from cloche.ops.requirements import Asked
 
@@ -189,21 +190,16 @@ def pinned_resolution(
     With nothing to read there is nothing to resolve; whatever the store cannot
     answer raises NotStored, and the resolver (with the index) has the last word.
     """
-    env = target.markers
-    specs: dict[NormalizedName, SpecifierSet] = {}
+    specs = _applicable_specs(asked, target.markers)
     origins: dict[NormalizedName, list[str]] = {}
     for user in asked.requirements:
-        if marker_applies(user.requirement.marker, env):
-            specs[user.name] = specs.get(user.name, SpecifierSet()) & user.requirement.specifier
+        if user.name in specs:
             origins.setdefault(user.name, []).append(user.origin)
-    for user in asked.constraints:
-        if user.name in specs and marker_applies(user.requirement.marker, env):
-            specs[user.name] &= user.requirement.specifier
     ranks = tag_ranks(target.tag_priority())
     packages = []
     for name in sorted(specs):
         table = ReleaseTable(name, finder.files(name), target, ranks, options.file_policy(name))
-        release = next((r for r in table.matching([specs[name]]) if r.chosen is not None), None)
+        release = _best_release(table, specs[name])
         if release is None:
             raise NotStored(f"no stored wheel of {name} fits")
         packages.append(
@@ -217,3 +213,71 @@ def pinned_resolution(
             )
         )
     return Resolution(target=target, packages=tuple(packages))
+
+
+def _applicable_specs(asked: Asked, env: dict[str, str]) -> dict[NormalizedName, SpecifierSet]:
+    """Every package a requirement asks for in ``env``, with all that restricts it there."""
+    specs: dict[NormalizedName, SpecifierSet] = {}
+    for user in asked.requirements:
+        if marker_applies(user.requirement.marker, env):
+            specs[user.name] = specs.get(user.name, SpecifierSet()) & user.requirement.specifier
+    for user in asked.constraints:
+        if user.name in specs and marker_applies(user.requirement.marker, env):
+            specs[user.name] &= user.requirement.specifier
+    return specs
+
+
+def _best_release(table: ReleaseTable, spec: SpecifierSet) -> Release | None:
+    """The newest release ``spec`` allows with a file the target can install."""
+    return next((r for r in table.matching([spec]) if r.chosen is not None), None)
+
+
+class PinnedWheelsAhead:
+    """A PickFiles for installs that read no dependencies (``pip sync``, ``--no-deps``).
+
+    With nothing to read it picks no metadata. Instead, as each exact pin's page
+    arrives, it starts the wheel that pin installs (the file the resolver will choose:
+    the same release table, the same ranking) into the store with ``start``; see
+    ``ops/ahead.py``. Pins the environment already satisfies start nothing.
+    """
+
+    def __init__(
+        self,
+        start: Callable[[DistFile], None],
+        asked: Asked,
+        target: Target,
+        options: ResolveOptions,
+        installed: Mapping[NormalizedName, Version],
+    ) -> None:
+        self._start = start
+        specs = _applicable_specs(asked, target.markers)
+        direct = {u.name for u in asked.requirements if u.requirement.url or u.editable}
+        self._pins = {
+            name: spec
+            for name, spec in specs.items()
+            if is_exact_pin(spec)
+            and name not in direct
+            and not (name in installed and spec.contains(installed[name], prereleases=True))
+        }
+        self._target = target
+        self._ranks = tag_ranks(target.tag_priority())
+        self._options = options
+
+    def __bool__(self) -> bool:
+        """Whether any pin may start a wheel."""
+        return bool(self._pins)
+
+    def __call__(self, name: NormalizedName, files: Sequence[DistFile]) -> tuple[DistFile, ...]:
+        spec = self._pins.get(name)
+        if spec is not None:
+            policy = self._options.file_policy(name)
+            release = _best_release(
+                ReleaseTable(name, files, self._target, self._ranks, policy), spec
+            )
+            chosen = release.chosen if release is not None else None
+            if chosen is not None and chosen.is_wheel and chosen.sha256:
+                self._start(chosen)
+        return ()
+
+    def on_metadata(self, file: DistFile, metadata: Metadata) -> None:
+        pass  # none is asked for

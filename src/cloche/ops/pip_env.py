@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -36,7 +38,7 @@ from cloche.ops.install import (
     wanted_from,
     with_allowed_hashes,
 )
-from cloche.ops.pinned import NotStored, pinned_resolution, stored_finder
+from cloche.ops.pinned import NotStored, PinnedWheelsAhead, pinned_resolution, stored_finder
 from cloche.ops.requirements import Asked, settings_with_file_options
 
 KEPT_BY_SYNC = frozenset(normalize(n) for n in ("pip", "setuptools", "wheel"))
@@ -67,8 +69,10 @@ class InstallOptions:
 class _NoDeps:
     """A PackageFinder view that hides every dependency (``--no-deps``, ``pip sync``)."""
 
-    def __init__(self, inner: PackageFinder) -> None:
+    def __init__(self, inner: PackageFinder, ahead: PickFiles | None = None) -> None:
+        """``ahead`` is told each page as it arrives (see ``PinnedWheelsAhead``)."""
         self._inner = inner
+        self._ahead = ahead
 
     def files(self, name: NormalizedName) -> Sequence[DistFile]:
         return self._inner.files(name)
@@ -85,7 +89,8 @@ class _NoDeps:
         return replace(meta, requires_dist=()), file
 
     def prefetch(self, names: Iterable[NormalizedName], then: PickFiles | None = None) -> None:
-        self._inner.prefetch(names)  # no dependencies are read, so no metadata to fetch
+        # No dependencies are read, so no metadata to fetch; only ``ahead`` is told.
+        self._inner.prefetch(names, self._ahead)
 
     def prefetch_metadata(self, files: Iterable[DistFile]) -> None:
         pass
@@ -131,9 +136,9 @@ def install_requirements(
     require_hashes = options.require_hashes or asked.require_hashes
     target = interpreter.target()
 
-    def resolved(finder: PackageFinder, asked: Asked) -> Resolution:
+    def resolved(finder: PackageFinder, asked: Asked, ahead: PickFiles | None = None) -> Resolution:
         if options.no_deps or exact:
-            finder = _NoDeps(finder)
+            finder = _NoDeps(finder, ahead)
         return resolve(asked.requirements, finder, target, resolve_options, reporter)
 
     def planned(resolution: Resolution, asked: Asked) -> Plan:
@@ -174,9 +179,17 @@ def install_requirements(
     with open_sources(settings, interpreter, reporter, src_dir=src_dir.absolute()) as sources:
         if asked.unnamed:
             asked = asked.named([sources.project_name(u.url) for u in asked.unnamed])
-        plan = planned(resolved(sources, asked), asked)
-        if not options.dry_run and not plan.is_noop:
-            plan = apply_plan(layout, plan, sources, settings, reporter)
+        with ExitStack() as stack:
+            ahead = None
+            if (exact or options.no_deps) and not options.dry_run:
+                # Each pin's wheel starts as soon as its page is in (see ops/ahead.py).
+                threads = min(settings.concurrency, (os.cpu_count() or 1) + 1)
+                start = stack.enter_context(sources.fetching_ahead(threads))
+                installed = {} if options.reinstall else {p.name: p.version for p in present}
+                ahead = PinnedWheelsAhead(start, asked, target, resolve_options, installed)
+            plan = planned(resolved(sources, asked, ahead or None), asked)
+            if not options.dry_run and not plan.is_noop:
+                plan = apply_plan(layout, plan, sources, settings, reporter)
     return plan
 
 

@@ -23,7 +23,7 @@ from packaging.version import Version
 
 from cloche.adapters.index.auth import redact
 from cloche.adapters.index.client import IndexClient, NeedsBuild
-from cloche.adapters.index.download import local_path
+from cloche.adapters.index.download import Sink, local_path
 from cloche.adapters.store import Store, UnpackedWheel
 from cloche.config import Settings
 from cloche.core.finder import PackageFinder, PickFiles
@@ -38,6 +38,7 @@ from cloche.core.models import (
 )
 from cloche.core.report import NullReporter, Reporter
 from cloche.errors import BuildError, UsageError
+from cloche.ops.ahead import AheadFetcher, Stopped
 from cloche.ops.build_keys import build_variant, config_settings, variant_key
 
 if TYPE_CHECKING:
@@ -101,6 +102,7 @@ class Sources(PackageFinder):
         # lock for three platforms reads each release's metadata once, not three times.
         self._release_meta: dict[tuple[NormalizedName, Version], Metadata] = {}
         self._release_asked: set[tuple[NormalizedName, Version]] = set()
+        self._ahead: AheadFetcher | None = None
 
     # -- PackageFinder -------------------------------------------------------------
     def files(self, name: NormalizedName) -> Sequence[DistFile]:
@@ -273,8 +275,30 @@ class Sources(PackageFinder):
         if file.index != file.url:  # not a direct URL
             self.store.origins.note(file)
 
+    @contextmanager
+    def fetching_ahead(self, threads: int) -> Iterator[Callable[[DistFile], None]]:
+        """While the block runs, the function it gives starts wheels into the store.
+
+        ``wheel`` then takes each from there (waiting for it if need be); at the end
+        of the block, fetches nobody took are stopped (see ``ops/ahead.py``).
+        """
+        ahead = AheadFetcher(self._wheel, self.store, threads=threads)
+        self._ahead = ahead
+        try:
+            yield ahead.start
+        finally:
+            self._ahead = None
+            ahead.close()
+
     def wheel(self, file: DistFile) -> UnpackedWheel:
         """An unpacked wheel for ``file``: unpacked from the store, or built from the sdist."""
+        ahead = self._ahead
+        job = ahead.take(file) if ahead is not None else None
+        if job is not None and not job.cancelled():
+            return job.result()
+        return self._wheel(file)
+
+    def _wheel(self, file: DistFile) -> UnpackedWheel:
         found = self.stored_wheel(file)
         if found is not None:
             return found
@@ -297,8 +321,11 @@ class Sources(PackageFinder):
                 return self.store.unpack_wheel_data(
                     file.filename, sha256, lambda: self._download_bytes(file)
                 )
+            stopped = self._stopped()
             return self.store.unpack_wheel_stream(
-                file.filename, sha256, lambda sink: self.client.download_into(file, sink)
+                file.filename,
+                sha256,
+                lambda sink: self.client.download_into(file, _Stoppable(sink, stopped)),
             )
         archive, sha = self.archive(file)
         if file.is_wheel:
@@ -369,9 +396,14 @@ class Sources(PackageFinder):
         return kept
 
     def _download_bytes(self, file: DistFile) -> bytes:
-        sink = _MemorySink()
+        sink = _MemorySink(self._stopped())
         self.client.download_into(file, sink)
         return sink.data.getvalue()
+
+    def _stopped(self) -> threading.Event | None:
+        """Set when a fetch ahead is no longer needed (see ``fetching_ahead``)."""
+        ahead = self._ahead
+        return ahead.stopped if ahead is not None else None
 
     @property
     def builder(self) -> SourceBuilder:
@@ -487,16 +519,33 @@ class _Unseen:
 
 
 class _MemorySink:
-    """A download held in memory (see ``Sink``)."""
+    """A download held in memory (see ``Sink``); stops when ``stopped`` is set."""
 
-    def __init__(self) -> None:
+    def __init__(self, stopped: threading.Event | None = None) -> None:
         self.data = io.BytesIO()  # getvalue() hands over its buffer: no copy at the end
+        self._stopped = stopped
 
     def write(self, chunk: bytes) -> None:
+        if self._stopped is not None and self._stopped.is_set():
+            raise Stopped
         self.data.write(chunk)
 
     def restart(self) -> None:
         self.data = io.BytesIO()
+
+
+class _Stoppable:
+    """A sink (see ``Sink``) whose download stops when ``stopped`` is set."""
+
+    def __init__(self, sink: Sink, stopped: threading.Event | None) -> None:
+        self._sink = sink
+        self._stopped = stopped
+        self.restart = sink.restart
+
+    def write(self, chunk: bytes) -> None:
+        if self._stopped is not None and self._stopped.is_set():
+            raise Stopped
+        self._sink.write(chunk)
 
 
 def _fits_in_memory(file: DistFile, limit: int) -> bool:

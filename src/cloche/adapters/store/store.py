@@ -297,6 +297,9 @@ class Store:
         """
         from cloche.adapters.store.workers import UnpackWorkers
 
+        if self._workers is not None:  # already (the helpers a fetch ahead started)
+            yield
+            return
         workers = UnpackWorkers(count)
         self._workers = workers
         try:

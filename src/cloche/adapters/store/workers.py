@@ -24,6 +24,7 @@ line as ``size`` raw bytes, so a downloaded archive never needs to touch the dis
 from __future__ import annotations
 
 import json
+import os
 import queue
 import shutil
 import subprocess
@@ -50,9 +51,24 @@ _SERVE = (
 """A helper's program. The directory cloche was imported from goes last on its path:
 found when nothing else provides cloche, never in front of the standard library. It
 skips interpreter shutdown (tens of ms of module teardown) once its input ends."""
+_HELPERS_FROM_BYTES = 8 * 1024 * 1024
+"""Below this much to unpack, unpacking in the caller's threads beats starting helpers."""
 _PIPE_SIZE = 1 << 20
 _STOP_WAIT = 5.0
 """Seconds a helper gets to exit once its input is closed."""
+
+
+def helpers_for(wheels: int, total_bytes: int) -> int:
+    """How many helper processes should unpack ``wheels`` wheels of ``total_bytes`` in all.
+
+    Threads of one process share the GIL, so several big wheels unpack faster in
+    processes, one per core; a helper costs ~0.1 s of CPU to start, so only when
+    there are megabytes to unpack. 0: unpack in threads.
+    """
+    cores = os.cpu_count() or 1
+    if cores < 2 or wheels < 2 or total_bytes < _HELPERS_FROM_BYTES:
+        return 0
+    return min(cores, wheels, 8)
 
 
 def serve(requests: IO[bytes] | None = None, replies: IO[bytes] | None = None) -> None:
