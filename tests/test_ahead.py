@@ -253,3 +253,25 @@ def test_a_corrupt_wheel_fetched_ahead_reports_as_before(
     assert result.code != 0
     assert "hash mismatch" in result.err and filename in result.err
     assert installed(venv) == {}
+
+
+def test_install_with_dependencies_fetches_pinned_wheels_ahead_too(
+    index_server: IndexServer, tmp_path: Path
+) -> None:
+    index_server.add_wheel("alpha", "1.0", requires=["beta>=1"])
+    index_server.add_wheel("beta", "1.0")
+    index_server.add_wheel("beta", "2.0")
+    venv = new_venv(tmp_path, "v")
+    result = pip(index_server, venv, "install", "alpha==1.0", "beta==1.0")
+    assert result.code == 0, result
+    assert installed(venv) == {"alpha": "1.0", "beta": "1.0"}
+    wheels = [r.path for r in index_server.requests if r.path.endswith(".whl")]
+    assert sorted(wheels) == [
+        "/files/alpha-1.0-py3-none-any.whl",
+        "/files/beta-1.0-py3-none-any.whl",
+    ]
+    # a conflict still fails as the resolver says, with nothing installed
+    other = new_venv(tmp_path, "w")
+    result = pip(index_server, other, "install", "alpha==1.0", "beta==0.5")
+    assert result.code != 0 and "beta" in result.err
+    assert installed(other) == {}

@@ -1,10 +1,12 @@
 """Wheels fetched into the store before the install asks for them.
 
-An install that reads no dependencies (``pip sync``, ``--no-deps``) knows the wheel
-each exact pin will install as soon as that pin's index page is in. Fetching it then,
-while the other pages are still coming, overlaps downloads and unpacking with the
-listing instead of starting them only once every page is read: on a 2-core VM the
-pages of ``numpy pandas scikit-learn matplotlib`` take ~0.4 s, mostly one busy core.
+An install knows the wheel each exact pin (``numpy==2.4.6``) will install as soon as
+that pin's index page is in: the resolver can choose no other release, and of its
+files the same ranking picks the same one. Fetching it then, while the other pages
+(and, with dependencies to read, the metadata) are still coming, overlaps downloads
+and unpacking with the listing instead of starting them once it is all read: on a
+2-core VM the pages of ``numpy pandas scikit-learn matplotlib`` take ~0.4 s, mostly
+one busy core. A resolution that fails wastes what was fetched, nothing more.
 
 Whatever is fetched goes into the store, keyed by the sha256 the index gave, exactly
 as the install would have put it there; a wheel the install ends up not needing is

@@ -233,12 +233,12 @@ def _best_release(table: ReleaseTable, spec: SpecifierSet) -> Release | None:
 
 
 class PinnedWheelsAhead:
-    """A PickFiles for installs that read no dependencies (``pip sync``, ``--no-deps``).
+    """A PickFiles that starts each exact pin's wheel as soon as the pin's page arrives.
 
-    With nothing to read it picks no metadata. Instead, as each exact pin's page
-    arrives, it starts the wheel that pin installs (the file the resolver will choose:
-    the same release table, the same ranking) into the store with ``start``; see
-    ``ops/ahead.py``. Pins the environment already satisfies start nothing.
+    The wheel is the file the resolver will choose (the same release table, the same
+    ranking); ``start`` puts it into the store (see ``ops/ahead.py``). It picks no
+    metadata itself: with dependencies to read, the resolver's own PickFiles does.
+    Pins the environment already satisfies start nothing.
     """
 
     def __init__(

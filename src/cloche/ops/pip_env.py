@@ -96,6 +96,45 @@ class _NoDeps:
         pass
 
 
+class _Ahead:
+    """A PackageFinder view that also tells ``ahead`` each page as it arrives."""
+
+    def __init__(self, inner: PackageFinder, ahead: PickFiles) -> None:
+        self._inner = inner
+        self._ahead = ahead
+
+    def files(self, name: NormalizedName) -> Sequence[DistFile]:
+        return self._inner.files(name)
+
+    def metadata(self, file: DistFile) -> Metadata:
+        return self._inner.metadata(file)
+
+    def direct_metadata(self, requirement: Requirement) -> tuple[Metadata, DistFile | None]:
+        return self._inner.direct_metadata(requirement)
+
+    def prefetch(self, names: Iterable[NormalizedName], then: PickFiles | None = None) -> None:
+        self._inner.prefetch(names, self._ahead if then is None else _Both(self._ahead, then))
+
+    def prefetch_metadata(self, files: Iterable[DistFile]) -> None:
+        self._inner.prefetch_metadata(files)
+
+
+class _Both:
+    """Two PickFiles as one: ``first`` is told, ``then`` picks."""
+
+    def __init__(self, first: PickFiles, then: PickFiles) -> None:
+        self._first = first
+        self._then = then
+
+    def __call__(self, name: NormalizedName, files: Sequence[DistFile]) -> Iterable[DistFile]:
+        self._first(name, files)
+        return self._then(name, files)
+
+    def on_metadata(self, file: DistFile, metadata: Metadata) -> None:
+        self._first.on_metadata(file, metadata)
+        self._then.on_metadata(file, metadata)
+
+
 def install_requirements(
     interpreter: Interpreter,
     asked: Asked,
@@ -139,6 +178,8 @@ def install_requirements(
     def resolved(finder: PackageFinder, asked: Asked, ahead: PickFiles | None = None) -> Resolution:
         if options.no_deps or exact:
             finder = _NoDeps(finder, ahead)
+        elif ahead is not None:
+            finder = _Ahead(finder, ahead)
         return resolve(asked.requirements, finder, target, resolve_options, reporter)
 
     def planned(resolution: Resolution, asked: Asked) -> Plan:
@@ -181,8 +222,8 @@ def install_requirements(
             asked = asked.named([sources.project_name(u.url) for u in asked.unnamed])
         with ExitStack() as stack:
             ahead = None
-            if (exact or options.no_deps) and not options.dry_run:
-                # Each pin's wheel starts as soon as its page is in (see ops/ahead.py).
+            if not options.dry_run:
+                # Each exact pin's wheel starts as soon as its page is in (ops/ahead.py).
                 threads = min(settings.concurrency, (os.cpu_count() or 1) + 1)
                 start = stack.enter_context(sources.fetching_ahead(threads))
                 installed = {} if options.reinstall else {p.name: p.version for p in present}
