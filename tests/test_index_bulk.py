@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import gzip
 import http.server
+import socket
 import threading
 import zlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import certifi
 import pytest
@@ -238,3 +241,41 @@ def test_tls_trusts_what_the_environment_names(
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "missing.pem"))
     with pytest.raises(UsageError, match=r"SSL_CERT_FILE names .*missing\.pem"):
         default_tls()
+
+
+def test_threads_share_one_lookup_of_a_host(
+    scripted: Scripted, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lookups: list[str] = []
+    real = socket.getaddrinfo
+
+    def counting(host: str, *args: Any, **kwargs: Any) -> Any:
+        lookups.append(host)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", counting)
+    scripted.routes["/a.whl"] = lambda h: _send(h, b"x" * 10_000)
+    url = scripted.url.replace("127.0.0.1", "localhost") + "/a.whl"
+    with transport() as http, ThreadPoolExecutor(8) as pool:
+        bodies = list(pool.map(lambda _: download(http, url)[1], range(16)))
+    assert bodies == [b"x" * 10_000] * 16
+    assert lookups == ["localhost"]
+    assert len({s.connection for s in scripted.seen}) > 1  # several connections, one lookup
+
+
+def test_a_host_that_did_not_answer_is_looked_up_again(
+    scripted: Scripted, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = sock.getsockname()  # nothing listens there once closed
+    real = socket.getaddrinfo
+    answers = iter([[(socket.AF_INET, socket.SOCK_STREAM, 6, "", dead)]])
+
+    def first_stale(host: str, *args: Any, **kwargs: Any) -> Any:
+        return next(answers, None) or real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", first_stale)
+    scripted.routes["/page"] = lambda h: _send(h, b"found")
+    with transport(retries=1) as http:
+        assert http.get(f"{scripted.url}/page").content == b"found"

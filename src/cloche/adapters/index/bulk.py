@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import http.client
 import os
+import socket
 import ssl
 import threading
 import zlib
 from collections.abc import Callable, Iterator, Mapping
-from typing import Protocol, TypeVar
+from functools import partial
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 _BLOCK = 1 << 20
@@ -108,6 +110,7 @@ class BulkReader:
         self._timeout = timeout
         self._user_agent = user_agent
         self._idle: dict[_Key, list[http.client.HTTPConnection]] = {}
+        self._addresses = _Addresses()
         self._lock = threading.Lock()
         self._closed = False
 
@@ -137,6 +140,7 @@ class BulkReader:
                 connection.close()
                 if reused and not isinstance(exc, TimeoutError):
                     continue  # closed by the server while it was kept
+                self._addresses.forget(parts.hostname, port)  # the next try looks again
                 raise _broken(exc) from None
             try:
                 if response.status in _REDIRECTS:
@@ -161,13 +165,10 @@ class BulkReader:
             if idle:
                 return idle.pop(), True
         scheme, host, port = key
+        addresses = partial(self._addresses.lookup, host, port)
         if scheme == "https":
-            connection: http.client.HTTPConnection = http.client.HTTPSConnection(
-                host, port, timeout=self._timeout, context=self._context
-            )
-        else:
-            connection = http.client.HTTPConnection(host, port, timeout=self._timeout)
-        return connection, False
+            return _HTTPSConnection(host, port, self._timeout, addresses, self._context), False
+        return _HTTPConnection(host, port, self._timeout, addresses), False
 
     def _release(self, key: _Key, connection: http.client.HTTPConnection) -> None:
         with self._lock:
@@ -183,6 +184,93 @@ class BulkReader:
         for connections in idle.values():
             for connection in connections:
                 connection.close()
+
+
+_AddressInfo = list[tuple[Any, Any, int, str, Any]]
+
+
+class _Addresses:
+    """Each host looked up once, however many threads connect to it at once.
+
+    Sixteen threads opening their first connections each asked the resolver for the
+    same name; on the bench VM one such burst in a few lost a query and waited out
+    the resolver's 5 s timeout. One lookup per host makes that rare; a host none of
+    whose addresses answers is looked up again by the next connection.
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[str, int], _AddressInfo] = {}
+        self._locks: dict[tuple[str, int], threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def lookup(self, host: str, port: int) -> _AddressInfo:
+        key = (host, port)
+        with self._lock:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            known = self._known.get(key)
+            if known is None:
+                known = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+                self._known[key] = known
+            return known
+
+    def forget(self, host: str, port: int) -> None:
+        with self._lock:
+            self._known.pop((host, port), None)
+
+
+def _open_socket(addresses: _AddressInfo, timeout: float | None) -> socket.socket:
+    """A connected TCP socket to the first of ``addresses`` that answers."""
+    error: OSError | None = None
+    for family, kind, protocol, _name, address in addresses:
+        sock = socket.socket(family, kind, protocol)
+        try:
+            sock.settimeout(timeout)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.connect(address)
+        except OSError as exc:
+            sock.close()
+            error = exc
+            continue
+        return sock
+    raise error or OSError(f"no address to connect to among {addresses}")
+
+
+class _HTTPConnection(http.client.HTTPConnection):
+    """An http.client connection that connects through ``_Addresses``."""
+
+    def __init__(
+        self, host: str, port: int, timeout: float, addresses: Callable[[], _AddressInfo]
+    ) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self._lookup = addresses
+
+    def connect(self) -> None:
+        self.sock = _open_socket(self._lookup(), self.timeout)
+
+
+class _HTTPSConnection(http.client.HTTPSConnection):
+    """``_HTTPConnection`` over TLS."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        timeout: float,
+        addresses: Callable[[], _AddressInfo],
+        context: ssl.SSLContext,
+    ) -> None:
+        super().__init__(host, port, timeout=timeout, context=context)
+        self._lookup = addresses
+        self._tls = context
+
+    def connect(self) -> None:
+        sock = _open_socket(self._lookup(), self.timeout)
+        try:
+            self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
+        except BaseException:
+            sock.close()
+            raise
 
 
 def _broken(exc: Exception) -> Broken:
