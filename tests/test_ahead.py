@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from pathlib import Path
@@ -275,3 +276,30 @@ def test_install_with_dependencies_fetches_pinned_wheels_ahead_too(
     result = pip(index_server, other, "install", "alpha==1.0", "beta==0.5")
     assert result.code != 0 and "beta" in result.err
     assert installed(other) == {}
+
+
+def test_require_hashes_checks_the_wheel_fetched_ahead_without_a_second_download(
+    index_server: IndexServer, tmp_path: Path
+) -> None:
+    index_server.add_wheel("alpha", "1.0")
+    index_server.add_wheel("beta", "1.0")
+    digest = {
+        name: hashlib.sha256((index_server.files_dir / f"{name}-1.0-py3-none-any.whl").read_bytes())
+        for name in ("alpha", "beta")
+    }
+    venv = new_venv(tmp_path, "v")
+    req = tmp_path / "requirements.txt"
+    req.write_text(
+        f"alpha==1.0 --hash=sha256:{digest['alpha'].hexdigest()}\n"
+        f"beta==1.0 --hash=sha256:{'0' * 64}\n"
+    )
+    result = pip(index_server, venv, "sync", req)
+    assert result.code != 0 and "hash mismatch" in result.err and "beta" in result.err
+    assert installed(venv) == {}
+    index_server.requests.clear()
+    req.write_text("".join(f"{n}==1.0 --hash=sha256:{d.hexdigest()}\n" for n, d in digest.items()))
+    result = pip(index_server, venv, "sync", req)
+    assert result.code == 0, result
+    assert installed(venv) == {"alpha": "1.0", "beta": "1.0"}
+    wheels = [r.path for r in index_server.requests if r.path.endswith(".whl")]
+    assert len(set(wheels)) == len(wheels)  # none downloaded twice

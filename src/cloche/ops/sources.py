@@ -259,8 +259,13 @@ class Sources(PackageFinder):
 
     def verified_sha256(self, file: DistFile) -> str:
         """The sha256 of ``file``'s content, without a download when the store has it."""
-        if file.is_wheel and file.sha256 and self.store.unpacked(file.sha256) is not None:
-            return file.sha256  # unpacked trees are keyed by their archive's checked hash
+        if file.is_wheel and file.sha256:
+            job = self._ahead.take(file) if self._ahead is not None else None
+            if job is not None and not job.cancelled():
+                job.result()  # fetched ahead: unpacked (or its error raised) by now
+                return file.sha256
+            if self.store.unpacked(file.sha256) is not None:
+                return file.sha256  # unpacked trees are keyed by their archive's checked hash
         return self.archive(file)[1]
 
     def stored_wheel(self, file: DistFile) -> UnpackedWheel | None:
