@@ -211,6 +211,21 @@ def test_a_constraint_can_make_the_pin() -> None:
     assert started_for(asked("numpy==3.0"), LISTINGS) == []  # nothing matches: the resolver says
 
 
+def test_a_wheel_outside_the_pins_hashes_starts_nothing() -> None:
+    wheel = "six-1.1-py3-none-any.whl"
+    good, other = dist(wheel).sha256 or "", "0" * 64
+    for hashes, expected in (((good, other), [wheel]), ((other,), [])):
+        request = Asked(
+            requirements=tuple(
+                UserRequirement(Requirement("six==1.1"), "t", hashes=(("sha256", h),))
+                for h in hashes
+            ),
+            constraints=(),
+            files=None,
+        )
+        assert started_for(request, LISTINGS) == expected
+
+
 def test_a_pin_the_environment_already_has_starts_nothing() -> None:
     request = asked("numpy==2.0", "six==1.1")
     have = {normalize("numpy"): Version("2.0"), normalize("six"): Version("1.0")}

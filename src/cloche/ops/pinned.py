@@ -259,6 +259,11 @@ class PinnedWheelsAhead:
             and name not in direct
             and not (name in installed and spec.contains(installed[name], prereleases=True))
         }
+        self._allowed: dict[NormalizedName, set[str]] = {}
+        for user in asked.requirements:  # --hash: a wheel outside them fails the install
+            for algorithm, digest in user.hashes:
+                if algorithm == "sha256":
+                    self._allowed.setdefault(user.name, set()).add(digest)
         self._target = target
         self._ranks = tag_ranks(target.tag_priority())
         self._options = options
@@ -275,7 +280,13 @@ class PinnedWheelsAhead:
                 ReleaseTable(name, files, self._target, self._ranks, policy), spec
             )
             chosen = release.chosen if release is not None else None
-            if chosen is not None and chosen.is_wheel and chosen.sha256:
+            allowed = self._allowed.get(name)
+            if (
+                chosen is not None
+                and chosen.is_wheel
+                and chosen.sha256
+                and (allowed is None or chosen.sha256 in allowed)
+            ):
                 self._start(chosen)
         return ()
 
