@@ -1,6 +1,8 @@
-"""One shared HTTP client: retries with backoff, per-host credentials, clear errors.
+"""One shared HTTP transport: retries with backoff, per-host credentials, clear errors.
 
-httpx is imported on first use so that importing the index package stays cheap.
+Plain requests go through the standard library's http.client (``bulk.py``: far less
+CPU per byte); httpx answers the rest (redirects, other encodings, proxies) and is
+imported only then, so that a command that needs neither stays cheap.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def host_of(url: str) -> str:
 
 
 class HttpTransport:
-    """GET requests over one pooled httpx.Client, safe to share between threads."""
+    """GET requests over pooled connections (http.client, else httpx), thread-safe."""
 
     def __init__(
         self,
