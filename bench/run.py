@@ -1174,7 +1174,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         for name in names:
             t0 = time.perf_counter()
-            rep = SCENARIOS[name](bench)
+            try:
+                rep = SCENARIOS[name](bench)
+            except OSError as exc:  # a full disk, say: the other scenarios still run
+                print(f"\n== {name}: stopped by {exc.strerror or exc} ({exc.filename or ''})")
+                continue
             rep.extra["wall_s"] = round(time.perf_counter() - t0, 1)
             print_report(rep)
             sys.stdout.flush()
