@@ -260,10 +260,8 @@ class Sources(PackageFinder):
     def verified_sha256(self, file: DistFile) -> str:
         """The sha256 of ``file``'s content, without a download when the store has it."""
         if file.is_wheel and file.sha256:
-            job = self._ahead.take(file) if self._ahead is not None else None
-            if job is not None and not job.cancelled():
-                job.result()  # fetched ahead: unpacked (or its error raised) by now
-                return file.sha256
+            if self._fetched_ahead(file) is not None:
+                return file.sha256  # unpacked (or its error raised) by now
             if self.store.unpacked(file.sha256) is not None:
                 return file.sha256  # unpacked trees are keyed by their archive's checked hash
         return self.archive(file)[1]
@@ -297,11 +295,13 @@ class Sources(PackageFinder):
 
     def wheel(self, file: DistFile) -> UnpackedWheel:
         """An unpacked wheel for ``file``: unpacked from the store, or built from the sdist."""
+        return self._fetched_ahead(file) or self._wheel(file)
+
+    def _fetched_ahead(self, file: DistFile) -> UnpackedWheel | None:
+        """The wheel a fetch ahead made of ``file`` (waited for); None if none was started."""
         ahead = self._ahead
         job = ahead.take(file) if ahead is not None else None
-        if job is not None and not job.cancelled():
-            return job.result()
-        return self._wheel(file)
+        return job.result() if job is not None and not job.cancelled() else None
 
     def _wheel(self, file: DistFile) -> UnpackedWheel:
         found = self.stored_wheel(file)
@@ -401,8 +401,8 @@ class Sources(PackageFinder):
         return kept
 
     def _download_bytes(self, file: DistFile) -> bytes:
-        sink = _MemorySink(self._stopped())
-        self.client.download_into(file, sink)
+        sink = _MemorySink()
+        self.client.download_into(file, _Stoppable(sink, self._stopped()))
         return sink.data.getvalue()
 
     def _stopped(self) -> threading.Event | None:
@@ -524,15 +524,12 @@ class _Unseen:
 
 
 class _MemorySink:
-    """A download held in memory (see ``Sink``); stops when ``stopped`` is set."""
+    """A download held in memory (see ``Sink``)."""
 
-    def __init__(self, stopped: threading.Event | None = None) -> None:
+    def __init__(self) -> None:
         self.data = io.BytesIO()  # getvalue() hands over its buffer: no copy at the end
-        self._stopped = stopped
 
     def write(self, chunk: bytes) -> None:
-        if self._stopped is not None and self._stopped.is_set():
-            raise Stopped
         self.data.write(chunk)
 
     def restart(self) -> None:
