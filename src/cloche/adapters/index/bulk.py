@@ -119,7 +119,7 @@ class BulkReader:
 
         Raises Broken when the connection fails (``handle``'s reading included),
         HandOff for an answer httpx must give. A kept connection that the server
-        closed in the meantime is replaced once, silently.
+        closed in the meantime is dropped for the next (or a new one), silently.
         """
         parts = urlsplit(url)
         try:
