@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from cloche.adapters.store import CorruptWheelError, Store, workers
+from cloche.adapters.store import held as held_module
+from cloche.adapters.store.held import HeldArchive
 from cloche.adapters.store.workers import UnpackWorkers
 from cloche.errors import InstallError
 from tests.support.dists import make_wheel
@@ -135,7 +137,7 @@ def test_helpers_unpack_wheels_sent_from_memory(tmp_path: Path) -> None:
         got = list(
             pool.map(
                 lambda pair: helped.unpack_wheel_data(
-                    pair[0].name, pair[1].sha256, pair[0].read_bytes
+                    pair[0].name, pair[1].sha256, lambda sink: sink.write(pair[0].read_bytes())
                 ),
                 zip(wheels, expected, strict=True),
             )
@@ -145,6 +147,66 @@ def test_helpers_unpack_wheels_sent_from_memory(tmp_path: Path) -> None:
         assert helped.unpacked(want.sha256) == have
     assert not (helped.root / "archives-v1").exists()  # never written to disk
     assert list((helped.root / "tmp").iterdir()) == []
+
+
+@pytest.mark.parametrize("memory_file", [True, False], ids=["memfd", "bytes"])
+def test_held_wheels_unpack_with_or_without_an_in_memory_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, memory_file: bool
+) -> None:
+    if not memory_file:
+        monkeypatch.setattr(held_module, "_memory_file", lambda: None)
+    wheel = _wheels(tmp_path, 1)[0]
+    data = wheel.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    for helpers in (0, 2):
+        store = Store(tmp_path / f"cache{helpers}")
+        scope = store.unpacking_in_processes(helpers) if helpers else nullcontext()
+
+        def fetch(sink: HeldArchive) -> None:
+            sink.write(b"a first try that failed halfway")
+            sink.restart()
+            sink.write(data[:100])
+            sink.write(memoryview(data)[100:])
+
+        with scope:
+            unpacked = store.unpack_wheel_data(wheel.name, digest, fetch)
+        assert unpacked.name == "pkg0"
+        assert (unpacked.path / "pkg0" / "data.bin").read_bytes() == bytes(range(256)) * 64
+
+
+def test_held_archive_keeps_the_bytes_until_closed(tmp_path: Path) -> None:
+    held = HeldArchive("x-1.0-py3-none-any.whl")
+    held.write(b"abc")
+    held.restart()
+    held.write(b"def")
+    assert held.data() == b"def"
+    if held.path is not None:  # Linux: another process can read it by path
+        assert held.path.read_bytes() == b"def"
+    held.close()
+    held.close()  # twice is harmless
+
+
+def test_a_held_wheel_a_helper_cannot_open_is_unpacked_here(tmp_path: Path) -> None:
+    wheel = _wheels(tmp_path, 1)[0]
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    destination = tmp_path / "out"
+    destination.mkdir()
+    unreadable = str(tmp_path / "not-there")
+    job = {
+        "archive": unreadable,
+        "filename": wheel.name,
+        "sha256": digest,
+        "destination": str(destination),
+    }
+    pool = UnpackWorkers(1)
+    try:
+        here = lambda: workers._extract_file(wheel, digest, destination)  # noqa: E731
+        unpacked = pool._run(job, b"", destination, here, unreadable=unreadable)
+        assert unpacked.name == "pkg0"
+        (helper,) = pool._all
+        assert helper.process.poll() is None  # it answered properly: still serving
+    finally:
+        pool.close()
 
 
 def test_a_wheel_from_memory_is_unpacked_here_when_its_helper_died(tmp_path: Path) -> None:
@@ -211,9 +273,9 @@ def test_a_wheel_from_memory_unpacks_here_without_helpers(tmp_path: Path) -> Non
     digest = hashlib.sha256(data).hexdigest()
     calls = []
 
-    def fetch() -> bytes:
+    def fetch(sink: HeldArchive) -> None:
         calls.append(1)
-        return data
+        sink.write(data)
 
     first = store.unpack_wheel_data(wheel.name, digest, fetch)
     assert first.name == "pkg0"

@@ -8,7 +8,6 @@ metadata cannot be read without a build.
 from __future__ import annotations
 
 import hashlib
-import io
 import shutil
 import tempfile
 import threading
@@ -322,16 +321,14 @@ class Sources(PackageFinder):
             and _fits_in_memory(file, _SEND_LIMIT if helpers else _STREAM_LIMIT)
             and self.store.archive(sha256) is None
         ):
-            if helpers:  # a helper unpacks it, sent from memory
-                return self.store.unpack_wheel_data(
-                    file.filename, sha256, lambda: self._download_bytes(file)
-                )
             stopped = self._stopped()
-            return self.store.unpack_wheel_stream(
-                file.filename,
-                sha256,
-                lambda sink: self.client.download_into(file, _Stoppable(sink, stopped)),
-            )
+
+            def fetch(sink: Sink) -> None:
+                self.client.download_into(file, _Stoppable(sink, stopped))
+
+            if helpers:  # a helper unpacks it, from memory
+                return self.store.unpack_wheel_data(file.filename, sha256, fetch)
+            return self.store.unpack_wheel_stream(file.filename, sha256, fetch)
         archive, sha = self.archive(file)
         if file.is_wheel:
             return self.store.unpacked(sha) or self.store.unpack_wheel(
@@ -399,11 +396,6 @@ class Sources(PackageFinder):
             self._kept[url] = kept
             self._trees[url] = kept
         return kept
-
-    def _download_bytes(self, file: DistFile) -> bytes:
-        sink = _MemorySink()
-        self.client.download_into(file, _Stoppable(sink, self._stopped()))
-        return sink.data.getvalue()
 
     def _stopped(self) -> threading.Event | None:
         """Set when a fetch ahead is no longer needed (see ``fetching_ahead``)."""
@@ -521,19 +513,6 @@ class _Unseen:
 
     def on_metadata(self, file: DistFile, metadata: Metadata) -> None:
         self._pick.on_metadata(file, metadata)
-
-
-class _MemorySink:
-    """A download held in memory (see ``Sink``)."""
-
-    def __init__(self) -> None:
-        self.data = io.BytesIO()  # getvalue() hands over its buffer: no copy at the end
-
-    def write(self, chunk: bytes) -> None:
-        self.data.write(chunk)
-
-    def restart(self) -> None:
-        self.data = io.BytesIO()
 
 
 class _Stoppable:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 import filelock
 
+from cloche.adapters.store.held import HeldArchive
 from cloche.adapters.store.origins import ORIGINS, IndexOrigins
 from cloche.adapters.store.usage import disk_usage, remove_entry
 from cloche.adapters.store.wheel import MANIFEST_NAME, UnpackedWheel, manifest_json, read_manifest
@@ -262,24 +263,33 @@ class Store:
         return self._unpacked_once(digest, unpack)
 
     def unpack_wheel_data(
-        self, filename: str, sha256: str, fetch: Callable[[], bytes]
+        self, filename: str, sha256: str, fetch: Callable[[HeldArchive], None]
     ) -> UnpackedWheel:
-        """Unpack the wheel ``fetch`` returns whole, without storing the archive.
+        """Unpack a wheel that ``fetch`` downloads whole into memory, without storing
+        the archive.
 
-        ``fetch`` returns bytes already checked against ``sha256``; it runs under the
-        wheel's lock, so two processes download a wheel once. Errors as for ``unpack_wheel``.
+        ``fetch`` writes the wheel's bytes into the given holder and returns only once
+        they match ``sha256``; it runs under the wheel's lock, so two processes download
+        a wheel once. Errors as for ``unpack_wheel``.
         """
         digest = _check_sha256(sha256)
         workers = self._workers
 
         def extract(staging: Path) -> UnpackedWheel:
-            data = fetch()
-            if workers is not None:
-                return workers.extract_data(data, filename, digest, staging)
-            from cloche.adapters.store.unpack import extract_wheel_data  # a cold store only
+            held = HeldArchive(filename)
+            try:
+                fetch(held)
+                if workers is not None:
+                    return workers.extract_held(held, digest, staging)
+                from cloche.adapters.store.unpack import extract_wheel, extract_wheel_data
 
-            with self._unpack_slots:
-                return extract_wheel_data(data, filename, digest, staging)
+                path = held.path
+                with self._unpack_slots:
+                    if path is not None:
+                        return extract_wheel(path, digest, staging, filename)
+                    return extract_wheel_data(held.data(), filename, digest, staging)
+            finally:
+                held.close()
 
         return self._unpacked_once(digest, lambda: self._unpack_locked(filename, digest, extract))
 

@@ -307,13 +307,17 @@ def b64(digest: bytes) -> str:
     return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
 
-def extract_wheel(archive: Path, sha256: str, destination: Path) -> UnpackedWheel:
+def extract_wheel(
+    archive: Path, sha256: str, destination: Path, filename: str | None = None
+) -> UnpackedWheel:
     """Extract ``archive`` into the empty ``destination`` and return what it holds.
 
-    Raises CorruptWheelError on any unsafe or inconsistent entry; the caller removes
+    ``filename`` is the wheel's name where ``archive`` is not named after it. Raises
+    CorruptWheelError on any unsafe or inconsistent entry; the caller removes
     ``destination`` then. The returned value's ``path`` is ``destination``.
     """
-    filename = archive.name
+    in_cache = filename is None
+    filename = filename or archive.name
     name, version = _parse_filename(filename)
     try:
         with archive.open("rb") as fh, _mapped(fh) as data, zipfile.ZipFile(fh) as zf:
@@ -321,6 +325,8 @@ def extract_wheel(archive: Path, sha256: str, destination: Path) -> UnpackedWhee
     except CORRUPT_ARCHIVE as exc:
         raise _fail(filename, f"the zip archive is corrupt or truncated ({exc})") from None
     except FileNotFoundError:
+        if not in_cache:
+            raise
         raise _fail(filename, "the archive is missing from the cache") from None
 
 

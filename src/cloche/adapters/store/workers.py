@@ -13,10 +13,11 @@ helper that cannot start or that dies is replaced by unpacking in the parent, so
 a wheel is never lost to a helper; the error a user sees is always the one the
 in-process unpack reports.
 
-Wire format, one JSON object per line each way; a wheel held in memory follows its
-line as ``size`` raw bytes, so a downloaded archive never needs to touch the disk::
+Wire format, one JSON object per line each way. A downloaded wheel never needs to
+touch the disk: the helper opens the parent's in-memory file (see ``held.py``), or
+the wheel follows its line as ``size`` raw bytes::
 
-    {"archive": PATH, "sha256": HEX, "destination": PATH}
+    {"archive": PATH, "sha256": HEX, "destination": PATH[, "filename": NAME]}
     {"size": N, "filename": NAME, "sha256": HEX, "destination": PATH} + N bytes
     {"manifest": {...}} | {"corrupt": MESSAGE, "hint": HINT} | {"os_error": [ERRNO, TEXT, PATH]}
 """
@@ -37,6 +38,7 @@ from typing import IO, Any
 if sys.platform != "win32":
     import fcntl
 
+from cloche.adapters.store.held import HeldArchive
 from cloche.adapters.store.wheel import (
     CorruptWheelError,
     UnpackedWheel,
@@ -86,7 +88,8 @@ def serve(requests: IO[bytes] | None = None, replies: IO[bytes] | None = None) -
                 data = requests.read(job["size"])
                 wheel = extract_wheel_data(data, job["filename"], job["sha256"], destination)
             else:
-                wheel = extract_wheel(Path(job["archive"]), job["sha256"], destination)
+                archive = Path(job["archive"])
+                wheel = extract_wheel(archive, job["sha256"], destination, job.get("filename"))
             reply = {"manifest": json.loads(manifest_json(wheel))}
         except CorruptWheelError as exc:
             reply = {"corrupt": exc.message, "hint": exc.hint}
@@ -172,6 +175,25 @@ class UnpackWorkers:
         job = {"archive": str(archive), "sha256": sha256, "destination": str(destination)}
         return self._run(job, b"", destination, lambda: _extract_file(archive, sha256, destination))
 
+    def extract_held(self, held: HeldArchive, sha256: str, destination: Path) -> UnpackedWheel:
+        """Unpack a downloaded wheel that ``held`` keeps in memory."""
+        path = held.path
+        if path is None:
+            return self.extract_data(held.data(), held.filename, sha256, destination)
+        job = {
+            "archive": str(path),
+            "filename": held.filename,
+            "sha256": sha256,
+            "destination": str(destination),
+        }
+        return self._run(
+            job,
+            b"",
+            destination,
+            lambda: _extract_file(path, sha256, destination, held.filename),
+            unreadable=str(path),
+        )
+
     def extract_data(
         self, data: bytes, filename: str, sha256: str, destination: Path
     ) -> UnpackedWheel:
@@ -192,7 +214,11 @@ class UnpackWorkers:
         data: bytes,
         destination: Path,
         here: Callable[[], UnpackedWheel],
+        unreadable: str = "",
     ) -> UnpackedWheel:
+        """``job`` done by an idle helper, else by ``here``. An OSError on the path
+        ``unreadable`` (one the helper may not open, unlike this process) also falls
+        back to ``here``."""
         helper = self._idle.get()
         outcome: UnpackedWheel | Exception | None = None
         if helper is not None:
@@ -207,6 +233,8 @@ class UnpackWorkers:
                 helper.kill()
                 helper = None
         self._idle.put(helper)
+        if isinstance(outcome, OSError) and unreadable and outcome.filename == unreadable:
+            outcome = None
         if outcome is None:
             _empty(destination)  # of what a helper that died left
             return here()
@@ -231,10 +259,12 @@ def _empty(directory: Path) -> None:
             child.unlink()
 
 
-def _extract_file(archive: Path, sha256: str, destination: Path) -> UnpackedWheel:
+def _extract_file(
+    archive: Path, sha256: str, destination: Path, filename: str | None = None
+) -> UnpackedWheel:
     from cloche.adapters.store.unpack import extract_wheel
 
-    return extract_wheel(archive, sha256, destination)
+    return extract_wheel(archive, sha256, destination, filename)
 
 
 def _extract_bytes(data: bytes, filename: str, sha256: str, destination: Path) -> UnpackedWheel:
