@@ -6,8 +6,10 @@ test sets up, and every request is recorded with the connection it came on.
 
 from __future__ import annotations
 
+import errno
 import gzip
 import http.server
+import os
 import socket
 import threading
 import zlib
@@ -21,10 +23,13 @@ from typing import Any
 import certifi
 import pytest
 
+from cloche.adapters.index import download as download_module
 from cloche.adapters.index.auth import CredentialStore
 from cloche.adapters.index.bulk import proxy_configured
+from cloche.adapters.index.download import Downloader
 from cloche.adapters.index.http import HttpTransport, default_tls
-from cloche.errors import NetworkError, UsageError
+from cloche.core.report import NullReporter
+from cloche.errors import IndexError_, NetworkError, UsageError
 
 Handler = Callable[[http.server.BaseHTTPRequestHandler], None]
 
@@ -171,6 +176,61 @@ def test_truncated_download_is_retried_then_reported(scripted: Scripted) -> None
         download(http, f"{scripted.url}/a.whl")
     assert "IncompleteRead" in str(info.value) and "2 attempts" in str(info.value)
     assert len(calls) == 2
+
+
+@pytest.mark.parametrize("engine", ["http.client", "httpx"])
+def test_a_failing_sink_is_reported_as_itself_and_not_retried(
+    scripted: Scripted, monkeypatch: pytest.MonkeyPatch, engine: str
+) -> None:
+    if engine == "httpx":  # a proxy setting sends everything through httpx
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    scripted.routes["/a.whl"] = lambda h: _send(h, b"x" * 5000)
+
+    def full(chunk: bytes) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with transport(retries=3) as http, pytest.raises(OSError) as info:
+        http.download(f"{scripted.url}/a.whl", full, restart=lambda: None)
+    assert info.value.errno == errno.ENOSPC
+    assert not isinstance(info.value, NetworkError)
+    assert scripted.paths() == ["/a.whl"]  # a full disk is not worth a retry
+
+
+def test_a_full_disk_while_saving_a_download_is_one_clear_error(
+    scripted: Scripted, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scripted.routes["/a.whl"] = lambda h: _send(h, b"x" * 5000)
+    real_fdopen = os.fdopen
+
+    class FullFile:
+        def __init__(self, fd: int, mode: str) -> None:
+            self._file = real_fdopen(fd, mode)
+
+        def __enter__(self) -> FullFile:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self._file.close()
+
+        def write(self, chunk: bytes) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def seek(self, offset: int) -> int:
+            return self._file.seek(offset)
+
+        def truncate(self) -> int:
+            return self._file.truncate()
+
+    monkeypatch.setattr(download_module.os, "fdopen", FullFile)
+    with transport(retries=3) as http:
+        downloader = Downloader(http, tmp_path / "archives", NullReporter())
+        with pytest.raises(IndexError_) as info:
+            downloader.fetch(f"{scripted.url}/a.whl", tmp_path / "out", filename="a.whl")
+    assert "cannot save a.whl" in info.value.message
+    assert "No space left on device" in info.value.message
+    assert list((tmp_path / "out").iterdir()) == []  # the partial file is gone
+    assert scripted.paths() == ["/a.whl"]
 
 
 def test_a_retry_starts_the_body_over(scripted: Scripted) -> None:

@@ -100,15 +100,18 @@ class HttpTransport:
         def stream(reply: Reply) -> bytes:
             if reply.status != 200:
                 return b""
-            restart()
+            _saving(restart)
             length = reply.headers.get("content-length")
             if on_start is not None:
                 on_start(int(length) if length and length.isdigit() else None)
             for chunk in reply.chunks():
-                write(chunk)
+                _saving(write, chunk)
             return b""
 
-        return self._with_retries(url, headers, stream)
+        try:
+            return self._with_retries(url, headers, stream)
+        except _SaveFailed as failed:  # a full disk, say: not the network's fault
+            raise failed.error from None
 
     def close(self) -> None:
         with self._lock:
@@ -266,6 +269,22 @@ def _import_httpx() -> None:
         for name in blocked:
             if name in sys.modules and sys.modules[name] is None:
                 del sys.modules[name]
+
+
+class _SaveFailed(Exception):
+    """Where a download's bytes go failed (``error``): retrying the request cannot help."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _saving(call: Callable[..., None], *args: bytes) -> None:
+    """``call(*args)``, its OSError told apart from the connection's own."""
+    try:
+        call(*args)
+    except OSError as exc:
+        raise _SaveFailed(exc) from exc
 
 
 def default_tls() -> ssl.SSLContext:
