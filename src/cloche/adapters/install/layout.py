@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-import filelock
 from packaging.version import Version
 
 
@@ -92,6 +91,8 @@ def env_lock(layout: EnvLayout, on_wait: Callable[[], None] | None = None) -> It
     """
     path = layout.lock_file or layout.purelib.parent / ".cloche-install.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
+    import filelock  # ~10 ms: only once something is to change
+
     lock = filelock.FileLock(str(path))
     try:
         lock.acquire(timeout=0 if on_wait is not None else -1)

@@ -28,8 +28,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import filelock
-
 from cloche.adapters.store.held import HeldArchive
 from cloche.adapters.store.origins import ORIGINS, IndexOrigins
 from cloche.adapters.store.usage import disk_usage, remove_entry
@@ -38,6 +36,8 @@ from cloche.core.models import DistFile, normalize, parse_dist_filename
 from cloche.errors import ClocheError, HashMismatchError, InstallError
 
 if TYPE_CHECKING:
+    import filelock
+
     from cloche.adapters.store.stream import WheelStream
     from cloche.adapters.store.workers import UnpackWorkers
 
@@ -414,6 +414,8 @@ class Store:
 
     def lock(self, name: str) -> filelock.BaseFileLock:
         """An inter-process lock ``<root>/locks/<name>.lock`` (not yet acquired)."""
+        import filelock  # ~10 ms to import: not before a command has something to write
+
         locks = self.root / LOCKS
         try:
             locks.mkdir(parents=True, exist_ok=True)
@@ -521,6 +523,8 @@ class Store:
         lock = self.lock(f"wheel-{entry.name}") if _SHA256.match(entry.name) else None
         if lock is None:
             return remove_entry(entry, trash)
+        import filelock
+
         try:
             with lock.acquire(timeout=0):
                 if read_manifest(entry) is None:
