@@ -94,6 +94,21 @@ def test_probe_other_pythons(minor: str, shared_cache: Path) -> None:
     assert interp.scheme["purelib"].endswith(f"python{minor}/site-packages")
 
 
+def test_probe_skips_site_only_outside_a_venv(
+    tmp_path: Path, shared_cache: Path, count_probes: list[list[str]]
+) -> None:
+    base = Path(sys.executable).resolve()
+    venv = tmp_path / "v"
+    create_venv(venv, probe(base, shared_cache), cache_dir=shared_cache)
+    in_venv = probe(venv / "bin" / "python", tmp_path / "fresh-cache")  # run, not stored
+    probed = probe(base, tmp_path / "fresh-cache")
+    flags = {Path(call[0]): call[1 : call.index("-c")] for call in count_probes}
+    assert flags[venv / "bin" / "python"] == ["-E", "-s"]  # site is what sets sys.prefix
+    assert flags[base] == ["-E", "-s", "-S"]  # site only runs .pth files there
+    assert in_venv.prefix == str(venv)
+    assert in_venv.base_prefix == probed.prefix == sys.base_prefix
+
+
 def test_probe_is_cached_without_subprocess(tmp_path: Path, count_probes: list[list[str]]) -> None:
     cache = tmp_path / "cache"
     first = probe(Path(sys.executable), cache)

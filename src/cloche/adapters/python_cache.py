@@ -197,6 +197,18 @@ def _write_cache(cache_file: str, key: Mapping[str, Any], data: Mapping[str, Any
             os.unlink(tmp)
 
 
+def _probe_flags(path: str) -> list[str]:
+    """Isolated from the environment and the user's site; outside a virtual environment
+    also without ``site``, which only fills ``sys.path`` there: a Python with many
+    packages runs their ``.pth`` files first (~100 ms for a pyenv build). In a venv
+    ``site`` is what sets ``sys.prefix``, so it stays."""
+    here = os.path.dirname(os.path.abspath(path))
+    for directory in (here, os.path.dirname(here)):
+        if os.path.isfile(os.path.join(directory, "pyvenv.cfg")):
+            return ["-E", "-s"]
+    return ["-E", "-s", "-S"]
+
+
 def _run_probe(path: str, shown: str) -> dict[str, Any]:
     import subprocess
 
@@ -204,7 +216,7 @@ def _run_probe(path: str, shown: str) -> dict[str, Any]:
 
     try:
         proc = subprocess.run(
-            [path, "-E", "-s", "-c", PROBE_SCRIPT],
+            [path, *_probe_flags(path), "-c", PROBE_SCRIPT],
             stdin=subprocess.DEVNULL,
             capture_output=True,
             timeout=_PROBE_TIMEOUT,
