@@ -174,6 +174,23 @@ def test_held_wheels_unpack_with_or_without_an_in_memory_file(
         assert (unpacked.path / "pkg0" / "data.bin").read_bytes() == bytes(range(256)) * 64
 
 
+def test_a_held_wheel_is_unpacked_here_when_its_helper_died(tmp_path: Path) -> None:
+    wheel = _wheels(tmp_path, 1)[0]
+    data = wheel.read_bytes()
+    held = HeldArchive(wheel.name)
+    held.write(data)
+    workers = _pool_with_a_dead_helper()
+    try:
+        destination = tmp_path / "out"
+        destination.mkdir()
+        unpacked = workers.extract_held(held, hashlib.sha256(data).hexdigest(), destination)
+        assert unpacked.name == "pkg0"
+        assert (destination / "pkg0" / "data.bin").read_bytes() == bytes(range(256)) * 64
+    finally:
+        workers.close()
+        held.close()
+
+
 def test_held_archive_keeps_the_bytes_until_closed(tmp_path: Path) -> None:
     held = HeldArchive("x-1.0-py3-none-any.whl")
     held.write(b"abc")
