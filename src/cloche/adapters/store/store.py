@@ -281,12 +281,9 @@ class Store:
                 fetch(held)
                 if workers is not None:
                     return workers.extract_held(held, digest, staging)
-                from cloche.adapters.store.unpack import extract_wheel, extract_wheel_data
+                from cloche.adapters.store.unpack import extract_wheel_data  # a cold store only
 
-                path = held.path
                 with self._unpack_slots:
-                    if path is not None:
-                        return extract_wheel(path, digest, staging, filename)
                     return extract_wheel_data(held.data(), filename, digest, staging)
             finally:
                 held.close()

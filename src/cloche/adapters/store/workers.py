@@ -190,7 +190,8 @@ class UnpackWorkers:
             job,
             b"",
             destination,
-            lambda: _extract_file(path, sha256, destination, held.filename),
+            # Read through the descriptor: a /proc this process may not open either.
+            lambda: _extract_bytes(held.data(), held.filename, sha256, destination),
             unreadable=str(path),
         )
 
@@ -259,12 +260,10 @@ def _empty(directory: Path) -> None:
             child.unlink()
 
 
-def _extract_file(
-    archive: Path, sha256: str, destination: Path, filename: str | None = None
-) -> UnpackedWheel:
+def _extract_file(archive: Path, sha256: str, destination: Path) -> UnpackedWheel:
     from cloche.adapters.store.unpack import extract_wheel
 
-    return extract_wheel(archive, sha256, destination, filename)
+    return extract_wheel(archive, sha256, destination)
 
 
 def _extract_bytes(data: bytes, filename: str, sha256: str, destination: Path) -> UnpackedWheel:
