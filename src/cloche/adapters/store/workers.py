@@ -3,9 +3,9 @@
 Unpacking is inflating, hashing and writing thousands of files: CPU work that
 threads of one Python process share behind the GIL (two threads barely beat one,
 four are slower than two). A few helper processes, each a plain ``python`` running
-``serve`` below, do it in parallel; the parent only downloads and sends each
-helper a checked wheel (its bytes, or the path of a big one) and the empty
-directory to unpack it into.
+``serve`` below, do it in parallel; the parent only downloads and hands each
+helper a checked wheel (a path to its bytes in memory or in the cache, or the
+bytes themselves) and the empty directory to unpack it into.
 
 The parent keeps every decision: the helper answers with the unpacked wheel (or
 why it could not) and the store renames the directory into place as usual. A
