@@ -218,8 +218,8 @@ class UnpackWorkers:
         unreadable: str = "",
     ) -> UnpackedWheel:
         """``job`` done by an idle helper, else by ``here``. An OSError on the path
-        ``unreadable`` (one the helper may not open, unlike this process) also falls
-        back to ``here``."""
+        ``unreadable`` (one a helper may not be allowed to open) also falls back to
+        ``here``, which must not need that path."""
         helper = self._idle.get()
         outcome: UnpackedWheel | Exception | None = None
         if helper is not None:
