@@ -735,6 +735,7 @@ class Bench:
         n = sum(1 for ln in Path(req).read_text().splitlines() if "==" in ln)
         rep.notes.append(f"{n} pins; venv+pip runs once (slow)")
         rep.notes.extend(step_breakdown(rep, ("venv", "install")))
+        rep.notes.extend(speedup_notes(rep, "venv+pip", ("uv",)))
         return rep
 
     # -- 3. venv
@@ -1004,6 +1005,23 @@ def step_breakdown(rep: ScenarioReport, names: Sequence[str]) -> list[str]:
         parts = " + ".join(f"{n} {fmt_s(m)}" for n, m in zip(names, medians, strict=True))
         notes.append(f"{r.tool}: {parts}")
     return notes
+
+
+def speedup_notes(rep: ScenarioReport, baseline: str, tools: Sequence[str]) -> list[str]:
+    """How many times faster than ``baseline`` each of ``tools`` was in this run.
+
+    Shown beside cloche's target ratio: a baseline that is fast in one run asks
+    for more of every tool, not only of cloche.
+    """
+    found = by_tool(rep)
+    base = found.get(baseline)
+    if base is None or not base.ok:
+        return []
+    return [
+        f"{tool}: {baseline}/{tool} = {base.median / found[tool].median:.1f}x"
+        for tool in tools
+        if tool in found and found[tool].ok and found[tool].median > 0
+    ]
 
 
 def by_tool(rep: ScenarioReport) -> dict[str, Result]:
