@@ -1123,6 +1123,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="use this executable for cloche, uv, pip-compile or pdm (repeatable)",
     )
     parser.add_argument(
+        "--drop-caches",
+        action="store_true",
+        help="before each scenario, sync and drop the kernel's page, dentry and inode caches "
+        "(Linux, root): see 'How it measures' in bench/README.md",
+    )
+    parser.add_argument(
         "--cloche-beside",
         action="store_true",
         help="time the cloche beside this interpreter instead of installing this checkout "
@@ -1136,11 +1142,32 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         )
     if args.repeat < 1:
         parser.error("--repeat must be >= 1")
+    if args.drop_caches and not os.access(DROP_CACHES, os.W_OK):
+        parser.error(f"--drop-caches needs Linux and root: it writes {DROP_CACHES}")
     for item in args.tool:
         name, sep, path = item.partition("=")
         if not sep or name not in ("cloche", "uv", "pip-compile", "pdm") or not path:
             parser.error(f"--tool {item!r}: expected cloche|uv|pip-compile|pdm=PATH")
     return args
+
+
+DROP_CACHES = "/proc/sys/vm/drop_caches"
+
+
+def settle(probes: dict[str, list[str] | None], env: dict[str, str]) -> None:
+    """Start a scenario from a clean kernel state, with every tool read back in.
+
+    Deleting thousands of files (an earlier bench's work dir, a cleaned cache) slows
+    creating new ones for minutes on some VMs: ext4 without a journal skips each inode
+    freed in the last 60-300 s, and a dentry and inode cache grown to hundreds of
+    thousands of entries slows every lookup. A cold install, which creates ~7,000
+    files, then took twice as long for cloche and uv alike (pip less, relatively).
+    """
+    os.sync()
+    Path(DROP_CACHES).write_text("3\n")
+    for probe in probes.values():
+        if probe:
+            tool_version(probe, env)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1186,11 +1213,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     missing = [n for n in ("uv", "pip-compile", "pdm") if tools.versions[n] == "not found"]
     if missing:
         print(f"  note: {', '.join(missing)} missing; install with `{INSTALL_HINT}`")
+    if args.drop_caches:
+        print("  note: kernel caches dropped before each scenario (--drop-caches)")
 
     bench = Bench(tools, args.repeat)
     reports: list[ScenarioReport] = []
     try:
         for name in names:
+            if args.drop_caches:
+                settle(probes, base_env)
             t0 = time.perf_counter()
             try:
                 rep = SCENARIOS[name](bench)
@@ -1213,6 +1244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "date": started.isoformat(timespec="seconds"),
             "machine": {"node": platform.node(), "cpus": os.cpu_count()},
             "repeat": args.repeat,
+            "drop_caches": args.drop_caches,
             "packages": PACKAGES,
             "versions": tools.versions,
             "scenarios": [r.as_json() for r in reports],
