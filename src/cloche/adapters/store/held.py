@@ -28,9 +28,7 @@ class HeldArchive:
             assert self._buffer is not None
             self._buffer.write(chunk)
             return
-        view = memoryview(chunk)
-        while view:
-            view = view[os.write(self._fd, view) :]
+        write_all(self._fd, chunk)
 
     def restart(self) -> None:
         """Forget what was written: the download starts over."""
@@ -59,6 +57,13 @@ class HeldArchive:
         self._buffer = None
         if fd is not None:
             os.close(fd)
+
+
+def write_all(fd: int, data: bytes | memoryview) -> None:
+    """Write every byte of ``data`` to ``fd`` (``os.write`` may take only part)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _memory_file() -> int | None:

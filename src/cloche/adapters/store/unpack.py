@@ -28,6 +28,7 @@ from installer.utils import SCHEME_NAMES, parse_metadata_file
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import Version
 
+from cloche.adapters.store.held import write_all
 from cloche.adapters.store.inflate import ERRORS as INFLATE_ERRORS
 from cloche.adapters.store.inflate import raw_inflater
 from cloche.adapters.store.wheel import MANIFEST_NAME, CorruptWheelError, RecordRow, UnpackedWheel
@@ -252,9 +253,7 @@ def write_pieces(
     fd = os.open(target, _CREATE, 0o777 if executable else 0o666)
     try:
         for data in pieces:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            write_all(fd, data)
         if executable:
             _fix_exec_bits(fd)
     except BaseException:
