@@ -15,8 +15,8 @@ from packaging.version import Version
 from cloche.adapters.store import Store, UnpackedWheel
 from cloche.core.models import DistFile, NormalizedName, Target, UserRequirement, normalize
 from cloche.core.resolver import ResolveOptions
-from cloche.ops.ahead import AheadFetcher, Stopped
-from cloche.ops.pinned import PinnedWheelsAhead
+from cloche.ops.prepare.ahead import AheadFetcher, Stopped
+from cloche.ops.prepare.pinned_ahead import PinnedWheelsAhead
 from cloche.ops.requirements import Asked
 from tests.support.cli import installed, pip
 from tests.support.index_server import IndexServer

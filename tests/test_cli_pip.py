@@ -146,7 +146,10 @@ def test_show_and_check(index: IndexServer, venv: Path) -> None:
 def test_refuses_non_venv(index: IndexServer, tmp_path: Path) -> None:
     import sys
 
-    result = cloche("pip", "install", "beta", "--python", sys.executable, "--index-url", index.url)
+    # The interpreter the test venv was made from: the tests themselves run in a venv
+    # (.ci/run makes one), so sys.executable would be a venv and take the install.
+    base = Path(sys.base_prefix) / "bin" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    result = cloche("pip", "install", "beta", "--python", base, "--index-url", index.url)
     assert result.code != 0
     assert "not a virtual environment" in result.err
     assert "--system" in result.err

@@ -17,7 +17,7 @@ from packaging.version import Version
 from cloche.adapters.store.origins import ORIGINS, IndexOrigins, index_key
 from cloche.config import Settings
 from cloche.core.models import DistFile, normalize
-from cloche.ops.pinned import exact_pins, single_index
+from cloche.ops.finder.stored import exact_pins, single_index
 from cloche.ops.requirements import gather
 from tests.support.cli import cloche, installed, pip
 from tests.support.index_server import IndexServer, add_hello_tool

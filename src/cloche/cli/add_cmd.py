@@ -74,9 +74,8 @@ def command(
         edit = lock_edit(
             spec.root,
             text,
-            settings,
+            state.services(settings),
             interpreter,
-            state.reporter,
             pin_bare=[r for r in reqs if normalize(r.name) not in sources],  # one version each
             group=group,
             optional=optional,

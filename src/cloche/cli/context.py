@@ -11,6 +11,7 @@ import click
 if TYPE_CHECKING:
     from cloche.cli.reporter import ConsoleReporter
     from cloche.config import Settings
+    from cloche.ops.services import Services
 
 
 @dataclass
@@ -24,6 +25,7 @@ class AppContext:
     progress: bool = True
     _reporter: ConsoleReporter | None = field(default=None, repr=False)
     _temporary_cache: Path | None = field(default=None, repr=False)
+    _services: Services | None = field(default=None, repr=False)
 
     def settings(self, project_table: dict[str, Any] | None = None, **flags: Any) -> Settings:
         """Settings from every layer, with this invocation's flags on top.
@@ -50,11 +52,26 @@ class AppContext:
             self._temporary_cache = Path(tempfile.mkdtemp(prefix="cloche-cache-"))
         return self._temporary_cache
 
+    def services(self, settings: Settings) -> Services:
+        """The store, index client and source builds of this command: the one place they
+        are made (the composition root); ``close`` closes them."""
+        from cloche.ops.services import Services
+
+        if self._services is None or self._services.settings != settings:
+            if self._services is not None:
+                self._services.close()
+            self._services = Services(settings, self.reporter)
+        return self._services
+
     def close(self) -> None:
-        """Remove the temporary cache ``--no-cache`` made, if any.
+        """Close the command's services, then remove the temporary cache ``--no-cache``
+        made, if any.
 
         Installed files stay: they were linked or copied out of it, not referenced.
         """
+        if self._services is not None:
+            self._services.close()
+            self._services = None
         if self._temporary_cache is not None:
             import shutil
 

@@ -38,7 +38,7 @@ def command(ctx: click.Context, requirements: Path) -> None:
     settings = project_settings(state, spec)
     interpreter = project_interpreter(spec, settings.cache_dir)
     try:
-        edit = lock_edit(root, plan.new_text, settings, interpreter, state.reporter)
+        edit = lock_edit(root, plan.new_text, state.services(settings), interpreter)
     finally:
         state.reporter.close()
     commit(root, edit)

@@ -44,9 +44,8 @@ def command(ctx: click.Context, check: bool, upgrade: bool) -> None:
     interpreter = partial(project_interpreter, spec, settings.cache_dir)
     previous = previous_lock(spec.lock_path, state.reporter)
     try:
-        result = lock_project(
-            spec, settings, interpreter, previous, LockRequest(upgrade=upgrade), state.reporter
-        )
+        services = state.services(settings)
+        result = lock_project(services, spec, interpreter, previous, LockRequest(upgrade=upgrade))
     finally:
         state.reporter.close()
     old_text = spec.lock_path.read_bytes() if previous is not None else None

@@ -113,7 +113,7 @@ def command(ctx: click.Context, /, src_files: tuple[Path, ...], **kwargs: Any) -
         command_line=_command_line(src_files, kwargs),
         explicit_flags=flags,
     )
-    result = compile_requirements(request, settings, state.reporter)
+    result = compile_requirements(state.services(settings), request)
     state.reporter.close()
     if request.output is None:
         click.echo(result.text, nl=False)

@@ -165,7 +165,9 @@ def command(ctx: click.Context, /, packages: tuple[str, ...], **kwargs: Any) -> 
         src=kwargs["src"],
     )
     try:
-        plan = install_requirements(interpreter, asked, settings, options, state.reporter)
+        plan = install_requirements(
+            state.services(settings), interpreter, asked, options
+        )
     finally:
         state.reporter.close()
     directory = target or prefix

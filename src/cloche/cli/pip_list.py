@@ -70,7 +70,7 @@ def command(
         settings = state.settings(**index_flags(dict(kwargs)))
         rows = [
             (o.name, str(o.version), str(o.latest))
-            for o in inspect.outdated(interpreter, settings, paths)
+            for o in inspect.outdated(interpreter, state.services(settings), paths)
         ]
         if fmt == "json":
             click.echo(

@@ -64,9 +64,8 @@ def command(ctx: click.Context, /, requirement_files: tuple[Path, ...], **kwargs
         explicit_flags=flags,
     )
     try:
-        plan = install_requirements(
-            interpreter, asked, settings, options, state.reporter, exact=True
-        )
+        services = state.services(settings)
+        plan = install_requirements(services, interpreter, asked, options, exact=True)
     finally:
         state.reporter.close()
     print_plan(state.reporter, plan, dry_run=kwargs["dry_run"])

@@ -48,7 +48,7 @@ def command(
     settings = project_settings(state, spec)
     interpreter = project_interpreter(spec, settings.cache_dir)
     try:
-        edit = lock_edit(spec.root, text, settings, interpreter, state.reporter)
+        edit = lock_edit(spec.root, text, state.services(settings), interpreter)
     finally:
         state.reporter.close()
     commit(spec.root, edit)

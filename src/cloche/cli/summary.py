@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from cloche.cli.reporter import ConsoleReporter
-    from cloche.ops.install import Plan
+    from cloche.ops.plan import Plan
 
 
 def print_plan(

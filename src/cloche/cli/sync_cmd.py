@@ -17,7 +17,7 @@ from cloche.cli.context import AppContext, app
 if TYPE_CHECKING:
     from cloche.config import Settings
     from cloche.core.project import ProjectSpec
-    from cloche.ops.install import Plan
+    from cloche.ops.plan import Plan
     from cloche.ops.stamp import Selection
     from cloche.ops.sync import SyncResult
 
@@ -96,7 +96,7 @@ def sync_now(
     spec = find_project()
     settings = project_settings(state, spec, offline=offline)
     try:
-        result = sync_project(spec, settings, selection, LockMode(mode), state.reporter)
+        result = sync_project(state.services(settings), spec, selection, LockMode(mode))
     finally:
         state.reporter.close()
     print_sync(state, result.plan)

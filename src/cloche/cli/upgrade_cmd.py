@@ -56,7 +56,7 @@ def command(ctx: click.Context, packages: tuple[str, ...], no_sync: bool) -> Non
     settings = project_settings(state, spec, refresh=True)  # newer releases must be seen
     interpreter = project_interpreter(spec, settings.cache_dir)
     try:
-        edit = upgrade_lock(spec, settings, interpreter, packages, state.reporter)
+        edit = upgrade_lock(spec, state.services(settings), interpreter, packages)
     finally:
         state.reporter.close()
     if print_changes(state.reporter, edit.previous, edit.lock) == 0:

@@ -69,7 +69,7 @@ def command(
             clear=clear,
             allow_existing=allow_existing,
             system_site_packages=system_site_packages,
-            seed=seed,
+            seed=state.services(settings) if seed else None,
             reporter=state.reporter,
         )
     finally:

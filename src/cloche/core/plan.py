@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from packaging.version import Version
 
 from cloche.core.models import NormalizedName
 
-T = TypeVar("T")
+
+class Source(Protocol):
+    """Where a wanted distribution comes from, as far as the plan cares."""
+
+    @property
+    def in_store(self) -> bool:
+        """Whether its wheel is already unpacked in the store (nothing to fetch or build)."""
+        ...
+
+
+T = TypeVar("T", bound=Source)
 D = TypeVar("D")
 
 
@@ -50,6 +60,16 @@ class InstallPlan(Generic[T, D]):
     @property
     def is_noop(self) -> bool:
         return not self.install and not self.remove
+
+    @property
+    def cached(self) -> tuple[Wanted[T], ...]:
+        """What ``install`` takes straight from the store: it only needs linking."""
+        return tuple(w for w in self.install if w.source.in_store)
+
+    @property
+    def remote(self) -> tuple[Wanted[T], ...]:
+        """What ``install`` must first download, build or unpack."""
+        return tuple(w for w in self.install if not w.source.in_store)
 
 
 def plan_install(

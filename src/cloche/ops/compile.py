@@ -11,14 +11,12 @@ from packaging.version import Version
 
 from cloche.adapters.fs import atomic_write_text
 from cloche.adapters.python import find_active_interpreter
-from cloche.config import Settings
 from cloche.core.models import NormalizedName, Resolution, Target
-from cloche.core.report import NullReporter, Reporter
 from cloche.core.reqtxt import read_pins, render_compiled
 from cloche.core.resolver import ResolveOptions, resolve
 from cloche.core.targets import target_for
 from cloche.ops.requirements import gather, settings_with_file_options
-from cloche.ops.sources import open_sources
+from cloche.ops.services import Services
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,18 +48,19 @@ class CompileResult:
     resolution: Resolution
 
 
-def compile_requirements(
-    request: CompileRequest, settings: Settings, reporter: Reporter | None = None
-) -> CompileResult:
+def compile_requirements(services: Services, request: CompileRequest) -> CompileResult:
     """Resolve ``request.sources`` and render (and write, with an output file) the pins."""
-    reporter = reporter or NullReporter()
+    reporter = services.reporter
     asked = gather(
         requirement_files=request.sources,
         constraint_files=request.constraints,
         only_binary=request.only_binary,
         no_binary=request.no_binary,
     )
-    settings = settings_with_file_options(settings, asked.files, request.explicit_flags)
+    services = services.using(
+        settings_with_file_options(services.settings, asked.files, request.explicit_flags)
+    )
+    settings = services.settings
     interpreter = find_active_interpreter(request.python, cache_dir=settings.cache_dir)
     target = _target(interpreter.target(), request)
     preferences: dict[NormalizedName, Version] = {}
@@ -76,8 +75,8 @@ def compile_requirements(
         no_binary=asked.files.no_binary if asked.files else frozenset(),
         only_binary=asked.files.only_binary if asked.files else frozenset(),
     )
-    with open_sources(settings, interpreter, reporter) as sources:
-        resolution = resolve(asked.requirements, sources, target, options, reporter)
+    finder = services.sources(interpreter).finder
+    resolution = resolve(asked.requirements, finder, target, options, reporter)
     text = render_compiled(
         resolution,
         command=request.command_line,

@@ -6,18 +6,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from email.parser import BytesHeaderParser
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.version import Version
 
 from cloche.adapters.install import InstalledDist, check, installed_distributions
-from cloche.config import Settings
 from cloche.core.dep_graph import Graph, Root
 from cloche.core.direct_url import recorded_url
 from cloche.core.models import Interpreter, NormalizedName, normalize
 from cloche.core.reqtxt import render_freeze
 from cloche.core.resolver.options import FilePolicy
 from cloche.core.resolver.releases import releases_for, tag_ranks
-from cloche.ops.install import layout_for
+from cloche.ops.layouts import layout_for
+
+if TYPE_CHECKING:
+    from cloche.ops.services import Services
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,34 +129,33 @@ def _editable_url(url: str, name: str) -> str:
 
 
 def outdated(
-    interpreter: Interpreter, settings: Settings, paths: Sequence[Path] = ()
+    interpreter: Interpreter, services: Services, paths: Sequence[Path] = ()
 ) -> list[Outdated]:
     """Installed distributions with a newer release usable on this interpreter."""
-    from cloche.adapters.index.client import IndexClient
-
+    settings = services.settings
     dists = installed(interpreter, paths)
     target = interpreter.target()
     ranks = tag_ranks(target.tag_priority())
     out = []
-    with IndexClient(settings) as client:
-        client.prefetch(d.name for d in dists)
-        for dist in dists:
-            if dist.direct_url is not None:
+    client = services.client()
+    client.prefetch(d.name for d in dists)
+    for dist in dists:
+        if dist.direct_url is not None:
+            continue
+        releases = releases_for(
+            dist.name, client.files(dist.name), target, ranks, FilePolicy.ANY
+        )
+        allow_pre = dist.version.is_prerelease or settings.prerelease
+        for release in releases:
+            if release.chosen is None or release.yanked:
                 continue
-            releases = releases_for(
-                dist.name, client.files(dist.name), target, ranks, FilePolicy.ANY
-            )
-            allow_pre = dist.version.is_prerelease or settings.prerelease
-            for release in releases:
-                if release.chosen is None or release.yanked:
-                    continue
-                if release.version.is_prerelease and not allow_pre:
-                    continue
-                if release.version > dist.version:
-                    out.append(
-                        Outdated(dist.display_name or dist.name, dist.version, release.version)
-                    )
-                break
+            if release.version.is_prerelease and not allow_pre:
+                continue
+            if release.version > dist.version:
+                out.append(
+                    Outdated(dist.display_name or dist.name, dist.version, release.version)
+                )
+            break
     return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.pylock import Pylock
 from packaging.version import Version
@@ -13,9 +14,12 @@ from cloche.config import Settings
 from cloche.core.lock import build_lock, dump_lock, is_fresh, parse_lock
 from cloche.core.models import Interpreter, NormalizedName, Resolution, normalize
 from cloche.core.project import LOCKFILE, ProjectSpec, requirements_for
-from cloche.core.report import NullReporter, Reporter
+from cloche.core.report import Reporter
 from cloche.errors import ClocheError, LockStaleError, ProjectError, UsageError
 from cloche.ops.project import lock_python, needs_interpreter
+
+if TYPE_CHECKING:
+    from cloche.ops.services import Services
 
 STALE_MESSAGE = f"{LOCKFILE} is out of date with pyproject.toml; run 'cloche lock'"
 
@@ -97,12 +101,11 @@ def locked_versions(lock: Pylock | None) -> dict[NormalizedName, list[Version]]:
 
 
 def lock_project(
+    services: Services,
     spec: ProjectSpec,
-    settings: Settings,
     interpreter: Interpreter | Callable[[], Interpreter],
     previous: Pylock | None,
     request: LockRequest = LockRequest(),
-    reporter: Reporter | None = None,
 ) -> LockResult:
     """Resolve ``spec`` (every group and extra) for each of its targets; nothing is written.
 
@@ -110,9 +113,8 @@ def lock_project(
     """
     from cloche.core.resolver import ResolveOptions, resolve
     from cloche.core.targets import target_for
-    from cloche.ops.sources import open_sources
 
-    reporter = reporter or NullReporter()
+    settings, reporter = services.settings, services.reporter
     known = locked_versions(previous)
     unknown = sorted(request.upgrade_packages - set(known))
     if unknown and previous is not None:
@@ -133,20 +135,20 @@ def lock_project(
     resolutions: list[Resolution] = []
     hashes: dict[str, str] = {}
     # One set of sources for every target: each index page is fetched once.
-    with open_sources(settings, interpreter, reporter) as sources:
-        for target in targets:
-            try:
-                resolutions.append(resolve(requirements, sources, target, options, reporter))
-            except ClocheError as exc:
-                if not resolutions:  # the first target: most likely every target fails
-                    raise
-                raise _for_target(exc, target.platform) from None
+    sources = services.sources(interpreter)
+    for target in targets:
+        try:
+            resolutions.append(resolve(requirements, sources.finder, target, options, reporter))
+        except ClocheError as exc:
+            if not resolutions:  # the first target: most likely every target fails
+                raise
+            raise _for_target(exc, target.platform) from None
 
-        def archive_sha256(url: str) -> str:  # kept for a second build_lock (project_edit)
-            hashes[url] = sha = sources.archive_sha256(url)  # Sources reads each URL once
-            return sha
+    def archive_sha256(url: str) -> str:  # kept for a second build_lock (project_edit)
+        hashes[url] = sha = sources.trees.archive_sha256(url)  # each URL is read once
+        return sha
 
-        lock = build_lock(spec, resolutions, settings.index_urls, archive_sha256)
+    lock = build_lock(spec, resolutions, settings.index_urls, archive_sha256)
     return LockResult(lock, dump_lock(lock), tuple(resolutions), hashes)
 
 

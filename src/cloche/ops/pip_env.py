@@ -3,43 +3,41 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.requirements import Requirement
 
+from cloche.adapters.install import EnvLayout, InstalledDist
 from cloche.config import Settings
-from cloche.core.finder import PackageFinder, PickFiles
-from cloche.core.models import (
-    DistFile,
-    Interpreter,
-    Metadata,
-    NormalizedName,
-    Resolution,
-    normalize,
-)
+from cloche.core.finder import PickFiles
+from cloche.core.models import DistFile, Interpreter, NormalizedName, Resolution, normalize
+from cloche.core.plan import Present
 from cloche.core.report import NullReporter, Reporter
 from cloche.core.resolver import ResolveOptions, resolve
-from cloche.errors import ClocheError, HashMismatchError, RequirementError
-from cloche.ops.install import (
+from cloche.errors import HashMismatchError, RequirementError
+from cloche.ops.apply import apply, waiting_notice
+from cloche.ops.finder.stored import StoredAnswer, stored_resolution
+from cloche.ops.finder.views import install_view
+from cloche.ops.layouts import layout_for, prefix_layout, target_layout
+from cloche.ops.plan import (
     Plan,
-    apply_plan,
-    apply_stored,
     check_wheels_fit,
-    layout_for,
     plan_for,
-    prefix_layout,
     present_in,
-    target_layout,
-    waiting_notice,
     wanted_from,
     with_allowed_hashes,
 )
-from cloche.ops.pinned import NotStored, PinnedWheelsAhead, pinned_resolution, stored_finder
+from cloche.ops.prepare.pinned_ahead import PinnedWheelsAhead
 from cloche.ops.requirements import Asked, settings_with_file_options
+
+if TYPE_CHECKING:
+    from cloche.adapters.store import Store, UnpackedWheel
+    from cloche.ops.prepare.preparer import Preparer
+    from cloche.ops.services import Services
 
 KEPT_BY_SYNC = frozenset(normalize(n) for n in ("pip", "setuptools", "wheel"))
 """What ``pip sync`` leaves in place unless the file lists it, as pip-sync does: the
@@ -66,172 +64,176 @@ class InstallOptions:
     """``--src DIR``: where editable VCS checkouts are kept (default: ``<venv>/src``)."""
 
 
-class _NoDeps:
-    """A PackageFinder view that hides every dependency (``--no-deps``, ``pip sync``)."""
-
-    def __init__(self, inner: PackageFinder, ahead: PickFiles | None = None) -> None:
-        """``ahead`` is told each page as it arrives (see ``PinnedWheelsAhead``)."""
-        self._inner = inner
-        self._ahead = ahead
-
-    def files(self, name: NormalizedName) -> Sequence[DistFile]:
-        return self._inner.files(name)
-
-    def metadata(self, file: DistFile) -> Metadata:
-        if file.is_wheel:
-            # A wheel's name and version are in its filename and its Requires-Python
-            # in the index listing, so nothing needs to be read.
-            return Metadata(file.name, file.version, requires_python=file.requires_python)
-        return replace(self._inner.metadata(file), requires_dist=())
-
-    def direct_metadata(self, requirement: Requirement) -> tuple[Metadata, DistFile | None]:
-        meta, file = self._inner.direct_metadata(requirement)
-        return replace(meta, requires_dist=()), file
-
-    def prefetch(self, names: Iterable[NormalizedName], then: PickFiles | None = None) -> None:
-        # No dependencies are read, so no metadata to fetch; only ``ahead`` is told.
-        self._inner.prefetch(names, self._ahead)
-
-    def prefetch_metadata(self, files: Iterable[DistFile]) -> None:
-        pass
-
-
-class _Ahead:
-    """A PackageFinder view that also tells ``ahead`` each page as it arrives."""
-
-    def __init__(self, inner: PackageFinder, ahead: PickFiles) -> None:
-        self._inner = inner
-        self._ahead = ahead
-
-    def files(self, name: NormalizedName) -> Sequence[DistFile]:
-        return self._inner.files(name)
-
-    def metadata(self, file: DistFile) -> Metadata:
-        return self._inner.metadata(file)
-
-    def direct_metadata(self, requirement: Requirement) -> tuple[Metadata, DistFile | None]:
-        return self._inner.direct_metadata(requirement)
-
-    def prefetch(self, names: Iterable[NormalizedName], then: PickFiles | None = None) -> None:
-        self._inner.prefetch(names, self._ahead if then is None else _Both(self._ahead, then))
-
-    def prefetch_metadata(self, files: Iterable[DistFile]) -> None:
-        self._inner.prefetch_metadata(files)
-
-
-class _Both:
-    """Two PickFiles as one: ``first`` is told, ``then`` picks."""
-
-    def __init__(self, first: PickFiles, then: PickFiles) -> None:
-        self._first = first
-        self._then = then
-
-    def __call__(self, name: NormalizedName, files: Sequence[DistFile]) -> Iterable[DistFile]:
-        self._first(name, files)
-        return self._then(name, files)
-
-    def on_metadata(self, file: DistFile, metadata: Metadata) -> None:
-        self._first.on_metadata(file, metadata)
-        self._then.on_metadata(file, metadata)
-
-
 def install_requirements(
+    services: Services,
     interpreter: Interpreter,
     asked: Asked,
-    settings: Settings,
     options: InstallOptions,
-    reporter: Reporter | None = None,
     *,
     exact: bool = False,
 ) -> Plan:
     """Resolve what was asked for this environment and install it (``pip install``).
 
     With ``exact`` (``pip sync``) everything not asked for is removed and nothing is
-    resolved beyond the listed pins.
+    resolved beyond the listed pins. The recipe: gather -> layout -> plan (from the
+    store when it holds every pin, else from the index) -> apply.
     """
-    reporter = reporter or NullReporter()
     if not asked.requirements and not asked.unnamed and not exact:
         raise RequirementError("nothing to install: name packages, or use -r requirements.txt")
-    settings = settings_with_file_options(settings, asked.files, options.explicit_flags)
+    services = services.using(
+        settings_with_file_options(services.settings, asked.files, options.explicit_flags)
+    )
+    layout = _layout(interpreter, options, services.settings)
+    request = _Request(interpreter, asked, options, services.settings, exact, present_in(layout))
+    answer = request.from_store(services.store)
+    if answer is not None:
+        services.reporter.debug("every pin answered from the cache, no index request")
+        return _carry_out(services, request, layout, answer.resolution, None, answer.files.wheel)
+    sources = services.sources(interpreter, src_dir=request.src_dir)
+    if asked.unnamed:
+        request = request.named([sources.finder.project_name(u.url) for u in asked.unnamed])
+    with _pins_ahead(sources.preparer, request) as ahead:
+        finder = install_view(sources.finder, no_deps=request.no_deps, ahead=ahead)
+        resolution = resolve(
+            request.asked.requirements,
+            finder,
+            interpreter.target(),
+            request.resolve_options,
+            services.reporter,
+        )
+        stored = services.store.unpacked_dist
+        return _carry_out(services, request, layout, resolution, sources.preparer, stored)
+
+
+def _carry_out(
+    services: Services,
+    request: _Request,
+    layout: EnvLayout,
+    resolution: Resolution,
+    preparer: Preparer | None,
+    stored: Callable[[DistFile], UnpackedWheel | None],
+) -> Plan:
+    """Plan ``resolution`` against the env and apply it (unless a dry run or a no-op)."""
+    plan = request.plan(resolution, layout, stored)
+    if request.options.dry_run or plan.is_noop:
+        return plan
+    make = (lambda: preparer) if preparer is not None else None
+    return apply(layout, plan, make, services.settings, services.reporter)
+
+
+@contextmanager
+def _pins_ahead(preparer: Preparer, request: _Request) -> Iterator[PickFiles | None]:
+    """While resolving, each exact pin's wheel starts as soon as its page is in
+    (see ``prepare/ahead.py``); nothing starts for a dry run."""
+    if request.options.dry_run:
+        yield None
+        return
+    threads = min(request.settings.concurrency, (os.cpu_count() or 1) + 1)
+    with preparer.fetching_ahead(threads) as start:
+        installed = {p.name: p.version for p in request.present}
+        ahead = PinnedWheelsAhead(
+            start,
+            request.asked,
+            request.interpreter.target(),
+            request.resolve_options,
+            {} if request.options.reinstall else installed,
+        )
+        yield ahead or None
+
+
+def _layout(interpreter: Interpreter, options: InstallOptions, settings: Settings) -> EnvLayout:
     if options.target is not None:
-        layout = target_layout(interpreter, options.target, settings.cache_dir / "locks")
-    elif options.prefix is not None:
-        layout = prefix_layout(interpreter, options.prefix, settings.cache_dir / "locks")
-    else:
-        layout = layout_for(interpreter)
-    present = present_in(layout)
-    upgrade_names = (
-        frozenset(r.name for r in asked.requirements) if options.upgrade else frozenset()
-    )
-    resolve_options = ResolveOptions(
-        constraints=asked.constraints,
-        preferences=tuple((p.name, p.version) for p in present),
-        upgrade=options.upgrade and options.eager,
-        upgrade_packages=upgrade_names,
-        prerelease=settings.prerelease,
-        no_binary=asked.files.no_binary if asked.files else frozenset(),
-        only_binary=asked.files.only_binary if asked.files else frozenset(),
-    )
-    require_hashes = options.require_hashes or asked.require_hashes
-    target = interpreter.target()
+        return target_layout(interpreter, options.target, settings.cache_dir / "locks")
+    if options.prefix is not None:
+        return prefix_layout(interpreter, options.prefix, settings.cache_dir / "locks")
+    return layout_for(interpreter)
 
-    def resolved(finder: PackageFinder, asked: Asked, ahead: PickFiles | None = None) -> Resolution:
-        if options.no_deps or exact:
-            finder = _NoDeps(finder, ahead)
-        elif ahead is not None:
-            finder = _Ahead(finder, ahead)
-        return resolve(asked.requirements, finder, target, resolve_options, reporter)
 
-    def planned(resolution: Resolution, asked: Asked) -> Plan:
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """One install's inputs, and how a resolution of them becomes a plan."""
+
+    interpreter: Interpreter
+    asked: Asked
+    options: InstallOptions
+    settings: Settings
+    exact: bool
+    present: Sequence[Present[InstalledDist]]
+
+    @property
+    def no_deps(self) -> bool:
+        return self.options.no_deps or self.exact
+
+    @property
+    def resolve_options(self) -> ResolveOptions:
+        asked, options = self.asked, self.options
+        return ResolveOptions(
+            constraints=asked.constraints,
+            preferences=tuple((p.name, p.version) for p in self.present),
+            upgrade=options.upgrade and options.eager,
+            upgrade_packages=(
+                frozenset(r.name for r in asked.requirements) if options.upgrade else frozenset()
+            ),
+            prerelease=self.settings.prerelease,
+            no_binary=asked.files.no_binary if asked.files else frozenset(),
+            only_binary=asked.files.only_binary if asked.files else frozenset(),
+        )
+
+    def from_store(self, store: Store) -> StoredAnswer | None:
+        """The resolution the store alone gives (see ``stored_resolution``), or None."""
+        if self.options.upgrade:
+            return None
+        answer = stored_resolution(
+            store,
+            self.settings,
+            self.asked,
+            self.interpreter,
+            self.resolve_options,
+            read_dependencies=not self.no_deps,
+        )
+        if answer is None or not self.require_hashes:
+            return answer
+        allowed = _hashes_by_name(self.asked)
+        fits = all(
+            p.chosen is not None and p.chosen.sha256 in allowed.get(p.name, ())
+            for p in answer.resolution.packages
+        )
+        return answer if fits else None  # the index path checks, and explains
+
+    @property
+    def require_hashes(self) -> bool:
+        return self.options.require_hashes or self.asked.require_hashes
+
+    @property
+    def src_dir(self) -> Path:
+        """Where editable VCS checkouts are kept: ``--src``, else the env's ``src``."""
+        interpreter = self.interpreter
+        base = Path(interpreter.prefix if interpreter.is_venv else ".")
+        return (self.options.src or base / "src").absolute()
+
+    def named(self, names: Sequence[str]) -> _Request:
+        return replace(self, asked=self.asked.named(names))
+
+    def plan(
+        self,
+        resolution: Resolution,
+        layout: EnvLayout,
+        stored: Callable[[DistFile], UnpackedWheel | None],
+    ) -> Plan:
+        require_hashes = self.require_hashes
         if require_hashes:
-            _check_hashes(resolution, asked)
-        wanted = wanted_from(resolution, asked.requirements)
-        check_wheels_fit(wanted, interpreter)
+            _check_hashes(resolution, self.asked)
+        wanted = wanted_from(resolution, self.asked.requirements)
+        check_wheels_fit(wanted, self.interpreter)
         if require_hashes:
-            wanted = with_allowed_hashes(wanted, _hashes_by_name(asked))
+            wanted = with_allowed_hashes(wanted, _hashes_by_name(self.asked))
         # A local directory may have changed since it was installed: pip rebuilds it
         # every time, and so does cloche.
         rebuilt = frozenset(w.name for w in wanted if _local_directory(w.direct_url))
-        reinstall = options.reinstall or rebuilt
-        return plan_for(layout, wanted, exact=exact, reinstall=reinstall, protected=KEPT_BY_SYNC)
-
-    stored = stored_finder(settings, asked, interpreter, upgrade=options.upgrade)
-    if stored is not None:
-        try:
-            # Without dependencies to read, pins need no resolver: each is its best wheel.
-            if exact or options.no_deps:
-                resolution = pinned_resolution(asked, stored, target, resolve_options)
-            else:
-                resolution = resolved(stored, asked)
-            plan = planned(resolution, asked)
-            wheels = [stored.wheel(w.source.file) for w in plan.install if w.source.file]
-        except (NotStored, ClocheError) as exc:
-            # The index has the full answer (or the error to show).
-            reporter.debug(f"asking the index: {exc}")
-        else:
-            reporter.debug("every pin answered from the cache, no index request")
-            if not options.dry_run and not plan.is_noop:
-                apply_stored(layout, plan, wheels, settings, reporter)
-            return plan
-
-    from cloche.ops.sources import open_sources
-
-    src_dir = options.src or Path(interpreter.prefix if interpreter.is_venv else ".") / "src"
-    with open_sources(settings, interpreter, reporter, src_dir=src_dir.absolute()) as sources:
-        if asked.unnamed:
-            asked = asked.named([sources.project_name(u.url) for u in asked.unnamed])
-        with ExitStack() as stack:
-            ahead = None
-            if not options.dry_run:
-                # Each exact pin's wheel starts as soon as its page is in (ops/ahead.py).
-                threads = min(settings.concurrency, (os.cpu_count() or 1) + 1)
-                start = stack.enter_context(sources.fetching_ahead(threads))
-                installed = {} if options.reinstall else {p.name: p.version for p in present}
-                ahead = PinnedWheelsAhead(start, asked, target, resolve_options, installed)
-            plan = planned(resolved(sources, asked, ahead or None), asked)
-            if not options.dry_run and not plan.is_noop:
-                plan = apply_plan(layout, plan, sources, settings, reporter)
-    return plan
+        reinstall = self.options.reinstall or rebuilt
+        return plan_for(
+            layout, wanted, stored, exact=self.exact, reinstall=reinstall, protected=KEPT_BY_SYNC
+        )
 
 
 def _local_directory(url: str | None) -> bool:
@@ -284,7 +286,7 @@ def uninstall(
 
     Returns the removed ones as 'name==version' and the names that were not installed.
     """
-    from cloche.adapters.install import InstalledDist, env_lock, install
+    from cloche.adapters.install import env_lock, install
 
     layout = layout_for(interpreter)
 

@@ -14,12 +14,12 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.pylock import Pylock
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
-from cloche.config import Settings
 from cloche.core.lock import build_lock, dump_lock
 from cloche.core.models import Interpreter, Resolution, normalize
 from cloche.core.project import (
@@ -37,9 +37,11 @@ from cloche.core.pyproject_edit import (
     remove_sources,
     set_sources,
 )
-from cloche.core.report import Reporter
 from cloche.errors import ClocheError, ProjectError, UsageError
 from cloche.ops.lock import LockRequest, lock_project, previous_lock
+
+if TYPE_CHECKING:
+    from cloche.ops.services import Services
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,9 +171,8 @@ def with_removed(
 def lock_edit(
     root: Path,
     new_text: str,
-    settings: Settings,
+    services: Services,
     interpreter: Interpreter,
-    reporter: Reporter,
     *,
     pin_bare: Sequence[Requirement] = (),
     group: str | None = None,
@@ -180,15 +181,16 @@ def lock_edit(
     """Lock the project as ``new_text`` describes it. ``pin_bare`` requirements without a
     version get ``>=`` the locked version written into the text (like uv)."""
     new_spec = spec_from_text(root, new_text)
-    previous = previous_lock(new_spec.lock_path, reporter)
-    result = lock_project(new_spec, settings, interpreter, previous, LockRequest(), reporter)
+    previous = previous_lock(new_spec.lock_path, services.reporter)
+    result = lock_project(services, new_spec, interpreter, previous, LockRequest())
     pinned = _lower_bounds(pin_bare, result.resolutions)
     if not pinned:
         return Edit(new_spec, new_text, result.lock, result.text, previous)
     final_text = add_requirements(new_text, pinned, group=group, optional=optional)
     final_spec = spec_from_text(root, final_text)
     # Same resolutions: each new bound is met by the version just locked.
-    lock = build_lock(final_spec, result.resolutions, settings.index_urls, result.archive_sha256)
+    index_urls = services.settings.index_urls
+    lock = build_lock(final_spec, result.resolutions, index_urls, result.archive_sha256)
     return Edit(final_spec, final_text, lock, dump_lock(lock), previous)
 
 
@@ -211,17 +213,16 @@ def _lower_bounds(
 
 def upgrade_lock(
     spec: ProjectSpec,
-    settings: Settings,
+    services: Services,
     interpreter: Interpreter,
     names: Sequence[str],
-    reporter: Reporter,
 ) -> Edit:
     """Re-lock with the newest allowed versions (of everything, or of ``names``)."""
-    previous = previous_lock(spec.lock_path, reporter)
+    previous = previous_lock(spec.lock_path, services.reporter)
     request = LockRequest(
         upgrade=not names, upgrade_packages=frozenset(normalize(n) for n in names)
     )
-    result = lock_project(spec, settings, interpreter, previous, request, reporter)
+    result = lock_project(services, spec, interpreter, previous, request)
     text = read_pyproject(spec.root)
     return Edit(spec, text, result.lock, result.text, previous)
 

@@ -10,31 +10,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.pylock import PackageDirectory, PackageVcs, Pylock
 from packaging.version import Version
 
-from cloche.config import Settings
 from cloche.core.lock import LockedInstall, is_fresh, select
 from cloche.core.models import Interpreter, NormalizedName, normalize
 from cloche.core.plan import Wanted
 from cloche.core.project import LOCKFILE, ProjectSpec
-from cloche.core.report import NullReporter, Reporter
 from cloche.errors import LockStaleError, ProjectError
-from cloche.ops.install import (
-    Artifact,
-    Plan,
-    apply_plan,
-    apply_stored,
-    check_wheels_fit,
-    layout_for,
-    plan_for,
-    present_in,
-    stored_wheels,
-)
+from cloche.ops.apply import apply
+from cloche.ops.layouts import layout_for
 from cloche.ops.lock import STALE_MESSAGE, LockRequest, lock_project, read_lock
+from cloche.ops.plan import Artifact, Plan, check_wheels_fit, plan_for, present_in
 from cloche.ops.project import ensure_venv
 from cloche.ops.stamp import Inputs, Selection, clear_stamp, write_stamp
+
+if TYPE_CHECKING:
+    from cloche.ops.services import Services
 
 
 class LockMode(Enum):
@@ -56,14 +50,14 @@ class SyncResult:
 
 
 def current_lock(
+    services: Services,
     spec: ProjectSpec,
-    settings: Settings,
     interpreter: Interpreter,
     mode: LockMode,
     inputs: Inputs,
-    reporter: Reporter,
 ) -> tuple[Pylock, Inputs, bool, bool]:
     """(lock, inputs with the lock's bytes, fresh, re-locked) under ``mode``."""
+    settings, reporter = services.settings, services.reporter
     lock = read_lock(spec.lock_path, settings.cache_dir)
     if mode is LockMode.FROZEN:
         if lock is None:
@@ -73,7 +67,7 @@ def current_lock(
         return lock, inputs, True, False
     if mode is LockMode.LOCKED:
         raise LockStaleError(STALE_MESSAGE)
-    result = lock_project(spec, settings, interpreter, lock, LockRequest(), reporter)
+    result = lock_project(services, spec, interpreter, lock, LockRequest())
     from cloche.adapters.fs import atomic_write_text
 
     atomic_write_text(spec.lock_path, result.text)
@@ -82,20 +76,16 @@ def current_lock(
 
 
 def sync_project(
+    services: Services,
     spec: ProjectSpec,
-    settings: Settings,
     selection: Selection,
     mode: LockMode = LockMode.AUTO,
-    reporter: Reporter | None = None,
 ) -> SyncResult:
     """Lock if needed, then install exactly the lock's selection into ``.venv``."""
-    reporter = reporter or NullReporter()
     inputs = Inputs.read(spec.root)
-    interpreter = ensure_venv(spec, settings.cache_dir, reporter)
-    lock, inputs, fresh, relocked = current_lock(
-        spec, settings, interpreter, mode, inputs, reporter
-    )
-    plan = install_lock(lock, spec.root, interpreter, settings, selection, spec, reporter)
+    interpreter = ensure_venv(spec, services.settings.cache_dir, services.reporter)
+    lock, inputs, fresh, relocked = current_lock(services, spec, interpreter, mode, inputs)
+    plan = install_lock(services, lock, interpreter, selection, spec)
     scheme = interpreter.scheme
     write_stamp(
         inputs,
@@ -108,15 +98,18 @@ def sync_project(
 
 
 def install_lock(
+    services: Services,
     lock: Pylock,
-    lock_dir: Path,
     interpreter: Interpreter,
-    settings: Settings,
     selection: Selection,
     spec: ProjectSpec,
-    reporter: Reporter,
 ) -> Plan:
-    """Install what ``lock`` selects for ``interpreter``, removing everything else."""
+    """Install what ``lock`` selects for ``interpreter``, removing everything else.
+
+    The recipe: select -> plan (which wheels the store holds) -> apply; the index
+    client and builder are made only when something must be fetched or built.
+    """
+    lock_dir = spec.root
     groups = _groups(lock, selection)
     extras = list(lock.extras or ()) if selection.all_extras else list(selection.extras)
     markers = dict(interpreter.marker_env)
@@ -132,20 +125,12 @@ def install_lock(
             present = {p.name: p.version for p in present_in(layout)}
         wanted.append(_project_itself(spec, present))
     check_wheels_fit(wanted, interpreter)
-    plan = plan_for(layout, wanted, exact=True)
+    plan = plan_for(layout, wanted, services.store.unpacked_dist, exact=True)
     if plan.is_noop:
         return plan
     clear_stamp(spec.root)
-    from cloche.adapters.store import Store
-
-    wheels = stored_wheels(plan, Store(settings.cache_dir))
-    if wheels is not None:  # a warm cache: nothing to fetch or build
-        apply_stored(layout, plan, wheels, settings, reporter)
-        return plan
-    from cloche.ops.sources import open_sources
-
-    with open_sources(settings, interpreter, reporter) as sources:
-        return apply_plan(layout, plan, sources, settings, reporter)
+    preparer = lambda: services.sources(interpreter).preparer  # noqa: E731
+    return apply(layout, plan, preparer, services.settings, services.reporter)
 
 
 def _project_itself(spec: ProjectSpec, present: dict[NormalizedName, Version]) -> Wanted[Artifact]:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cloche.adapters.python import find_interpreter
 from cloche.adapters.venv import create_venv
 from cloche.config import Settings
 from cloche.core.models import Interpreter
 from cloche.core.report import NullReporter, Reporter
+
+if TYPE_CHECKING:
+    from cloche.ops.services import Services
 
 SEED_PACKAGES = ("pip",)
 
@@ -22,10 +26,13 @@ def make_venv(
     clear: bool = False,
     allow_existing: bool = False,
     system_site_packages: bool = False,
-    seed: bool = False,
+    seed: Services | None = None,
     reporter: Reporter | None = None,
 ) -> Interpreter:
-    """Create the venv at ``path`` for the interpreter ``python`` asks for."""
+    """Create the venv at ``path`` for the interpreter ``python`` asks for.
+
+    With ``seed`` (the command's services), pip is installed into it.
+    """
     reporter = reporter or NullReporter()
     base = find_interpreter(python, cache_dir=settings.cache_dir)
     env = create_venv(
@@ -37,12 +44,12 @@ def make_venv(
         allow_existing=allow_existing,
         cache_dir=settings.cache_dir,
     )
-    if seed:
+    if seed is not None:
         # Imported here: a plain `cloche venv` must not pay for the installer's imports.
         from cloche.core.reqfile import parse_requirement
         from cloche.ops.pip_env import InstallOptions, install_requirements
         from cloche.ops.requirements import Asked
 
         reqs = tuple(parse_requirement(name, "--seed") for name in SEED_PACKAGES)
-        install_requirements(env, Asked(reqs, (), None), settings, InstallOptions(), reporter)
+        install_requirements(seed, env, Asked(reqs, (), None), InstallOptions())
     return env

@@ -1,0 +1,74 @@
+"""Apply a plan: prepare its remote wheels, then link everything in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from cloche.adapters.install import EnvLayout, InstallRequest, env_lock, install
+from cloche.config import Settings
+from cloche.core.plan import removals_now
+from cloche.core.report import NullReporter, Reporter
+from cloche.ops.plan import Plan, present_in
+
+if TYPE_CHECKING:
+    from cloche.ops.prepare.preparer import Preparer
+
+
+def apply(
+    layout: EnvLayout,
+    plan: Plan,
+    preparer: Callable[[], Preparer] | None,
+    settings: Settings,
+    reporter: Reporter | None = None,
+) -> Plan:
+    """Make ``layout`` hold what ``plan`` says; returns the plan as done.
+
+    ``preparer`` is asked for only when something is remote: a plan whose wheels are
+    all stored is linked without an index client or a builder. A directory or VCS
+    source's version, unknown until it was built, is the built wheel's.
+    """
+    reporter = reporter or NullReporter()
+    remote = plan.remote
+    prepared: dict[int, InstallRequest] = {}
+    if remote:
+        assert preparer is not None, "a plan with remote wheels needs a preparer"
+        the_preparer = preparer()
+        for want in plan.cached:
+            if want.source.file is not None:
+                the_preparer.note_origin(want.source.file)
+        prepared = {id(w): r for w, r in zip(remote, the_preparer.prepare(remote), strict=True)}
+    requests = []
+    for want in plan.install:
+        stored = want.source.stored
+        if stored is not None:
+            requests.append(InstallRequest(wheel=stored, requested=want.requested))
+        else:
+            requests.append(prepared[id(want)])
+    with env_lock(layout, waiting_notice(layout, reporter)):
+        # What is installed is read again under the lock: another process may have
+        # changed the env since the plan was made.
+        removals = removals_now(plan, present_in(layout))
+        install(
+            layout,
+            requests,
+            [p.dist for p in removals],
+            link_mode=settings.link_mode,
+            compile_bytecode=settings.compile_bytecode,
+            reporter=reporter,
+        )
+    done = tuple(
+        replace(want, version=request.wheel.version)
+        for want, request in zip(plan.install, requests, strict=True)
+    )
+    return replace(plan, install=done)
+
+
+def waiting_notice(layout: EnvLayout, reporter: Reporter) -> Callable[[], None]:
+    """What ``env_lock`` calls when another process holds the env: say so, once."""
+
+    def say() -> None:
+        reporter.info(f"Waiting for another cloche process to finish with {layout.data}")
+
+    return say

@@ -1,0 +1,1 @@
+"""What the resolver asks: package files and metadata, from the index or the store alone."""

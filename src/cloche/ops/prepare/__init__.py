@@ -1,0 +1,1 @@
+"""Turning what a plan installs into unpacked wheels in the store."""

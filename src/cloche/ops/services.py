@@ -1,0 +1,181 @@
+"""The composition root: what one command works with, built once and passed down.
+
+The CLI opens ``Services`` for a command; ops take it and never construct a store,
+an index client or a builder themselves, so each use case can also run in-process
+with fakes. The index client is opened on first use: a command the store answers
+alone (a warm ``sync``) never makes one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from cloche.config import Settings
+from cloche.core.models import Interpreter
+from cloche.core.report import NullReporter, Reporter
+
+if TYPE_CHECKING:
+    from cloche.adapters.build import SourceBuilder
+    from cloche.adapters.index.client import IndexClient
+    from cloche.adapters.store import Store
+    from cloche.ops.finder.index_finder import IndexFinder
+    from cloche.ops.prepare.buildenv import IsolatedBuildEnvs
+    from cloche.ops.prepare.preparer import Preparer
+    from cloche.ops.prepare.trees import SourceTrees
+
+
+@dataclass(frozen=True, slots=True)
+class Sources:
+    """The finder the resolver asks and the preparer that makes wheels, sharing trees."""
+
+    finder: IndexFinder
+    preparer: Preparer
+    trees: SourceTrees
+
+
+class Services:
+    """The store, the index client and source builds of one command."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        reporter: Reporter | None = None,
+        *,
+        store: Store | None = None,
+        client: Callable[[Settings, Reporter], IndexClient] | None = None,
+        _stack: ExitStack | None = None,
+    ) -> None:
+        """``store`` and ``client`` replace the real ones (tests pass fakes)."""
+        self.settings = settings
+        self.reporter: Reporter = reporter or NullReporter()
+        self._store = store
+        self._make_client = client
+        self._client: IndexClient | None = None
+        self._stack = _stack or ExitStack()
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            from cloche.adapters.store import Store
+
+            self._store = Store(self.settings.cache_dir)
+        return self._store
+
+    def using(self, settings: Settings) -> Services:
+        """The same store and lifetime with other settings (a requirements file's ``-i``)."""
+        if settings == self.settings:
+            return self
+        return Services(
+            settings,
+            self.reporter,
+            store=self._store,
+            client=self._make_client,
+            _stack=self._stack,
+        )
+
+    def client(self) -> IndexClient:
+        """The index client, opened on first use and closed with these services."""
+        if self._client is None:
+            if self._make_client is not None:
+                made = self._make_client(self.settings, self.reporter)
+            else:
+                from cloche.adapters.index.client import IndexClient
+
+                made = IndexClient(self.settings, reporter=self.reporter)
+            self._client = self._stack.enter_context(made)
+        return self._client
+
+    def sources(
+        self,
+        interpreter: Interpreter | Callable[[], Interpreter],
+        *,
+        src_dir: Path | None = None,
+    ) -> Sources:
+        """A finder and a preparer; builds use ``interpreter`` as their base.
+
+        Editable VCS checkouts are kept in ``src_dir`` (see ``SourceTrees``).
+        """
+        from cloche.ops.finder.index_finder import IndexFinder
+        from cloche.ops.prepare.build_keys import build_variant
+        from cloche.ops.prepare.buildenv import IsolatedBuildEnvs
+        from cloche.ops.prepare.preparer import Preparer
+        from cloche.ops.prepare.trees import SourceTrees
+
+        settings, reporter = self.settings, self.reporter
+        sources: list[Sources] = []  # set below: build envs install with these sources
+
+        def install(env: Interpreter, requirements: Sequence[str]) -> None:
+            _install_build_requirements(self, sources[0], env, requirements)
+
+        envs = IsolatedBuildEnvs(interpreter, install)
+        trees = SourceTrees(
+            self.client,
+            self.store,
+            lambda: _builder(settings, reporter, envs),
+            reporter,
+            build_variant=build_variant(settings),
+            build_python=lambda: envs.base,
+            src_dir=src_dir,
+        )
+        self._stack.callback(trees.close)
+        preparer = Preparer(
+            self.client, self.store, trees, reporter, concurrency=settings.concurrency
+        )
+        sources.append(Sources(IndexFinder(self.client(), trees), preparer, trees))
+        return sources[0]
+
+    def close(self) -> None:
+        self._stack.close()
+
+    def __enter__(self) -> Services:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+@contextmanager
+def open_services(settings: Settings, reporter: Reporter | None = None) -> Iterator[Services]:
+    """Services for one command, closed (client, builds, scratch trees) when it ends."""
+    with Services(settings, reporter) as services:
+        yield services
+
+
+def _builder(settings: Settings, reporter: Reporter, envs: IsolatedBuildEnvs) -> SourceBuilder:
+    from cloche.adapters.build import SourceBuilder
+    from cloche.ops.prepare.build_keys import config_settings
+
+    config = config_settings(settings.config_settings)
+    if not settings.no_build_isolation:
+        return SourceBuilder(envs, reporter=reporter, config_settings=config)
+    python = Path(envs.base.executable)  # the target itself
+    return SourceBuilder(
+        None, isolated=False, python=python, reporter=reporter, config_settings=config
+    )
+
+
+def _install_build_requirements(
+    services: Services, sources: Sources, env: Interpreter, requirements: Sequence[str]
+) -> None:
+    """Resolve and link a build environment's requirements, as any install."""
+    from cloche.core.reqfile import parse_requirement
+    from cloche.core.resolver import resolve
+    from cloche.ops.apply import apply
+    from cloche.ops.layouts import layout_for
+    from cloche.ops.plan import plan_for, wanted_from
+
+    reqs = [parse_requirement(text, "build-system.requires") for text in requirements]
+    resolution = resolve(reqs, sources.finder, env.target())
+    layout = layout_for(env)
+    plan = plan_for(layout, wanted_from(resolution, reqs), services.store.unpacked_dist)
+    apply(layout, plan, lambda: sources.preparer, services.settings, services.reporter)
