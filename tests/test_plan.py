@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from packaging.version import Version
 
 from cloche.core.models import normalize
 from cloche.core.plan import InstallPlan, Present, Wanted, plan_install, removals_now
 
 
-def want(name: str, version: str, url: str | None = None) -> Wanted[str]:
-    return Wanted(normalize(name), Version(version), source="index", direct_url=url)
+@dataclass(frozen=True)
+class Source:
+    in_store: bool = False
+
+
+def want(
+    name: str, version: str, url: str | None = None, *, stored: bool = False
+) -> Wanted[Source]:
+    return Wanted(normalize(name), Version(version), source=Source(stored), direct_url=url)
 
 
 def have(name: str, version: str, tag: str = "") -> Present[str]:
@@ -37,7 +46,7 @@ def test_plan_reinstalls_when_asked_or_when_the_url_changed() -> None:
 
 
 def test_removals_now_follow_the_env_as_it_is_when_installing() -> None:
-    plan: InstallPlan[str, str] = plan_install(
+    plan: InstallPlan[Source, str] = plan_install(
         [want("x", "2.0"), want("y", "1.0")], [have("x", "1.0"), have("gone", "1.0")], exact=True
     )
     assert [p.dist for p in plan.remove] == ["x-1.0", "gone-1.0"]
@@ -46,3 +55,9 @@ def test_removals_now_follow_the_env_as_it_is_when_installing() -> None:
     now = [have("x", "1.0"), have("x", "1.5", "(second)"), have("y", "0.5"), have("newcomer", "1")]
     assert [p.dist for p in removals_now(plan, now)] == ["x-1.0", "x-1.5(second)", "y-0.5"]
     assert removals_now(plan, []) == ()
+
+
+def test_plan_says_which_installs_are_stored_and_which_are_remote() -> None:
+    plan = plan_install([want("a", "1.0", stored=True), want("b", "1.0")], [])
+    assert [w.name for w in plan.cached] == ["a"]
+    assert [w.name for w in plan.remote] == ["b"]
