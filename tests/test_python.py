@@ -16,16 +16,16 @@ from packaging.markers import default_environment
 from packaging.tags import sys_tags
 from packaging.version import Version
 
-from cloche.adapters.python import (
+from cloche.adapters.python.discovery import (
     find_active_interpreter,
     find_environment,
     find_interpreter,
     list_interpreters,
     probe,
 )
-from cloche.adapters.python_tags import manylinux_platforms
-from cloche.adapters.venv import create_venv
+from cloche.adapters.python.tags import manylinux_platforms
 from cloche.errors import EnvironmentError_, InterpreterNotFound
+from cloche.ops.venv_create import create_venv
 
 # Read at import time: the isolation fixtures move HOME for each test.
 PYENV_VERSIONS = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from cloche.adapters.python import probe
-from cloche.adapters.venv import create_venv
-from cloche.adapters.venv_activate import ActivationContext, write_activation_scripts
+from cloche.adapters.python.discovery import probe
+from cloche.adapters.venv.activate import ActivationContext, write_activation_scripts
 from cloche.core.models import Interpreter
 from cloche.errors import EnvironmentError_
+from cloche.ops.venv_create import create_venv
 
 PYENV_VERSIONS = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
 

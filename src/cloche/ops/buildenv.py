@@ -13,12 +13,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cloche.adapters.venv import create_venv
 from cloche.config import Settings
 from cloche.core.models import Interpreter, UserRequirement
 from cloche.core.report import Reporter
 from cloche.core.reqfile import parse_requirement
 from cloche.core.resolver import resolve
+from cloche.ops.venv_create import create_venv
 
 if TYPE_CHECKING:
     from cloche.ops.sources import Sources

@@ -41,7 +41,7 @@ from cloche.ops.ahead import AheadFetcher, Stopped
 from cloche.ops.build_keys import build_variant, config_settings, variant_key
 
 if TYPE_CHECKING:
-    from cloche.adapters.build import SourceBuilder
+    from cloche.adapters.build.backend import SourceBuilder
 
 _STREAM_LIMIT = 128 * 1024 * 1024
 """Wheels up to this size unpack as they download, never written to the cache whole.
@@ -168,7 +168,7 @@ class Sources(PackageFinder):
         """
         if not url.startswith("git+"):
             return None
-        from cloche.adapters.build import head_commit, pinned_commit
+        from cloche.adapters.build.vcs import head_commit, pinned_commit
 
         with self._lock:
             tree = self._trees.get(url)
@@ -376,7 +376,7 @@ class Sources(PackageFinder):
             kept = self._kept.get(url)
         if kept is not None:
             return kept
-        from cloche.adapters.build import keep_checkout, parse_vcs_url
+        from cloche.adapters.build.vcs import keep_checkout, parse_vcs_url
 
         if self._src_dir is None:
             raise UsageError(
@@ -432,7 +432,7 @@ class Sources(PackageFinder):
         with self._lock:
             tree = self._trees.get(key)
         if tree is None:
-            from cloche.adapters.build import unpack_sdist
+            from cloche.adapters.build.sdist import unpack_sdist
 
             tree = unpack_sdist(archive, self._scratch())
             with self._lock:
@@ -469,7 +469,7 @@ class Sources(PackageFinder):
             return tree
         split = urlsplit(url)
         if url.startswith("git+"):
-            from cloche.adapters.build import clone_vcs
+            from cloche.adapters.build.vcs import clone_vcs
 
             tree = clone_vcs(url, self._scratch())
         elif split.scheme == "file" and local_path(url).is_dir():
@@ -559,7 +559,7 @@ def open_sources(
         config = config_settings(settings.config_settings)
 
         def builder() -> SourceBuilder:
-            from cloche.adapters.build import SourceBuilder
+            from cloche.adapters.build.backend import SourceBuilder
 
             if isolated:
                 return SourceBuilder(envs, reporter=reporter, config_settings=config)
