@@ -19,17 +19,10 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from cloche.adapters.build import (
-    SourceBuilder,
-    clone_vcs,
-    head_commit,
-    parse_vcs_url,
-    read_build_system,
-    read_sdist_metadata,
-    resolve_vcs_commit,
-    unpack_sdist,
-)
-from cloche.adapters.build_system import LEGACY_BUILD_SYSTEM
+from cloche.adapters.build.backend import SourceBuilder
+from cloche.adapters.build.sdist import read_sdist_metadata, unpack_sdist
+from cloche.adapters.build.system import LEGACY_BUILD_SYSTEM, read_build_system
+from cloche.adapters.build.vcs import clone_vcs, head_commit, parse_vcs_url, resolve_vcs_commit
 from cloche.errors import BuildError, ClocheError
 from tests.support.dists import make_sdist, make_source_tree
 

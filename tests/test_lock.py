@@ -14,7 +14,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag
 from packaging.version import Version
 
-from cloche.adapters.fs import atomic_write_text
+from cloche.adapters.atomic_file import atomic_write_text
 from cloche.core.lock import (
     LockedInstall,
     build_lock,

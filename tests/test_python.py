@@ -16,16 +16,16 @@ from packaging.markers import default_environment
 from packaging.tags import sys_tags
 from packaging.version import Version
 
-from cloche.adapters.python import (
+from cloche.adapters.python.discovery import (
     find_active_interpreter,
     find_environment,
     find_interpreter,
     list_interpreters,
     probe,
 )
-from cloche.adapters.python_tags import manylinux_platforms
-from cloche.adapters.venv import create_venv
+from cloche.adapters.python.tags import manylinux_platforms
 from cloche.errors import EnvironmentError_, InterpreterNotFound
+from cloche.ops.venv_create import create_venv
 
 # Read at import time: the isolation fixtures move HOME for each test.
 PYENV_VERSIONS = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
@@ -71,6 +71,10 @@ def make_script(path: Path, body: str) -> Path:
 
 def test_running_interpreter_tags_match_packaging(shared_cache: Path) -> None:
     interp = probe(Path(sys.executable), shared_cache)
+    # Installers pick the wheel whose tag comes first here, so the order must be
+    # packaging's exactly, not just the set: since packaging 26.3 (pypa/packaging#160)
+    # that puts linux_<arch> before manylinux (newest glibc first) and musllinux, as
+    # a linux_<arch> wheel can only have been built for this very machine.
     assert list(interp.tags) == list(sys_tags())
     assert dict(interp.marker_env) == default_environment()
     assert interp.version == Version(default_environment()["python_full_version"])

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from cloche.adapters.python import probe
-from cloche.adapters.venv import create_venv
-from cloche.adapters.venv_activate import ActivationContext, write_activation_scripts
+from cloche.adapters.python.discovery import probe
+from cloche.adapters.venv.activate import ActivationContext, write_activation_scripts
 from cloche.core.models import Interpreter
 from cloche.errors import EnvironmentError_
+from cloche.ops.venv_create import create_venv
 
 PYENV_VERSIONS = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
 
@@ -166,7 +166,11 @@ def test_system_site_packages(tmp_path: Path, base: Interpreter, shared_cache: P
     create_venv(venv, base, system_site_packages=True, cache_dir=shared_cache)
     assert cfg(venv)["include-system-site-packages"] == "true"
     paths = run(venv / "bin" / "python", "import sys; print('\\n'.join(sys.path))").splitlines()
-    assert base.scheme["purelib"] in paths
+    # A venv made from a venv is made from that venv's own base (as python -m venv does),
+    # so the system site-packages are the base interpreter's: the tests run in a venv.
+    real_base = Path(getattr(sys, "_base_executable", sys.executable))
+    purelib = run(real_base, "import sysconfig; print(sysconfig.get_paths()['purelib'])")
+    assert purelib in paths
 
 
 def test_existing_non_empty_directory_is_refused(

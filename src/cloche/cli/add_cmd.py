@@ -46,7 +46,8 @@ def command(
       cloche add --optional viz matplotlib
       cloche add -e ./libs/mylib
     """
-    from cloche.cli.sync_cmd import default_sync, project_settings
+    from cloche.cli.project_options import project_settings
+    from cloche.cli.project_sync import default_sync
     from cloche.core.models import normalize
     from cloche.ops.project import find_project, project_interpreter
     from cloche.ops.project_edit import (

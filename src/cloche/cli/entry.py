@@ -1,7 +1,8 @@
 """The ``cloche`` console script: a light front door to the click CLI.
 
 A few hot commands are answered without importing click (see ``venv_fast``);
-everything else goes to ``cli.main``.
+everything else goes to the click group in ``cli.main``, run inside the one error
+boundary (``run_guarded``).
 """
 
 from __future__ import annotations
@@ -27,10 +28,17 @@ def main(argv: list[str] | None = None) -> NoReturn:
         # megabytes of index pages: with the default threshold (700) the collector
         # walks that heap again and again (~20-40 ms of a warm install).
         gc.set_threshold(100_000, 50, 100)
-        from cloche.cli.main import main as click_main
+        from cloche.cli.context import AppContext
+        from cloche.cli.main import run_click, wants_traceback
 
+        options = AppContext()
+        # -v shows tracebacks wherever it was given; one given before the subcommand
+        # counts even when parsing failed before it was read.
+        early = wants_traceback(args)
         try:
-            click_main(argv)
+            run_guarded(
+                lambda: run_click(argv, options), verbose=lambda: early or options.verbosity > 0
+            )
         finally:
             # Interpreter shutdown runs a full collection over everything still alive
             # (~50 ms after a resolve); frozen objects are skipped, and the process is

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 
 def target_environment(state: AppContext, python: str | None, system: bool) -> Interpreter:
-    from cloche.adapters.python import find_environment
+    from cloche.adapters.python.discovery import find_environment
 
     settings = state.settings()
     return find_environment(python, system=system, cache_dir=settings.cache_dir)

@@ -53,8 +53,8 @@ def requirements(
       cloche export requirements -o requirements.txt
       cloche export requirements --hashes --no-default-groups
     """
-    from cloche.adapters.fs import atomic_write_text
-    from cloche.cli.sync_cmd import project_settings
+    from cloche.adapters.atomic_file import atomic_write_text
+    from cloche.cli.project_options import project_settings
     from cloche.core.lock import is_fresh
     from cloche.core.project import LOCKFILE
     from cloche.errors import ProjectError

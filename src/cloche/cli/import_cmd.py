@@ -22,8 +22,8 @@ def command(ctx: click.Context, requirements: Path) -> None:
     Example:
       cloche import requirements.txt && cloche sync
     """
-    from cloche.adapters.python import find_interpreter
-    from cloche.cli.sync_cmd import project_settings
+    from cloche.adapters.python.discovery import find_interpreter
+    from cloche.cli.project_options import project_settings
     from cloche.core.project import PYPROJECT, find_project_root
     from cloche.ops.project import project_interpreter
     from cloche.ops.project_edit import commit, lock_edit, read_pyproject, spec_from_text

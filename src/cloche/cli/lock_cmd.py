@@ -27,8 +27,8 @@ def command(ctx: click.Context, check: bool, upgrade: bool) -> None:
       cloche lock
       cloche lock --check      # in CI: is the lock up to date?
     """
-    from cloche.adapters.fs import atomic_write_text
-    from cloche.cli.sync_cmd import project_settings
+    from cloche.adapters.atomic_file import atomic_write_text
+    from cloche.cli.project_options import project_settings
     from cloche.core.project import LOCKFILE
     from cloche.ops.lock import LockRequest, check_fresh, lock_project, previous_lock
     from cloche.ops.project import find_project, project_interpreter

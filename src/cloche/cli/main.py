@@ -1,17 +1,15 @@
-"""The ``cloche`` command: a lazy click group and the one error boundary."""
+"""The ``cloche`` command: a lazy click group, run inside ``entry``'s error boundary."""
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
-import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from cloche import __version__
-from cloche.cli.entry import run_guarded
 from cloche.cli.venv_fast import flag_count
 
 if TYPE_CHECKING:
@@ -174,18 +172,7 @@ def cli(
     options.progress = not no_progress
 
 
-def main(argv: list[str] | None = None) -> NoReturn:
-    """Entry point: run the CLI and map every error to one line and an exit code."""
-    from cloche.cli.context import AppContext
-
-    options = AppContext()
-    early = _wants_traceback(sys.argv[1:] if argv is None else argv)
-    # -v shows tracebacks wherever it was given; one given before the subcommand
-    # counts even when parsing failed before it was read.
-    run_guarded(lambda: _run_click(argv, options), verbose=lambda: early or options.verbosity > 0)
-
-
-def _run_click(argv: list[str] | None, options: AppContext) -> int:
+def run_click(argv: list[str] | None, options: AppContext) -> int:
     """The click command's exit code; click's own errors shown as click shows them."""
     try:
         code = cli.main(args=argv, prog_name="cloche", standalone_mode=False, obj=options)
@@ -200,7 +187,7 @@ def _run_click(argv: list[str] | None, options: AppContext) -> int:
     return code if isinstance(code, int) else 0
 
 
-def _wants_traceback(args: list[str]) -> bool:
+def wants_traceback(args: list[str]) -> bool:
     """True when a global -v/--verbose precedes the subcommand."""
     for arg in args:
         if not arg.startswith("-"):

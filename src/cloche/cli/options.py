@@ -224,7 +224,7 @@ def path_interpreter(
 
     if not paths:
         return target_environment(state, python, system)
-    from cloche.adapters.python import find_active_interpreter
+    from cloche.adapters.python.discovery import find_active_interpreter
 
     return find_active_interpreter(python, cache_dir=state.settings().cache_dir)
 

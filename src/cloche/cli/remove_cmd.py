@@ -27,7 +27,8 @@ def command(
       cloche remove pandas
       cloche remove --dev pytest
     """
-    from cloche.cli.sync_cmd import default_sync, project_settings
+    from cloche.cli.project_options import project_settings
+    from cloche.cli.project_sync import default_sync
     from cloche.ops.project import find_project, project_interpreter
     from cloche.ops.project_edit import (
         commit,

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from cloche.cli.context import app
-from cloche.cli.sync_cmd import lock_mode, selection_from, selection_options
+from cloche.cli.project_options import lock_mode, selection_from, selection_options
 
 
 @click.command(
@@ -59,7 +59,7 @@ def command(
         if not venv.is_dir():
             raise EnvironmentError_(f"{venv} does not exist; run 'cloche sync' first")
     else:
-        from cloche.cli.sync_cmd import sync_now
+        from cloche.cli.project_sync import sync_now
 
         result = sync_now(state, selection, mode)
         venv = Path(result.interpreter.prefix)

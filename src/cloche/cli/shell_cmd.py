@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from cloche.cli.context import app
-from cloche.cli.sync_cmd import lock_mode, selection_from, selection_options
+from cloche.cli.project_options import lock_mode, selection_from, selection_options
 
 
 @click.command("shell")
@@ -32,7 +32,7 @@ def command(ctx: click.Context, /, frozen: bool, locked: bool, **kwargs: Any) ->
     if synced is not None:
         venv = synced.venv
     else:
-        from cloche.cli.sync_cmd import sync_now
+        from cloche.cli.project_sync import sync_now
 
         venv = Path(sync_now(state, selection, mode).interpreter.prefix)
     state.reporter.info(f"Entering {venv} ('exit' to leave)")

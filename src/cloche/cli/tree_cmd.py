@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 def locked_graph(state: AppContext) -> Graph:
     """The project's lock as a graph; warns when the lock is stale. No network."""
-    from cloche.cli.sync_cmd import project_settings
+    from cloche.cli.project_options import project_settings
     from cloche.core.lock import is_fresh
     from cloche.core.project import LOCKFILE
     from cloche.errors import ProjectError

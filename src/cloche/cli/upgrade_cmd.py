@@ -46,7 +46,8 @@ def command(ctx: click.Context, packages: tuple[str, ...], no_sync: bool) -> Non
       cloche upgrade            # everything
       cloche upgrade pandas     # pandas only (and what it needs)
     """
-    from cloche.cli.sync_cmd import default_sync, project_settings
+    from cloche.cli.project_options import project_settings
+    from cloche.cli.project_sync import default_sync
     from cloche.core.project import LOCKFILE
     from cloche.ops.project import find_project, project_interpreter
     from cloche.ops.project_edit import commit, upgrade_lock

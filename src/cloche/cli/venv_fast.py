@@ -86,7 +86,7 @@ def parse(args: Sequence[str]) -> FastVenv | None:
 
 def _interpreter_file(request: str) -> str | None:
     """The file a ``--python`` value names, when it names one (not a version or a venv)."""
-    from cloche.adapters.python_cache import looks_like_path, request_path
+    from cloche.adapters.python.cache import looks_like_path, request_path
 
     text = request.strip()
     if not looks_like_path(text):
@@ -134,27 +134,29 @@ def _settings_are_defaults() -> bool:
 
 def run(request: FastVenv) -> int:
     """Create the venv and say so, as ``cloche venv`` does; the exit code."""
-    from cloche.adapters import python_cache
-    from cloche.adapters.venv import make_venv_files
+    from cloche.adapters.python import cache as python_cache
+    from cloche.adapters.venv.create import make_venv_files
 
-    # None: python_cache falls back to $CLOCHE_CACHE_DIR, then the platform's cache dir.
+    # None: the probe cache falls back to $CLOCHE_CACHE_DIR, then the platform's cache dir.
     cache_dir = request.cache_dir
     if request.python is not None:
-        base, base_data = request.python, None
+        base_executable = request.python
+        base = python_cache.probe_data(base_executable, cache_dir)
     else:
-        base, base_data = python_cache.default_interpreter(cache_dir)
-    _executable, data = make_venv_files(
+        base_executable, base = python_cache.default_interpreter(cache_dir)
+    python_cache.check_usable(python_cache.absolute(base_executable), base)
+    version = python_cache.version_text(base)
+    executables, data = make_venv_files(
         request.path,
         base,
-        base_data=base_data,
+        version=version,
         prompt=request.prompt,
         clear=request.clear,
         allow_existing=request.allow_existing,
         system_site_packages=request.system_site_packages,
-        cache_dir=cache_dir,
     )
+    python_cache.store_probes(executables, data, cache_dir)
     if request.quiet == 0:
-        version = python_cache.version_text(data)
         lines = created_lines(request.path, version, data["paths"]["scripts"])
         sys.stderr.write("".join(f"{line}\n" for line in lines))
     return 0

@@ -9,8 +9,8 @@ from typing import Any
 
 from packaging.version import Version
 
-from cloche.adapters.fs import atomic_write_text
-from cloche.adapters.python import find_active_interpreter
+from cloche.adapters.atomic_file import atomic_write_text
+from cloche.adapters.python.discovery import find_active_interpreter
 from cloche.core.models import NormalizedName, Resolution, Target
 from cloche.core.reqtxt import read_pins, render_compiled
 from cloche.core.resolver import ResolveOptions, resolve

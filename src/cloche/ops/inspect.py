@@ -122,7 +122,7 @@ def _editable_url(url: str, name: str) -> str:
     ``<venv>/src``), else its file URL."""
     if not url.startswith("file:"):
         return url
-    from cloche.adapters.build import checkout_url
+    from cloche.adapters.build.vcs import checkout_url
 
     directory = Path(_file_path(url))
     return (directory.is_dir() and checkout_url(directory, name)) or url

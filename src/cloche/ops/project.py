@@ -39,7 +39,7 @@ def python_request(spec: ProjectSpec) -> str | None:
 
 
 def _fits(spec: ProjectSpec, interpreter: Interpreter) -> bool:
-    from cloche.adapters.python_request import parse_request
+    from cloche.adapters.python.request import parse_request
 
     if spec.requires_python is not None and not spec.requires_python.contains(
         interpreter.version, prereleases=True
@@ -49,7 +49,7 @@ def _fits(spec: ProjectSpec, interpreter: Interpreter) -> bool:
 
 
 def _venv_interpreter(spec: ProjectSpec, cache_dir: Path) -> Interpreter | None:
-    from cloche.adapters.python import probe
+    from cloche.adapters.python.discovery import probe
 
     python = venv_dir(spec) / "bin" / "python"
     if not python.exists():
@@ -62,7 +62,7 @@ def _venv_interpreter(spec: ProjectSpec, cache_dir: Path) -> Interpreter | None:
 
 def base_interpreter(spec: ProjectSpec, cache_dir: Path) -> Interpreter:
     """The interpreter the project's venv is (or would be) made from."""
-    from cloche.adapters.python import find_interpreter
+    from cloche.adapters.python.discovery import find_interpreter
 
     request = python_request(spec)
     found = find_interpreter(request, cache_dir=cache_dir)
@@ -87,7 +87,7 @@ def ensure_venv(
     spec: ProjectSpec, cache_dir: Path, reporter: Reporter | None = None
 ) -> Interpreter:
     """The project's ``.venv`` interpreter, creating (or re-creating) the venv when needed."""
-    from cloche.adapters.venv import create_venv
+    from cloche.ops.venv_create import create_venv
 
     reporter = reporter or NullReporter()
     path = venv_dir(spec)

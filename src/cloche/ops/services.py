@@ -20,7 +20,7 @@ from cloche.core.models import Interpreter
 from cloche.core.report import NullReporter, Reporter
 
 if TYPE_CHECKING:
-    from cloche.adapters.build import SourceBuilder
+    from cloche.adapters.build.backend import SourceBuilder
     from cloche.adapters.index.client import IndexClient
     from cloche.adapters.store import Store
     from cloche.ops.finder.index_finder import IndexFinder
@@ -152,7 +152,7 @@ def open_services(settings: Settings, reporter: Reporter | None = None) -> Itera
 
 
 def _builder(settings: Settings, reporter: Reporter, envs: IsolatedBuildEnvs) -> SourceBuilder:
-    from cloche.adapters.build import SourceBuilder
+    from cloche.adapters.build.backend import SourceBuilder
     from cloche.ops.prepare.build_keys import config_settings
 
     config = config_settings(settings.config_settings)

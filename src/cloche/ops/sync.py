@@ -68,7 +68,7 @@ def current_lock(
     if mode is LockMode.LOCKED:
         raise LockStaleError(STALE_MESSAGE)
     result = lock_project(services, spec, interpreter, lock, LockRequest())
-    from cloche.adapters.fs import atomic_write_text
+    from cloche.adapters.atomic_file import atomic_write_text
 
     atomic_write_text(spec.lock_path, result.text)
     reporter.info(f"Locked {len(result.lock.packages)} package(s) in {LOCKFILE}")

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cloche.adapters.python import find_interpreter
-from cloche.adapters.venv import create_venv
+from cloche.adapters.python.discovery import find_interpreter
 from cloche.config import Settings
 from cloche.core.models import Interpreter
 from cloche.core.report import NullReporter, Reporter
+from cloche.ops.venv_create import create_venv
 
 if TYPE_CHECKING:
     from cloche.ops.services import Services

@@ -13,15 +13,15 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from cloche.adapters.venv import create_venv
 from cloche.core.models import Interpreter
+from cloche.ops.venv_create import create_venv
 
 InstallInto = Callable[[Interpreter, Sequence[str]], None]
 """Resolve requirement strings and install them into the environment of an interpreter."""
 
 
 class BuildEnv:
-    """One isolated build environment (satisfies adapters.build.BuildEnvironment)."""
+    """One isolated build environment (satisfies adapters.build.backend.BuildEnvironment)."""
 
     def __init__(self, interpreter: Interpreter, install: InstallInto) -> None:
         self.interpreter = interpreter

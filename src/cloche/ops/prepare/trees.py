@@ -25,7 +25,7 @@ from cloche.errors import BuildError, UsageError
 from cloche.ops.prepare.build_keys import variant_key
 
 if TYPE_CHECKING:
-    from cloche.adapters.build import SourceBuilder
+    from cloche.adapters.build.backend import SourceBuilder
     from cloche.adapters.index.cache import MetadataCache
     from cloche.adapters.index.client import IndexClient
     from cloche.adapters.store import Store
@@ -120,7 +120,7 @@ class SourceTrees:
         with self._lock:
             tree = self._trees.get(key)
         if tree is None:
-            from cloche.adapters.build import unpack_sdist
+            from cloche.adapters.build.sdist import unpack_sdist
 
             tree = unpack_sdist(archive, self.scratch())
             with self._lock:
@@ -135,7 +135,7 @@ class SourceTrees:
             return tree
         split = urlsplit(url)
         if url.startswith("git+"):
-            from cloche.adapters.build import clone_vcs
+            from cloche.adapters.build.vcs import clone_vcs
 
             tree = clone_vcs(url, self.scratch())
         elif split.scheme == "file" and local_path(url).is_dir():
@@ -168,7 +168,7 @@ class SourceTrees:
             kept = self._kept.get(url)
         if kept is not None:
             return kept
-        from cloche.adapters.build import keep_checkout, parse_vcs_url
+        from cloche.adapters.build.vcs import keep_checkout, parse_vcs_url
 
         if self._src_dir is None:
             raise UsageError(
@@ -197,7 +197,7 @@ class SourceTrees:
         """
         if not url.startswith("git+"):
             return None
-        from cloche.adapters.build import head_commit, pinned_commit
+        from cloche.adapters.build.vcs import head_commit, pinned_commit
 
         with self._lock:
             tree = self._trees.get(url)

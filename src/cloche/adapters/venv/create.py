@@ -4,9 +4,13 @@ The layout comes from the base interpreter's probe (its venv sysconfig scheme),
 so with a cached probe creating a venv starts no subprocess at all. pip is not
 installed here: seeding goes through cloche's own installer.
 
+Probing and the probe cache belong to ``adapters.python``: the caller hands in
+the base interpreter's probe and records the one returned for the new venv
+(see ``ops.venv_create`` and ``cli.venv_fast``).
+
 ``cloche venv`` is timed against tools written in Rust, so this module and what
 it imports stay light: ``os.path`` strings, no pathlib, dataclasses or packaging
-(see ``python_cache``). ``create_venv`` builds the full ``Interpreter`` on top.
+(see ``adapters.python.cache``).
 """
 
 from __future__ import annotations
@@ -14,81 +18,45 @@ from __future__ import annotations
 import os
 
 import cloche
-from cloche.adapters import python_cache
-from cloche.adapters.venv_activate import ActivationContext, write_activation_scripts
+from cloche.adapters.venv.activate import ActivationContext, write_activation_scripts
 from cloche.errors import EnvironmentError_
 
 TYPE_CHECKING = False  # typing itself is not imported at run time (start-up cost)
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from pathlib import Path
     from typing import Any
-
-    from cloche.core.models import Interpreter
-
-
-def create_venv(
-    path: Path,
-    interpreter: Interpreter,
-    *,
-    prompt: str | None = None,
-    clear: bool = False,
-    system_site_packages: bool = False,
-    allow_existing: bool = False,
-    cache_dir: Path | None = None,
-) -> Interpreter:
-    """Create a virtual environment at ``path`` for ``interpreter`` and return its Interpreter.
-
-    ``clear`` wipes an existing environment first; ``allow_existing`` keeps what is
-    there and refreshes configuration, links and scripts.
-    """
-    from cloche.adapters.python_probe import interpreter_from_data
-
-    executable, data = make_venv_files(
-        os.fspath(path),
-        interpreter.executable,
-        prompt=prompt,
-        clear=clear,
-        system_site_packages=system_site_packages,
-        allow_existing=allow_existing,
-        cache_dir=None if cache_dir is None else os.fspath(cache_dir),
-    )
-    return interpreter_from_data(executable, data)
 
 
 def make_venv_files(
     path: str,
-    base_executable: str,
+    base: Mapping[str, Any],
     *,
+    version: str,
     prompt: str | None = None,
     clear: bool = False,
     system_site_packages: bool = False,
     allow_existing: bool = False,
-    cache_dir: str | None = None,
-    base_data: Mapping[str, Any] | None = None,
-) -> tuple[str, dict[str, Any]]:
-    """Create the venv at ``path`` from the interpreter at ``base_executable``.
+) -> tuple[list[str], dict[str, Any]]:
+    """Create the venv at ``path`` from the interpreter whose (usable) probe is ``base``.
 
-    ``base_data`` is that interpreter's probe when the caller already has it.
-    Returns the venv's ``python`` and its probe data (also cached, so later commands
-    on the venv run no probe).
+    ``version`` is that interpreter's version as PEP 440 text, for ``pyvenv.cfg``.
+    ``clear`` wipes an existing environment first; ``allow_existing`` keeps what is
+    there and refreshes configuration, links and scripts. Returns the venv's
+    executables (its ``python`` first) and its probe data, which the caller records
+    so later commands on the venv run no probe.
     """
     if os.name == "nt":
         raise EnvironmentError_(
             "creating virtual environments on Windows is not supported yet; "
             "use 'python -m venv' there"
         )
-    base = (
-        base_data if base_data is not None else python_cache.probe_data(base_executable, cache_dir)
-    )
-    python_cache.check_usable(python_cache.absolute(base_executable), base)
     if prompt == ".":  # like CPython (bpo-38901): the current directory's name
         prompt = os.path.basename(os.getcwd())
-    venv_dir = python_cache.absolute(path)
+    venv_dir = os.path.normpath(os.path.abspath(path))
     created = not os.path.lexists(venv_dir)
     _prepare_directory(venv_dir, clear=clear, allow_existing=allow_existing)
     try:
-        return _populate(venv_dir, base, prompt, system_site_packages, cache_dir)
+        return _populate(venv_dir, base, version, prompt, system_site_packages)
     except BaseException:
         if created:
             import shutil
@@ -109,17 +77,19 @@ def venv_paths(base: Mapping[str, Any], venv_dir: str) -> dict[str, str]:
 def _populate(
     venv_dir: str,
     base: Mapping[str, Any],
+    version: str,
     prompt: str | None,
     system_site_packages: bool,
-    cache_dir: str | None,
-) -> tuple[str, dict[str, Any]]:
+) -> tuple[list[str], dict[str, Any]]:
     paths = venv_paths(base, venv_dir)
     bin_dir = paths["scripts"]
     try:
         for key in ("scripts", "purelib", "platlib"):
             os.makedirs(paths[key], exist_ok=True)
         _link_lib64(venv_dir, base)
-        _write_pyvenv_cfg(venv_dir, base, prompt=prompt, system_site_packages=system_site_packages)
+        _write_pyvenv_cfg(
+            venv_dir, base, version, prompt=prompt, system_site_packages=system_site_packages
+        )
         executables = _link_executables(bin_dir, base)
         with open(os.path.join(venv_dir, ".gitignore"), "w", encoding="utf-8") as fh:
             fh.write("# Created by cloche automatically.\n*\n")
@@ -141,9 +111,7 @@ def _populate(
     data = dict(base)
     data["prefix"] = venv_dir
     data["paths"] = paths
-    for executable in executables:
-        python_cache.store_probe(executable, data, cache_dir)
-    return executables[0], data
+    return executables, data
 
 
 def _prepare_directory(venv_dir: str, *, clear: bool, allow_existing: bool) -> None:
@@ -198,13 +166,18 @@ def _link_lib64(venv_dir: str, base: Mapping[str, Any]) -> None:
 
 
 def _write_pyvenv_cfg(
-    venv_dir: str, base: Mapping[str, Any], *, prompt: str | None, system_site_packages: bool
+    venv_dir: str,
+    base: Mapping[str, Any],
+    version: str,
+    *,
+    prompt: str | None,
+    system_site_packages: bool,
 ) -> None:
     base_exe = str(base["base_executable"])
     lines = [
         f"home = {os.path.dirname(base_exe)}",
         f"include-system-site-packages = {'true' if system_site_packages else 'false'}",
-        f"version = {python_cache.version_text(base)}",
+        f"version = {version}",
         f"executable = {base_exe}",
         f"command = cloche venv --python {base_exe} {venv_dir}",
     ]

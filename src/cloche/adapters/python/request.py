@@ -9,7 +9,7 @@ from pathlib import Path
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from cloche.adapters.python_cache import looks_like_path, request_path
+from cloche.adapters.python.cache import looks_like_path, request_path
 from cloche.core.models import Interpreter
 from cloche.errors import InterpreterNotFound
 

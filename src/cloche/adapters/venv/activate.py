@@ -6,7 +6,7 @@ Rather than keep a table of releases (the quoting fix was backported), read the
 rules from the target's ``venv/__init__.py`` itself.
 
 This runs on ``cloche venv``'s start-up path: plain classes and ``os.path``, no
-dataclasses or pathlib (see ``python_cache``).
+dataclasses or pathlib (see ``adapters.python.cache``).
 """
 
 from __future__ import annotations

@@ -8,9 +8,9 @@ from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from cloche.adapters import python_cache
-from cloche.adapters.python_probe import interpreter_from_data, probe_interpreter
-from cloche.adapters.python_request import PythonRequest, parse_request
+from cloche.adapters.python import cache as python_cache
+from cloche.adapters.python.probe import interpreter_from_data, probe_interpreter
+from cloche.adapters.python.request import PythonRequest, parse_request
 from cloche.core.models import Interpreter
 from cloche.errors import EnvironmentError_, InterpreterNotFound
 

@@ -24,7 +24,7 @@ from cloche.errors import InterpreterNotFound
 
 TYPE_CHECKING = False  # typing itself is not imported at run time (start-up cost)
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
     from os import PathLike
     from typing import Any
 
@@ -60,12 +60,14 @@ def probe_data(executable: str | PathLike[str], cache_dir: str | None = None) ->
     return data
 
 
-def store_probe(
-    executable: str | PathLike[str], data: Mapping[str, Any], cache_dir: str | None = None
+def store_probes(
+    executables: Iterable[str], data: Mapping[str, Any], cache_dir: str | None = None
 ) -> None:
-    """Record ``data`` as the probe of ``executable`` (used for venvs made without a subprocess)."""
-    path = _key_path(absolute(executable))
-    _write_cache(_cache_file(cache_dir, path), _stat_key(path, os.fspath(executable)), data)
+    """Record ``data`` as the probe of each of ``executables`` (the links of a venv made
+    without a subprocess, so that later commands on it run none either)."""
+    for executable in executables:
+        path = _key_path(absolute(executable))
+        _write_cache(_cache_file(cache_dir, path), _stat_key(path, executable), data)
 
 
 def default_interpreter(cache_dir: str | None = None) -> tuple[str, dict[str, Any]]:
@@ -212,7 +214,7 @@ def _probe_flags(path: str) -> list[str]:
 def _run_probe(path: str, shown: str) -> dict[str, Any]:
     import subprocess
 
-    from cloche.adapters.python_script import PROBE_SCRIPT
+    from cloche.adapters.python.probe_script import PROBE_SCRIPT
 
     try:
         proc = subprocess.run(

@@ -1,4 +1,4 @@
-"""The script run inside a target interpreter to describe it (see ``python_probe``).
+"""The script run inside a target interpreter to describe it (see ``cache``).
 
 It must run on any CPython/PyPy >= 3.8 with nothing installed, and must at least
 parse and report its version on older Pythons (2.7 included), so it avoids

@@ -1,6 +1,6 @@
 """Interpreter descriptions (``Interpreter``) built from cached probes.
 
-``python_cache`` runs the probe and keeps what it said; this module turns that into
+``cache`` runs the probe and keeps what it said; this module turns that into
 the values the resolver and installer use.
 """
 
@@ -13,8 +13,8 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-from cloche.adapters import python_cache
-from cloche.adapters.python_tags import compute_tags
+from cloche.adapters.python import cache as python_cache
+from cloche.adapters.python.tags import compute_tags
 from cloche.core.models import Interpreter
 from cloche.errors import InterpreterNotFound
 

@@ -24,42 +24,15 @@ from pyproject_hooks import (
     HookMissing,
 )
 
-from cloche.adapters.build_archive import read_sdist_metadata, unpack_sdist
-from cloche.adapters.build_runner import CapturingRunner, HookFailed, backend_tail
-from cloche.adapters.build_system import BuildSystem, describe_project, read_build_system
-from cloche.adapters.build_vcs import (
-    VcsUrl,
-    checkout_url,
-    clone_vcs,
-    head_commit,
-    keep_checkout,
-    parse_vcs_url,
-    pinned_commit,
-    redact_url,
-    resolve_vcs_commit,
-)
+from cloche.adapters.build.runner import CapturingRunner, HookFailed, backend_tail
+from cloche.adapters.build.system import BuildSystem, describe_project, read_build_system
+from cloche.adapters.build.vcs import redact_url
 from cloche.core.metadata import parse_core_metadata
 from cloche.core.models import Metadata
 from cloche.core.report import NullReporter, Reporter
 from cloche.errors import BuildError
 
-__all__ = [
-    "BuildEnvironment",
-    "BuildEnvironmentFactory",
-    "BuildSystem",
-    "SourceBuilder",
-    "VcsUrl",
-    "checkout_url",
-    "clone_vcs",
-    "head_commit",
-    "keep_checkout",
-    "parse_vcs_url",
-    "pinned_commit",
-    "read_build_system",
-    "read_sdist_metadata",
-    "resolve_vcs_commit",
-    "unpack_sdist",
-]
+__all__ = ["BuildEnvironment", "BuildEnvironmentFactory", "SourceBuilder"]
 
 _T = TypeVar("_T")
 

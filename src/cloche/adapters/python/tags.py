@@ -112,6 +112,11 @@ def _linux_platforms(data: Mapping[str, Any]) -> Iterator[str]:
         linux = {"linux_x86_64": "linux_i686", "linux_aarch64": "linux_armv8l"}.get(linux, linux)
     arch = linux.split("_", 1)[1]
     archs = ["armv8l", "armv7l"] if arch == "armv8l" else [arch]
+    # packaging >= 26.3 order (pypa/packaging#160): a linux_<arch> wheel can only
+    # have been built for this machine, so it is the most specific; then manylinux
+    # newest first, then musllinux.
+    for one in archs:
+        yield f"linux_{one}"
     if data.get("glibc") and _have_manylinux_abi(data.get("elf"), archs):
         yield from manylinux_platforms(archs, _parse_glibc(str(data["glibc"])))
     if data.get("musl"):
@@ -119,8 +124,6 @@ def _linux_platforms(data: Mapping[str, Any]) -> Iterator[str]:
         for one in archs:
             for m in range(int(musl_minor), -1, -1):
                 yield f"musllinux_{int(musl_major)}_{m}_{one}"
-    for one in archs:
-        yield f"linux_{one}"
 
 
 def _parse_glibc(text: str) -> tuple[int, int]:

@@ -1,4 +1,4 @@
-"""Small filesystem primitives shared by ops: atomic writes."""
+"""Writing a text file atomically: readers see the old file or the new one, never half of one."""
 
 from __future__ import annotations
 

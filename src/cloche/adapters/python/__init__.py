@@ -1,0 +1,1 @@
+"""Python interpreters: finding them, probing them (cached) and the wheel tags they accept."""

@@ -1,0 +1,1 @@
+"""Virtual environments made directly (no ``python -m venv``), and their activation scripts."""

@@ -1,0 +1,55 @@
+"""Syncing the project's environment as the project commands do (sync, run, shell,
+and add, remove and upgrade once they have written the lock)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cloche.cli.project_options import project_settings
+
+if TYPE_CHECKING:
+    from cloche.cli.context import AppContext
+    from cloche.ops.plan import Plan
+    from cloche.ops.stamp import Selection
+    from cloche.ops.sync import SyncResult
+
+UP_TO_DATE = "Environment is up to date"
+
+
+def sync_now(
+    state: AppContext,
+    selection: Selection,
+    mode: str,
+    *,
+    offline: bool | None = None,
+) -> SyncResult:
+    """The slow path: lock if needed, install, stamp; prints what changed."""
+    from cloche.ops.project import find_project
+    from cloche.ops.sync import LockMode, sync_project
+
+    spec = find_project()
+    settings = project_settings(state, spec, offline=offline)
+    try:
+        result = sync_project(state.services(settings), spec, selection, LockMode(mode))
+    finally:
+        state.reporter.close()
+    _print_sync(state, result.plan)
+    return result
+
+
+def _print_sync(state: AppContext, plan: Plan) -> None:
+    if plan.is_noop:
+        state.reporter.info(UP_TO_DATE)
+        return
+    from cloche.cli.summary import print_plan
+
+    print_plan(state.reporter, plan)
+
+
+def default_sync(state: AppContext, no_sync: bool) -> None:
+    """What add/remove/upgrade do after writing the lock."""
+    if no_sync:
+        return
+    from cloche.ops.stamp import Selection
+
+    sync_now(state, Selection(), "auto")
