@@ -25,9 +25,7 @@ _ENCRYPTED = 0x1
 _FAST_METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
 
 
-def member_data(
-    zf: zipfile.ZipFile, view: memoryview, info: zipfile.ZipInfo
-) -> memoryview | bytes:
+def member_data(zf: zipfile.ZipFile, view: memoryview, info: zipfile.ZipInfo) -> memoryview | bytes:
     """The uncompressed bytes of ``info``, read straight from the archive's buffer."""
     if not direct(info):
         return zf.read(info)
