@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from cloche.adapters.store import CorruptWheelError, Store, UnpackedWheel, unpack
+from cloche.adapters.store import CorruptWheelError, Store, StoreMaintenance, UnpackedWheel, unpack
 from cloche.errors import HashMismatchError, InstallError
 from tests.support.dists import make_wheel, record_hash
 
@@ -328,7 +328,7 @@ def _fill(store: Store, tmp_path: Path) -> dict[str, str]:
 
 def test_info_counts_entries_and_hardlinked_bytes_once(store: Store, tmp_path: Path) -> None:
     digests = _fill(store, tmp_path)
-    info = store.info()
+    info = StoreMaintenance(store.root).info()
     buckets = {b.name: b for b in info.buckets}
     assert buckets["archives-v1"].entries == 2
     assert buckets["wheels-v1"].entries == 2
@@ -340,12 +340,12 @@ def test_info_counts_entries_and_hardlinked_bytes_once(store: Store, tmp_path: P
     assert archive is not None
     before = info.total_bytes
     (store.root / "tmp" / "link").hardlink_to(archive)
-    assert store.info().total_bytes == before
+    assert StoreMaintenance(store.root).info().total_bytes == before
 
 
 def test_clean_one_package(store: Store, tmp_path: Path) -> None:
     digests = _fill(store, tmp_path)
-    freed = store.clean("ALPHA")
+    freed = StoreMaintenance(store.root).clean("ALPHA")
     assert freed > 0
     assert store.archive(digests["alpha"]) is None
     assert store.unpacked(digests["alpha"]) is None
@@ -359,10 +359,10 @@ def test_clean_everything(store: Store, tmp_path: Path) -> None:
     digests = _fill(store, tmp_path)
     (store.root / "http-v1").mkdir()
     (store.root / "http-v1" / "page").write_text("cached")
-    total = store.info().total_bytes
-    assert store.clean() == total
+    total = StoreMaintenance(store.root).info().total_bytes
+    assert StoreMaintenance(store.root).clean() == total
     assert store.unpacked(digests["beta"]) is None
-    assert store.info().total_bytes == 0
+    assert StoreMaintenance(store.root).info().total_bytes == 0
     assert sorted(p.name for p in store.root.iterdir()) == ["locks", "tmp"]
 
 
@@ -381,7 +381,7 @@ def test_prune_removes_leftovers_and_old_buckets_only(store: Store, tmp_path: Pa
     os.utime(stale, (0, 0))
     fresh = store.staging_dir()
 
-    assert store.prune() > 0
+    assert StoreMaintenance(store.root).prune() > 0
     assert not old.parent.exists()
     assert not half.exists()
     assert not stale.exists()
@@ -389,7 +389,7 @@ def test_prune_removes_leftovers_and_old_buckets_only(store: Store, tmp_path: Pa
     assert other.exists()  # not ours to judge
     assert store.unpacked(digests["alpha"]) is not None
     assert store.archive(digests["beta"]) is not None
-    store.prune(tmp_age=0)
+    StoreMaintenance(store.root).prune(tmp_age=0)
     assert not fresh.exists()
 
 

@@ -27,10 +27,10 @@ def dir_(ctx: click.Context) -> None:
 @click.pass_context
 def info(ctx: click.Context) -> None:
     """Show what the cache holds and the disk it uses."""
-    from cloche.adapters.store import Store
+    from cloche.adapters.store import StoreMaintenance
 
     settings = app(ctx).settings()
-    store_info = Store(settings.cache_dir).info()
+    store_info = StoreMaintenance(settings.cache_dir).info()
     click.echo(f"cache: {settings.cache_dir}")
     for bucket in store_info.buckets:
         click.echo(f"  {bucket.name:<16} {bucket.entries:>7} entries  {_size(bucket.bytes):>10}")
@@ -42,9 +42,9 @@ def info(ctx: click.Context) -> None:
 @click.pass_context
 def clean(ctx: click.Context, package: str | None) -> None:
     """Remove everything from the cache, or every entry of PACKAGE."""
-    from cloche.adapters.store import Store
+    from cloche.adapters.store import StoreMaintenance
 
-    freed = Store(app(ctx).settings().cache_dir).clean(package)
+    freed = StoreMaintenance(app(ctx).settings().cache_dir).clean(package)
     what = f"entries of {package}" if package else "the cache"
     click.echo(f"Removed {what} ({_size(freed)} freed)")
 
@@ -54,9 +54,9 @@ def clean(ctx: click.Context, package: str | None) -> None:
 def prune(ctx: click.Context) -> None:
     """Remove unused entries: leftovers of interrupted runs, old cache formats and
     records of wheels no longer in the cache."""
-    from cloche.adapters.store import Store
+    from cloche.adapters.store import StoreMaintenance
 
-    freed = Store(app(ctx).settings().cache_dir).prune()
+    freed = StoreMaintenance(app(ctx).settings().cache_dir).prune()
     click.echo(f"Pruned the cache ({_size(freed)} freed)")
 
 

@@ -10,14 +10,17 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from cloche.adapters.store.store import BucketInfo, CacheError, Store, StoreInfo
+    from cloche.adapters.store.layout import CacheError
+    from cloche.adapters.store.maintenance import BucketInfo, StoreInfo, StoreMaintenance
+    from cloche.adapters.store.store import Store
     from cloche.adapters.store.wheel import CorruptWheelError, RecordRow, UnpackedWheel
 
 _HOMES = {
-    "BucketInfo": "store",
-    "CacheError": "store",
+    "BucketInfo": "maintenance",
+    "CacheError": "layout",
     "Store": "store",
-    "StoreInfo": "store",
+    "StoreInfo": "maintenance",
+    "StoreMaintenance": "maintenance",
     "CorruptWheelError": "wheel",
     "RecordRow": "wheel",
     "UnpackedWheel": "wheel",
@@ -30,6 +33,7 @@ __all__ = [
     "RecordRow",
     "Store",
     "StoreInfo",
+    "StoreMaintenance",
     "UnpackedWheel",
 ]
 

@@ -17,18 +17,10 @@ import threading
 import zipfile
 from pathlib import Path
 
-from cloche.adapters.store.unpack import (
-    CORRUPT_ARCHIVE,
-    Extracted,
-    Prior,
-    b64,
-    extract_wheel_data,
-    make_dir,
-    unpack_member,
-    unsafe_name,
-    write_file,
-)
+from cloche.adapters.store.checks import b64, unsafe_name
+from cloche.adapters.store.unpack import Extracted, Prior, extract_wheel_data, make_dir, write_file
 from cloche.adapters.store.wheel import MANIFEST_NAME, UnpackedWheel
+from cloche.adapters.store.zipread import CORRUPT_ARCHIVE, unpack_member
 
 _NOT_EARLY: tuple[type[BaseException], ...] = (OSError, *CORRUPT_ARCHIVE)
 """A member that fails to write early is left to the final pass, which reports it."""
