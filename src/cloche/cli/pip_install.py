@@ -165,9 +165,7 @@ def command(ctx: click.Context, /, packages: tuple[str, ...], **kwargs: Any) -> 
         src=kwargs["src"],
     )
     try:
-        plan = install_requirements(
-            state.services(settings), interpreter, asked, options
-        )
+        plan = install_requirements(state.services(settings), interpreter, asked, options)
     finally:
         state.reporter.close()
     directory = target or prefix

@@ -142,9 +142,7 @@ def outdated(
     for dist in dists:
         if dist.direct_url is not None:
             continue
-        releases = releases_for(
-            dist.name, client.files(dist.name), target, ranks, FilePolicy.ANY
-        )
+        releases = releases_for(dist.name, client.files(dist.name), target, ranks, FilePolicy.ANY)
         allow_pre = dist.version.is_prerelease or settings.prerelease
         for release in releases:
             if release.chosen is None or release.yanked:
@@ -152,9 +150,7 @@ def outdated(
             if release.version.is_prerelease and not allow_pre:
                 continue
             if release.version > dist.version:
-                out.append(
-                    Outdated(dist.display_name or dist.name, dist.version, release.version)
-                )
+                out.append(Outdated(dist.display_name or dist.name, dist.version, release.version))
             break
     return out
 

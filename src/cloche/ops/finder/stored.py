@@ -206,9 +206,7 @@ def stored_resolution(
             return None  # a dependency wants another version than the pin: a conflict
     resolution = Resolution(
         target=target,
-        packages=tuple(
-            _with_origins(packages[n], origins.get(n, [])) for n in sorted(packages)
-        ),
+        packages=tuple(_with_origins(packages[n], origins.get(n, [])) for n in sorted(packages)),
     )
     return StoredAnswer(resolution, stored)
 

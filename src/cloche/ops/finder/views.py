@@ -81,9 +81,7 @@ class _Both:
         self._then.on_metadata(file, metadata)
 
 
-def install_view(
-    finder: PackageFinder, *, no_deps: bool, ahead: PickFiles | None
-) -> PackageFinder:
+def install_view(finder: PackageFinder, *, no_deps: bool, ahead: PickFiles | None) -> PackageFinder:
     """The finder an install resolves with: dependencies hidden or pins started ahead."""
     if no_deps:
         return NoDeps(finder, ahead)

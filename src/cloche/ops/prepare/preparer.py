@@ -269,5 +269,3 @@ def _unpack_helpers(todo: Sequence[Wanted[Artifact]]) -> int:
 def _size(want: Wanted[Artifact]) -> int:
     file = want.source.file
     return (file.size or 0) if file is not None else 0
-
-
