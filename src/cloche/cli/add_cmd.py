@@ -48,8 +48,7 @@ def command(
     """
     from cloche.cli.sync_cmd import default_sync, project_settings
     from cloche.core.models import normalize
-    from cloche.ops.project import find_project, project_interpreter
-    from cloche.ops.project_edit import (
+    from cloche.ops.project.edit import (
         commit,
         local_sources,
         lock_edit,
@@ -57,6 +56,7 @@ def command(
         read_pyproject,
         with_added,
     )
+    from cloche.ops.project.environment import find_project, project_interpreter
 
     if dev:
         if group not in (None, "dev"):

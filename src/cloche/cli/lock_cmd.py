@@ -31,7 +31,7 @@ def command(ctx: click.Context, check: bool, upgrade: bool) -> None:
     from cloche.cli.sync_cmd import project_settings
     from cloche.core.project import LOCKFILE
     from cloche.ops.lock import LockRequest, check_fresh, lock_project, previous_lock
-    from cloche.ops.project import find_project, project_interpreter
+    from cloche.ops.project.environment import find_project, project_interpreter
 
     state = app(ctx)
     spec = find_project()

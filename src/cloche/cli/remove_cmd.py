@@ -28,14 +28,14 @@ def command(
       cloche remove --dev pytest
     """
     from cloche.cli.sync_cmd import default_sync, project_settings
-    from cloche.ops.project import find_project, project_interpreter
-    from cloche.ops.project_edit import (
+    from cloche.ops.project.edit import (
         commit,
         lock_edit,
         read_pyproject,
         with_removed,
         without_unused_sources,
     )
+    from cloche.ops.project.environment import find_project, project_interpreter
 
     if dev:
         if group not in (None, "dev"):

@@ -48,8 +48,8 @@ def command(ctx: click.Context, packages: tuple[str, ...], no_sync: bool) -> Non
     """
     from cloche.cli.sync_cmd import default_sync, project_settings
     from cloche.core.project import LOCKFILE
-    from cloche.ops.project import find_project, project_interpreter
-    from cloche.ops.project_edit import commit, upgrade_lock
+    from cloche.ops.project.edit import commit, upgrade_lock
+    from cloche.ops.project.environment import find_project, project_interpreter
 
     state = app(ctx)
     spec = find_project()

@@ -17,7 +17,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from cloche.core.models import NormalizedName, UserRequirement, normalize, parse_dist_filename
-from cloche.core.reqline import specifier_problem
+from cloche.core.requirements.line import specifier_problem
 from cloche.errors import ProjectError, UsageError
 
 if sys.version_info >= (3, 11):

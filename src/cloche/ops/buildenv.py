@@ -17,7 +17,7 @@ from cloche.adapters.venv import create_venv
 from cloche.config import Settings
 from cloche.core.models import Interpreter, UserRequirement
 from cloche.core.report import Reporter
-from cloche.core.reqfile import parse_requirement
+from cloche.core.requirements.file import parse_requirement
 from cloche.core.resolver import resolve
 
 if TYPE_CHECKING:

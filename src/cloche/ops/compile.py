@@ -14,7 +14,7 @@ from cloche.adapters.python import find_active_interpreter
 from cloche.config import Settings
 from cloche.core.models import NormalizedName, Resolution, Target
 from cloche.core.report import NullReporter, Reporter
-from cloche.core.reqtxt import read_pins, render_compiled
+from cloche.core.requirements.pins import read_pins, render_compiled
 from cloche.core.resolver import ResolveOptions, resolve
 from cloche.core.targets import target_for
 from cloche.ops.requirements import gather, settings_with_file_options

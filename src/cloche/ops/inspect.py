@@ -14,7 +14,7 @@ from cloche.config import Settings
 from cloche.core.dep_graph import Graph, Root
 from cloche.core.direct_url import recorded_url
 from cloche.core.models import Interpreter, NormalizedName, normalize
-from cloche.core.reqtxt import render_freeze
+from cloche.core.requirements.pins import render_freeze
 from cloche.core.resolver.options import FilePolicy
 from cloche.core.resolver.releases import releases_for, tag_ranks
 from cloche.ops.install import layout_for

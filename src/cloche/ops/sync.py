@@ -15,7 +15,8 @@ from packaging.pylock import PackageDirectory, PackageVcs, Pylock
 from packaging.version import Version
 
 from cloche.config import Settings
-from cloche.core.lock import LockedInstall, is_fresh, select
+from cloche.core.lock.inputs import is_fresh
+from cloche.core.lock.select import LockedInstall, select
 from cloche.core.models import Interpreter, NormalizedName, normalize
 from cloche.core.plan import Wanted
 from cloche.core.project import LOCKFILE, ProjectSpec
@@ -33,7 +34,7 @@ from cloche.ops.install import (
     stored_wheels,
 )
 from cloche.ops.lock import STALE_MESSAGE, LockRequest, lock_project, read_lock
-from cloche.ops.project import ensure_venv
+from cloche.ops.project.environment import ensure_venv
 from cloche.ops.stamp import Inputs, Selection, clear_stamp, write_stamp
 
 

@@ -39,7 +39,7 @@ def make_venv(
     )
     if seed:
         # Imported here: a plain `cloche venv` must not pay for the installer's imports.
-        from cloche.core.reqfile import parse_requirement
+        from cloche.core.requirements.file import parse_requirement
         from cloche.ops.pip_env import InstallOptions, install_requirements
         from cloche.ops.requirements import Asked
 

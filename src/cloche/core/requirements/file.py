@@ -16,7 +16,7 @@ from pathlib import Path, PurePath
 from packaging.utils import canonicalize_name
 
 from cloche.core.models import UserRequirement
-from cloche.core.reqline import is_project_name, is_url, parse_requirement
+from cloche.core.requirements.line import is_project_name, is_url, parse_requirement
 from cloche.errors import RequirementError
 
 __all__ = [

@@ -20,7 +20,8 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
 from cloche.config import Settings
-from cloche.core.lock import build_lock, dump_lock
+from cloche.core.lock.model import build_lock
+from cloche.core.lock.toml_writer import dump_lock
 from cloche.core.models import Interpreter, Resolution, normalize
 from cloche.core.project import (
     PYPROJECT,
@@ -79,7 +80,7 @@ def spec_from_text(root: Path, text: str) -> ProjectSpec:
 
 def parse_args(args: Sequence[str]) -> list[Requirement]:
     """Requirements typed on the command line (``numpy``, ``"pandas>=2"``, ``name @ url``)."""
-    from cloche.core.reqfile import parse_requirement
+    from cloche.core.requirements.file import parse_requirement
 
     if not args:
         raise UsageError("name at least one package")
