@@ -21,7 +21,8 @@ from cloche.core.lock.select import LockedInstall, select
 from cloche.core.lock.toml_reader import load_lock, parse_lock
 from cloche.core.lock.toml_writer import dump_lock
 from cloche.core.models import DistFile, Resolution, ResolvedPackage, Target, normalize
-from cloche.core.project import ProjectSpec, load_project
+from cloche.core.project.load import load_project
+from cloche.core.project.spec import ProjectSpec
 from cloche.errors import ClocheError, ProjectError, UsageError
 
 if sys.version_info >= (3, 11):

@@ -8,7 +8,7 @@ import pytest
 from packaging.pylock import Pylock
 from packaging.version import Version
 
-from cloche.core.project import load_project
+from cloche.core.project.load import load_project
 from cloche.errors import ClocheError
 from cloche.ops.project.edit import Edit, commit
 from cloche.ops.stamp import Inputs, Selection, check_stamp, write_stamp

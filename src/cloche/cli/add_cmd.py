@@ -10,7 +10,7 @@ from cloche.cli.context import app
 from cloche.cli.options import dependency_list_options
 
 if TYPE_CHECKING:
-    from cloche.core.project import ProjectSpec
+    from cloche.core.project.spec import ProjectSpec
 
 
 @click.command("add")

@@ -56,7 +56,7 @@ def requirements(
     from cloche.adapters.fs import atomic_write_text
     from cloche.cli.sync_cmd import project_settings
     from cloche.core.lock.inputs import is_fresh
-    from cloche.core.project import LOCKFILE
+    from cloche.core.project.spec import LOCKFILE
     from cloche.errors import ProjectError
     from cloche.ops.lock import STALE_MESSAGE, read_lock
     from cloche.ops.project.environment import find_project, lock_python

@@ -24,7 +24,8 @@ def command(ctx: click.Context, requirements: Path) -> None:
     """
     from cloche.adapters.python import find_interpreter
     from cloche.cli.sync_cmd import project_settings
-    from cloche.core.project import PYPROJECT, find_project_root
+    from cloche.core.project.load import find_project_root
+    from cloche.core.project.spec import PYPROJECT
     from cloche.ops.project.edit import commit, lock_edit, read_pyproject, spec_from_text
     from cloche.ops.project.environment import project_interpreter
     from cloche.ops.project.imports import plan_import

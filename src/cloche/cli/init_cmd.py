@@ -31,7 +31,7 @@ def command(ctx: click.Context, name: str | None, python: str | None) -> None:
       cloche init --python 3.11 my-model
     """
     from cloche.adapters.python import find_interpreter
-    from cloche.core.project import PYPROJECT, PYTHON_VERSION_FILE
+    from cloche.core.project.spec import PYPROJECT, PYTHON_VERSION_FILE
     from cloche.core.pyproject_edit import new_pyproject
     from cloche.errors import ProjectError
     from cloche.ops.project.imports import project_name

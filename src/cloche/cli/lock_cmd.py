@@ -29,7 +29,7 @@ def command(ctx: click.Context, check: bool, upgrade: bool) -> None:
     """
     from cloche.adapters.fs import atomic_write_text
     from cloche.cli.sync_cmd import project_settings
-    from cloche.core.project import LOCKFILE
+    from cloche.core.project.spec import LOCKFILE
     from cloche.ops.lock import LockRequest, check_fresh, lock_project, previous_lock
     from cloche.ops.project.environment import find_project, project_interpreter
 

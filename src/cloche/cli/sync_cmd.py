@@ -16,7 +16,7 @@ from cloche.cli.context import AppContext, app
 
 if TYPE_CHECKING:
     from cloche.config import Settings
-    from cloche.core.project import ProjectSpec
+    from cloche.core.project.spec import ProjectSpec
     from cloche.ops.install import Plan
     from cloche.ops.stamp import Selection
     from cloche.ops.sync import SyncResult

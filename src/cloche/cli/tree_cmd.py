@@ -16,7 +16,7 @@ def locked_graph(state: AppContext) -> Graph:
     """The project's lock as a graph; warns when the lock is stale. No network."""
     from cloche.cli.sync_cmd import project_settings
     from cloche.core.lock.inputs import is_fresh
-    from cloche.core.project import LOCKFILE
+    from cloche.core.project.spec import LOCKFILE
     from cloche.errors import ProjectError
     from cloche.ops.lock import STALE_MESSAGE, read_lock
     from cloche.ops.project.environment import find_project

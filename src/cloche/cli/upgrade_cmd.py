@@ -47,7 +47,7 @@ def command(ctx: click.Context, packages: tuple[str, ...], no_sync: bool) -> Non
       cloche upgrade pandas     # pandas only (and what it needs)
     """
     from cloche.cli.sync_cmd import default_sync, project_settings
-    from cloche.core.project import LOCKFILE
+    from cloche.core.project.spec import LOCKFILE
     from cloche.ops.project.edit import commit, upgrade_lock
     from cloche.ops.project.environment import find_project, project_interpreter
 

@@ -15,7 +15,8 @@ from cloche.core.lock.model import build_lock
 from cloche.core.lock.toml_reader import parse_lock
 from cloche.core.lock.toml_writer import dump_lock
 from cloche.core.models import Interpreter, NormalizedName, Resolution, normalize
-from cloche.core.project import LOCKFILE, ProjectSpec, requirements_for
+from cloche.core.project.roots import requirements_for
+from cloche.core.project.spec import LOCKFILE, ProjectSpec
 from cloche.core.report import NullReporter, Reporter
 from cloche.errors import ClocheError, LockStaleError, ProjectError, UsageError
 from cloche.ops.project.environment import lock_python, needs_interpreter

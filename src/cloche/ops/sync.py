@@ -19,7 +19,7 @@ from cloche.core.lock.inputs import is_fresh
 from cloche.core.lock.select import LockedInstall, select
 from cloche.core.models import Interpreter, NormalizedName, normalize
 from cloche.core.plan import Wanted
-from cloche.core.project import LOCKFILE, ProjectSpec
+from cloche.core.project.spec import LOCKFILE, ProjectSpec
 from cloche.core.report import NullReporter, Reporter
 from cloche.errors import LockStaleError, ProjectError
 from cloche.ops.install import (

@@ -15,7 +15,7 @@ from packaging.requirements import Requirement
 
 from cloche.core.lock.direct import strip_credentials
 from cloche.core.models import normalize
-from cloche.core.project import ProjectSpec
+from cloche.core.project.spec import ProjectSpec
 
 
 def inputs_hash(spec: ProjectSpec, index_urls: Sequence[str]) -> str:

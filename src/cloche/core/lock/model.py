@@ -31,7 +31,7 @@ from cloche.core.lock.direct import ArchiveHash, direct_source, strip_credential
 from cloche.core.lock.inputs import inputs_hash
 from cloche.core.lock.markers import DEFAULT, RootSet, TargetMarkers, entry_marker
 from cloche.core.models import DistFile, NormalizedName, Resolution, ResolvedPackage, normalize
-from cloche.core.project import LOCKFILE, ProjectSpec
+from cloche.core.project.spec import LOCKFILE, ProjectSpec
 from cloche.errors import ClocheError
 
 CREATED_BY = "cloche"

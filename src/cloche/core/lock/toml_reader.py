@@ -7,7 +7,7 @@ from pathlib import Path
 
 from packaging.pylock import Pylock, PylockValidationError
 
-from cloche.core.project import LOCKFILE
+from cloche.core.project.spec import LOCKFILE
 from cloche.errors import ProjectError
 
 if sys.version_info >= (3, 11):

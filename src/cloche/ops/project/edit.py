@@ -23,15 +23,9 @@ from cloche.config import Settings
 from cloche.core.lock.model import build_lock
 from cloche.core.lock.toml_writer import dump_lock
 from cloche.core.models import Interpreter, Resolution, normalize
-from cloche.core.project import (
-    PYPROJECT,
-    PYTHON_VERSION_FILE,
-    PathSource,
-    ProjectSpec,
-    is_dist_file,
-    load_project,
-    pointed_at,
-)
+from cloche.core.project.load import load_project
+from cloche.core.project.roots import is_dist_file, pointed_at
+from cloche.core.project.spec import PYPROJECT, PYTHON_VERSION_FILE, PathSource, ProjectSpec
 from cloche.core.pyproject_edit import (
     add_requirements,
     remove_requirements,

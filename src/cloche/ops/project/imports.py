@@ -14,7 +14,7 @@ from typing import Any
 from packaging.requirements import Requirement
 
 from cloche.core.models import Interpreter
-from cloche.core.project import PYPROJECT, PathSource
+from cloche.core.project.spec import PYPROJECT, PathSource
 from cloche.core.pyproject_edit import add_requirements, new_pyproject, set_sources
 from cloche.core.requirements.file import RequirementsFile, parse_requirements_file
 from cloche.errors import ProjectError, RequirementError
