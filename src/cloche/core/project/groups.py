@@ -24,6 +24,8 @@ if sys.version_info < (3, 11):  # pragma: no cover
 
 @dataclass(frozen=True, slots=True)
 class _Group:
+    """One dependency group, checked."""
+
     spelled: str
     """The name as pyproject.toml writes it (for the key path in errors)."""
     includes: tuple[tuple[int, NormalizedName], ...]
