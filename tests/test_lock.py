@@ -15,19 +15,14 @@ from packaging.tags import Tag
 from packaging.version import Version
 
 from cloche.adapters.atomic_file import atomic_write_text
-from cloche.core.lock import (
-    LockedInstall,
-    build_lock,
-    dump_lock,
-    inputs_hash,
-    is_fresh,
-    load_lock,
-    lock_inputs_hash,
-    parse_lock,
-    select,
-)
+from cloche.core.lock.inputs import inputs_hash, is_fresh, lock_inputs_hash
+from cloche.core.lock.model import build_lock
+from cloche.core.lock.select import LockedInstall, select
+from cloche.core.lock.toml_reader import load_lock, parse_lock
+from cloche.core.lock.toml_writer import dump_lock
 from cloche.core.models import DistFile, Resolution, ResolvedPackage, Target, normalize
-from cloche.core.project import ProjectSpec, load_project
+from cloche.core.project.load import load_project
+from cloche.core.project.spec import ProjectSpec
 from cloche.errors import ClocheError, ProjectError, UsageError
 
 if sys.version_info >= (3, 11):

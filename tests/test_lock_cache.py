@@ -8,7 +8,7 @@ import pytest
 from packaging.pylock import Pylock
 
 from cloche.adapters.lock_cache import _KEEP, BUCKET, ParsedLocks
-from cloche.core.lock import parse_lock
+from cloche.core.lock.toml_reader import parse_lock
 from cloche.errors import ProjectError
 
 LOCK = b"""lock-version = "1.0"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from cloche.core.lock import _NotPlain, _plain_toml, _tomlkit_toml
+from cloche.core.lock.toml_writer import _NotPlain, _plain_toml, _tomlkit_toml
 
 
 def _package(name: str, version: str, **extra: Any) -> dict[str, Any]:

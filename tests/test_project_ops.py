@@ -8,9 +8,9 @@ import pytest
 from packaging.pylock import Pylock
 from packaging.version import Version
 
-from cloche.core.project import load_project
+from cloche.core.project.load import load_project
 from cloche.errors import ClocheError
-from cloche.ops.project_edit import Edit, commit
+from cloche.ops.project.edit import Edit, commit
 from cloche.ops.stamp import Inputs, Selection, check_stamp, write_stamp
 
 PYPROJECT = '[project]\nname = "demo"\nversion = "0.1"\ndependencies = []\n'

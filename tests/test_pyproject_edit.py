@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
-from cloche.core.project import PathSource, load_project
+from cloche.core.project.load import load_project
+from cloche.core.project.spec import PathSource
 from cloche.core.pyproject_edit import (
     add_requirements,
     new_pyproject,

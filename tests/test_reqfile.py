@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from cloche.core.reqfile import (
+from cloche.core.requirements.file import (
     RequirementsFile,
     logical_lines,
     merge,

@@ -14,7 +14,7 @@ from cloche.core.models import (
     Target,
     normalize,
 )
-from cloche.core.reqtxt import read_pins, render_compiled, render_freeze
+from cloche.core.requirements.pins import read_pins, render_compiled, render_freeze
 
 SHA_A = "a" * 64
 SHA_B = "b" * 64

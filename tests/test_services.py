@@ -13,7 +13,7 @@ import pytest
 from cloche.adapters.index.client import IndexClient
 from cloche.adapters.store import Store
 from cloche.config import Settings, load_settings
-from cloche.core.project import load_project
+from cloche.core.project.load import load_project
 from cloche.core.report import NullReporter, Reporter
 from cloche.ops.services import Services
 from cloche.ops.stamp import Selection

@@ -10,7 +10,7 @@ from cloche.cli.context import app
 from cloche.cli.options import dependency_list_options
 
 if TYPE_CHECKING:
-    from cloche.core.project import ProjectSpec
+    from cloche.core.project.spec import ProjectSpec
 
 
 @click.command("add")
@@ -49,8 +49,7 @@ def command(
     from cloche.cli.project_options import project_settings
     from cloche.cli.project_sync import default_sync
     from cloche.core.models import normalize
-    from cloche.ops.project import find_project, project_interpreter
-    from cloche.ops.project_edit import (
+    from cloche.ops.project.edit import (
         commit,
         local_sources,
         lock_edit,
@@ -58,6 +57,7 @@ def command(
         read_pyproject,
         with_added,
     )
+    from cloche.ops.project.environment import find_project, project_interpreter
 
     if dev:
         if group not in (None, "dev"):

@@ -55,12 +55,12 @@ def requirements(
     """
     from cloche.adapters.atomic_file import atomic_write_text
     from cloche.cli.project_options import project_settings
-    from cloche.core.lock import is_fresh
-    from cloche.core.project import LOCKFILE
+    from cloche.core.lock.inputs import is_fresh
+    from cloche.core.project.spec import LOCKFILE
     from cloche.errors import ProjectError
     from cloche.ops.lock import STALE_MESSAGE, read_lock
-    from cloche.ops.project import find_project, lock_python
-    from cloche.ops.project_export import ExportRequest, lock_targets, render_requirements
+    from cloche.ops.project.environment import find_project, lock_python
+    from cloche.ops.project.export import ExportRequest, lock_targets, render_requirements
 
     state = app(ctx)
     spec = find_project()

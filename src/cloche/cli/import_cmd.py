@@ -24,10 +24,11 @@ def command(ctx: click.Context, requirements: Path) -> None:
     """
     from cloche.adapters.python.discovery import find_interpreter
     from cloche.cli.project_options import project_settings
-    from cloche.core.project import PYPROJECT, find_project_root
-    from cloche.ops.project import project_interpreter
-    from cloche.ops.project_edit import commit, lock_edit, read_pyproject, spec_from_text
-    from cloche.ops.project_import import plan_import
+    from cloche.core.project.load import find_project_root
+    from cloche.core.project.spec import PYPROJECT
+    from cloche.ops.project.edit import commit, lock_edit, read_pyproject, spec_from_text
+    from cloche.ops.project.environment import project_interpreter
+    from cloche.ops.project.imports import plan_import
 
     state = app(ctx)
     root = find_project_root(Path.cwd()) or Path.cwd()

@@ -31,10 +31,10 @@ def command(ctx: click.Context, name: str | None, python: str | None) -> None:
       cloche init --python 3.11 my-model
     """
     from cloche.adapters.python.discovery import find_interpreter
-    from cloche.core.project import PYPROJECT, PYTHON_VERSION_FILE
+    from cloche.core.project.spec import PYPROJECT, PYTHON_VERSION_FILE
     from cloche.core.pyproject_edit import new_pyproject
     from cloche.errors import ProjectError
-    from cloche.ops.project_import import project_name
+    from cloche.ops.project.imports import project_name
 
     state = app(ctx)
     root = Path.cwd() / name if name else Path.cwd()

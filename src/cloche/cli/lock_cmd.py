@@ -29,9 +29,9 @@ def command(ctx: click.Context, check: bool, upgrade: bool) -> None:
     """
     from cloche.adapters.atomic_file import atomic_write_text
     from cloche.cli.project_options import project_settings
-    from cloche.core.project import LOCKFILE
+    from cloche.core.project.spec import LOCKFILE
     from cloche.ops.lock import LockRequest, check_fresh, lock_project, previous_lock
-    from cloche.ops.project import find_project, project_interpreter
+    from cloche.ops.project.environment import find_project, project_interpreter
 
     state = app(ctx)
     spec = find_project()

@@ -47,7 +47,7 @@ def command(ctx: click.Context, /, packages: tuple[str, ...], **kwargs: Any) -> 
         ]
     if not names:
         raise UsageError("name at least one package to uninstall")
-    from cloche.core.reqfile import parse_requirement
+    from cloche.core.requirements.file import parse_requirement
 
     names = [parse_requirement(n, "command line").requirement.name for n in names]
     interpreter = target_environment(state, kwargs["python"], kwargs["system"])

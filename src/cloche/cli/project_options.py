@@ -14,7 +14,7 @@ import click
 if TYPE_CHECKING:
     from cloche.cli.context import AppContext
     from cloche.config import Settings
-    from cloche.core.project import ProjectSpec
+    from cloche.core.project.spec import ProjectSpec
     from cloche.ops.stamp import Selection
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -24,7 +24,7 @@ def sync_now(
     offline: bool | None = None,
 ) -> SyncResult:
     """The slow path: lock if needed, install, stamp; prints what changed."""
-    from cloche.ops.project import find_project
+    from cloche.ops.project.environment import find_project
     from cloche.ops.sync import LockMode, sync_project
 
     spec = find_project()

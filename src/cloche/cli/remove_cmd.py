@@ -29,14 +29,14 @@ def command(
     """
     from cloche.cli.project_options import project_settings
     from cloche.cli.project_sync import default_sync
-    from cloche.ops.project import find_project, project_interpreter
-    from cloche.ops.project_edit import (
+    from cloche.ops.project.edit import (
         commit,
         lock_edit,
         read_pyproject,
         with_removed,
         without_unused_sources,
     )
+    from cloche.ops.project.environment import find_project, project_interpreter
 
     if dev:
         if group not in (None, "dev"):

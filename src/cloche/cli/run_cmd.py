@@ -42,7 +42,7 @@ def command(
       cloche run python train.py --epochs 3
       cloche run pytest -x
     """
-    from cloche.ops.project_run import run_in
+    from cloche.ops.project.run import run_in
     from cloche.ops.stamp import VENV_NAME, check_stamp
 
     state = app(ctx)
@@ -53,7 +53,7 @@ def command(
         venv = synced.venv
     elif no_sync:
         from cloche.errors import EnvironmentError_
-        from cloche.ops.project import find_project
+        from cloche.ops.project.environment import find_project
 
         venv = find_project().root / VENV_NAME
         if not venv.is_dir():

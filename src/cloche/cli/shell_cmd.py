@@ -22,7 +22,7 @@ def command(ctx: click.Context, /, frozen: bool, locked: bool, **kwargs: Any) ->
 
     VIRTUAL_ENV and PATH point at .venv; 'exit' returns to the previous shell.
     """
-    from cloche.ops.project_run import run_shell
+    from cloche.ops.project.run import run_shell
     from cloche.ops.stamp import check_stamp
 
     state = app(ctx)

@@ -15,12 +15,12 @@ if TYPE_CHECKING:
 def locked_graph(state: AppContext) -> Graph:
     """The project's lock as a graph; warns when the lock is stale. No network."""
     from cloche.cli.project_options import project_settings
-    from cloche.core.lock import is_fresh
-    from cloche.core.project import LOCKFILE
+    from cloche.core.lock.inputs import is_fresh
+    from cloche.core.project.spec import LOCKFILE
     from cloche.errors import ProjectError
     from cloche.ops.lock import STALE_MESSAGE, read_lock
-    from cloche.ops.project import find_project
-    from cloche.ops.project_graph import build_graph
+    from cloche.ops.project.environment import find_project
+    from cloche.ops.project.graph import build_graph
 
     spec = find_project()
     lock = read_lock(spec.lock_path)

@@ -48,9 +48,9 @@ def command(ctx: click.Context, packages: tuple[str, ...], no_sync: bool) -> Non
     """
     from cloche.cli.project_options import project_settings
     from cloche.cli.project_sync import default_sync
-    from cloche.core.project import LOCKFILE
-    from cloche.ops.project import find_project, project_interpreter
-    from cloche.ops.project_edit import commit, upgrade_lock
+    from cloche.core.project.spec import LOCKFILE
+    from cloche.ops.project.edit import commit, upgrade_lock
+    from cloche.ops.project.environment import find_project, project_interpreter
 
     state = app(ctx)
     spec = find_project()

@@ -18,7 +18,7 @@ def command(ctx: click.Context, package: str) -> None:
       cloche why numpy      # pandas -> numpy
     """
     from cloche.cli.tree_cmd import locked_graph
-    from cloche.ops.project_graph import why
+    from cloche.ops.project.graph import why
 
     for line in why(locked_graph(app(ctx)), package):
         click.echo(line)

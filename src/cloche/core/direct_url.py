@@ -1,10 +1,17 @@
-"""PEP 610 ``direct_url.json`` for distributions installed from a URL, path or VCS."""
+"""PEP 610 ``direct_url.json`` for distributions installed from a URL, path or VCS.
+
+``packaging.direct_url`` is the record itself; what stays here is cloche's side of
+it: the URL as a requirement writes it (``git+https://host/repo@rev#subdirectory=x``)
+to and from a record.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
+
+from packaging.direct_url import ArchiveInfo, DirectUrl, DirectUrlValidationError, DirInfo, VcsInfo
 
 _VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
 
@@ -17,34 +24,30 @@ def direct_url_json(
     commit: str | None = None,
 ) -> str:
     """The JSON text recorded for a distribution installed from ``url``."""
-    data: dict[str, object]
+    record = _record(url, editable=editable, sha256=sha256, commit=commit)
+    # The URL as given: sync compares it with the requirement's, credentials and all.
+    data = record.to_dict(generate_legacy_hash=True, strip_user_password=False)
+    if record.vcs_info is not None and not commit:
+        data["vcs_info"].pop("commit_id")  # unknown: left out rather than written empty
+    return json.dumps(data, sort_keys=True)
+
+
+def _record(url: str, *, editable: bool, sha256: str | None, commit: str | None) -> DirectUrl:
     if url.startswith(_VCS_PREFIXES):
         vcs, _, rest = url.partition("+")
         split = urlsplit(rest)
         path, _, revision = split.path.partition("@")
-        info: dict[str, object] = {"vcs": vcs}
-        if commit:
-            info["commit_id"] = commit
-        if revision:
-            info["requested_revision"] = revision
-        data = {
-            "url": urlunsplit((split.scheme, split.netloc, path, split.query, "")),
-            "vcs_info": info,
-        }
-        subdir = _fragment(split.fragment).get("subdirectory")
-        if subdir:
-            data["subdirectory"] = subdir
-        return json.dumps(data, sort_keys=True)
+        return DirectUrl(
+            url=urlunsplit((split.scheme, split.netloc, path, split.query, "")),
+            vcs_info=VcsInfo(vcs=vcs, commit_id=commit or "", requested_revision=revision or None),
+            subdirectory=_fragment(split.fragment).get("subdirectory") or None,
+        )
     split = urlsplit(url)
     clean = urlunsplit((split.scheme, split.netloc, split.path, split.query, ""))
     if split.scheme == "file" and Path(unquote(split.path)).is_dir():
-        data = {"url": clean, "dir_info": {"editable": True} if editable else {}}
-    else:
-        archive: dict[str, object] = {}
-        if sha256:
-            archive = {"hashes": {"sha256": sha256}, "hash": f"sha256={sha256}"}
-        data = {"url": clean, "archive_info": archive}
-    return json.dumps(data, sort_keys=True)
+        return DirectUrl(url=clean, dir_info=DirInfo(editable=True if editable else None))
+    hashes = {"sha256": sha256} if sha256 else None
+    return DirectUrl(url=clean, archive_info=ArchiveInfo(hashes=hashes))
 
 
 def recorded_url(text: str | None) -> tuple[str | None, bool]:
@@ -56,19 +59,22 @@ def recorded_url(text: str | None) -> tuple[str | None, bool]:
         data = json.loads(text)
     except ValueError:
         return None, False
-    if not isinstance(data, dict) or not isinstance(data.get("url"), str):
+    if not isinstance(data, dict):
         return None, False
-    url: str = data["url"]
-    vcs = data.get("vcs_info")
-    if isinstance(vcs, dict) and isinstance(vcs.get("vcs"), str):
-        revision = vcs.get("requested_revision")
-        url = f"{vcs['vcs']}+{url}" + (f"@{revision}" if isinstance(revision, str) else "")
-        if isinstance(data.get("subdirectory"), str):
-            url += f"#subdirectory={data['subdirectory']}"
+    try:
+        record = DirectUrl.from_dict(data)
+    except DirectUrlValidationError:
+        return None, False
+    vcs = record.vcs_info
+    if vcs is not None:
+        url = f"{vcs.vcs}+{record.url}"
+        if vcs.requested_revision is not None:
+            url += f"@{vcs.requested_revision}"
+        if record.subdirectory is not None:
+            url += f"#subdirectory={record.subdirectory}"
         return url, False
-    dir_info = data.get("dir_info")
-    editable = isinstance(dir_info, dict) and dir_info.get("editable") is True
-    return url, editable
+    editable = record.dir_info is not None and record.dir_info.editable is True
+    return record.url, editable
 
 
 def _fragment(fragment: str) -> dict[str, str]:

@@ -17,7 +17,7 @@ from tomlkit.items import Array, Table
 from tomlkit.toml_document import TOMLDocument
 
 from cloche.core.models import NormalizedName, normalize
-from cloche.core.project import PYPROJECT, PathSource
+from cloche.core.project.spec import PYPROJECT, PathSource
 from cloche.errors import ProjectError, UsageError
 
 _NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")

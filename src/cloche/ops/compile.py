@@ -12,7 +12,7 @@ from packaging.version import Version
 from cloche.adapters.atomic_file import atomic_write_text
 from cloche.adapters.python.discovery import find_active_interpreter
 from cloche.core.models import NormalizedName, Resolution, Target
-from cloche.core.reqtxt import read_pins, render_compiled
+from cloche.core.requirements.pins import read_pins, render_compiled
 from cloche.core.resolver import ResolveOptions, resolve
 from cloche.core.targets import target_for
 from cloche.ops.requirements import gather, settings_with_file_options

@@ -14,7 +14,7 @@ from cloche.adapters.install import InstalledDist, check, installed_distribution
 from cloche.core.dep_graph import Graph, Root
 from cloche.core.direct_url import recorded_url
 from cloche.core.models import Interpreter, NormalizedName, normalize
-from cloche.core.reqtxt import render_freeze
+from cloche.core.requirements.pins import render_freeze
 from cloche.core.resolver.options import FilePolicy
 from cloche.core.resolver.releases import releases_for, tag_ranks
 from cloche.ops.layouts import layout_for

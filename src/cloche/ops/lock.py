@@ -11,12 +11,16 @@ from packaging.pylock import Pylock
 from packaging.version import Version
 
 from cloche.config import Settings
-from cloche.core.lock import build_lock, dump_lock, is_fresh, parse_lock
+from cloche.core.lock.inputs import is_fresh
+from cloche.core.lock.model import build_lock
+from cloche.core.lock.toml_reader import parse_lock
+from cloche.core.lock.toml_writer import dump_lock
 from cloche.core.models import Interpreter, NormalizedName, Resolution, normalize
-from cloche.core.project import LOCKFILE, ProjectSpec, requirements_for
+from cloche.core.project.roots import requirements_for
+from cloche.core.project.spec import LOCKFILE, ProjectSpec
 from cloche.core.report import Reporter
 from cloche.errors import ClocheError, LockStaleError, ProjectError, UsageError
-from cloche.ops.project import lock_python, needs_interpreter
+from cloche.ops.project.environment import lock_python, needs_interpreter
 
 if TYPE_CHECKING:
     from cloche.ops.services import Services

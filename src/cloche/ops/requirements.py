@@ -9,14 +9,14 @@ from typing import Any
 
 from cloche.config import Settings, check_index_url
 from cloche.core.models import UserRequirement
-from cloche.core.reqfile import (
+from cloche.core.requirements.file import (
     RequirementsFile,
     binary_choices,
     merge,
     parse_requirement,
     parse_requirements_file,
 )
-from cloche.core.reqline import UnnamedRequirement
+from cloche.core.requirements.line import UnnamedRequirement
 
 
 @dataclass(frozen=True, slots=True)

@@ -168,7 +168,7 @@ def _install_build_requirements(
     services: Services, sources: Sources, env: Interpreter, requirements: Sequence[str]
 ) -> None:
     """Resolve and link a build environment's requirements, as any install."""
-    from cloche.core.reqfile import parse_requirement
+    from cloche.core.requirements.line import parse_requirement
     from cloche.core.resolver import resolve
     from cloche.ops.apply import apply
     from cloche.ops.layouts import layout_for

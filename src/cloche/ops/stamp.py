@@ -211,7 +211,7 @@ def check_stamp(start: Path, selection: Selection, *, need_fresh: bool) -> Synce
 
 
 def _stamped_root(start: Path) -> Path | None:
-    """The project root as ``core.project.find_project_root`` would find it, when it has a
+    """The project root as ``core.project.load.find_project_root`` would find it, when it has a
     stamp; None otherwise (including every case the fast path cannot decide)."""
     start = start.absolute()
     for directory in (start, *start.parents):

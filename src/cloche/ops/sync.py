@@ -15,16 +15,17 @@ from typing import TYPE_CHECKING
 from packaging.pylock import PackageDirectory, PackageVcs, Pylock
 from packaging.version import Version
 
-from cloche.core.lock import LockedInstall, is_fresh, select
+from cloche.core.lock.inputs import is_fresh
+from cloche.core.lock.select import LockedInstall, select
 from cloche.core.models import Interpreter, NormalizedName, normalize
 from cloche.core.plan import Wanted
-from cloche.core.project import LOCKFILE, ProjectSpec
+from cloche.core.project.spec import LOCKFILE, ProjectSpec
 from cloche.errors import LockStaleError, ProjectError
 from cloche.ops.apply import apply
 from cloche.ops.layouts import layout_for
 from cloche.ops.lock import STALE_MESSAGE, LockRequest, lock_project, read_lock
 from cloche.ops.plan import Artifact, Plan, check_wheels_fit, plan_for, present_in
-from cloche.ops.project import ensure_venv
+from cloche.ops.project.environment import ensure_venv
 from cloche.ops.stamp import Inputs, Selection, clear_stamp, write_stamp
 
 if TYPE_CHECKING:

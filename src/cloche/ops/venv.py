@@ -46,7 +46,7 @@ def make_venv(
     )
     if seed is not None:
         # Imported here: a plain `cloche venv` must not pay for the installer's imports.
-        from cloche.core.reqfile import parse_requirement
+        from cloche.core.requirements.file import parse_requirement
         from cloche.ops.pip_env import InstallOptions, install_requirements
         from cloche.ops.requirements import Asked
 

@@ -16,7 +16,8 @@ from cloche.errors import NoVersionError, ResolutionError
 if TYPE_CHECKING:
     from resolvelib.structs import RequirementInformation
 
-    from cloche.core.resolver.provider import Provider
+    from cloche.core.resolver.catalog import Catalog
+    from cloche.core.resolver.trail import NeedTrail
 
     Cause = RequirementInformation[Need, Candidate]
 
@@ -100,7 +101,7 @@ def _unique(items: Iterable[str]) -> list[str]:
 def _group_lines(
     name: NormalizedName,
     causes: Sequence[Cause],
-    provider: Provider,
+    catalog: Catalog,
     tracer: _Tracer,
     target: Target,
 ) -> list[str]:
@@ -125,22 +126,24 @@ def _group_lines(
         return lines
     if len({c.requirement.url for c in causes if c.requirement.url}) > 1:
         lines.append(f"{name} can come from one URL only")
-    lines += [f"constraint {c} ({c.origin}) also applies" for c in provider.constraints_for(name)]
-    if provider.direct_need(name) is None:
-        usable = [r.version for r in provider.releases(name) if r.chosen is not None]
+    lines += [f"constraint {c} ({c.origin}) also applies" for c in catalog.constraints_for(name)]
+    if catalog.direct_need(name) is None:
+        usable = [r.version for r in catalog.releases(name) if r.chosen is not None]
         lines.append(f"versions of {name} considered: {compact_versions(usable) or 'none'}")
     return lines
 
 
-def conflict_error(causes: Sequence[Cause], provider: Provider, target: Target) -> ResolutionError:
+def conflict_error(
+    causes: Sequence[Cause], catalog: Catalog, trail: NeedTrail, target: Target
+) -> ResolutionError:
     """The ResolutionError for resolvelib's ``ResolutionImpossible.causes``."""
     groups: dict[NormalizedName, list[Cause]] = {}
     for cause in causes:
         groups.setdefault(cause.requirement.name, []).append(cause)
-    tracer = _Tracer(provider.needs_seen)
+    tracer = _Tracer(trail.by_key)
     lines = ["cannot resolve: the requirements conflict"]
     for name, group in groups.items():
-        lines += [f"  {line}" for line in _group_lines(name, group, provider, tracer, target)]
+        lines += [f"  {line}" for line in _group_lines(name, group, catalog, tracer, target)]
     return ResolutionError(
         "\n".join(_unique(lines)),
         hint="loosen one of these requirements, or pin a version that fits them all",
@@ -166,17 +169,17 @@ def _exclusion_text(
     return None
 
 
-def _exclusions(needs: Sequence[Need], provider: Provider, target: Target) -> list[str]:
+def _exclusions(needs: Sequence[Need], catalog: Catalog, target: Target) -> list[str]:
     name = needs[0].name
     matching = [
         r
-        for r in reversed(provider.releases(name))
+        for r in reversed(catalog.releases(name))
         if all(n.specifier.contains(r.version, prereleases=True) for n in needs)
     ]
-    pre_excluded = not provider.allows_prereleases(needs) and any(
+    pre_excluded = not catalog.allows_prereleases(needs) and any(
         not r.version.is_prerelease for r in matching
     )
-    policy = provider.file_policy(name)
+    policy = catalog.file_policy(name)
     by_reason: dict[str, list[Version]] = {}
     for release in matching:
         pinned = any(n.is_exact_pin and n.specifier.contains(release.version) for n in needs)
@@ -186,29 +189,31 @@ def _exclusions(needs: Sequence[Need], provider: Provider, target: Target) -> li
     return [f"{compact_versions(vs)}: {why}" for why, vs in by_reason.items()]
 
 
-def no_version_error(need: Need, provider: Provider, target: Target) -> NoVersionError:
+def no_version_error(
+    need: Need, catalog: Catalog, trail: NeedTrail, target: Target
+) -> NoVersionError:
     """The NoVersionError for a requirement that no release can satisfy on ``target``."""
-    via = _Tracer(provider.needs_seen).via(need)
-    releases = provider.releases(need.name)
+    via = _Tracer(trail.by_key).via(need)
+    releases = catalog.releases(need.name)
     if not releases:
         return NoVersionError(
             f"package '{need.name}' was not found in the package index(es){via}",
             hint="check the spelling, and the index URL if the package is private",
         )
-    constraints = provider.constraints_for(need.name)
+    constraints = catalog.constraints_for(need.name)
     text = f"no version of {need.name} matches '{need}'"
     if constraints:
         text += " with constraint " + ", ".join(f"'{c}' ({c.origin})" for c in constraints)
     text += f" (available: {compact_versions(r.version for r in releases)})"
-    reasons = _exclusions([need, *constraints], provider, target)
+    reasons = _exclusions([need, *constraints], catalog, target)
     if reasons:
         text += "; excluded: " + "; ".join(reasons)
-    return NoVersionError(text + via, hint=_no_version_hint(need.name, provider, reasons))
+    return NoVersionError(text + via, hint=_no_version_hint(need.name, catalog, reasons))
 
 
-def _no_version_hint(name: NormalizedName, provider: Provider, reasons: Sequence[str]) -> str:
+def _no_version_hint(name: NormalizedName, catalog: Catalog, reasons: Sequence[str]) -> str:
     """What to change; a file format rule that excluded a release is named first."""
-    policy = provider.file_policy(name)
+    policy = catalog.file_policy(name)
     if policy is FilePolicy.ONLY_BINARY and any("(binary only)" in r for r in reasons):
         return f"let {name} build from source (it is under --only-binary), or loosen the version"
     if policy is FilePolicy.NO_BINARY and any("binaries are not allowed" in r for r in reasons):

@@ -97,9 +97,9 @@ def _impossible(
 
     for cause in causes:
         need = cause.requirement
-        if need.name != PYTHON and not provider.matches_alone(need):
-            return no_version_error(need, provider, target)
-    return conflict_error(list(causes), provider, target)
+        if need.name != PYTHON and not provider.catalog.matches_alone(need):
+            return no_version_error(need, provider.catalog, provider.trail, target)
+    return conflict_error(list(causes), provider.catalog, provider.trail, target)
 
 
 def _resolution(

@@ -20,17 +20,12 @@ from packaging.pylock import Pylock
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
-from cloche.core.lock import build_lock, dump_lock
+from cloche.core.lock.model import build_lock
+from cloche.core.lock.toml_writer import dump_lock
 from cloche.core.models import Interpreter, Resolution, normalize
-from cloche.core.project import (
-    PYPROJECT,
-    PYTHON_VERSION_FILE,
-    PathSource,
-    ProjectSpec,
-    is_dist_file,
-    load_project,
-    pointed_at,
-)
+from cloche.core.project.load import load_project
+from cloche.core.project.roots import is_dist_file, pointed_at
+from cloche.core.project.spec import PYPROJECT, PYTHON_VERSION_FILE, PathSource, ProjectSpec
 from cloche.core.pyproject_edit import (
     add_requirements,
     remove_requirements,
@@ -81,7 +76,7 @@ def spec_from_text(root: Path, text: str) -> ProjectSpec:
 
 def parse_args(args: Sequence[str]) -> list[Requirement]:
     """Requirements typed on the command line (``numpy``, ``"pandas>=2"``, ``name @ url``)."""
-    from cloche.core.reqfile import parse_requirement
+    from cloche.core.requirements.file import parse_requirement
 
     if not args:
         raise UsageError("name at least one package")

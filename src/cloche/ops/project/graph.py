@@ -14,7 +14,7 @@ from packaging.version import InvalidVersion, Version
 
 from cloche.core.dep_graph import Graph, Root
 from cloche.core.models import NormalizedName, normalize
-from cloche.core.project import LOCKFILE, ProjectSpec
+from cloche.core.project.spec import LOCKFILE, ProjectSpec
 from cloche.errors import UsageError
 
 _ENV_MARKER = re.compile(r"\b(sys_platform|platform_\w+|os_name|python_\w+|implementation_\w+)\b")

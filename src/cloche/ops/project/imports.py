@@ -1,6 +1,6 @@
 """``cloche import requirements.txt``: a requirements-file project into pyproject.toml.
 
-Only the text is prepared here; it is locked and written by ``project_edit`` like
+Only the text is prepared here; it is locked and written by ``ops.project.edit`` like
 any other edit, so a file that cannot be resolved leaves nothing behind.
 """
 
@@ -14,11 +14,11 @@ from typing import Any
 from packaging.requirements import Requirement
 
 from cloche.core.models import Interpreter
-from cloche.core.project import PYPROJECT, PathSource
+from cloche.core.project.spec import PYPROJECT, PathSource
 from cloche.core.pyproject_edit import add_requirements, new_pyproject, set_sources
-from cloche.core.reqfile import RequirementsFile, parse_requirements_file
+from cloche.core.requirements.file import RequirementsFile, parse_requirements_file
 from cloche.errors import ProjectError, RequirementError
-from cloche.ops.project_edit import as_source
+from cloche.ops.project.edit import as_source
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from packaging.version import InvalidVersion, Version
 
 from cloche import __version__
 from cloche.core.models import NormalizedName, Resolution, ResolvedPackage, normalize
-from cloche.core.reqfile import logical_lines
+from cloche.core.requirements.file import logical_lines
 
 _FILE_ORIGIN = re.compile(r"^(.+):(\d+)$")
 _OPTIONS_START = re.compile(r"(?:^|\s)-")

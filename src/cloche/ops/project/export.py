@@ -23,10 +23,10 @@ from packaging.pylock import (
 
 from cloche import __version__
 from cloche.config import DEFAULT_INDEX_URL
-from cloche.core.lock_direct import strip_credentials
-from cloche.core.lock_markers import TargetMarkers
+from cloche.core.lock.direct import strip_credentials
+from cloche.core.lock.markers import TargetMarkers
 from cloche.core.models import normalize
-from cloche.core.project import LOCKFILE
+from cloche.core.project.spec import LOCKFILE
 from cloche.core.targets import target_for
 from cloche.errors import UsageError
 

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from cloche.core.models import Interpreter
-from cloche.core.project import ProjectSpec, find_project_root, load_project
+from cloche.core.project.load import find_project_root, load_project
+from cloche.core.project.spec import ProjectSpec
 from cloche.core.report import NullReporter, Reporter
 from cloche.errors import EnvironmentError_, InterpreterNotFound, ProjectError
 from cloche.ops.stamp import VENV_NAME

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
-from packaging.utils import canonicalize_name
-
 from cloche.core.models import UserRequirement
-from cloche.core.reqline import is_project_name, is_url, parse_requirement
+from cloche.core.requirements.line import is_url, parse_requirement
+from cloche.core.requirements.options import apply_format, parse_hash, parse_options
 from cloche.errors import RequirementError
 
 __all__ = [
@@ -32,32 +30,6 @@ _ENV_VAR = re.compile(r"\$\{([A-Z0-9_]+)\}")
 # so URL fragments such as "#egg=" or "#sha256=" survive.
 _COMMENT = re.compile(r"(^|\s+)#.*$")
 _OPTIONS_START = re.compile(r"(?:^|\s)-")
-_HASH_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
-
-_TAKES_VALUE = {
-    "-r": "--requirement",
-    "--requirement": "--requirement",
-    "-c": "--constraint",
-    "--constraint": "--constraint",
-    "-e": "--editable",
-    "--editable": "--editable",
-    "-i": "--index-url",
-    "--index-url": "--index-url",
-    "--extra-index-url": "--extra-index-url",
-    "-f": "--find-links",
-    "--find-links": "--find-links",
-    "--only-binary": "--only-binary",
-    "--no-binary": "--no-binary",
-    "--hash": "--hash",
-}
-_FLAGS = frozenset({"--no-index", "--pre", "--prefer-binary", "--require-hashes"})
-_UNSUPPORTED = {
-    "--trusted-host": "cloche has no trusted-host setting; use an https index URL",
-    "--config-settings": "pass build settings on the command line instead",
-    "--global-option": "it is deprecated in pip and has no cloche equivalent",
-    "--install-option": "it was removed from pip and has no cloche equivalent",
-    "--use-feature": "cloche has no pip feature flags",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +97,7 @@ class _Collector:
     def _line(self, line: str, source: _Source, origin: str) -> None:
         match = _OPTIONS_START.search(line)
         cut = match.end() - 1 if match else len(line)
-        text, options = line[:cut].strip(), _parse_options(line[cut:], origin)
+        text, options = line[:cut].strip(), parse_options(line[cut:], origin)
         if not text:
             for name, value in options:
                 self._option(name, value, source, origin)
@@ -136,7 +108,7 @@ class _Collector:
                 raise RequirementError(
                     f"{origin}: option {name} must be on its own line, not after a requirement"
                 )
-            hashes.append(_parse_hash(value, origin))
+            hashes.append(parse_hash(value, origin))
         req = parse_requirement(text, origin, base_dir=source.path.parent)
         self._add(UserRequirement(req.requirement, origin, hashes=tuple(hashes)), source, origin)
 
@@ -174,9 +146,9 @@ class _Collector:
         elif name == "--find-links":
             self.find_links.append(_find_links_location(value, source.path.parent))
         elif name == "--only-binary":
-            _apply_format(self.only_binary, self.no_binary, value.split(","), origin)
+            apply_format(self.only_binary, self.no_binary, value.split(","), origin)
         elif name == "--no-binary":
-            _apply_format(self.no_binary, self.only_binary, value.split(","), origin)
+            apply_format(self.no_binary, self.only_binary, value.split(","), origin)
         else:  # --hash
             raise RequirementError(f"{origin}: --hash must follow a requirement on the same line")
 
@@ -205,9 +177,9 @@ class _Collector:
         # Within one file ":all:" came first (it clears the other set), so replay it first.
         for target, opposite, values in formats:
             if ":all:" in values:
-                _apply_format(target, opposite, [":all:"], "merge")
+                apply_format(target, opposite, [":all:"], "merge")
         for target, opposite, values in formats:
-            _apply_format(target, opposite, sorted(values - {":all:"}), "merge")
+            apply_format(target, opposite, sorted(values - {":all:"}), "merge")
         self.sources.extend(p for p in other.sources if p not in self.sources)
 
     def result(self) -> RequirementsFile:
@@ -243,9 +215,9 @@ def binary_choices(
     only: set[str] = set()
     never: set[str] = set()
     for value in no_binary:
-        _apply_format(never, only, value.split(","), origin)
+        apply_format(never, only, value.split(","), origin)
     for value in only_binary:
-        _apply_format(only, never, value.split(","), origin)
+        apply_format(only, never, value.split(","), origin)
     return RequirementsFile(only_binary=frozenset(only), no_binary=frozenset(never))
 
 
@@ -281,76 +253,6 @@ def logical_lines(text: str) -> Iterator[tuple[int, str]]:
 
 def _expand(line: str, environ: Mapping[str, str]) -> str:
     return _ENV_VAR.sub(lambda m: environ.get(m.group(1), m.group(0)), line)
-
-
-def _parse_options(text: str, origin: str) -> list[tuple[str, str | None]]:
-    """Option tokens as (canonical long name, value or None for a flag)."""
-    try:
-        tokens = shlex.split(text)
-    except ValueError as exc:
-        raise RequirementError(f"{origin}: cannot split options: {exc}") from None
-    options: list[tuple[str, str | None]] = []
-    index = 0
-    while index < len(tokens):
-        token = tokens[index]
-        index += 1
-        name, value = _split_option(token)
-        if not token.startswith("-"):
-            raise RequirementError(f"{origin}: unexpected text {token!r} among options")
-        if name in _UNSUPPORTED:
-            raise RequirementError(f"{origin}: {name} is not supported: {_UNSUPPORTED[name]}")
-        if name in _FLAGS:
-            if value is not None:
-                raise RequirementError(f"{origin}: option {name} takes no value")
-            options.append((name, None))
-            continue
-        if name not in _TAKES_VALUE:
-            raise RequirementError(f"{origin}: unknown option {name}")
-        if value is None and index < len(tokens) and not tokens[index].startswith("-"):
-            value = tokens[index]
-            index += 1
-        if not value:
-            raise RequirementError(f"{origin}: option {name} needs a value")
-        options.append((_TAKES_VALUE[name], value))
-    return options
-
-
-def _split_option(token: str) -> tuple[str, str | None]:
-    if token.startswith("--"):
-        name, equals, value = token.partition("=")
-        return name, value if equals else None
-    if token.startswith("-") and len(token) > 2:
-        return token[:2], token[2:]
-    return token, None
-
-
-def _parse_hash(value: str, origin: str) -> tuple[str, str]:
-    algorithm, colon, digest = value.lower().partition(":")
-    length = _HASH_LENGTHS.get(algorithm)
-    if length is None or not colon:
-        raise RequirementError(
-            f"{origin}: --hash must be sha256:, sha384: or sha512: and a hex digest, not {value!r}"
-        )
-    if len(digest) != length or re.fullmatch(r"[0-9a-f]+", digest) is None:
-        raise RequirementError(f"{origin}: a {algorithm} digest has {length} hex digits: {value!r}")
-    return algorithm, digest
-
-
-def _apply_format(target: set[str], other: set[str], values: Sequence[str], origin: str) -> None:
-    """pip's --only-binary / --no-binary rules: ":all:" clears both, ":none:" clears one."""
-    for value in (v.strip() for v in values):
-        if value == ":all:":
-            target.clear()
-            other.clear()
-            target.add(":all:")
-        elif value == ":none:":
-            target.clear()
-        elif not is_project_name(value):
-            raise RequirementError(f"{origin}: invalid project name {value!r} in a binary option")
-        elif ":all:" not in target:
-            name = canonicalize_name(value)
-            other.discard(name)
-            target.add(name)
 
 
 def _find_links_location(value: str, base_dir: Path) -> str:

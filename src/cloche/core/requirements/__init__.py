@@ -1,0 +1,1 @@
+"""Requirements as pip writes them: one line, a requirements file, pinned output."""

@@ -1,0 +1,127 @@
+"""What each package offers the target: its releases, and the versions that needs and
+constraints allow, best first."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+from cloche.core.finder import PackageFinder
+from cloche.core.models import NormalizedName, Target
+from cloche.core.resolver.lookahead import Lookahead
+from cloche.core.resolver.model import PYTHON, Candidate, Need, is_exact_pin
+from cloche.core.resolver.options import FilePolicy, ResolveOptions
+from cloche.core.resolver.releases import Release, ReleaseTable
+
+
+class Catalog:
+    """Release tables (built once per name) and the choice among them, for one target."""
+
+    def __init__(
+        self,
+        finder: PackageFinder,
+        target: Target,
+        options: ResolveOptions,
+        lookahead: Lookahead,
+        constraints: Sequence[Need],
+        direct: Mapping[NormalizedName, Need],
+    ) -> None:
+        self._finder = finder
+        self._target = target
+        self._options = options
+        self._lookahead = lookahead
+        self._preferred = options.preferred()
+        self._direct = direct
+        self._constraints: dict[NormalizedName, list[Need]] = {}
+        for need in constraints:
+            self._constraints.setdefault(need.name, []).append(need)
+        self._tables: dict[NormalizedName, ReleaseTable] = {}
+        self._allowed_sets: dict[tuple[NormalizedName, SpecifierSet], frozenset[Version]] = {}
+
+    def is_listed(self, name: NormalizedName) -> bool:
+        """Whether the releases of ``name`` were read already."""
+        return name in self._tables
+
+    def releases(self, name: NormalizedName) -> tuple[Release, ...]:
+        """Releases of ``name`` judged for the target, newest first (cached)."""
+        return self._table(name).all()
+
+    def _table(self, name: NormalizedName) -> ReleaseTable:
+        table = self._tables.get(name)
+        if table is None:
+            table = self._lookahead.table(name, self._finder.files(name))
+            self._tables[name] = table
+        return table
+
+    def constraints_for(self, name: NormalizedName) -> list[Need]:
+        return self._constraints.get(name, [])
+
+    def file_policy(self, name: NormalizedName) -> FilePolicy:
+        return self._options.file_policy(name)
+
+    def direct_need(self, name: NormalizedName) -> Need | None:
+        """The URL the user named for ``name`` (a requirement or a constraint), if any."""
+        return self._direct.get(name)
+
+    def allows_prereleases(self, needs: Iterable[Need]) -> bool:
+        """Pre-releases allowed by option or because a specifier names one."""
+        return self._options.prerelease or any(n.specifier.prereleases for n in needs)
+
+    def matches_alone(self, need: Need) -> bool:
+        """Whether ``need`` (with the constraints) has any candidate at all."""
+        if need.name == PYTHON:
+            return need.specifier.contains(self._target.python_version, prereleases=True)
+        if need.url or need.name in self._direct:
+            return True
+        return next(self.allowed(need.name, [need]), None) is not None
+
+    def _specs(self, name: NormalizedName, needs: Sequence[Need]) -> list[SpecifierSet]:
+        return [n.specifier for n in needs] + [c.specifier for c in self.constraints_for(name)]
+
+    def allowed_versions(self, name: NormalizedName, needs: Sequence[Need]) -> list[Version]:
+        """Versions the specifiers allow, in the order they are tried (files not judged)."""
+        allowed = [self._allowed_by(name, s) for s in self._specs(name, needs) if s]
+        allowed.sort(key=len)  # the smallest first: a pin rejects all but one version at once
+        versions = [
+            v
+            for v in self._table(name).versions
+            if not allowed or (v in allowed[0] and all(v in a for a in allowed[1:]))
+        ]
+        # Pre-releases only on request, or when no final release matches at all.
+        if not self.allows_prereleases([*needs, *self.constraints_for(name)]) and any(
+            not v.is_prerelease for v in versions
+        ):
+            versions = [v for v in versions if not v.is_prerelease]
+        preferred = self._preferred.get(name)
+        if preferred is not None:
+            versions.sort(key=lambda v: v != preferred)
+        return versions
+
+    def _allowed_by(self, name: NormalizedName, spec: SpecifierSet) -> frozenset[Version]:
+        # Each new need re-filters every version; the same specifiers come back each time.
+        key = (name, spec)
+        allowed = self._allowed_sets.get(key)
+        if allowed is None:
+            versions = self._table(name).versions
+            allowed = frozenset(v for v in versions if spec.contains(v, prereleases=True))
+            self._allowed_sets[key] = allowed
+        return allowed
+
+    def allowed(
+        self, name: NormalizedName, needs: Sequence[Need], bad: Sequence[Candidate] = ()
+    ) -> Iterator[Release]:
+        """Usable releases, best first, each judged only when reached."""
+        pinned = [s for s in self._specs(name, needs) if is_exact_pin(s)]
+        bad_versions = {c.version for c in bad}
+        table = self._table(name)
+        for version in self.allowed_versions(name, needs):
+            if version in bad_versions:
+                continue
+            release = table.release(version)
+            if release.chosen is None:
+                continue
+            if release.yanked and not any(s.contains(version, prereleases=True) for s in pinned):
+                continue
+            yield release

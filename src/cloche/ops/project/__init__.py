@@ -1,0 +1,1 @@
+"""Project commands: the project on disk, edits, import, export, graph, run."""
