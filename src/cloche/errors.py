@@ -75,5 +75,9 @@ class LockStaleError(ClocheError):
     """The lockfile does not match pyproject.toml (raised by ``--locked`` / ``lock --check``)."""
 
 
+class CacheError(ClocheError):
+    """The cache directory could not be read or written."""
+
+
 class OfflineError(ClocheError):
     """A network request was needed while running ``--offline``."""

@@ -10,7 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from cloche.adapters.store.layout import CacheError
+    from cloche.errors import CacheError
     from cloche.adapters.store.maintenance import BucketInfo, StoreInfo, StoreMaintenance
     from cloche.adapters.store.store import Store
     from cloche.adapters.store.wheel import CorruptWheelError, RecordRow, UnpackedWheel

@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cloche.errors import ClocheError
+from cloche.errors import CacheError, ClocheError
 
 if TYPE_CHECKING:
     import filelock
@@ -36,10 +36,6 @@ LOCKS = "locks"
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _CHUNK = 1024 * 1024
-
-
-class CacheError(ClocheError):
-    """The cache directory could not be read or written."""
 
 
 def check_sha256(sha256: str) -> str:
