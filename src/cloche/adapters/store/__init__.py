@@ -10,10 +10,10 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from cloche.errors import CacheError
     from cloche.adapters.store.maintenance import BucketInfo, StoreInfo, StoreMaintenance
     from cloche.adapters.store.store import Store
     from cloche.adapters.store.wheel import CorruptWheelError, RecordRow, UnpackedWheel
+    from cloche.errors import CacheError
 
 _HOMES = {
     "BucketInfo": "maintenance",

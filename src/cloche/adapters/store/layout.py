@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cloche.errors import CacheError, ClocheError
+from cloche.errors import CacheError
 
 if TYPE_CHECKING:
     import filelock
