@@ -37,6 +37,7 @@ from cloche.errors import ClocheError, RequirementError, UsageError
 
 __all__ = ["IndexClient", "NeedsBuild"]
 
+
 class IndexClient:
     """Package files and metadata from indexes and find-links; thread-safe; a context manager."""
 

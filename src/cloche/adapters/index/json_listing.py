@@ -221,4 +221,3 @@ def _reparse_group(
             f"the cached copy of {redact(url)} is damaged; run again with --refresh"
         ) from None
     return list(listing.group(version)) if version in listing.versions() else []
-

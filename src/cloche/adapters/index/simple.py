@@ -151,6 +151,7 @@ def json_files(body: bytes, url: str) -> list[dict[str, Any]]:
 
 
 def check_entries(entries: list[Any], url: str) -> None:
+    """Raises IndexError_ unless each entry is an object with a string filename and url."""
     for entry in entries:
         if not isinstance(entry, dict):
             raise _garbage(url, "a 'files' entry is not an object")
@@ -161,6 +162,7 @@ def check_entries(entries: list[Any], url: str) -> None:
 def json_file(
     entry: dict[str, Any], url: str, index: str, project: NormalizedName | None
 ) -> DistFile | None:
+    """One checked ``files`` entry; None for a file of another project or no distribution."""
     yanked_value = entry.get("yanked", False)
     yanked = yanked_value if isinstance(yanked_value, str) else ("" if yanked_value else None)
     metadata_value = entry.get("core-metadata", entry.get("dist-info-metadata", False))
