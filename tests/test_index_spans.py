@@ -18,7 +18,7 @@ from packaging.version import Version
 
 from cloche.adapters.index import IndexClient
 from cloche.adapters.index.cache import CachedPage, PageCache
-from cloche.adapters.index.simple import json_listing, json_page, spans_listing
+from cloche.adapters.index.json_listing import json_listing, json_page, spans_listing
 from cloche.config import Settings
 from cloche.core.listing import FileListing
 from cloche.core.models import DistFile, NormalizedName, parse_dist_filename

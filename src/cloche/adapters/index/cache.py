@@ -91,7 +91,7 @@ class CachedPage:
     base: str | None = None
     """The URL the body was served from (after redirects), for its relative links."""
     spans: list[list[Any]] | None = None
-    """See ``simple.Spans``; None when the body must be parsed whole."""
+    """See ``json_spans.Spans``; None when the body must be parsed whole."""
 
     def is_fresh(self, now: float) -> bool:
         return self.stored_at <= now < self.stored_at + self.ttl
@@ -263,7 +263,7 @@ class PageBody:
 
 
 def _spans_fit(spans: Any, size: int) -> bool:
-    """Whether ``spans`` (see ``simple.Spans``) are well formed and inside a body of ``size``."""
+    """Whether ``spans`` (``json_spans.Spans``) are well formed and inside a body of ``size``."""
     if spans is None:
         return True
     if type(spans) is not list:

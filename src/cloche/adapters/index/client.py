@@ -9,24 +9,24 @@ flight waits for that fetch instead of starting another.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Hashable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
 from contextlib import suppress
 from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Generic, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from packaging.requirements import Requirement
 
 from cloche.adapters.index.auth import CredentialStore, redact
-from cloche.adapters.index.cache import MetadataCache, PageCache, metadata_key
+from cloche.adapters.index.cache import MetadataCache, PageCache
 from cloche.adapters.index.download import Downloader, Sink, copy_into, filename_of
 from cloche.adapters.index.errors import NeedsBuild
-from cloche.adapters.index.findlinks import group_by_name, list_location
+from cloche.adapters.index.findlinks import FindLinks
 from cloche.adapters.index.http import HttpTransport
+from cloche.adapters.index.inflight import InFlight, WorkerPool
+from cloche.adapters.index.metadata_reader import MetadataReader
 from cloche.adapters.index.pages import PageFetcher
 from cloche.config import IndexStrategy, Settings, check_index_url
 from cloche.core.finder import PickFiles
@@ -35,65 +35,7 @@ from cloche.core.models import DistFile, Metadata, NormalizedName, normalize, pa
 from cloche.core.report import NullReporter, Reporter
 from cloche.errors import ClocheError, RequirementError, UsageError
 
-if TYPE_CHECKING:
-    from cloche.adapters.index.metadata import MetadataFetcher
-
 __all__ = ["IndexClient", "NeedsBuild"]
-
-K = TypeVar("K", bound=Hashable)
-V = TypeVar("V")
-
-
-class _InFlight(Generic[K, V]):
-    """One computation per key: started once, awaited by every later asker."""
-
-    def __init__(self) -> None:
-        self._futures: dict[K, Future[V]] = {}
-        self._lock = threading.Lock()
-
-    def _claim(self, key: K) -> tuple[Future[V], bool]:
-        with self._lock:
-            future = self._futures.get(key)
-            if future is not None:
-                return future, False
-            future = Future()
-            self._futures[key] = future
-            return future, True
-
-    def get(self, key: K, compute: Callable[[], V]) -> V:
-        """The value for ``key``, computed here unless someone already started it."""
-        future, mine = self._claim(key)
-        if mine:
-            _run(future, compute)
-        return future.result()
-
-    def abandon(self, error: BaseException) -> None:
-        """Fail every fetch that was queued but never started (the pool was shut down)."""
-        with self._lock:
-            pending = [f for f in self._futures.values() if not f.running() and not f.done()]
-        for future in pending:
-            if future.set_running_or_notify_cancel():
-                future.set_exception(error)
-
-    def start(
-        self, key: K, compute: Callable[[], V], pool: ThreadPoolExecutor
-    ) -> tuple[Future[V], bool]:
-        """Compute ``key`` in ``pool`` unless it is already known or in flight.
-
-        The future, and whether this call started it.
-        """
-        future, mine = self._claim(key)
-        if mine:
-            pool.submit(_run, future, compute)
-        return future, mine
-
-
-def _run(future: Future[V], compute: Callable[[], V]) -> None:
-    future.set_running_or_notify_cancel()
-    try:
-        future.set_result(compute())
-    except BaseException as exc:  # delivered to whoever awaits the future
-        future.set_exception(exc)
 
 
 class IndexClient:
@@ -124,16 +66,15 @@ class IndexClient:
         self._downloader = Downloader(
             self._transport, settings.cache_dir / "index-archives-v1", self._reporter
         )
-        self._fetcher: MetadataFetcher | None = None  # made on the first cache miss
         self.metadata_cache = MetadataCache(settings.cache_dir / "metadata-v1")
         """Parsed metadata by key; callers keep what they learn elsewhere here too
         (what a build of an sdist said)."""
-        self._files: _InFlight[NormalizedName, Sequence[DistFile]] = _InFlight()
-        self._metadata: _InFlight[str, Metadata] = _InFlight()
-        self._locations: _InFlight[str, dict[NormalizedName, list[DistFile]]] = _InFlight()
-        self._pool: ThreadPoolExecutor | None = None
-        self._pool_lock = threading.Lock()
-        self._closed = False
+        self._metadata = MetadataReader(
+            self._transport, self._downloader, self._reporter, self.metadata_cache
+        )
+        self._find_links = FindLinks(settings.find_links, self._pages)
+        self._files: InFlight[NormalizedName, Sequence[DistFile]] = InFlight()
+        self._pool = WorkerPool(settings.concurrency)
 
     # -- PackageFinder ---------------------------------------------------------------
 
@@ -144,7 +85,7 @@ class IndexClient:
 
     def metadata(self, file: DistFile) -> Metadata:
         """Core metadata of one file; raises NeedsBuild for an sdist with dynamic metadata."""
-        return self._metadata.get(self._memo_key(file), lambda: self._read_metadata(file))
+        return self._metadata.get(file)
 
     def prefetch(self, names: Iterable[NormalizedName], then: PickFiles | None = None) -> None:
         """Start fetching these projects' pages in the background; returns at once.
@@ -152,7 +93,7 @@ class IndexClient:
         With ``then``, the metadata of the files it picks is fetched as soon as
         each page arrives (see ``PackageFinder.prefetch``).
         """
-        pool = self._executor()
+        pool = self._pool.executor()
         for name in names:
             key = normalize(name)
             future, mine = self._files.start(key, partial(self._list_then, key, then), pool)
@@ -186,17 +127,16 @@ class IndexClient:
         if future.cancelled() or future.exception() is not None:
             return
         with suppress(UsageError):  # closed meanwhile: only a hint is lost
-            self._executor().submit(self._pick, name, future.result(), then)
+            self._pool.executor().submit(self._pick, name, future.result(), then)
 
     def prefetch_metadata(self, files: Iterable[DistFile], then: PickFiles | None = None) -> None:
         """Start reading these files' metadata in the background; returns at once.
 
         With ``then``, ``then.on_metadata`` hears of each as it arrives.
         """
-        pool = self._executor()
+        pool = self._pool.executor()
         for file in files:
-            key = self._memo_key(file)
-            future, _mine = self._metadata.start(key, partial(self._read_metadata, file), pool)
+            future = self._metadata.start(file, pool)
             if then is not None:
                 future.add_done_callback(partial(_tell, then, file))
 
@@ -264,11 +204,7 @@ class IndexClient:
 
     def close(self) -> None:
         """Stop background fetches and close connections."""
-        with self._pool_lock:
-            self._closed = True
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        if self._pool.shutdown():
             closed = UsageError("the index client was closed before this fetch ran")
             self._files.abandon(closed)
             self._metadata.abandon(closed)
@@ -287,16 +223,6 @@ class IndexClient:
 
     # -- internals -------------------------------------------------------------------
 
-    def _executor(self) -> ThreadPoolExecutor:
-        with self._pool_lock:
-            if self._closed:
-                raise UsageError("the index client is closed")
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(
-                    max_workers=self._settings.concurrency, thread_name_prefix="cloche-index"
-                )
-            return self._pool
-
     def _list(
         self, name: NormalizedName, on_page: Callable[[Sequence[DistFile]], None] | None = None
     ) -> Sequence[DistFile]:
@@ -308,44 +234,12 @@ class IndexClient:
             parts.append(page)
             if self._settings.index_strategy is IndexStrategy.FIRST_INDEX:
                 break
-        for location in self._settings.find_links:
-            grouped = self._locations.get(location, partial(self._list_location, location))
-            if grouped.get(name):
-                parts.append(grouped[name])
+        parts.extend(self._find_links.files(name))
         if not parts:
             return ()
         if len(parts) == 1 and isinstance(parts[0], FileListing):
             return parts[0]
         return FileListing.of(name, [file for part in parts for file in part])
-
-    def _list_location(self, location: str) -> dict[NormalizedName, list[DistFile]]:
-        return group_by_name(list_location(location, self._pages))
-
-    def _metadata_fetcher(self) -> MetadataFetcher:
-        # Imported on first use: archives, tarfile and packaging.metadata are not needed
-        # while every answer comes from the metadata cache.
-        from cloche.adapters.index.metadata import MetadataFetcher
-
-        with self._pool_lock:
-            if self._fetcher is None:
-                self._fetcher = MetadataFetcher(self._transport, self._downloader, self._reporter)
-            return self._fetcher
-
-    def _memo_key(self, file: DistFile) -> str:
-        return f"{metadata_key(file)}|{file.filename}"
-
-    def _read_metadata(self, file: DistFile) -> Metadata:
-        # Local files without a hash may be rebuilt in place: never cache them on disk.
-        persistent = bool(file.sha256) or not file.url.startswith("file:")
-        key = metadata_key(file)
-        if persistent:
-            cached = self.metadata_cache.load(key)
-            if cached is not None and cached.name == file.name and cached.version == file.version:
-                return cached
-        metadata = self._metadata_fetcher().fetch(file)
-        if persistent:
-            self.metadata_cache.store(key, metadata)
-        return metadata
 
 
 def _tell(then: PickFiles, file: DistFile, future: Future[Metadata]) -> None:

@@ -6,11 +6,13 @@ Each location is listed once per client; its files are grouped by project.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from functools import partial
 from pathlib import Path
 
 from cloche.adapters.index.auth import redact
 from cloche.adapters.index.download import local_path
+from cloche.adapters.index.inflight import InFlight
 from cloche.adapters.index.pages import FIND_LINKS_ACCEPT, PageFetcher
 from cloche.core.models import DistFile, NormalizedName, parse_dist_filename
 from cloche.errors import IndexError_, UsageError
@@ -70,3 +72,24 @@ def group_by_name(files: Sequence[DistFile]) -> dict[NormalizedName, list[DistFi
     for file in files:
         grouped[file.name].append(file)
     return dict(grouped)
+
+
+class FindLinks:
+    """A client's find-links locations, each listed once (on first need), files by project."""
+
+    def __init__(self, locations: Iterable[str], pages: PageFetcher) -> None:
+        self._locations = tuple(locations)
+        self._pages = pages
+        self._listed: InFlight[str, dict[NormalizedName, list[DistFile]]] = InFlight()
+
+    def files(self, name: NormalizedName) -> list[list[DistFile]]:
+        """The files of ``name`` at each location that has some, in location order."""
+        parts: list[list[DistFile]] = []
+        for location in self._locations:
+            grouped = self._listed.get(location, partial(self._list, location))
+            if grouped.get(name):
+                parts.append(grouped[name])
+        return parts
+
+    def _list(self, location: str) -> dict[NormalizedName, list[DistFile]]:
+        return group_by_name(list_location(location, self._pages))

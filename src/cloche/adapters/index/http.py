@@ -1,8 +1,9 @@
 """One shared HTTP transport: retries with backoff, per-host credentials, clear errors.
 
-Plain requests go through the standard library's http.client (``bulk.py``: far less
-CPU per byte); httpx answers the rest (redirects, other encodings, proxies) and is
-imported only then, so that a command that needs neither stays cheap.
+Plain requests go through the standard library's http.client over kept connections
+(``kept_connections.py``: far less CPU per byte); httpx answers the rest (redirects,
+other encodings, proxies) and is imported only then, so that a command that needs
+neither stays cheap.
 """
 
 from __future__ import annotations
@@ -18,7 +19,13 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from cloche.adapters.index.auth import CredentialStore, redact
-from cloche.adapters.index.bulk import Broken, BulkReader, HandOff, Reply, proxy_configured
+from cloche.adapters.index.kept_connections import (
+    Broken,
+    HandOff,
+    KeptConnections,
+    Reply,
+    proxy_configured,
+)
 from cloche.errors import IndexError_, NetworkError, OfflineError, UsageError
 
 if TYPE_CHECKING:
@@ -66,7 +73,7 @@ class HttpTransport:
         self._credentials = credentials
         self._offline = offline
         self._client: httpx.Client | None = None
-        self._bulk: BulkReader | None = None
+        self._kept: KeptConnections | None = None
         self._tls_context: ssl.SSLContext | None = None
         self._lock = threading.Lock()
 
@@ -116,11 +123,11 @@ class HttpTransport:
     def close(self) -> None:
         with self._lock:
             client, self._client = self._client, None
-            bulk, self._bulk = self._bulk, None
+            kept, self._kept = self._kept, None
         if client is not None:
             client.close()
-        if bulk is not None:
-            bulk.close()
+        if kept is not None:
+            kept.close()
 
     def _http(self) -> httpx.Client:
         with self._lock:
@@ -134,14 +141,16 @@ class HttpTransport:
             self._tls_context = default_tls()
         return self._tls_context
 
-    def _bulk_reader(self) -> BulkReader | None:
-        """The http.client path (see ``bulk.py``); None behind a proxy."""
+    def _kept_connections(self) -> KeptConnections | None:
+        """The http.client path (see ``kept_connections.py``); None behind a proxy."""
         if proxy_configured():
             return None
         with self._lock:
-            if self._bulk is None:
-                self._bulk = BulkReader(self._tls(), timeout=self._timeout, user_agent=USER_AGENT)
-            return self._bulk
+            if self._kept is None:
+                self._kept = KeptConnections(
+                    self._tls(), timeout=self._timeout, user_agent=USER_AGENT
+                )
+            return self._kept
 
     def _with_retries(
         self, url: str, headers: Mapping[str, str] | None, body: Callable[[Reply], bytes]
@@ -153,7 +162,7 @@ class HttpTransport:
         credential = self._credentials.for_url(url)
         if credential is not None:
             request_headers["Authorization"] = credential.header()
-        bulk = self._bulk_reader()
+        kept = self._kept_connections()
 
         def answer(reply: Reply) -> HttpResponse:
             final = redact(reply.url)
@@ -167,12 +176,12 @@ class HttpTransport:
             if attempt:
                 time.sleep(min(_BACKOFF_BASE * 2 ** (attempt - 1), _BACKOFF_CAP))
             try:
-                if bulk is not None:
+                if kept is not None:
                     try:
-                        response = bulk.exchange(clean, request_headers, answer)
+                        response = kept.exchange(clean, request_headers, answer)
                     except HandOff:
-                        bulk = None  # a redirect or an encoding: httpx from now on
-                if bulk is None:
+                        kept = None  # a redirect or an encoding: httpx from now on
+                if kept is None:
                     response = self._httpx_exchange(clean, request_headers, answer)
             except Broken as exc:
                 problem = f"timed out after {self._timeout:g}s" if exc.timed_out else exc.problem
@@ -200,7 +209,7 @@ class HttpTransport:
         headers: Mapping[str, str],
         handle: Callable[[Reply], HttpResponse],
     ) -> HttpResponse:
-        """One attempt through httpx; raises Broken as ``BulkReader.exchange`` does."""
+        """One attempt through httpx; raises Broken as ``KeptConnections.exchange`` does."""
         client = self._http()
         import httpx  # imported by _http()
 

@@ -15,16 +15,14 @@ from cloche.adapters.index.auth import redact
 from cloche.adapters.index.cache import CachedPage, PageCache, freshness
 from cloche.adapters.index.download import local_path
 from cloche.adapters.index.http import HttpTransport
+from cloche.adapters.index.json_listing import json_listing, json_page, spans_listing
 from cloche.adapters.index.simple import (
     ACCEPT,
     JSON_TYPE,
     files_from_rows,
     files_to_rows,
-    json_listing,
-    json_page,
     media_type,
     parse_page,
-    spans_listing,
 )
 from cloche.core.models import DistFile, NormalizedName
 from cloche.errors import IndexError_, OfflineError

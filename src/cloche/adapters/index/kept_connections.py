@@ -1,4 +1,4 @@
-"""GET requests over the standard library's http.client, for the transport's plain case.
+"""GET requests over kept http.client connections, for the transport's plain case.
 
 httpx reads a body one TLS record (16 KB) at a time through three layers of Python
 (httpx, httpcore, h11), with a ``settimeout`` and a ``poll`` around every record: on the
@@ -102,7 +102,7 @@ class _Reply:
             raise Broken(f"DecodingError ({exc})") from None
 
 
-class BulkReader:
+class KeptConnections:
     """Pooled keep-alive http.client connections, safe to share between threads."""
 
     def __init__(self, context: ssl.SSLContext, *, timeout: float, user_agent: str) -> None:

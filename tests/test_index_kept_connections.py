@@ -25,9 +25,9 @@ import pytest
 
 from cloche.adapters.index import download as download_module
 from cloche.adapters.index.auth import CredentialStore
-from cloche.adapters.index.bulk import proxy_configured
 from cloche.adapters.index.download import Downloader
 from cloche.adapters.index.http import HttpTransport, default_tls
+from cloche.adapters.index.kept_connections import proxy_configured
 from cloche.core.report import NullReporter
 from cloche.errors import IndexError_, NetworkError, UsageError
 
