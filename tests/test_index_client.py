@@ -13,7 +13,7 @@ from packaging.specifiers import SpecifierSet
 from cloche.adapters.index import IndexClient, NeedsBuild
 from cloche.config import IndexStrategy, Settings
 from cloche.core.models import NormalizedName, normalize
-from cloche.errors import IndexError_, RequirementError, UsageError
+from cloche.errors import IndexResponseError, RequirementError, UsageError
 from tests.support.dists import make_sdist, make_wheel
 from tests.support.index_server import IndexServer
 
@@ -204,7 +204,10 @@ def test_wrong_credentials_never_appear_in_the_error(
 ) -> None:
     index_server.auth = ("alice", "right")
     authed = index_server.url.replace("http://", "http://alice:wrongpass@")
-    with IndexClient(settings(tmp_path, authed)) as client, pytest.raises(IndexError_) as info:
+    with (
+        IndexClient(settings(tmp_path, authed)) as client,
+        pytest.raises(IndexResponseError) as info,
+    ):
         client.files(NormalizedName("demo"))
     assert "refused the credentials" in str(info.value)
     assert "wrongpass" not in str(info.value)
@@ -214,7 +217,7 @@ def test_missing_credentials_say_what_to_do(index_server: IndexServer, tmp_path:
     index_server.auth = ("alice", "right")
     with (
         IndexClient(settings(tmp_path, index_server.url)) as client,
-        pytest.raises(IndexError_) as info,
+        pytest.raises(IndexResponseError) as info,
     ):
         client.files(NormalizedName("demo"))
     assert "needs credentials" in str(info.value)

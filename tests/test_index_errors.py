@@ -11,7 +11,7 @@ import pytest
 from cloche.adapters.index import IndexClient
 from cloche.config import Settings
 from cloche.core.models import NormalizedName
-from cloche.errors import IndexError_, NetworkError
+from cloche.errors import IndexResponseError, NetworkError
 from tests.support.index_server import IndexServer
 
 
@@ -23,7 +23,10 @@ def client_for(url: str, tmp_path: Path, **kwargs: Any) -> IndexClient:
 def test_garbage_page(index_server: IndexServer, tmp_path: Path, fmt: str) -> None:
     index_server.force_format = fmt
     index_server.garbage.add("/simple/demo/")
-    with client_for(index_server.url, tmp_path) as client, pytest.raises(IndexError_) as info:
+    with (
+        client_for(index_server.url, tmp_path) as client,
+        pytest.raises(IndexResponseError) as info,
+    ):
         client.files(NormalizedName("demo"))
     assert f"{index_server.url}demo/" in str(info.value)
 
@@ -31,7 +34,7 @@ def test_garbage_page(index_server: IndexServer, tmp_path: Path, fmt: str) -> No
 def test_server_error_is_retried_then_reported(index_server: IndexServer, tmp_path: Path) -> None:
     index_server.status_overrides["/simple/demo/"] = 500
     client = client_for(index_server.url, tmp_path, retries=1)
-    with client, pytest.raises(IndexError_) as info:
+    with client, pytest.raises(IndexResponseError) as info:
         client.files(NormalizedName("demo"))
     assert "HTTP 500" in str(info.value) and "2 attempts" in str(info.value)
     assert len(index_server.requests_to("/simple/demo/")) == 2
@@ -39,7 +42,10 @@ def test_server_error_is_retried_then_reported(index_server: IndexServer, tmp_pa
 
 def test_other_client_errors(index_server: IndexServer, tmp_path: Path) -> None:
     index_server.status_overrides["/simple/demo/"] = 418
-    with client_for(index_server.url, tmp_path) as client, pytest.raises(IndexError_) as info:
+    with (
+        client_for(index_server.url, tmp_path) as client,
+        pytest.raises(IndexResponseError) as info,
+    ):
         client.files(NormalizedName("demo"))
     assert "HTTP 418" in str(info.value)
 
@@ -68,5 +74,5 @@ def test_prefetch_errors_surface_when_asked(index_server: IndexServer, tmp_path:
     index_server.garbage.add("/simple/demo/")
     with client_for(index_server.url, tmp_path) as client:
         client.prefetch([NormalizedName("demo")])
-        with pytest.raises(IndexError_):
+        with pytest.raises(IndexResponseError):
             client.files(NormalizedName("demo"))

@@ -29,7 +29,7 @@ from cloche.adapters.index.download import Downloader
 from cloche.adapters.index.http import HttpTransport, default_tls
 from cloche.adapters.index.kept_connections import proxy_configured
 from cloche.core.report import NullReporter
-from cloche.errors import IndexError_, NetworkError, UsageError
+from cloche.errors import IndexResponseError, NetworkError, UsageError
 
 Handler = Callable[[http.server.BaseHTTPRequestHandler], None]
 
@@ -225,7 +225,7 @@ def test_a_full_disk_while_saving_a_download_is_one_clear_error(
     monkeypatch.setattr(download_module.os, "fdopen", FullFile)
     with transport(retries=3) as http:
         downloader = Downloader(http, tmp_path / "archives", NullReporter())
-        with pytest.raises(IndexError_) as info:
+        with pytest.raises(IndexResponseError) as info:
             downloader.fetch(f"{scripted.url}/a.whl", tmp_path / "out", filename="a.whl")
     assert "cannot save a.whl" in info.value.message
     assert "No space left on device" in info.value.message

@@ -12,7 +12,7 @@ import pytest
 from cloche.adapters.index import IndexClient, NeedsBuild
 from cloche.config import Settings
 from cloche.core.models import DistFile, NormalizedName
-from cloche.errors import ClocheError, HashMismatchError, IndexError_
+from cloche.errors import ClocheError, HashMismatchError, IndexResponseError
 from tests.support.index_server import IndexServer
 
 
@@ -163,5 +163,5 @@ def test_download_url(index_server: IndexServer, tmp_path: Path) -> None:
         assert got == tmp_path / "a" / wheel.name
         with pytest.raises(HashMismatchError):
             client.download_url(url + "#sha256=" + "1" * 64, tmp_path / "b")
-        with pytest.raises(IndexError_, match="HTTP 404"):
+        with pytest.raises(IndexResponseError, match="HTTP 404"):
             client.download_url(index_server.file_url("gone-1.0.tar.gz"), tmp_path / "c")

@@ -15,7 +15,7 @@ from cloche.adapters.index.simple import (
     parse_page,
 )
 from cloche.core.models import NormalizedName
-from cloche.errors import IndexError_
+from cloche.errors import IndexResponseError
 
 URL = "https://idx.example/simple/demo/"
 DEMO = NormalizedName("demo")
@@ -134,7 +134,7 @@ def test_rows_round_trip() -> None:
     ],
 )
 def test_garbage_names_the_url(body: bytes, content_type: str) -> None:
-    with pytest.raises(IndexError_) as info:
+    with pytest.raises(IndexResponseError) as info:
         parse_page(body, content_type, url=URL, index="IDX", project=DEMO)
     assert URL in str(info.value)
 

@@ -22,7 +22,7 @@ from cloche.adapters.index.json_listing import json_listing, json_page, spans_li
 from cloche.config import Settings
 from cloche.core.listing import FileListing
 from cloche.core.models import DistFile, NormalizedName, parse_dist_filename
-from cloche.errors import IndexError_
+from cloche.errors import IndexResponseError
 from tests.support.index_server import IndexServer
 
 URL = "https://idx.example/simple/demo/"
@@ -118,9 +118,9 @@ def test_the_last_files_key_wins_as_in_json_loads() -> None:
     ],
 )
 def test_garbage_raises_what_a_full_parse_raises(body: bytes) -> None:
-    with pytest.raises(IndexError_) as expected:
+    with pytest.raises(IndexResponseError) as expected:
         json_listing(body, url=URL, index="IDX", project=DEMO)
-    with pytest.raises(IndexError_) as got:
+    with pytest.raises(IndexResponseError) as got:
         json_page(body, url=URL, index="IDX", project=DEMO)
     assert str(got.value) == str(expected.value)
 
@@ -365,5 +365,5 @@ def test_a_damaged_body_is_an_error_not_an_answer(odd_index: IndexServer, tmp_pa
     start = data.index(b'"filename"', data.index(b"\n"))
     data[start : start + 10] = b"@" * 10
     path.write_bytes(bytes(data))
-    with pytest.raises(IndexError_, match="--refresh"):
+    with pytest.raises(IndexResponseError, match="--refresh"):
         listing_of(odd_index, tmp_path, "odd-name")

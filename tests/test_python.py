@@ -24,7 +24,7 @@ from cloche.adapters.python.discovery import (
     probe,
 )
 from cloche.adapters.python.tags import manylinux_platforms
-from cloche.errors import EnvironmentError_, InterpreterNotFound
+from cloche.errors import InterpreterNotFound, UnusableEnvError
 from cloche.ops.venv_create import create_venv
 
 # Read at import time: the isolation fixtures move HOME for each test.
@@ -336,11 +336,11 @@ def test_find_environment_from_virtual_env(venv: Path, shared_cache: Path) -> No
 
 def test_find_environment_virtual_env_problems(tmp_path: Path) -> None:
     missing = tmp_path / "gone"
-    with pytest.raises(EnvironmentError_, match=r"VIRTUAL_ENV is set to .*gone, which does not"):
+    with pytest.raises(UnusableEnvError, match=r"VIRTUAL_ENV is set to .*gone, which does not"):
         find_environment(None, environ={"VIRTUAL_ENV": str(missing)})
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(EnvironmentError_, match="has no Python interpreter"):
+    with pytest.raises(UnusableEnvError, match="has no Python interpreter"):
         find_environment(None, environ={"VIRTUAL_ENV": str(empty)})
 
 
@@ -381,12 +381,12 @@ def test_find_active_interpreter_prefers_the_activated_environment(
     assert asked.prefix != str(venv)
     plain = find_active_interpreter(None, environ={}, cache_dir=shared_cache)
     assert plain.executable == find_interpreter(None, cache_dir=shared_cache).executable
-    with pytest.raises(EnvironmentError_, match=r"VIRTUAL_ENV is set to .*gone, which does not"):
+    with pytest.raises(UnusableEnvError, match=r"VIRTUAL_ENV is set to .*gone, which does not"):
         find_active_interpreter(None, environ={"VIRTUAL_ENV": str(venv.parent / "gone")})
 
 
 def test_find_environment_nothing_found(tmp_path: Path) -> None:
-    with pytest.raises(EnvironmentError_) as info:
+    with pytest.raises(UnusableEnvError) as info:
         find_environment(None, cwd=tmp_path, environ={})
     assert str(info.value) == (
         "no virtual environment found; create one with 'cloche venv' and activate it, "
@@ -398,7 +398,7 @@ def test_find_environment_refuses_system_python_without_flag(shared_cache: Path)
     system_python = str(Path(sys.executable))
     if sys.prefix != sys.base_prefix:
         pytest.skip("the test suite itself runs in a venv")
-    with pytest.raises(EnvironmentError_) as info:
+    with pytest.raises(UnusableEnvError) as info:
         find_environment(system_python, environ={}, cache_dir=shared_cache)
     assert str(info.value) == (
         f"{system_python} is not a virtual environment (it is the system Python); "

@@ -14,7 +14,7 @@ import pytest
 from cloche.adapters.python.discovery import probe
 from cloche.adapters.venv.activate import ActivationContext, write_activation_scripts
 from cloche.core.models import Interpreter
-from cloche.errors import EnvironmentError_
+from cloche.errors import UnusableEnvError
 from cloche.ops.venv_create import create_venv
 
 PYENV_VERSIONS = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
@@ -179,9 +179,9 @@ def test_existing_non_empty_directory_is_refused(
     target = tmp_path / "env"
     target.mkdir()
     (target / "keep.txt").write_text("mine", encoding="utf-8")
-    with pytest.raises(EnvironmentError_, match="already exists and is not empty; pass --clear"):
+    with pytest.raises(UnusableEnvError, match="already exists and is not empty; pass --clear"):
         create_venv(target, base, cache_dir=shared_cache)
-    with pytest.raises(EnvironmentError_, match=r"refusing to clear .*not a virtual environment"):
+    with pytest.raises(UnusableEnvError, match=r"refusing to clear .*not a virtual environment"):
         create_venv(target, base, clear=True, cache_dir=shared_cache)
     assert (target / "keep.txt").exists()
 
@@ -197,7 +197,7 @@ def test_empty_existing_directory_is_fine(
 
 def test_existing_file_is_refused(tmp_path: Path, base: Interpreter, shared_cache: Path) -> None:
     (tmp_path / "env").write_text("", encoding="utf-8")
-    with pytest.raises(EnvironmentError_, match="exists and is not a directory"):
+    with pytest.raises(UnusableEnvError, match="exists and is not a directory"):
         create_venv(tmp_path / "env", base, cache_dir=shared_cache)
 
 
@@ -232,7 +232,7 @@ def test_failed_creation_leaves_nothing(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "symlink", broken)
-    with pytest.raises(EnvironmentError_, match=r"cannot create virtual environment at .*No space"):
+    with pytest.raises(UnusableEnvError, match=r"cannot create virtual environment at .*No space"):
         create_venv(tmp_path / "env", base, cache_dir=shared_cache)
     assert not (tmp_path / "env").exists()
 

@@ -31,7 +31,7 @@ class RequirementError(UsageError):
     """A requirement string or requirements file line that cannot be parsed or honoured."""
 
 
-class IndexError_(ClocheError):
+class IndexResponseError(ClocheError):
     """An index or find-links source answered with something unusable (404, 5xx, garbage)."""
 
 
@@ -59,7 +59,7 @@ class InstallError(ClocheError):
     """An install could not be completed; the environment was left as it was."""
 
 
-class EnvironmentError_(ClocheError):
+class UnusableEnvError(ClocheError):
     """The target environment is missing, not a venv, or otherwise unusable."""
 
 

@@ -52,12 +52,12 @@ def command(
     if synced is not None:
         venv = synced.venv
     elif no_sync:
-        from cloche.errors import EnvironmentError_
+        from cloche.errors import UnusableEnvError
         from cloche.ops.project.environment import find_project
 
         venv = find_project().root / VENV_NAME
         if not venv.is_dir():
-            raise EnvironmentError_(f"{venv} does not exist; run 'cloche sync' first")
+            raise UnusableEnvError(f"{venv} does not exist; run 'cloche sync' first")
     else:
         from cloche.cli.project_sync import sync_now
 

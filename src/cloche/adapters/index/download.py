@@ -14,7 +14,7 @@ from cloche.adapters.index.auth import redact
 from cloche.adapters.index.http import HttpTransport, host_of
 from cloche.core.models import DistFile, Hashes
 from cloche.core.report import Reporter
-from cloche.errors import HashMismatchError, IndexError_
+from cloche.errors import HashMismatchError, IndexResponseError
 
 _BLOCK = 1 << 20
 
@@ -139,7 +139,7 @@ class Downloader:
                     hasher.update(block)
                     out.write(block)
         except FileNotFoundError:
-            raise IndexError_(
+            raise IndexResponseError(
                 f"{path} does not exist; check the find-links or index location"
             ) from None
 
@@ -168,11 +168,11 @@ class Downloader:
         if response.status != 200:
             where = redact(url)
             if response.status in (404, 410):
-                raise IndexError_(
+                raise IndexResponseError(
                     f"{where} is gone (HTTP {response.status} from {host_of(where)}); "
                     "the index listing may be stale, retry with --refresh"
                 )
-            raise IndexError_(f"downloading {where} failed with HTTP {response.status}")
+            raise IndexResponseError(f"downloading {where} failed with HTTP {response.status}")
 
 
 def copy_into(source: Path, dest_dir: Path, filename: str) -> Path:
@@ -195,5 +195,5 @@ def copy_into(source: Path, dest_dir: Path, filename: str) -> Path:
     return target
 
 
-def _save_failed(filename: str, dest_dir: Path, exc: OSError) -> IndexError_:
-    return IndexError_(f"cannot save {filename} into {dest_dir}: {exc.strerror or exc}")
+def _save_failed(filename: str, dest_dir: Path, exc: OSError) -> IndexResponseError:
+    return IndexResponseError(f"cannot save {filename} into {dest_dir}: {exc.strerror or exc}")

@@ -15,7 +15,7 @@ from cloche.adapters.index.download import local_path
 from cloche.adapters.index.inflight import InFlight
 from cloche.adapters.index.pages import FIND_LINKS_ACCEPT, PageFetcher
 from cloche.core.models import DistFile, NormalizedName, parse_dist_filename
-from cloche.errors import IndexError_, UsageError
+from cloche.errors import IndexResponseError, UsageError
 
 
 def _local_file(path: Path, location: str) -> DistFile | None:
@@ -32,7 +32,7 @@ def _directory_files(directory: Path, location: str) -> list[DistFile]:
     try:
         entries = sorted(directory.iterdir())
     except OSError as exc:
-        raise IndexError_(
+        raise IndexResponseError(
             f"cannot list find-links directory {directory}: {exc.strerror or exc}"
         ) from None
     found = (_local_file(p, location) for p in entries if p.is_file())
@@ -46,7 +46,9 @@ def list_location(location: str, pages: PageFetcher) -> list[DistFile]:
     if lowered.startswith(("http://", "https://")):
         files = pages.page(location, index=shown, project=None, accept=FIND_LINKS_ACCEPT)
         if files is None:
-            raise IndexError_(f"find-links page {shown} does not exist (HTTP 404); check the URL")
+            raise IndexResponseError(
+                f"find-links page {shown} does not exist (HTTP 404); check the URL"
+            )
         return list(files)
     if "://" in location and not lowered.startswith("file://"):
         raise UsageError(

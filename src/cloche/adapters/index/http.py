@@ -26,7 +26,7 @@ from cloche.adapters.index.kept_connections import (
     Reply,
     proxy_configured,
 )
-from cloche.errors import IndexError_, NetworkError, OfflineError, UsageError
+from cloche.errors import IndexResponseError, NetworkError, OfflineError, UsageError
 
 if TYPE_CHECKING:
     import httpx
@@ -194,7 +194,7 @@ class HttpTransport:
         host = host_of(clean)
         tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
         if problem.startswith("HTTP "):
-            raise IndexError_(
+            raise IndexResponseError(
                 f"{clean} answered {problem} after {tries}; the index at {host} may be down, "
                 "try again later"
             )
@@ -247,11 +247,11 @@ def _check_auth(status: int, url: str, had_credentials: bool) -> None:
         return
     host = host_of(url)
     if had_credentials:
-        raise IndexError_(
+        raise IndexResponseError(
             f"{host} refused the credentials for {url} (HTTP {status}); check them in the "
             "index URL or your netrc file"
         )
-    raise IndexError_(
+    raise IndexResponseError(
         f"{host} needs credentials for {url} (HTTP {status}); put them in the index URL "
         "(https://user:password@host/...) or in your netrc file"
     )

@@ -18,7 +18,7 @@ from cloche.adapters.index.json_spans import ByteRanges, Spans, version_spans, w
 from cloche.adapters.index.simple import check_entries, json_file, json_files
 from cloche.core.listing import FileListing
 from cloche.core.models import DistFile, NormalizedName
-from cloche.errors import IndexError_
+from cloche.errors import IndexResponseError
 
 if TYPE_CHECKING:
     from packaging.version import Version
@@ -216,8 +216,8 @@ def _reparse_group(
 ) -> list[DistFile]:
     try:
         listing = json_listing(bytes(body), url=url, index=index, project=project)
-    except (IndexError_, OSError, ValueError):
-        raise IndexError_(
+    except (IndexResponseError, OSError, ValueError):
+        raise IndexResponseError(
             f"the cached copy of {redact(url)} is damaged; run again with --refresh"
         ) from None
     return list(listing.group(version)) if version in listing.versions() else []

@@ -26,7 +26,7 @@ from cloche.adapters.index.ranges import TAIL_SIZE, RangeFile, RangeUnavailable
 from cloche.core.metadata import InvalidMetadata, is_static_sdist_metadata, parse_core_metadata
 from cloche.core.models import DistFile, Metadata
 from cloche.core.report import Reporter
-from cloche.errors import HashMismatchError, IndexError_
+from cloche.errors import HashMismatchError, IndexResponseError
 
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+)", re.IGNORECASE)
 
@@ -68,7 +68,9 @@ class MetadataFetcher:
     def _local(self, file: DistFile) -> Metadata:
         path = local_path(file.url)
         if not path.is_file():
-            raise IndexError_(f"{path} does not exist; check the find-links or index location")
+            raise IndexResponseError(
+                f"{path} does not exist; check the find-links or index location"
+            )
         if file.is_wheel:
             return parse_core_metadata(wheel_metadata(path, file.filename), source=file.filename)
         data = sdist_metadata(path, file.filename)
@@ -117,7 +119,7 @@ class MetadataFetcher:
             file.url, {"Range": f"bytes=-{TAIL_SIZE}"}, partial_only=True
         )
         if response.status in (404, 410):
-            raise IndexError_(
+            raise IndexResponseError(
                 f"{file.url} is gone (HTTP {response.status}); the index listing may be stale, "
                 "retry with --refresh"
             )

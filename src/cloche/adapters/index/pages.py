@@ -25,7 +25,7 @@ from cloche.adapters.index.simple import (
     parse_page,
 )
 from cloche.core.models import DistFile, NormalizedName
-from cloche.errors import IndexError_, OfflineError
+from cloche.errors import IndexResponseError, OfflineError
 
 FIND_LINKS_ACCEPT = "text/html, */*;q=0.1"
 
@@ -93,7 +93,7 @@ class PageFetcher:
                 self._cache.store(CachedPage(url, False, [], now, ttl))
             return None
         if response.status != 200:
-            raise IndexError_(
+            raise IndexResponseError(
                 f"{url} answered HTTP {response.status}; check the index URL and its access rights"
             )
         content_type = response.headers.get("content-type")
@@ -142,8 +142,8 @@ class PageFetcher:
                         )
                 return json_listing(bytes(body), url=base, index=index, project=project)
             return files_from_rows(cached.rows, index=index)
-        except (ValueError, TypeError, IndexError_):
-            raise IndexError_(
+        except (ValueError, TypeError, IndexResponseError):
+            raise IndexResponseError(
                 f"the cached copy of {cached.url} is damaged; run again with --refresh"
             ) from None
 
@@ -160,5 +160,5 @@ class PageFetcher:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise IndexError_(f"cannot read {path}: {exc.strerror or exc}") from None
+            raise IndexResponseError(f"cannot read {path}: {exc.strerror or exc}") from None
         return parse_page(body, "text/html", url=path.as_uri(), index=index, project=project)

@@ -17,7 +17,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from cloche.adapters.index.auth import redact
 from cloche.core.models import DistFile, Hashes, NormalizedName, parse_dist_filename
-from cloche.errors import IndexError_
+from cloche.errors import IndexResponseError
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_V1_TYPE = "application/vnd.pypi.simple.v1+html"
@@ -52,21 +52,21 @@ def parse_page(
 ) -> list[DistFile]:
     """Files listed by a page; ``project`` None keeps every project's files (find-links).
 
-    Raises IndexError_ for anything that is not a simple-API JSON or HTML page.
+    Raises IndexResponseError for anything that is not a simple-API JSON or HTML page.
     """
     media = media_type(content_type)
     if media == JSON_TYPE:
         return _parse_json(body, url=url, index=index, project=project)
     if media in (HTML_V1_TYPE, "text/html", ""):
         return _parse_html(body, content_type, url=url, index=index, project=project)
-    raise IndexError_(
+    raise IndexResponseError(
         f"{redact(url)} answered with content type {media!r}, not a package index page; "
         "check the index URL"
     )
 
 
-def _garbage(url: str, why: str) -> IndexError_:
-    return IndexError_(
+def _garbage(url: str, why: str) -> IndexResponseError:
+    return IndexResponseError(
         f"{redact(url)} is not a valid package index page ({why}); check the index URL"
     )
 
@@ -151,7 +151,7 @@ def json_files(body: bytes, url: str) -> list[dict[str, Any]]:
 
 
 def check_entries(entries: list[Any], url: str) -> None:
-    """Raises IndexError_ unless each entry is an object with a string filename and url."""
+    """Raises IndexResponseError unless each entry is an object with a string filename and url."""
     for entry in entries:
         if not isinstance(entry, dict):
             raise _garbage(url, "a 'files' entry is not an object")

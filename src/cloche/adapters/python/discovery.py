@@ -12,7 +12,7 @@ from cloche.adapters.python import cache as python_cache
 from cloche.adapters.python.probe import interpreter_from_data, probe_interpreter
 from cloche.adapters.python.request import PythonRequest, parse_request
 from cloche.core.models import Interpreter
-from cloche.errors import EnvironmentError_, InterpreterNotFound
+from cloche.errors import InterpreterNotFound, UnusableEnvError
 
 __all__ = ["find_environment", "find_interpreter", "list_interpreters", "probe"]
 
@@ -98,13 +98,13 @@ def find_environment(
     else:
         venv_dir = _find_dot_venv(here)
         if venv_dir is None:
-            raise EnvironmentError_(
+            raise UnusableEnvError(
                 "no virtual environment found; create one with 'cloche venv' "
                 "and activate it, or pass --python"
             )
         interp = _environment_interpreter(venv_dir, None, cache_dir)
     if not system and not interp.is_venv and not _is_conda_env(interp):
-        raise EnvironmentError_(
+        raise UnusableEnvError(
             f"{interp.executable} is not a virtual environment (it is the system Python); "
             "pass --system to install into it anyway"
         )
@@ -131,7 +131,7 @@ def _environment_interpreter(
 ) -> Interpreter:
     where = f"{variable} is set to {root}, which" if variable else f"{root}"
     if not root.is_dir():
-        raise EnvironmentError_(
+        raise UnusableEnvError(
             f"{where} does not exist or is not a directory; "
             f"deactivate it or create it with 'cloche venv {root}'"
         )
@@ -139,7 +139,7 @@ def _environment_interpreter(
         candidate = root / relative
         if candidate.is_file():
             return probe(candidate, cache_dir)
-    raise EnvironmentError_(
+    raise UnusableEnvError(
         f"{where} has no Python interpreter (no bin/python); "
         f"recreate it with 'cloche venv --clear {root}'"
     )

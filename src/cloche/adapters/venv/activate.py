@@ -15,7 +15,7 @@ import os
 import re
 import shlex
 
-from cloche.errors import EnvironmentError_
+from cloche.errors import UnusableEnvError
 
 _OLD_PROMPT = re.compile(r"context\.prompt\s*=\s*'\(%s\) '\s*%")
 
@@ -65,7 +65,7 @@ def write_activation_scripts(
             except UnicodeError:
                 continue  # CPython skips binary files here too
             except OSError as exc:
-                raise EnvironmentError_(f"cannot read venv template {source}: {exc}") from None
+                raise UnusableEnvError(f"cannot read venv template {source}: {exc}") from None
             target = os.path.join(bin_dir, name)
             _write(target, render(text, name, context, wrap_prompt, quote), mode)
             written.append(target)
@@ -81,7 +81,7 @@ def _write(target: str, text: str, mode: int) -> None:
             fh.write(text.encode("utf-8"))
         os.chmod(target, mode)
     except OSError as exc:
-        raise EnvironmentError_(f"cannot write {target}: {exc}") from None
+        raise UnusableEnvError(f"cannot write {target}: {exc}") from None
 
 
 def render(

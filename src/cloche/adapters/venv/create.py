@@ -19,7 +19,7 @@ import os
 
 import cloche
 from cloche.adapters.venv.activate import ActivationContext, write_activation_scripts
-from cloche.errors import EnvironmentError_
+from cloche.errors import UnusableEnvError
 
 TYPE_CHECKING = False  # typing itself is not imported at run time (start-up cost)
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def make_venv_files(
     so later commands on the venv run no probe.
     """
     if os.name == "nt":
-        raise EnvironmentError_(
+        raise UnusableEnvError(
             "creating virtual environments on Windows is not supported yet; "
             "use 'python -m venv' there"
         )
@@ -94,7 +94,7 @@ def _populate(
         with open(os.path.join(venv_dir, ".gitignore"), "w", encoding="utf-8") as fh:
             fh.write("# Created by cloche automatically.\n*\n")
     except OSError as exc:
-        raise EnvironmentError_(f"cannot create virtual environment at {venv_dir}: {exc}") from None
+        raise UnusableEnvError(f"cannot create virtual environment at {venv_dir}: {exc}") from None
     name = os.path.basename(venv_dir)
     write_activation_scripts(
         str(base["stdlib"]),
@@ -116,29 +116,29 @@ def _populate(
 
 def _prepare_directory(venv_dir: str, *, clear: bool, allow_existing: bool) -> None:
     if os.path.islink(venv_dir) and not os.path.exists(venv_dir):
-        raise EnvironmentError_(f"{venv_dir} is a broken symlink; remove it or pick another path")
+        raise UnusableEnvError(f"{venv_dir} is a broken symlink; remove it or pick another path")
     if os.path.exists(venv_dir) and not os.path.isdir(venv_dir):
-        raise EnvironmentError_(f"{venv_dir} exists and is not a directory; pick another path")
+        raise UnusableEnvError(f"{venv_dir} exists and is not a directory; pick another path")
     if not os.path.exists(venv_dir):
         try:
             os.makedirs(venv_dir)
         except OSError as exc:
-            raise EnvironmentError_(f"cannot create {venv_dir}: {exc}") from None
+            raise UnusableEnvError(f"cannot create {venv_dir}: {exc}") from None
         return
     try:
         entries = [os.path.join(venv_dir, name) for name in os.listdir(venv_dir)]
     except OSError as exc:
-        raise EnvironmentError_(f"cannot read {venv_dir}: {exc}") from None
+        raise UnusableEnvError(f"cannot read {venv_dir}: {exc}") from None
     if not entries:
         return
     if clear:
         if not os.path.isfile(os.path.join(venv_dir, "pyvenv.cfg")):
-            raise EnvironmentError_(
+            raise UnusableEnvError(
                 f"refusing to clear {venv_dir}: it is not a virtual environment (no pyvenv.cfg)"
             )
         _clear(venv_dir, entries)
     elif not allow_existing:
-        raise EnvironmentError_(
+        raise UnusableEnvError(
             f"{venv_dir} already exists and is not empty; pass --clear to replace it "
             "or --allow-existing to update it in place"
         )
@@ -154,7 +154,7 @@ def _clear(venv_dir: str, entries: list[str]) -> None:
             else:
                 os.unlink(entry)
     except OSError as exc:
-        raise EnvironmentError_(f"cannot clear {venv_dir}: {exc}") from None
+        raise UnusableEnvError(f"cannot clear {venv_dir}: {exc}") from None
 
 
 def _link_lib64(venv_dir: str, base: Mapping[str, Any]) -> None:

@@ -10,7 +10,7 @@ from cloche.core.models import Interpreter
 from cloche.core.project.load import find_project_root, load_project
 from cloche.core.project.spec import ProjectSpec
 from cloche.core.report import NullReporter, Reporter
-from cloche.errors import EnvironmentError_, InterpreterNotFound, ProjectError
+from cloche.errors import InterpreterNotFound, ProjectError, UnusableEnvError
 from cloche.ops.stamp import VENV_NAME
 
 _PLAIN_VERSION = re.compile(r"^3\.\d+(?:\.\d+)?$")
@@ -96,7 +96,7 @@ def ensure_venv(
     if existing is not None and _fits(spec, existing):
         return existing
     if path.exists() and not (path / "pyvenv.cfg").is_file():
-        raise EnvironmentError_(
+        raise UnusableEnvError(
             f"{path} exists but is not a virtual environment; move it away and run again"
         )
     base = base_interpreter(spec, cache_dir)
