@@ -4,7 +4,8 @@ import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from cloche.core.metadata import InvalidMetadata, is_static_sdist_metadata, parse_core_metadata
+from cloche.core.metadata import is_static_sdist_metadata, parse_core_metadata
+from cloche.errors import InvalidMetadata
 
 GOOD = b"""Metadata-Version: 2.1
 Name: Demo_Pkg

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from cloche.adapters.index.archive import CorruptArchive, sdist_metadata, wheel_metadata
+from cloche.adapters.index.archive import sdist_metadata, wheel_metadata
+from cloche.errors import CorruptArchive
 
 
 def _zip(path: Path, members: dict[str, bytes]) -> Path:

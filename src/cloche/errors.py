@@ -81,3 +81,21 @@ class CacheError(ClocheError):
 
 class OfflineError(ClocheError):
     """A network request was needed while running ``--offline``."""
+
+
+class CommandNotFound(ClocheError):
+    """The command to run is not in the environment nor on PATH."""
+
+    exit_code = 127
+
+
+class InvalidMetadata(ClocheError):
+    """A distribution's core metadata cannot be used (missing name, bad requirement...)."""
+
+
+class CorruptWheelError(InstallError):
+    """A wheel in the store is broken or unsafe; nothing of it was kept."""
+
+
+class CorruptArchive(ClocheError):
+    """A wheel or sdist cannot be read (not a zip/tar, no metadata file, too large)."""

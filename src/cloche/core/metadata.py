@@ -12,14 +12,10 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from cloche.core.models import Metadata, normalize
-from cloche.errors import ClocheError
+from cloche.errors import InvalidMetadata
 
 _STATIC_SDIST_MIN_VERSION = Version("2.2")
 _RESOLVER_FIELDS = frozenset({"requires-dist", "requires-python"})
-
-
-class InvalidMetadata(ClocheError):
-    """A distribution's core metadata cannot be used (missing name, bad requirement...)."""
 
 
 def parse_core_metadata(data: bytes, *, source: str) -> Metadata:

@@ -13,14 +13,10 @@ from typing import IO
 
 from packaging.utils import canonicalize_name
 
-from cloche.errors import ClocheError
+from cloche.errors import CorruptArchive
 
 _MAX_METADATA = 16 << 20
 """No real METADATA is anywhere near this; a bigger one is a zip bomb."""
-
-
-class CorruptArchive(ClocheError):
-    """A wheel or sdist cannot be read (not a zip/tar, no metadata file, too large)."""
 
 
 def _metadata_member(names: list[str], filename: str) -> str:

@@ -18,15 +18,15 @@ import threading
 from pathlib import Path
 from typing import IO, cast
 
-from cloche.adapters.index.archive import CorruptArchive, sdist_metadata, wheel_metadata
+from cloche.adapters.index.archive import sdist_metadata, wheel_metadata
 from cloche.adapters.index.download import Downloader, local_path
 from cloche.adapters.index.errors import NeedsBuild
 from cloche.adapters.index.http import HttpTransport, host_of
 from cloche.adapters.index.ranges import TAIL_SIZE, RangeFile, RangeUnavailable
-from cloche.core.metadata import InvalidMetadata, is_static_sdist_metadata, parse_core_metadata
+from cloche.core.metadata import is_static_sdist_metadata, parse_core_metadata
 from cloche.core.models import DistFile, Metadata
 from cloche.core.report import Reporter
-from cloche.errors import HashMismatchError, IndexResponseError
+from cloche.errors import CorruptArchive, HashMismatchError, IndexResponseError, InvalidMetadata
 
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+)", re.IGNORECASE)
 

@@ -12,16 +12,16 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from cloche.adapters.store.maintenance import BucketInfo, StoreInfo, StoreMaintenance
     from cloche.adapters.store.store import Store
-    from cloche.adapters.store.wheel import CorruptWheelError, RecordRow, UnpackedWheel
-    from cloche.errors import CacheError
+    from cloche.adapters.store.wheel import RecordRow, UnpackedWheel
+    from cloche.errors import CacheError, CorruptWheelError
 
 _HOMES = {
     "BucketInfo": "maintenance",
-    "CacheError": "layout",
+    "CacheError": "cloche.errors",
     "Store": "store",
     "StoreInfo": "maintenance",
     "StoreMaintenance": "maintenance",
-    "CorruptWheelError": "wheel",
+    "CorruptWheelError": "cloche.errors",
     "RecordRow": "wheel",
     "UnpackedWheel": "wheel",
 }
@@ -42,6 +42,7 @@ def __getattr__(name: str) -> Any:
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    module = home if home.startswith("cloche.") else f"{__name__}.{home}"
+    value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

@@ -22,9 +22,10 @@ from installer.utils import SCHEME_NAMES, parse_metadata_file
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import Version
 
-from cloche.adapters.store.wheel import MANIFEST_NAME, CorruptWheelError, RecordRow
+from cloche.adapters.store.wheel import MANIFEST_NAME, RecordRow
 from cloche.adapters.store.zipread import check_crc
 from cloche.core.models import NormalizedName, normalize
+from cloche.errors import CorruptWheelError
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _WEAK_HASHES = frozenset({"md5", "sha1", "sha224"})

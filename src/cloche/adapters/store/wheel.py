@@ -10,16 +10,11 @@ from typing import Any, NamedTuple
 from packaging.version import InvalidVersion, Version
 
 from cloche.core.models import NormalizedName, normalize
-from cloche.errors import InstallError
 
 MANIFEST_NAME = ".cloche-manifest.json"
 """Written inside ``wheels-v1/<sha256>/`` last, before the directory is renamed into place."""
 
 _MANIFEST_FORMAT = 1
-
-
-class CorruptWheelError(InstallError):
-    """A wheel in the store is broken or unsafe; nothing of it was kept."""
 
 
 class RecordRow(NamedTuple):

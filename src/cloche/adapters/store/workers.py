@@ -40,11 +40,11 @@ if sys.platform != "win32":
 
 from cloche.adapters.store.held import HeldArchive
 from cloche.adapters.store.wheel import (
-    CorruptWheelError,
     UnpackedWheel,
     manifest_json,
     parse_manifest,
 )
+from cloche.errors import CorruptWheelError
 
 _SERVE = (
     "import os, sys; sys.path.append(sys.argv[1]); "

@@ -11,13 +11,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from cloche.errors import ClocheError
-
-
-class CommandNotFound(ClocheError):
-    """The command to run is not in the environment nor on PATH."""
-
-    exit_code = 127
+from cloche.errors import ClocheError, CommandNotFound
 
 
 def scripts_dir(venv: Path) -> Path:
