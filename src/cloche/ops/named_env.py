@@ -38,7 +38,7 @@ def envs_root() -> Path:
     """Where named environments live: ``$CLOCHE_ENVS_DIR``, else ``<data dir>/envs``."""
     override = os.environ.get("CLOCHE_ENVS_DIR", "").strip()
     if override:
-        return Path(os.path.expanduser(override)).absolute()
+        return Path(override).expanduser().absolute()
     return Path(dirs.platform_data_dir()) / "envs"
 
 
