@@ -167,3 +167,21 @@ def path(name: str) -> None:
 
 for _sub in (create, list_, clone, remove, path):
     command.add_command(with_output_options(_sub))
+
+
+@click.command("export")
+@click.argument("name")
+@click.pass_context
+def export(ctx: click.Context, /, name: str) -> None:
+    """Print a pylock.toml of environment NAME (recreate it with 'env create --lock')."""
+    from cloche.adapters.python import find_environment
+    from cloche.core.lock import dump_lock
+    from cloche.ops.env_export import export_lock
+    from cloche.ops.named_env import named_env
+
+    settings = app(ctx).settings()
+    interpreter = find_environment(str(named_env(name)), cache_dir=settings.cache_dir)
+    click.echo(dump_lock(export_lock(interpreter, settings.cache_dir)), nl=False)
+
+
+command.add_command(with_output_options(export))
