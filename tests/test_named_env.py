@@ -8,7 +8,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,7 +38,7 @@ def create(index: IndexServer, name: str, *args: str) -> None:
     assert result.code == 0, result
 
 
-def listing() -> dict[str, dict[str, object]]:
+def listing() -> dict[str, dict[str, Any]]:
     result = cloche("env", "list", "--json")
     assert result.code == 0, result
     return {row["name"]: row for row in json.loads(result.out)}
@@ -201,7 +203,7 @@ def test_name_and_python_together_are_refused(index: IndexServer, envs: Path) ->
     assert result.code == 2 and "pass one" in result.err, result
 
 
-def _interrupt_when(process: subprocess.Popen[str], ready: callable) -> None:  # type: ignore[valid-type]
+def _interrupt_when(process: subprocess.Popen[str], ready: Callable[[], bool]) -> None:
     deadline = time.monotonic() + 60
     while not ready():
         assert process.poll() is None, process.communicate()
@@ -217,13 +219,16 @@ def _staging(envs: Path) -> list[Path]:
 def test_ctrl_c_during_create_leaves_nothing(index: IndexServer, envs: Path) -> None:
     index.delay = 1.0  # every index request waits, so the install is still running
     process = subprocess.Popen(
-        [sys.executable, "-m", "cloche", "env", "create", "slow", "alpha", "--index-url", index.url],
+        [sys.executable, "-m", "cloche", "env", "create", "slow", "alpha", "-i", index.url],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     # Once the venv is in the staging directory, the install has begun.
-    _interrupt_when(process, lambda: any((p / "env" / "pyvenv.cfg").exists() for p in _staging(envs)))
+    def venv_made() -> bool:
+        return any((p / "env" / "pyvenv.cfg").exists() for p in _staging(envs))
+
+    _interrupt_when(process, venv_made)
     _out, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     assert not (envs / "slow").exists()

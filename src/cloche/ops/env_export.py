@@ -18,9 +18,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from packaging.pylock import Package, PackageArchive, PackageDirectory, PackageVcs, PackageWheel
-from packaging.pylock import Pylock
+from packaging.pylock import (
+    Package,
+    PackageArchive,
+    PackageDirectory,
+    PackageVcs,
+    PackageWheel,
+    Pylock,
+)
 from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from cloche import __version__
@@ -87,7 +94,7 @@ def _wheel_package(dist: InstalledDist, store: Store, origins: IndexOrigins) -> 
                 size=origin.size,
                 hashes={"sha256": origin.sha256},
             )
-            return Package(name=dist.name, version=dist.version, wheels=[file])
+            return Package(name=_name(dist), version=dist.version, wheels=[file])
     raise ExportError(
         f"cannot export {dist.name} {dist.version}: the cache does not know which index file "
         "it was installed from (installed by another tool, or the cache was cleaned)",
@@ -102,7 +109,7 @@ def _direct_package(dist: InstalledDist, info: Any) -> Package:
         path = unquote(urlparse(url).path)
         editable = bool(info["dir_info"].get("editable", False))
         directory = PackageDirectory(path=path, editable=editable, subdirectory=subdirectory)
-        return Package(name=dist.name, version=dist.version, directory=directory)
+        return Package(name=_name(dist), version=dist.version, directory=directory)
     if "vcs_info" in info:
         vcs = info["vcs_info"]
         source = PackageVcs(
@@ -112,7 +119,7 @@ def _direct_package(dist: InstalledDist, info: Any) -> Package:
             commit_id=vcs["commit_id"],
             subdirectory=subdirectory,
         )
-        return Package(name=dist.name, version=dist.version, vcs=source)
+        return Package(name=_name(dist), version=dist.version, vcs=source)
     archive = info.get("archive_info", {})
     hashes = dict(archive.get("hashes") or {})
     if not hashes and "hash" in archive:
@@ -120,8 +127,8 @@ def _direct_package(dist: InstalledDist, info: Any) -> Package:
         hashes[algorithm] = value
     if not hashes:
         raise ExportError(f"cannot export {dist.name}: installed from {url} without a hash")
-    source = PackageArchive(url=url, hashes=hashes, subdirectory=subdirectory)
-    return Package(name=dist.name, version=dist.version, archive=source)
+    archive_source = PackageArchive(url=url, hashes=hashes, subdirectory=subdirectory)
+    return Package(name=_name(dist), version=dist.version, archive=archive_source)
 
 
 def export_lock(interpreter: Interpreter, cache_dir: Path) -> Pylock:
@@ -143,6 +150,10 @@ def export_lock(interpreter: Interpreter, cache_dir: Path) -> Pylock:
         packages=packages,
         tool={"cloche": {"exported-by": __version__}},
     )
+
+
+def _name(dist: InstalledDist) -> NormalizedName:
+    return canonicalize_name(dist.name)
 
 
 def _direct_url(dist: InstalledDist) -> Any:
