@@ -37,9 +37,7 @@ def _reach_test_packages(env: Path) -> None:
 
 
 def _run_in_kernel(name: str, code: str) -> str:
-    manager, client = jupyter_client.manager.start_new_kernel(
-        kernel_name=name, startup_timeout=120
-    )
+    manager, client = jupyter_client.manager.start_new_kernel(kernel_name=name, startup_timeout=120)
     out: list[str] = []
 
     def hook(message: dict[str, object]) -> None:

@@ -88,9 +88,7 @@ def test_create_list_path_run_and_pip(index: IndexServer, envs: Path) -> None:
     assert f"in:{path}" in shell.stdout, shell
 
 
-def test_clone_links_from_the_store_and_outlives_its_source(
-    index: IndexServer, envs: Path
-) -> None:
+def test_clone_links_from_the_store_and_outlives_its_source(index: IndexServer, envs: Path) -> None:
     create(index, "base", "alpha", "tool")
     result = cloche("env", "clone", "base", "exp-1")
     assert result.code == 0, result
@@ -136,7 +134,7 @@ def test_export_then_create_from_the_lock(index: IndexServer, envs: Path, tmp_pa
     lock.write_text(result.out)
     text = lock.read_text()
     assert text.count("[[packages]]") == 3
-    assert text.count("url = \"http://127.0.0.1:") == 3 and text.count('sha256 = "') == 3
+    assert text.count('url = "http://127.0.0.1:') == 3 and text.count('sha256 = "') == 3
     assert cloche("env", "remove", "orig").code == 0
     index.remove("alpha-1.0-py3-none-any.whl")  # the lock needs no index page
     result = cloche("env", "create", "again", "--lock", lock)
@@ -224,6 +222,7 @@ def test_ctrl_c_during_create_leaves_nothing(index: IndexServer, envs: Path) -> 
         stderr=subprocess.PIPE,
         text=True,
     )
+
     # Once the venv is in the staging directory, the install has begun.
     def venv_made() -> bool:
         return any((p / "env" / "pyvenv.cfg").exists() for p in _staging(envs))

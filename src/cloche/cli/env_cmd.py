@@ -28,14 +28,29 @@ def command() -> None:
 @click.command("create")
 @click.argument("name")
 @click.argument("packages", nargs=-1)
-@click.option("-p", "--python", default=None, metavar="VERSION|PATH", help="Interpreter: 3.10, "
-              "3.12.1, '>=3.10,<3.13', cpython@3.12 or a path (default: python3 on PATH).")
-@click.option("-r", "--requirement", "requirement_files", multiple=True,
-              type=click.Path(path_type=Path, dir_okay=False, exists=True),
-              help="Install from a requirements file (repeatable).")
-@click.option("--lock", "lock_file", default=None,
-              type=click.Path(path_type=Path, dir_okay=False, exists=True),
-              help="Install exactly what this pylock.toml lists (from 'cloche env export').")
+@click.option(
+    "-p",
+    "--python",
+    default=None,
+    metavar="VERSION|PATH",
+    help="Interpreter: 3.10, "
+    "3.12.1, '>=3.10,<3.13', cpython@3.12 or a path (default: python3 on PATH).",
+)
+@click.option(
+    "-r",
+    "--requirement",
+    "requirement_files",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Install from a requirements file (repeatable).",
+)
+@click.option(
+    "--lock",
+    "lock_file",
+    default=None,
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Install exactly what this pylock.toml lists (from 'cloche env export').",
+)
 @click.option("--force", is_flag=True, help="Replace an environment of that name.")
 @link_options
 @index_options

@@ -25,8 +25,14 @@ def command() -> None:
 
 
 @click.command("install")
-@click.option("-n", "--name", "env_name", default=None, metavar="NAME",
-              help="The named environment (default: the project's .venv).")
+@click.option(
+    "-n",
+    "--name",
+    "env_name",
+    default=None,
+    metavar="NAME",
+    help="The named environment (default: the project's .venv).",
+)
 @click.option("--display-name", default=None, help="Shown in Jupyter (default: 'Python (NAME)').")
 @index_options
 @click.pass_context

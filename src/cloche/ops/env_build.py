@@ -40,6 +40,8 @@ class CreateRequest:
 
 @dataclass(frozen=True, slots=True)
 class Created:
+    """A new environment: where, its Python, how many packages went in."""
+
     path: Path
     python_version: str
     installed: int

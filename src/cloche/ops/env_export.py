@@ -45,6 +45,8 @@ class ExportError(ClocheError):
 
 @dataclass(frozen=True, slots=True)
 class _Origin:
+    """An index file the store holds: its name, digest, URL and size."""
+
     filename: str
     sha256: str
     url: str

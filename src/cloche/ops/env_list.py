@@ -30,6 +30,8 @@ class EnvUsage:
 
 @dataclass(frozen=True, slots=True)
 class EnvSummary:
+    """One row of ``cloche env list``."""
+
     name: str
     path: Path
     python_version: str
