@@ -5,10 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cloche.config import Settings
-from cloche.core.models import Interpreter
-from cloche.core.report import NullReporter, Reporter
 from cloche.errors import ProjectError
 from cloche.ops.env_clone import CloneCounts, clone_tree, rename_prompt, rewrite_in_place
 from cloche.ops.named_env import (
@@ -24,6 +22,12 @@ from cloche.ops.named_env import (
     staged_env,
     write_record,
 )
+
+if TYPE_CHECKING:
+    # Only for types: `env clone` must not pay for the installer's imports.
+    from cloche.config import Settings
+    from cloche.core.models import Interpreter
+    from cloche.core.report import Reporter
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +59,7 @@ def create_env(
     request: CreateRequest, settings: Settings, reporter: Reporter | None = None
 ) -> Created:
     """Create the named env with ``request``'s Python and packages, all or nothing."""
+    from cloche.core.report import NullReporter
     from cloche.ops.venv import make_venv
 
     reporter = reporter or NullReporter()

@@ -20,7 +20,7 @@ from pathlib import Path
 
 _REWRITE_LIMIT = 1 << 20
 """Files the env owns larger than this are copied as they are (wheel data, not scripts)."""
-_WORKERS = 8
+_WORKERS = 4
 _BATCH = 256
 
 

@@ -11,6 +11,7 @@ A name never starts with a dot, so a half-built env is never taken for one.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -27,6 +28,7 @@ from cloche.errors import EnvironmentError_, UsageError
 
 ENV_RECORD = "cloche-env.json"
 _RECORD_FORMAT = 1
+_LEFTOVER_AGE = 24 * 3600.0
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
 
 
@@ -177,11 +179,24 @@ def staged_env(name: str, root: Path) -> Iterator[Path]:
     before that leaves nothing under the name.
     """
     root.mkdir(parents=True, exist_ok=True)
+    _sweep_leftovers(root)
     holder = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=root))
     try:
         yield holder / "env"
     finally:
         shutil.rmtree(holder, ignore_errors=True)
+
+
+def _sweep_leftovers(root: Path) -> None:
+    """Remove what a killed (``kill -9``) build or removal left, once it is a day old."""
+    import time
+
+    cutoff = time.time() - _LEFTOVER_AGE
+    for entry in os.scandir(root):
+        if entry.name.startswith(".") and (".tmp-" in entry.name or ".old-" in entry.name):
+            with contextlib.suppress(OSError):
+                if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                    shutil.rmtree(entry.path, ignore_errors=True)
 
 
 def commit_env(staged: Path, final: Path, *, force: bool) -> None:
