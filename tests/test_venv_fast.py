@@ -188,7 +188,7 @@ def test_the_fast_path_imports_no_heavy_module(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("xdg", [None, "", "  ", "/somewhere/else"])
 def test_dirs_agree_with_platformdirs(monkeypatch: pytest.MonkeyPatch, xdg: str | None) -> None:
-    for variable in ("XDG_CACHE_HOME", "XDG_CONFIG_HOME"):
+    for variable in ("XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME"):
         if xdg is None:
             monkeypatch.delenv(variable, raising=False)
         else:
@@ -197,3 +197,4 @@ def test_dirs_agree_with_platformdirs(monkeypatch: pytest.MonkeyPatch, xdg: str 
     assert dirs.platform_cache_dir() == platformdirs.user_cache_dir("cloche", appauthor=False)
     expected = Path(platformdirs.user_config_dir("cloche", appauthor=False)) / "cloche.toml"
     assert dirs.user_config_file() == str(expected)
+    assert dirs.platform_data_dir() == platformdirs.user_data_dir("cloche", appauthor=False)

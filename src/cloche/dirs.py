@@ -27,6 +27,17 @@ def platform_cache_dir() -> str:
     return str(platformdirs.user_cache_dir("cloche", appauthor=False))
 
 
+def platform_data_dir() -> str:
+    """The platform's data directory for cloche (``~/.local/share/cloche`` on Linux)."""
+    if sys.platform.startswith("linux"):
+        return os.path.join(_xdg("XDG_DATA_HOME", ".local/share"), "cloche")
+    if sys.platform == "darwin":
+        return os.path.expanduser("~/Library/Application Support/cloche")
+    import platformdirs
+
+    return str(platformdirs.user_data_dir("cloche", appauthor=False))
+
+
 def user_config_file(environ: Mapping[str, str] | None = None) -> str:
     """``$CLOCHE_CONFIG_FILE``, else ``cloche.toml`` in the platform's config directory."""
     env = os.environ if environ is None else environ

@@ -23,6 +23,8 @@ class AppContext:
     offline: bool | None = None
     no_cache: bool | None = None
     progress: bool = True
+    env_name: str | None = None
+    """``-n NAME``: the named environment a pip-style command acts on."""
     _reporter: ConsoleReporter | None = field(default=None, repr=False)
     _temporary_cache: Path | None = field(default=None, repr=False)
     _services: Services | None = field(default=None, repr=False)

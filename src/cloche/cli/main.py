@@ -33,6 +33,9 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "why": ("cloche.cli.why_cmd", "Show why a package is in the project's environment."),
     "export": ("cloche.cli.export_cmd", "Export the lock to other formats (requirements.txt)."),
     "import": ("cloche.cli.import_cmd", "Bring a requirements.txt project into pyproject.toml."),
+    "env": ("cloche.cli.env_cmd", "Named environments: create, list, clone, remove, path, export."),
+    "python": ("cloche.cli.python_cmd", "Find Python interpreters: list, find."),
+    "kernel": ("cloche.cli.kernel_cmd", "Jupyter kernels for environments: install, list, remove."),
 }
 
 

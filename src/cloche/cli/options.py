@@ -77,9 +77,25 @@ def index_flags(kwargs: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _env_name(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    from cloche.cli.context import app
+
+    if value is not None:
+        app(ctx).env_name = value
+
+
 def env_options(func: F) -> F:
-    """--python and --system: which environment a pip-style command acts on."""
+    """-n, --python and --system: which environment a pip-style command acts on."""
     decorators = [
+        click.option(
+            "-n",
+            "--name",
+            default=None,
+            metavar="NAME",
+            expose_value=False,
+            callback=_env_name,
+            help="The named environment (cloche env create NAME).",
+        ),
         click.option(
             "-p",
             "--python",
@@ -225,7 +241,9 @@ def path_interpreter(
     if not paths:
         return target_environment(state, python, system)
     from cloche.adapters.python.discovery import find_active_interpreter
+    from cloche.cli.env_target import named_python
 
+    python = named_python(state, python)
     return find_active_interpreter(python, cache_dir=state.settings().cache_dir)
 
 

@@ -19,6 +19,9 @@ from cloche.cli.project_options import lock_mode, selection_from, selection_opti
 @click.option("--frozen", is_flag=True, help="Install pylock.toml as it is before running.")
 @click.option("--locked", is_flag=True, help="Fail if pylock.toml is out of date.")
 @click.option("--no-sync", is_flag=True, help="Run in .venv as it is, without syncing.")
+@click.option(
+    "-n", "--name", "env_name", default=None, metavar="NAME", help="Run in this named environment."
+)
 @selection_options
 @click.argument(
     "argv", nargs=-1, type=click.UNPROCESSED, required=True, metavar="COMMAND [ARGS]..."
@@ -31,6 +34,7 @@ def command(
     frozen: bool,
     locked: bool,
     no_sync: bool,
+    env_name: str | None,
     **kwargs: Any,
 ) -> None:
     """Run COMMAND inside the project's environment (syncing it first when needed).
@@ -41,8 +45,14 @@ def command(
     Examples:
       cloche run python train.py --epochs 3
       cloche run pytest -x
+      cloche run -n ml_env python train.py
     """
     from cloche.ops.project.run import run_in
+
+    if env_name is not None:
+        from cloche.ops.named_env import named_env
+
+        sys.exit(run_in(named_env(env_name), argv))
     from cloche.ops.stamp import VENV_NAME, check_stamp
 
     state = app(ctx)

@@ -104,13 +104,16 @@ def install_lock(
     interpreter: Interpreter,
     selection: Selection,
     spec: ProjectSpec,
+    *,
+    lock_dir: Path | None = None,
 ) -> Plan:
     """Install what ``lock`` selects for ``interpreter``, removing everything else.
 
     The recipe: select -> plan (which wheels the store holds) -> apply; the index
     client and builder are made only when something must be fetched or built.
+    Relative paths in the lock are read from ``lock_dir`` (the project root by default).
     """
-    lock_dir = spec.root
+    lock_dir = lock_dir or spec.root
     groups = _groups(lock, selection)
     extras = list(lock.extras or ()) if selection.all_extras else list(selection.extras)
     markers = dict(interpreter.marker_env)

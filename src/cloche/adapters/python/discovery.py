@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from cloche.adapters.python import cache as python_cache
+from cloche.adapters.python.places import candidates
 from cloche.adapters.python.probe import interpreter_from_data, probe_interpreter
 from cloche.adapters.python.request import PythonRequest, parse_request
 from cloche.core.models import Interpreter
@@ -16,7 +16,6 @@ from cloche.errors import InterpreterNotFound, UnusableEnvError
 
 __all__ = ["find_environment", "find_interpreter", "list_interpreters", "probe"]
 
-_EXECUTABLE_NAME = re.compile(r"^(?:python|pypy)(?:\d+(?:\.\d+)?t?)?$")
 _ENV_EXECUTABLES = ("bin/python3", "bin/python", "bin/pypy3", "Scripts/python.exe")
 _PROBE_WORKERS = 8
 
@@ -65,7 +64,8 @@ def find_active_interpreter(
 
 
 def list_interpreters(cache_dir: Path | None = None) -> list[Interpreter]:
-    """Every usable interpreter on PATH and in pyenv, one per binary, newest first."""
+    """Every usable interpreter on PATH, in pyenv, asdf, conda and cloche's own
+    directory, one per binary, newest first."""
     return sorted(_discover(cache_dir), key=lambda interp: interp.version, reverse=True)
 
 
@@ -158,40 +158,9 @@ def _is_conda_env(interp: Interpreter) -> bool:
     return (Path(interp.prefix) / "conda-meta").is_dir()
 
 
-def _path_dirs() -> Iterator[Path]:
-    for entry in os.environ.get("PATH", "").split(os.pathsep):
-        if entry:
-            yield Path(entry)
-
-
-def _candidates() -> Iterator[Path]:
-    for directory in _path_dirs():
-        try:
-            entries = sorted(directory.iterdir(), key=lambda entry: _name_order(entry.name))
-        except OSError:
-            continue
-        yield from (entry for entry in entries if _EXECUTABLE_NAME.match(entry.name))
-    root = os.environ.get("PYENV_ROOT")
-    versions = (Path(root) if root else Path.home() / ".pyenv") / "versions"
-    try:
-        installs = sorted(versions.iterdir())
-    except OSError:
-        return
-    for install in installs:
-        for name in ("python3", "python", "pypy3"):
-            if (install / "bin" / name).exists():
-                yield install / "bin" / name
-                break
-
-
-def _name_order(name: str) -> tuple[int, str]:
-    # Within one PATH directory, prefer the most specific name (python3.12 > python3 > python).
-    return (-len(name), name)
-
-
 def _discover(cache_dir: Path | None) -> list[Interpreter]:
     unique: dict[str, Path] = {}
-    for candidate in _candidates():
+    for candidate in candidates():
         if python_cache.is_binary(candidate):
             unique.setdefault(os.path.realpath(candidate), candidate)
 

@@ -1,0 +1,1 @@
+"""Jupyter kernelspecs: where they live and what they hold (no jupyter import needed)."""

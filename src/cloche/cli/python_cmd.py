@@ -1,0 +1,99 @@
+"""``cloche python ...``: the interpreters cloche can find."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from cloche.cli.context import app
+from cloche.cli.main import with_output_options
+
+
+@click.group("python")
+def command() -> None:
+    """Python interpreters: on PATH, in pyenv, asdf, conda/mamba and cloche's own directory.
+
+    \b
+    Examples:
+      cloche python list
+      cloche python find 3.10
+      cloche python find '>=3.10,<3.13'
+    """
+
+
+@click.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def list_(ctx: click.Context, /, as_json: bool) -> None:
+    """List every interpreter found, newest first, with where it was found."""
+    from cloche.adapters.python import cache as python_cache
+    from cloche.adapters.python.places import probed_candidates, source_of
+
+    state = app(ctx)
+    cache_dir = state.cache_dir or python_cache.default_cache_dir()
+    found = probed_candidates(cache_dir)
+    # Newest first; sorted() is stable, so PATH order decides between equal versions.
+    found = sorted(found, key=lambda item: tuple(item[1]["version_info"][:3]), reverse=True)
+    rows = [
+        (python_cache.version_text(data), str(data["implementation"]), source_of(exe), exe)
+        for exe, data in found
+    ]
+    if as_json:
+        import json
+
+        keys = ("version", "implementation", "source", "executable")
+        click.echo(json.dumps([dict(zip(keys, row, strict=True)) for row in rows], indent=2))
+        return
+    if not rows:
+        app(ctx).reporter.info("No Python interpreters found on PATH, in pyenv, asdf or conda")
+        return
+    for version, implementation, source, executable in rows:
+        click.echo(f"{implementation}-{version:<10} {source:<7} {executable}")
+
+
+def _project_request(start: Path) -> tuple[str, str] | None:
+    """The request a directory makes: its ``.python-version``, else ``requires-python``."""
+    import tomllib
+
+    for directory in (start, *start.parents):
+        version_file = directory / ".python-version"
+        if version_file.is_file():
+            for line in version_file.read_text("utf-8").splitlines():
+                if line.strip() and not line.startswith("#"):
+                    return line.strip(), str(version_file)
+        pyproject = directory / "pyproject.toml"
+        if pyproject.is_file():
+            try:
+                data = tomllib.loads(pyproject.read_text("utf-8"))
+            except (OSError, tomllib.TOMLDecodeError):
+                return None
+            requires = data.get("project", {}).get("requires-python")
+            return (str(requires), f"{pyproject} requires-python") if requires else None
+    return None
+
+
+@click.command("find")
+@click.argument("request", required=False)
+@click.pass_context
+def find(ctx: click.Context, /, request: str | None) -> None:
+    """Print the interpreter best matching REQUEST: 3.10, 3.11.7, '>=3.10,<3.13',
+    cpython@3.12, python3.12 or a path.
+
+    Without REQUEST: the .python-version here or above, else the project's
+    requires-python, else python3 on PATH.
+    """
+    from cloche.adapters.python.discovery import find_interpreter
+
+    state = app(ctx)
+    if request is None:
+        found = _project_request(Path.cwd().absolute())
+        if found is not None:
+            request, origin = found
+            state.reporter.debug(f"request {request!r} from {origin}")
+    interpreter = find_interpreter(request, cache_dir=state.settings().cache_dir)
+    click.echo(interpreter.executable)
+
+
+for _sub in (list_, find):
+    command.add_command(with_output_options(_sub))
