@@ -25,22 +25,30 @@ class GpuAsk:
 
 
 def project_tool_table(start: Path) -> dict[str, Any] | None:
-    """``[tool.cloche]`` of the project around ``start``, if there is one."""
-    from cloche.core.project import PYPROJECT, find_project_root
+    """``[tool.cloche]`` of the nearest pyproject.toml declaring a project, if any.
 
-    root = find_project_root(start)
-    if root is None:
-        return None
+    Walks up as ``core.project.find_project_root`` does, without importing the
+    project model (``cloche gpu`` is meant to answer in milliseconds)."""
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover
         import tomli as tomllib
-    try:
-        data = tomllib.loads((root / PYPROJECT).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return None  # the project's own commands report a broken pyproject.toml
-    table = data.get("tool", {}).get("cloche")
-    return table if isinstance(table, dict) else None
+    start = start.resolve()
+    for directory in (start, *start.parents):
+        candidate = directory / "pyproject.toml"
+        if not candidate.is_file():
+            continue
+        try:
+            data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            return None  # the project's own commands report a broken pyproject.toml
+        tool = data.get("tool")
+        table = tool.get("cloche") if isinstance(tool, dict) else None
+        if isinstance(table, dict):
+            return table
+        if "project" in data:
+            return None
+    return None
 
 
 def load_catalog(settings: Settings) -> Catalog:

@@ -9,13 +9,15 @@ import os
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cloche.adapters.accel.nvidia import NvidiaProbe
-from cloche.adapters.accel.others import probe_amd, probe_apple, probe_intel
 from cloche.adapters.accel.system import Host
 from cloche.core.variants.machine import Machine, parse_capability
 from cloche.core.variants.model import parse_driver_version
 from cloche.errors import UsageError
+
+if TYPE_CHECKING:
+    from cloche.adapters.accel.nvidia import NvidiaProbe
 
 CACHE_NAME = "accel-v1.json"
 UNKNOWN_BOOT_TTL = 24 * 3600.0
@@ -31,6 +33,10 @@ class Detector:
     """None: the real probes on ``host``."""
 
     def detect(self) -> Machine:
+        # The probes are imported only here: a warm run reads the cache and needs none.
+        from cloche.adapters.accel.nvidia import NvidiaProbe
+        from cloche.adapters.accel.others import probe_amd, probe_apple, probe_intel
+
         nvidia = self.nvidia or NvidiaProbe(host=self.host)
         found = nvidia.probe()
         if found is not None and found.vendor is not None:

@@ -3,6 +3,7 @@ replacement) into frozen values, with errors that name the key that was wrong.""
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import replace
@@ -27,6 +28,7 @@ from cloche.errors import UsageError
 
 SHIPPED_CATALOG = Path(__file__).with_name("catalog.toml")
 SCHEMA = 1
+_SPECIFIER = re.compile(r"\s*(~=|==|!=|<=|>=|<|>)\s*\d+(\.\d+)*(\.\*)?\s*$")
 
 
 class CatalogError(UsageError):
@@ -214,13 +216,11 @@ class _Reader:
         return Variant(name, kind, url)
 
     def python(self, entry: Mapping[str, Any], path: str) -> str:
-        from packaging.specifiers import InvalidSpecifier, SpecifierSet
-
+        # A light check (packaging.specifiers costs an import on every run); the
+        # specifier is parsed by packaging when a Python is asked for.
         text = self.string(entry, "python", path)
-        try:
-            SpecifierSet(text)
-        except InvalidSpecifier:
-            raise self.error(f"{path}python", f"not a version specifier: {text!r}") from None
+        if not all(_SPECIFIER.match(clause) for clause in text.split(",")):
+            raise self.error(f"{path}python", f"not a version specifier: {text!r}")
         return text
 
     def tensorflow_releases(self, tensorflow: Mapping[str, Any]) -> tuple[TensorflowRelease, ...]:
