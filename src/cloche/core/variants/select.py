@@ -157,6 +157,7 @@ def _nvidia(
     catalog: Catalog, machine: Machine, request: Request, releases: tuple[TorchRelease, ...]
 ) -> FrameworkChoice:
     rejected: list[str] = []
+    least = ""  # the last build rejected is the least demanding one
     policy = request.policy.value
     for release in releases:
         for variant in _cuda_variants(release):
@@ -167,6 +168,7 @@ def _nvidia(
                 fit = arch_fit(variant.arch, machine)
             if not fit.ok:
                 _note(rejected, f"{variant.name} ({fit.problem})")
+                least = f"torch {release.version} {variant.name}: {fit.problem}"
                 continue
             reason = (
                 f"{describe_driver(catalog, machine)} runs CUDA {toolkit[0]}.{toolkit[1]} "
@@ -175,11 +177,11 @@ def _nvidia(
             if release is not releases[0] or rejected:
                 reason += "; newer builds do not fit: " + ", ".join(rejected)
             return _chosen(release, variant, reason)
-    why = ", ".join(rejected) or "no CUDA build in the catalog"
+    why = f"even the oldest, {least}" if least else "no CUDA build in the catalog"
     return _cpu(
         releases,
-        f"no CUDA build fits {describe_driver(catalog, machine)}: "
-        f"{why}; the CPU build (update the NVIDIA driver for a CUDA one)",
+        f"no CUDA build fits {describe_driver(catalog, machine)} ({why}); the CPU build "
+        "(update the NVIDIA driver, or the GPU is older than every build supports)",
     )
 
 
