@@ -208,3 +208,15 @@ def test_bad_arch_entry_names_its_key(tmp_path: Path) -> None:
     broken.write_text(shipped.replace('python = ">=3.10,<3.15"', 'python = "three"', 1))
     with pytest.raises(CatalogError, match=r"python: not a version specifier"):
         read_catalog(broken)
+
+
+def test_the_parsed_catalog_is_kept_until_the_file_changes(tmp_path: Path) -> None:
+    source = tmp_path / "catalog.toml"
+    text = Path(CATALOG.source).read_text(encoding="utf-8")
+    source.write_text(text, encoding="utf-8")
+    parsed = tmp_path / "cache" / "variants.json"
+    first = read_catalog(source, parsed)
+    assert parsed.is_file() and first.torch_releases == CATALOG.torch_releases
+    assert read_catalog(source, parsed).torch_index == CATALOG.torch_index  # from the JSON
+    source.write_text(text.replace("download.pytorch.org", "mirror.example", 1) + "\n")
+    assert read_catalog(source, parsed).torch_index == "https://mirror.example/whl"

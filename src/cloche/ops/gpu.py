@@ -14,6 +14,8 @@ from cloche.core.variants.machine import Machine
 from cloche.core.variants.model import Catalog, CudaPolicy
 from cloche.core.variants.select import Request, check_accelerator
 
+PARSED_CATALOG = "variants-v1.json"
+
 
 @dataclass(frozen=True, slots=True)
 class GpuAsk:
@@ -53,7 +55,7 @@ def project_tool_table(start: Path) -> dict[str, Any] | None:
 
 def load_catalog(settings: Settings) -> Catalog:
     """The build catalog with the settings' overrides (a replacement file, an index mirror)."""
-    catalog = read_catalog(settings.variant_catalog)
+    catalog = read_catalog(settings.variant_catalog, settings.cache_dir / PARSED_CATALOG)
     if settings.torch_index_url:
         catalog = with_torch_index(catalog, settings.torch_index_url)
     return catalog

@@ -101,7 +101,7 @@ def _driver_name(device: Path) -> str | None:
 
 def probe_apple(host: Host) -> Machine | None:
     """Apple Silicon: its GPU through torch's MPS backend."""
-    if host.platform != "darwin" or host.machine != "arm64":
+    if host.platform != "darwin" or host.cpu_architecture() != "arm64":
         return None
     return Machine(
         vendor="apple",

@@ -5,9 +5,8 @@ platform names."""
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from platform import machine as _machine_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,7 +15,15 @@ class Host:
 
     root: Path = Path("/")
     platform: str = sys.platform
-    machine: str = field(default_factory=_machine_name)
+    machine: str | None = None
+    """The CPU architecture (``arm64``); None: ask the platform module when needed."""
+
+    def cpu_architecture(self) -> str:
+        if self.machine is not None:
+            return self.machine
+        import platform  # costs milliseconds; only Apple detection asks, on a cold run
+
+        return platform.machine()
 
     def path(self, absolute: str) -> Path:
         """``/proc/driver/nvidia/version`` under this host's root."""
