@@ -994,6 +994,29 @@ class Bench:
             rep.notes.append("'python -c pass' is the bare interpreter start-up, for reference")
         return rep
 
+    # -- gpu
+
+    def scenario_gpu(self) -> ScenarioReport:
+        desc = "`cloche gpu` with detection cached (a warm run reads one JSON file)"
+        skips = self.skips(("gpu",))
+        cache = self.t.cache("gpu")
+        env = self.t.env_for("cloche", cache)
+        cwd = self.scratch("gpu", "cwd")
+        cwd.mkdir(parents=True, exist_ok=True)
+        argv = [self.t.cloche or "cloche", "gpu"]
+        repeat = max(self.repeat, 10)
+        case = simple_case("cloche", argv, env, cwd, repeat=repeat)
+        case.prime = lambda: run_cmd(argv, env, cwd)  # the cold detection, untimed
+        baseline = [self.t.python, "-c", "pass"]
+        cases = [
+            case,
+            simple_case("python -c pass", baseline, env, cwd, repeat=repeat, baseline=True),
+        ]
+        target = Target("cloche gpu warm < 50 ms", max_s=0.050)
+        rep = self.run_cases("gpu", desc, cases, [target], skips)
+        rep.notes.append("'python -c pass' is the bare interpreter start-up, for reference")
+        return rep
+
 
 def step_breakdown(rep: ScenarioReport, names: Sequence[str]) -> list[str]:
     """One note per tool: the median of each timed command."""
@@ -1100,6 +1123,7 @@ SCENARIOS: dict[str, Callable[[Bench], ScenarioReport]] = {
     "sync-cold": lambda b: b.scenario_sync_fresh(cold=True),
     "sync-noop": lambda b: b.scenario_noop("sync-noop"),
     "run-noop": lambda b: b.scenario_noop("run-noop"),
+    "gpu": lambda b: b.scenario_gpu(),
 }
 
 

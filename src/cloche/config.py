@@ -59,6 +59,16 @@ class Settings:
     """Build sources with the target interpreter as it is, not in an isolated environment."""
     config_settings: tuple[tuple[str, str], ...] = ()
     """``-C KEY=VALUE`` for PEP 517 build backends, in the order given."""
+    accelerator: str | None = None
+    """Force a build variant (``cpu``, ``cu128``, ``rocm6.4``) instead of detecting one."""
+    cuda_policy: str = "compatible"
+    """``compatible`` (a driver runs its whole CUDA major) or ``strict``."""
+    cuda_driver_version: str | None = None
+    """Skip NVIDIA detection: the CUDA (``12.8``) or driver (``570.86.10``) version."""
+    torch_index_url: str | None = None
+    """A mirror of the PyTorch index: variant ``cu128`` comes from ``<url>/cu128``."""
+    variant_catalog: Path | None = None
+    """A build catalog replacing the one shipped with cloche."""
 
     @property
     def index_urls(self) -> tuple[str, ...]:
@@ -90,6 +100,11 @@ _ENV_VARS: dict[str, str] = {
     "CLOCHE_COMPILE_BYTECODE": "compile_bytecode",
     "CLOCHE_NO_CACHE": "no_cache",
     "CLOCHE_NO_BUILD_ISOLATION": "no_build_isolation",
+    "CLOCHE_ACCELERATOR": "accelerator",
+    "CLOCHE_CUDA_POLICY": "cuda_policy",
+    "CLOCHE_CUDA_DRIVER_VERSION": "cuda_driver_version",
+    "CLOCHE_TORCH_INDEX_URL": "torch_index_url",
+    "CLOCHE_VARIANT_CATALOG": "variant_catalog",
 }
 
 _TOML_KEYS: dict[str, str] = {
@@ -107,14 +122,22 @@ _TOML_KEYS: dict[str, str] = {
     "prerelease": "prerelease",
     "no-cache": "no_cache",
     "no-build-isolation": "no_build_isolation",
+    "accelerator": "accelerator",
+    "cuda-policy": "cuda_policy",
+    "torch-index-url": "torch_index_url",
+    "variant-catalog": "variant_catalog",
 }
 
 
 def _coerce(field_name: str, value: Any, where: str) -> Any:
     """Turn a raw config/env value into the type of the Settings field."""
     try:
-        if field_name == "cache_dir":
+        if field_name in ("cache_dir", "variant_catalog"):
             return Path(str(value)).expanduser()
+        if field_name == "cuda_policy":
+            if value not in ("compatible", "strict"):
+                raise ValueError(f"expected compatible or strict, got {value!r}")
+            return value
         if field_name in ("extra_index_urls", "find_links"):
             if isinstance(value, str):
                 return tuple(v for v in value.split() if v)
@@ -147,7 +170,7 @@ def _coerce(field_name: str, value: Any, where: str) -> Any:
             if number < (1 if field_name == "concurrency" else 0):
                 raise ValueError(f"must be positive, got {number}")
             return number
-        if field_name == "index_url":
+        if field_name in ("index_url", "accelerator", "cuda_driver_version", "torch_index_url"):
             return str(value)
     except ValueError as exc:
         raise UsageError(f"invalid value for {where}: {exc}") from None
@@ -209,6 +232,8 @@ def load_settings(
     settings = Settings(**values)
     for url in settings.index_urls:
         check_index_url(url)
+    if settings.torch_index_url is not None:
+        check_index_url(settings.torch_index_url)
     return settings
 
 

@@ -36,6 +36,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "env": ("cloche.cli.env_cmd", "Named environments: create, list, clone, remove, path, export."),
     "python": ("cloche.cli.python_cmd", "Find Python interpreters: list, find."),
     "kernel": ("cloche.cli.kernel_cmd", "Jupyter kernels for environments: install, list, remove."),
+    "gpu": ("cloche.cli.gpu_cmd", "Show the GPUs found and the torch / TF / JAX builds chosen."),
 }
 
 
