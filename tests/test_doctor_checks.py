@@ -150,7 +150,8 @@ def test_a_venv_whose_base_python_is_gone(index_server: IndexServer, tmp_path: P
     shutil.rmtree(tmp_path / "base")
     found = findings(tmp_path / "env", tmp_path)
     assert [f["check"] for f in found] == ["base-interpreter"]
-    assert found[0]["evidence"] == [f"{tmp_path / 'env' / 'pyvenv.cfg'}: home = {home} (no Python there)"]
+    config = tmp_path / "env" / "pyvenv.cfg"
+    assert found[0]["evidence"] == [f"{config}: home = {home} (no Python there)"]
     assert "cloche venv --allow-existing" in found[0]["fix_command"]
 
 

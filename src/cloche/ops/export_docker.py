@@ -148,12 +148,12 @@ def _dockerfile(minor: str, accelerator: str | None, buildable: bool) -> str:
         f"    pip install --no-deps --require-hashes -r {REQUIREMENTS_NAME}",
         "",
         "RUN useradd --create-home --uid 10001 app",
-        "COPY --chown=app:app . .",
+        "COPY --chown=10001:10001 . .",
     ]
     if buildable:
         lines += [
             "RUN --mount=type=cache,target=/root/.cache/pip \\",
             "    pip install --no-deps .",
         ]
-    lines += ["USER app", 'CMD ["python"]']
+    lines += ["USER 10001", 'CMD ["python"]']
     return "\n".join(lines) + "\n"
