@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from cloche.core.lock import select
 from cloche.core.models import normalize
 from cloche.errors import ClocheError
 from cloche.ops.doctor.model import DoctorEnv, Finding, Fix, FixKind, Severity
-from cloche.ops.lock import read_lock
 
 # What `cloche sync` leaves alone in an env (ops.pip_env.KEPT_BY_SYNC).
 _TOOLS = frozenset({"pip", "setuptools", "wheel"})
@@ -21,6 +19,10 @@ def lock_drift(env: DoctorEnv) -> Iterator[Finding]:
     spec = env.project
     if spec is None or env.interpreter is None:
         return
+    # Only in a project: the lock machinery is not imported for a plain env.
+    from cloche.core.lock import select
+    from cloche.ops.lock import read_lock
+
     lock = read_lock(spec.lock_path)
     if lock is None:
         return
