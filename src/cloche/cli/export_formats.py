@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class _Locked:
+    """The project, its settings and lock, and what the lock was made for."""
+
     spec: ProjectSpec
     settings: Settings
     lock: Pylock

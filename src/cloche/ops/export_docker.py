@@ -77,7 +77,7 @@ def linux_target(lock: Pylock, python: str, targets: Sequence[str]) -> str:
     linux = [t for t in targets if target_for(python, t).platform == "linux"]
     if not linux:
         raise UsageError(
-            f"{LOCKFILE} has no Linux target (it covers: {', '.join(targets)}); add \"linux\" "
+            f'{LOCKFILE} has no Linux target (it covers: {", ".join(targets)}); add "linux" '
             "to [tool.cloche] targets and run 'cloche lock', then export again"
         )
     label = "linux" if "linux" in linux else linux[0]

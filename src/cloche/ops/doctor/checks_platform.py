@@ -61,7 +61,7 @@ def foreign_builds(env: DoctorEnv) -> Iterator[Finding]:
             Severity.ERROR,
             f"{dist} was built for another Python or platform",
             (f"WHEEL tags: {', '.join(tags)}", f"this env's Python takes {best} (and older)"),
-            f'cloche pip install {env.python_command} --force-reinstall --no-deps '
+            f"cloche pip install {env.python_command} --force-reinstall --no-deps "
             f'"{dist.name}=={dist.version}"',
         )
 

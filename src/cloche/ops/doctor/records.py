@@ -70,9 +70,7 @@ def record_agreement(dist: InstalledDist) -> int:
     return result.matching if result.has_record else -1
 
 
-def _file_state(
-    path: str, hash_text: str | None, size_text: str | int | None, written: int
-) -> str:
+def _file_state(path: str, hash_text: str | None, size_text: str | int | None, written: int) -> str:
     """``missing``, ``changed``, ``same`` (hashed and equal) or ``unchecked``.
 
     ``written``: RECORD's mtime (ns); only files modified later are hashed
