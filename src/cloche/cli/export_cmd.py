@@ -91,3 +91,13 @@ def requirements(
     else:
         atomic_write_text(output, text)
         state.reporter.info(f"Wrote {output}")
+
+
+def _add_formats() -> None:
+    from cloche.cli.export_formats import conda, docker
+
+    command.add_command(conda)
+    command.add_command(docker)
+
+
+_add_formats()

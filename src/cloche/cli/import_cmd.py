@@ -13,14 +13,17 @@ from cloche.cli.context import app
 @click.argument("requirements", type=click.Path(path_type=Path, dir_okay=False))
 @click.pass_context
 def command(ctx: click.Context, requirements: Path) -> None:
-    """Bring a requirements.txt project over: its requirements go into pyproject.toml
-    (created when missing), its index options into [tool.cloche]; then lock.
+    """Bring a requirements.txt or conda environment.yml project over: its requirements
+    go into pyproject.toml (created when missing), its index options into
+    [tool.cloche]; then lock. conda names become PyPI names; what has no PyPI
+    counterpart is listed.
 
     Nothing is written when the requirements cannot be resolved.
 
     \b
     Example:
       cloche import requirements.txt && cloche sync
+      cloche import environment.yml
     """
     from cloche.adapters.python.discovery import find_interpreter
     from cloche.cli.project_options import project_settings
@@ -34,7 +37,12 @@ def command(ctx: click.Context, requirements: Path) -> None:
     root = find_project_root(Path.cwd()) or Path.cwd()
     old_text = read_pyproject(root) if (root / PYPROJECT).exists() else None
     base = find_interpreter(None, cache_dir=state.settings().cache_dir)
-    plan = plan_import(root, requirements, old_text, base)
+    if requirements.suffix in (".yml", ".yaml"):
+        from cloche.ops.conda_import import plan_conda_import
+
+        plan = plan_conda_import(root, requirements, old_text, base)
+    else:
+        plan = plan_import(root, requirements, old_text, base)
     spec = spec_from_text(root, plan.new_text)
     settings = project_settings(state, spec)
     interpreter = project_interpreter(spec, settings.cache_dir)

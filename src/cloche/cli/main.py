@@ -31,12 +31,13 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "shell": ("cloche.cli.shell_cmd", "Start a shell with the project's environment activated."),
     "tree": ("cloche.cli.tree_cmd", "Show the project's dependency tree."),
     "why": ("cloche.cli.why_cmd", "Show why a package is in the project's environment."),
-    "export": ("cloche.cli.export_cmd", "Export the lock to other formats (requirements.txt)."),
-    "import": ("cloche.cli.import_cmd", "Bring a requirements.txt project into pyproject.toml."),
+    "export": ("cloche.cli.export_cmd", "Export the lock: requirements, conda, docker."),
+    "import": ("cloche.cli.import_cmd", "Bring requirements.txt or environment.yml over."),
     "env": ("cloche.cli.env_cmd", "Named environments: create, list, clone, remove, path, export."),
     "python": ("cloche.cli.python_cmd", "Find Python interpreters: list, find."),
     "kernel": ("cloche.cli.kernel_cmd", "Jupyter kernels for environments: install, list, remove."),
     "gpu": ("cloche.cli.gpu_cmd", "Show the GPUs found and the torch / TF / JAX builds chosen."),
+    "doctor": ("cloche.cli.doctor_cmd", "Diagnose an environment and fix what is safe to fix."),
 }
 
 

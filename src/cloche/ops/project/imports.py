@@ -55,7 +55,7 @@ def plan_import(
             reqs.append(sourced[0])
             sources[user.name] = sourced[1]
     text = set_sources(add_requirements(text, reqs), sources)
-    text = _with_index_options(text, parsed)
+    text = with_index_options(text, _index_options(parsed))
     notes = []
     if any(r.hashes for r in parsed.requirements):
         notes.append(
@@ -94,7 +94,7 @@ def _refuse_unsupported(parsed: RequirementsFile, path: Path) -> None:
         )
 
 
-def _with_index_options(text: str, parsed: RequirementsFile) -> str:
+def _index_options(parsed: RequirementsFile) -> dict[str, Any]:
     options: dict[str, Any] = {}
     if parsed.index_url:
         options["index-url"] = parsed.index_url
@@ -104,6 +104,11 @@ def _with_index_options(text: str, parsed: RequirementsFile) -> str:
         options["find-links"] = list(parsed.find_links)
     if parsed.pre:
         options["prerelease"] = True
+    return options
+
+
+def with_index_options(text: str, options: dict[str, Any]) -> str:
+    """``text`` with ``options`` (index-url, ...) set in [tool.cloche]."""
     if not options:
         return text
     import tomlkit

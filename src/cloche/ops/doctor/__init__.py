@@ -1,0 +1,1 @@
+"""``cloche doctor``: health checks of one Python environment (see ``registry``)."""
