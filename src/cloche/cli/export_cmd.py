@@ -54,22 +54,11 @@ def requirements(
       cloche export requirements --hashes --no-default-groups
     """
     from cloche.adapters.atomic_file import atomic_write_text
-    from cloche.cli.project_options import project_settings
-    from cloche.core.lock.inputs import is_fresh
-    from cloche.core.project.spec import LOCKFILE
-    from cloche.errors import ProjectError
-    from cloche.ops.lock import STALE_MESSAGE, read_lock
-    from cloche.ops.project.environment import find_project, lock_python
-    from cloche.ops.project.export import ExportRequest, lock_targets, render_requirements
+    from cloche.cli.export_formats import read_locked
+    from cloche.ops.project.export import ExportRequest, render_requirements
 
     state = app(ctx)
-    spec = find_project()
-    settings = project_settings(state, spec)
-    lock = read_lock(spec.lock_path)
-    if lock is None:
-        raise ProjectError(f"no {LOCKFILE} in {spec.root}; run 'cloche lock' first")
-    if not is_fresh(lock, spec, settings.index_urls):
-        state.reporter.warning(STALE_MESSAGE)
+    locked = read_locked(state)
     request = ExportRequest(
         groups=groups,
         all_groups=all_groups,
@@ -79,12 +68,12 @@ def requirements(
         hashes=hashes,
     )
     text = render_requirements(
-        lock,
-        spec.root,
-        lock_python(spec),
-        lock_targets(lock, spec.targets),
+        locked.lock,
+        locked.spec.root,
+        locked.python,
+        locked.targets,
         request,
-        settings.index_urls,
+        locked.settings.index_urls,
     )
     if output is None:
         click.echo(text, nl=False)

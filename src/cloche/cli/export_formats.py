@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True, slots=True)
-class _Locked:
+class Locked:
     """The project, its settings and lock, and what the lock was made for."""
 
     spec: ProjectSpec
@@ -28,7 +28,7 @@ class _Locked:
     targets: list[str]
 
 
-def _read_locked(state: AppContext) -> _Locked:
+def read_locked(state: AppContext) -> Locked:
     """The project and its lock (a stale lock is exported with a warning)."""
     from cloche.cli.project_options import project_settings
     from cloche.core.lock.inputs import is_fresh
@@ -45,7 +45,7 @@ def _read_locked(state: AppContext) -> _Locked:
         raise ProjectError(f"no {LOCKFILE} in {spec.root}; run 'cloche lock' first")
     if not is_fresh(lock, spec, settings.index_urls):
         state.reporter.warning(STALE_MESSAGE)
-    return _Locked(spec, settings, lock, lock_python(spec), lock_targets(lock, spec.targets))
+    return Locked(spec, settings, lock, lock_python(spec), lock_targets(lock, spec.targets))
 
 
 @click.command("conda")
@@ -81,7 +81,7 @@ def conda(
     from cloche.ops.project.export import ExportRequest
 
     state = app(ctx)
-    locked = _read_locked(state)
+    locked = read_locked(state)
     text = render_environment(
         locked.lock,
         locked.spec.root,
@@ -129,7 +129,7 @@ def docker(ctx: click.Context, accelerator: str | None, output_dir: Path | None)
     from cloche.ops.project.export import ExportRequest
 
     state = app(ctx)
-    locked = _read_locked(state)
+    locked = read_locked(state)
     export = render_docker(
         locked.lock,
         locked.spec.root,

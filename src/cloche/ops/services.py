@@ -8,8 +8,8 @@ alone (a warm ``sync``) never makes one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -142,13 +142,6 @@ class Services:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-@contextmanager
-def open_services(settings: Settings, reporter: Reporter | None = None) -> Iterator[Services]:
-    """Services for one command, closed (client, builds, scratch trees) when it ends."""
-    with Services(settings, reporter) as services:
-        yield services
 
 
 def _builder(settings: Settings, reporter: Reporter, envs: IsolatedBuildEnvs) -> SourceBuilder:
