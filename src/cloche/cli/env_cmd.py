@@ -194,9 +194,11 @@ def export(ctx: click.Context, /, name: str) -> None:
     from cloche.ops.env_export import export_lock
     from cloche.ops.named_env import named_env
 
-    settings = app(ctx).settings()
+    state = app(ctx)
+    settings = state.settings()
     interpreter = find_environment(str(named_env(name)), cache_dir=settings.cache_dir)
-    click.echo(dump_lock(export_lock(interpreter, settings.cache_dir)), nl=False)
+    lock = export_lock(interpreter, state.services(settings).store)
+    click.echo(dump_lock(lock), nl=False)
 
 
 command.add_command(with_output_options(export))

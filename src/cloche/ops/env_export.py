@@ -133,10 +133,9 @@ def _direct_package(dist: InstalledDist, info: Any) -> Package:
     return Package(name=_name(dist), version=dist.version, archive=archive_source)
 
 
-def export_lock(interpreter: Interpreter, cache_dir: Path) -> Pylock:
+def export_lock(interpreter: Interpreter, store: Store) -> Pylock:
     """A lock listing each distribution of the env with the file it was installed from."""
-    store = Store(cache_dir)
-    origins = IndexOrigins(cache_dir)
+    origins = store.origins
     packages = []
     for dist in sorted(installed_distributions(layout_for(interpreter)), key=lambda d: d.name):
         info = _direct_url(dist)
