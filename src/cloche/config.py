@@ -91,9 +91,10 @@ class Settings:
         """
         if self.no_index:
             return ()
+        listed = (self.index_url, *self.extra_index_urls)
         named = (index.url for index in self.indexes)
-        pinned = self.package_indexes.values()
-        return tuple(dict.fromkeys((self.index_url, *self.extra_index_urls, *named, *pinned)))
+        more = dict.fromkeys(u for u in (*named, *self.package_indexes.values()) if u not in listed)
+        return (*listed, *more)
 
     @property
     def index_search_order(self) -> tuple[str, ...]:
