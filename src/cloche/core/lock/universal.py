@@ -78,12 +78,25 @@ def _marker(
         present = [y for y in range(len(pythons)) if (p, y) in members]
         if present:
             by_python.setdefault(_python_range(present, pythons), []).append(p)
+    if list(by_python) == [None]:
+        return _platforms_marker(by_python[None], platforms)
     parts = [_both(platforms.subset(ps), py) for py, ps in by_python.items()]
     if any(part is None for part in parts):
         return None
     if len(parts) == 1:
         return parts[0]
     return " or ".join(sorted(_wrap(part) for part in parts if part is not None))
+
+
+def _platforms_marker(inside: Sequence[int], platforms: TargetMarkers) -> str | None:
+    """``subset``, or ``key != 'value'`` when the other platforms share one value (so a
+    platform outside the grid, e.g. FreeBSD, takes the pin as uv's files do)."""
+    marker = platforms.subset(inside)
+    outside = [p for p in range(len(platforms.labels)) if p not in inside]
+    other = platforms.subset(outside) if outside else None
+    if other is None or " and " in other or " or " in other:
+        return marker
+    return other.replace(" == ", " != ", 1)
 
 
 def _python_range(present: Sequence[int], pythons: Sequence[int]) -> str | None:
