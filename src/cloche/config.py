@@ -13,10 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cloche import dirs
-from cloche.core.models import NormalizedName
 from cloche.errors import UsageError
 from cloche.index_settings import (
     NamedIndex,
@@ -26,6 +25,9 @@ from cloche.index_settings import (
     read_named_indexes,
     search_order,
 )
+
+if TYPE_CHECKING:
+    from cloche.core.models import NormalizedName
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple/"
 

@@ -12,10 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cloche.core.models import NormalizedName, normalize
 from cloche.errors import UsageError
+
+if TYPE_CHECKING:
+    from cloche.core.models import NormalizedName
+
+_NO_PINS: Mapping[NormalizedName, str] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,13 +33,17 @@ class NamedIndex:
 
 
 def no_pins() -> Mapping[NormalizedName, str]:
-    return MappingProxyType({})
+    return _NO_PINS
 
 
 def frozen_pins(
     pins: Mapping[str, str] | Mapping[NormalizedName, str],
 ) -> Mapping[NormalizedName, str]:
     """``pins`` keyed by normalized names, read-only."""
+    if not pins:
+        return _NO_PINS  # most commands: no import of the models at start-up
+    from cloche.core.models import normalize
+
     return MappingProxyType({normalize(name): url for name, url in pins.items()})
 
 
