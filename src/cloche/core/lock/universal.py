@@ -29,6 +29,8 @@ class UniversalPin:
 
 @dataclass(slots=True)
 class _Merged:
+    """One (name, version, source) and the grid cells that chose it."""
+
     first: ResolvedPackage
     members: set[tuple[int, int]] = field(default_factory=set)
     files: dict[str, DistFile] = field(default_factory=dict)
