@@ -75,7 +75,8 @@ def test_first_index_wins(make_index: Callable[[], IndexServer], tmp_path: Path)
     private.add_wheel("internal", "1.0")
     public.add_wheel("internal", "99.0")
     public.add_wheel("requests", "2.0")
-    with IndexClient(settings(tmp_path, private.url, public.url)) as client:
+    # The extra index (private) is searched before the default one (public), as in uv.
+    with IndexClient(settings(tmp_path, public.url, private.url)) as client:
         assert names(client, "internal") == ["internal-1.0-py3-none-any.whl"]
         assert names(client, "requests") == ["requests-2.0-py3-none-any.whl"]
     assert public.requests_to("/simple/internal/") == []

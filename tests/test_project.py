@@ -249,7 +249,7 @@ def test_sources_point_named_dependencies_at_directories(tmp_path: Path) -> None
     [
         ('mylib = "libs/mylib"', "tool.cloche.sources.mylib: expected a table, got a string"),
         ("mylib = { editable = true }", "tool.cloche.sources.mylib: needs a path"),
-        ('mylib = { path = "x", git = "y" }', "unknown key 'git' (known: path, editable)"),
+        ('mylib = { path = "x", git = "y" }', "unknown key 'git' (known: path, editable, index)"),
         ('mylib = { path = "x", editable = "yes" }', "editable: expected true or false"),
         ("mylib = { path = 3 }", "tool.cloche.sources.mylib.path: expected a string"),
     ],

@@ -10,13 +10,24 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cloche import dirs
 from cloche.errors import UsageError
+from cloche.index_settings import (
+    NamedIndex,
+    frozen_pins,
+    no_pins,
+    read_index_pins,
+    read_named_indexes,
+    search_order,
+)
+
+if TYPE_CHECKING:
+    from cloche.core.models import NormalizedName
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple/"
 
@@ -24,8 +35,12 @@ DEFAULT_INDEX_URL = "https://pypi.org/simple/"
 class IndexStrategy(Enum):
     FIRST_INDEX = "first-index"
     """A name comes from the first index that has it (prevents dependency confusion)."""
+    UNSAFE_FIRST_MATCH = "unsafe-first-match"
+    """Every index is asked; the first index's versions are tried (newest first)
+    before any version only a later index has."""
     UNSAFE_BEST_MATCH = "unsafe-best-match"
-    """Merge every index's versions and pick the best."""
+    """Merge every index's versions and pick the best (a version two indexes list
+    comes from the first of them)."""
 
 
 class LinkMode(Enum):
@@ -69,13 +84,37 @@ class Settings:
     """A mirror of the PyTorch index: variant ``cu128`` comes from ``<url>/cu128``."""
     variant_catalog: Path | None = None
     """A build catalog replacing the one shipped with cloche."""
+    indexes: tuple[NamedIndex, ...] = ()
+    """``[[tool.cloche.index]]``: named indexes, searched after the extra index URLs
+    and before the default one unless ``explicit``."""
+    package_indexes: Mapping[NormalizedName, str] = field(default_factory=no_pins)
+    """Names that come from one index URL only (``[tool.cloche.sources] x = { index =
+    ... }``); no other index is asked for them, not even when theirs lacks them."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "package_indexes", frozen_pins(self.package_indexes))
 
     @property
     def index_urls(self) -> tuple[str, ...]:
-        """Indexes in priority order (the primary one first); empty with --no-index."""
+        """Every index this configuration names, the default one first (as
+        ``--index-url`` / ``--extra-index-url`` lines write them); empty with --no-index.
+
+        The order a name is looked up in is ``index_search_order``.
+        """
         if self.no_index:
             return ()
-        return (self.index_url, *self.extra_index_urls)
+        listed = (self.index_url, *self.extra_index_urls)
+        named = (index.url for index in self.indexes)
+        more = dict.fromkeys(u for u in (*named, *self.package_indexes.values()) if u not in listed)
+        return (*listed, *more)
+
+    @property
+    def index_search_order(self) -> tuple[str, ...]:
+        """Indexes in the order a name not pinned to one is looked up: the extra
+        indexes, the named ones that are not explicit, then the default index."""
+        if self.no_index:
+            return ()
+        return search_order(self.index_url, self.extra_index_urls, self.indexes)
 
 
 def default_cache_dir() -> Path:
@@ -177,8 +216,17 @@ def _coerce(field_name: str, value: Any, where: str) -> Any:
     return value
 
 
-def _from_table(table: Mapping[str, Any], where: str) -> dict[str, Any]:
+def _from_table(
+    table: Mapping[str, Any], where: str, known: tuple[NamedIndex, ...] = ()
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    if "index" in table:
+        out["indexes"] = read_named_indexes(table["index"], where)
+    if "sources" in table:
+        named = (*out.get("indexes", ()), *known)
+        pins = read_index_pins(table["sources"], named, where)
+        if pins:
+            out["package_indexes"] = pins
     for key, value in table.items():
         if key not in _TOML_KEYS:
             continue
@@ -219,7 +267,8 @@ def load_settings(
     user_path = user_config_path(env)
     values.update(_from_table(_read_toml(user_path), str(user_path)))
     if project_table:
-        values.update(_from_table(project_table, "[tool.cloche] in pyproject.toml"))
+        where = "[tool.cloche] in pyproject.toml"
+        values.update(_from_table(project_table, where, values.get("indexes", ())))
     for var, name in _ENV_VARS.items():
         if var in env and env[var] != "":
             values[name] = _coerce(name, env[var], var)

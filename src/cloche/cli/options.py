@@ -30,13 +30,14 @@ def index_options(func: F) -> F:
             "--index-url",
             default=None,
             metavar="URL",
-            help="Primary package index (default: https://pypi.org/simple/).",
+            help="The default package index (default: https://pypi.org/simple/); "
+            "asked after every --extra-index-url.",
         ),
         click.option(
             "--extra-index-url",
             multiple=True,
             metavar="URL",
-            help="More indexes, after the primary one (repeatable).",
+            help="More indexes, asked before the default one, in the order given (repeatable).",
         ),
         click.option(
             "-f",
@@ -48,10 +49,11 @@ def index_options(func: F) -> F:
         click.option("--no-index", is_flag=True, default=None, help="Ignore all indexes."),
         click.option(
             "--index-strategy",
-            type=click.Choice(["first-index", "unsafe-best-match"]),
+            type=click.Choice(["first-index", "unsafe-first-match", "unsafe-best-match"]),
             default=None,
             help="first-index (default): take a name from the first index that has it. "
-            "unsafe-best-match: merge all indexes.",
+            "unsafe-first-match: try every version of the first index that has it, "
+            "then the next. unsafe-best-match: merge all indexes, best version wins.",
         ),
         click.option(
             "--refresh", is_flag=True, default=None, help="Revalidate cached index pages."

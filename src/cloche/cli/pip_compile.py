@@ -72,6 +72,12 @@ from cloche.cli.options import (
     help="Upgrade only this package (repeatable).",
 )
 @click.option("--pre", "prerelease", is_flag=True, default=None, help="Allow pre-releases.")
+@click.option(
+    "--universal",
+    is_flag=True,
+    help="One file for every platform and every Python from --python-version (or the "
+    "interpreter's) up: pins that differ carry markers.",
+)
 @click.option("--no-annotate", is_flag=True, help="Leave out the '# via' lines.")
 @click.option("--no-header", is_flag=True, help="Leave out the header comment.")
 @build_options
@@ -87,6 +93,7 @@ def command(ctx: click.Context, /, src_files: tuple[Path, ...], **kwargs: Any) -
       cloche pip compile requirements.in --generate-hashes
       cloche pip compile requirements.in --python-version 3.10 --python-platform linux
       cloche pip compile requirements.in -o requirements.txt --upgrade-package numpy
+      cloche pip compile requirements.in --universal --python-version 3.10
     """
     from cloche.core.models import normalize
     from cloche.ops.compile import CompileRequest, compile_requirements
@@ -110,6 +117,7 @@ def command(ctx: click.Context, /, src_files: tuple[Path, ...], **kwargs: Any) -
         no_binary=tuple(kwargs["no_binary"]),
         annotate=not kwargs["no_annotate"],
         header=not kwargs["no_header"],
+        universal=kwargs["universal"],
         command_line=_command_line(src_files, kwargs),
         explicit_flags=flags,
     )
@@ -118,9 +126,7 @@ def command(ctx: click.Context, /, src_files: tuple[Path, ...], **kwargs: Any) -
     if request.output is None:
         click.echo(result.text, nl=False)
     else:
-        state.reporter.info(
-            f"Resolved {len(result.resolution.packages)} packages into {request.output}"
-        )
+        state.reporter.info(f"Resolved {result.pin_count} packages into {request.output}")
 
 
 def _command_line(src_files: tuple[Path, ...], kwargs: dict[str, Any]) -> str:
@@ -133,6 +139,8 @@ def _command_line(src_files: tuple[Path, ...], kwargs: dict[str, Any]) -> str:
         argv += ["-o", str(kwargs["output_file"])]
     if kwargs["generate_hashes"]:
         argv.append("--generate-hashes")
+    if kwargs["universal"]:
+        argv.append("--universal")
     for option in ("python_version", "python_platform"):
         if kwargs[option]:
             argv += ["--" + option.replace("_", "-"), kwargs[option]]

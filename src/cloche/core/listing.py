@@ -35,8 +35,13 @@ class FileListing(Sequence[DistFile]):
         name: NormalizedName,
         groups: dict[Version, list[Any]],
         build: BuildGroup = _as_files,
+        *,
+        in_preference_order: bool = False,
     ) -> None:
         self.name = name
+        self.in_preference_order = in_preference_order
+        """The versions are listed in the order to try them (``unsafe-first-match``:
+        index by index); otherwise the resolver tries the newest first."""
         self._raw = groups
         self._build = build
         self._built: dict[Version, tuple[DistFile, ...]] = {}
@@ -44,13 +49,15 @@ class FileListing(Sequence[DistFile]):
         self._flat: tuple[DistFile, ...] | None = None
 
     @classmethod
-    def of(cls, name: NormalizedName, files: Sequence[DistFile]) -> FileListing:
+    def of(
+        cls, name: NormalizedName, files: Sequence[DistFile], *, in_preference_order: bool = False
+    ) -> FileListing:
         """A listing of files already built (those of other projects left out)."""
         groups: dict[Version, list[Any]] = {}
         for file in files:
             if file.name == name:
                 groups.setdefault(file.version, []).append(file)
-        return cls(name, groups)
+        return cls(name, groups, in_preference_order=in_preference_order)
 
     def versions(self) -> list[Version]:
         """Every listed version, in first-listed order."""

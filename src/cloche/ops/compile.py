@@ -12,9 +12,10 @@ from packaging.version import Version
 from cloche.adapters.atomic_file import atomic_write_text
 from cloche.adapters.python.discovery import find_active_interpreter
 from cloche.core.models import NormalizedName, Resolution, Target
-from cloche.core.requirements.pins import read_pins, render_compiled
+from cloche.core.requirements.pins import read_pins, render_compiled, render_pins
 from cloche.core.resolver import ResolveOptions, resolve
 from cloche.core.targets import target_for
+from cloche.errors import UsageError
 from cloche.ops.requirements import gather, settings_with_file_options
 from cloche.ops.services import Services
 
@@ -36,6 +37,9 @@ class CompileRequest:
     no_binary: tuple[str, ...] = ()
     annotate: bool = True
     header: bool = True
+    universal: bool = False
+    """One file for every platform and Python from ``python_version`` (or the
+    interpreter's) up: pins carry markers where the targets differ."""
     command_line: str = "cloche pip compile"
     explicit_flags: Mapping[str, Any] = field(default_factory=dict)
 
@@ -46,6 +50,9 @@ class CompileResult:
 
     text: str
     resolution: Resolution
+    """With ``--universal``: the first target's (the lowest Python on linux)."""
+    pin_count: int = 0
+    """Lines pinned (with ``--universal`` a package may have one per fork)."""
 
 
 def compile_requirements(services: Services, request: CompileRequest) -> CompileResult:
@@ -76,24 +83,52 @@ def compile_requirements(services: Services, request: CompileRequest) -> Compile
         only_binary=asked.files.only_binary if asked.files else frozenset(),
     )
     finder = services.sources(interpreter).finder
-    resolution = resolve(asked.requirements, finder, target, options, reporter)
-    text = render_compiled(
-        resolution,
-        command=request.command_line,
-        python_version=f"{target.python_version.major}.{target.python_version.minor}",
-        generate_hashes=request.generate_hashes,
-        annotate=request.annotate,
-        header=request.header,
-    )
+    python_version = f"{target.python_version.major}.{target.python_version.minor}"
+    if request.universal:
+        from cloche.ops.compile_universal import resolve_universal
+
+        grid, pins = resolve_universal(
+            asked.requirements, finder, target.python_version, options, reporter
+        )
+        resolution = grid[0][0]
+        text = render_pins(
+            [(pin.package, pin.marker) for pin in pins],
+            command=request.command_line,
+            python_version=python_version,
+            generate_hashes=request.generate_hashes,
+            annotate=request.annotate,
+            header=request.header,
+        )
+        count = len(pins)
+    else:
+        resolution = resolve(asked.requirements, finder, target, options, reporter)
+        text = render_compiled(
+            resolution,
+            command=request.command_line,
+            python_version=python_version,
+            generate_hashes=request.generate_hashes,
+            annotate=request.annotate,
+            header=request.header,
+        )
+        count = len(resolution.packages)
     if request.output is not None:
         atomic_write_text(request.output, text)
-    return CompileResult(text, resolution)
+    return CompileResult(text, resolution, count)
 
 
 def _target(host: Target, request: CompileRequest) -> Target:
+    if request.universal:
+        if request.python_platform is not None:
+            raise UsageError("--universal resolves for every platform; drop --python-platform")
+        # Only the lower bound of the Pythons matters; the platforms are the grid's.
+        return target_for(request.python_version or _minor(host), None, host=host)
     if request.python_version is None and request.python_platform is None:
         return host
     version = request.python_version or str(host.python_version)
     if request.python_platform is None:
         return target_for(version, None, host=host)
     return target_for(version, request.python_platform)
+
+
+def _minor(host: Target) -> str:
+    return f"{host.python_version.major}.{host.python_version.minor}"

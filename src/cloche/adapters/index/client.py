@@ -1,10 +1,13 @@
 """IndexClient: the resolver's PackageFinder over indexes and find-links.
 
-Index policy: with ``first-index`` a name comes from the first index that has
-a page for it (later indexes are never asked, so a public package cannot shadow
-a private one); ``unsafe-best-match`` merges every index. Find-links files are
-always added. Fetches run in a bounded pool; asking for something already in
-flight waits for that fetch instead of starting another.
+Index policy (``Settings.index_search_order``: extra indexes, named ones, then the
+default): with ``first-index`` a name comes from the first index that has a page
+for it (later indexes are never asked, so a public package cannot shadow a
+private one); ``unsafe-first-match`` and ``unsafe-best-match`` ask every index
+(see ``merge.py``). A name pinned to an index (``Settings.package_indexes``) is
+asked of that index alone, and find-links are not added to it. Otherwise
+find-links files are always added. Fetches run in a bounded pool; asking for
+something already in flight waits for that fetch instead of starting another.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from cloche.adapters.index.errors import NeedsBuild
 from cloche.adapters.index.findlinks import FindLinks
 from cloche.adapters.index.http import HttpTransport
 from cloche.adapters.index.inflight import InFlight, WorkerPool
+from cloche.adapters.index.merge import merged_listing
 from cloche.adapters.index.metadata_reader import MetadataReader
 from cloche.adapters.index.pages import PageFetcher
 from cloche.config import IndexStrategy, Settings, check_index_url
@@ -33,7 +37,7 @@ from cloche.core.finder import PickFiles
 from cloche.core.listing import FileListing
 from cloche.core.models import DistFile, Metadata, NormalizedName, normalize, parse_dist_filename
 from cloche.core.report import NullReporter, Reporter
-from cloche.errors import ClocheError, RequirementError, UsageError
+from cloche.errors import ClocheError, NoVersionError, RequirementError, UsageError
 
 __all__ = ["IndexClient", "NeedsBuild"]
 
@@ -45,11 +49,16 @@ class IndexClient:
         for url in settings.index_urls:
             check_index_url(url)
         self._settings = settings
+        self._pinned = (
+            {name: redact(url) for name, url in settings.package_indexes.items()}
+            if not settings.no_index
+            else {}
+        )
         self._reporter: Reporter = reporter or NullReporter()
         self._credentials = CredentialStore((*settings.index_urls, *settings.find_links))
         if self._credentials.netrc_problem:
             self._reporter.warning(self._credentials.netrc_problem)
-        self._indexes = tuple(redact(url) for url in settings.index_urls)
+        self._indexes = tuple(redact(url) for url in settings.index_search_order)
         self._transport = HttpTransport(
             timeout=settings.timeout,
             retries=settings.retries,
@@ -226,20 +235,45 @@ class IndexClient:
     def _list(
         self, name: NormalizedName, on_page: Callable[[Sequence[DistFile]], None] | None = None
     ) -> Sequence[DistFile]:
+        pinned = self._pinned.get(name)
+        if pinned is not None:
+            return self._pinned_files(name, pinned, on_page)
+        strategy = self._settings.index_strategy
         parts: list[Sequence[DistFile]] = []
         for index in self._indexes:
             page = self._pages.project_files(index, name, on_page)
             if page is None:
                 continue
             parts.append(page)
-            if self._settings.index_strategy is IndexStrategy.FIRST_INDEX:
+            if strategy is IndexStrategy.FIRST_INDEX:
                 break
+        if strategy is not IndexStrategy.FIRST_INDEX and len(parts) > 1:
+            first_match = strategy is IndexStrategy.UNSAFE_FIRST_MATCH
+            parts = [merged_listing(name, parts, in_index_order=first_match)]
         parts.extend(self._find_links.files(name))
         if not parts:
             return ()
         if len(parts) == 1 and isinstance(parts[0], FileListing):
             return parts[0]
-        return FileListing.of(name, [file for part in parts for file in part])
+        # With unsafe-first-match, find-links versions are tried after the indexes'.
+        ordered = isinstance(parts[0], FileListing) and parts[0].in_preference_order
+        files = [file for part in parts for file in part]
+        return FileListing.of(name, files, in_preference_order=ordered)
+
+    def _pinned_files(
+        self,
+        name: NormalizedName,
+        index: str,
+        on_page: Callable[[Sequence[DistFile]], None] | None,
+    ) -> Sequence[DistFile]:
+        page = self._pages.project_files(index, name, on_page)
+        if page is None:
+            raise NoVersionError(
+                f"{name} is pinned to the index {index}, which has no project {name}; "
+                "no other index is asked for a pinned package",
+                hint="fix the index URL or the package's index pin",
+            )
+        return page
 
 
 def _tell(then: PickFiles, file: DistFile, future: Future[Metadata]) -> None:

@@ -24,7 +24,7 @@ def inputs_hash(spec: ProjectSpec, index_urls: Sequence[str]) -> str:
     Covers dependencies, extras, groups, requires-python, targets, the Python pin
     and the index URLs (credentials removed); formatting and comments do not count.
     """
-    data = {
+    data: dict[str, object] = {
         "dependencies": _canonical_reqs(spec.dependencies),
         "optional-dependencies": {
             str(k): _canonical_reqs(v) for k, v in sorted(spec.optional_dependencies.items())
@@ -43,8 +43,22 @@ def inputs_hash(spec: ProjectSpec, index_urls: Sequence[str]) -> str:
             str(name): [source.path, source.editable]
             for name, source in sorted(spec.sources.items())
         }
+    if spec.index_sources:
+        data["index-sources"] = {str(k): v for k, v in sorted(spec.index_sources.items())}
+        data["indexes"] = _named_indexes(spec.tool.get("index"))
     text = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _named_indexes(value: object) -> list[list[object]]:
+    """``[[tool.cloche.index]]`` as (name, URL without credentials, explicit) rows."""
+    rows: list[list[object]] = []
+    for entry in value if isinstance(value, list) else ():
+        if isinstance(entry, Mapping):
+            url = entry.get("url")
+            url = strip_credentials(url).rstrip("/") if isinstance(url, str) else url
+            rows.append([entry.get("name"), url, entry.get("explicit", False)])
+    return rows
 
 
 def _canonical_reqs(reqs: Sequence[Requirement]) -> list[str]:

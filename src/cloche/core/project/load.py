@@ -89,7 +89,8 @@ def load_project(root: Path) -> ProjectSpec:
 
     python = reader.string(tool.get("python"), "tool.cloche.python") or _python_version_file(root)
     default_groups = _default_groups(reader, tool.get("default-groups"), groups)
-    sources = _sources(reader, tool.get("sources"))
+    index_sources: dict[NormalizedName, str] = {}
+    sources = _sources(reader, tool.get("sources"), index_sources)
     return ProjectSpec(
         root=root,
         name=name,
@@ -104,17 +105,24 @@ def load_project(root: Path) -> ProjectSpec:
         version=_version(reader, project.get("version")),
         buildable=isinstance(data.get("build-system"), Mapping) and name is not None,
         sources=MappingProxyType(sources),
+        index_sources=MappingProxyType(index_sources),
     )
 
 
-def _sources(reader: TomlFields, value: object) -> dict[NormalizedName, PathSource]:
+def _sources(
+    reader: TomlFields, value: object, index_sources: dict[NormalizedName, str]
+) -> dict[NormalizedName, PathSource]:
+    """Path sources; index sources (``{ index = "name" }``) go into ``index_sources``."""
     out: dict[NormalizedName, PathSource] = {}
     for name, entry in reader.table(value, "tool.cloche.sources").items():
         key = f"tool.cloche.sources.{name}"
         table = reader.table(entry, key)
+        if "index" in table:
+            index_sources[normalize(name)] = _index_source(reader, table, key)
+            continue
         unknown = sorted(set(table) - {"path", "editable"})
         if unknown:
-            raise reader.error(key, f"unknown key {unknown[0]!r} (known: path, editable)")
+            raise reader.error(key, f"unknown key {unknown[0]!r} (known: path, editable, index)")
         path = reader.string(table.get("path"), f"{key}.path")
         if not path:
             raise reader.error(
@@ -125,6 +133,17 @@ def _sources(reader: TomlFields, value: object) -> dict[NormalizedName, PathSour
             raise reader.error(f"{key}.editable", f"expected true or false, got {editable!r}")
         out[normalize(name)] = PathSource(path, editable)
     return out
+
+
+def _index_source(reader: TomlFields, table: Mapping[str, object], key: str) -> str:
+    """The index name of ``name = { index = "..." }`` (the settings resolve it to a URL)."""
+    unknown = sorted(set(table) - {"index"})
+    if unknown:
+        raise reader.error(key, f"an index source takes only 'index', not {unknown[0]!r}")
+    index = reader.string(table.get("index"), f"{key}.index")
+    if not index:
+        raise reader.error(f"{key}.index", "needs the name of a [[tool.cloche.index]]")
+    return index
 
 
 def _version(reader: TomlFields, value: object) -> str | None:

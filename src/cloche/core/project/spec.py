@@ -41,6 +41,10 @@ def _no_sources() -> Mapping[NormalizedName, PathSource]:
     return MappingProxyType({})
 
 
+def _no_index_sources() -> Mapping[NormalizedName, str]:
+    return MappingProxyType({})
+
+
 @dataclass(frozen=True, slots=True)
 class ProjectSpec:
     """Everything cloche reads from a project's pyproject.toml."""
@@ -71,6 +75,9 @@ class ProjectSpec:
     """The project has a ``[build-system]``: ``sync`` installs it into the env, editable."""
     sources: Mapping[NormalizedName, PathSource] = field(default_factory=_no_sources)
     """``[tool.cloche.sources]``: local directories for dependencies named by name."""
+    index_sources: Mapping[NormalizedName, str] = field(default_factory=_no_index_sources)
+    """``[tool.cloche.sources] torch = { index = "pytorch" }``: the name of the
+    ``[[tool.cloche.index]]`` a dependency comes from (and only from)."""
 
     @property
     def named(self) -> frozenset[NormalizedName]:

@@ -37,6 +37,34 @@ def render_compiled(
     are written as ``--index-url`` / ``--extra-index-url`` lines, without
     credentials, when ``emit_index_url``.
     """
+    pins = [(package, None) for package in sorted(resolution.packages, key=lambda p: p.name)]
+    return render_pins(
+        pins,
+        command=command,
+        python_version=python_version,
+        generate_hashes=generate_hashes,
+        annotate=annotate,
+        header=header,
+        index_urls=index_urls,
+        emit_index_url=emit_index_url,
+        strip_extras=strip_extras,
+    )
+
+
+def render_pins(
+    pins: Sequence[tuple[ResolvedPackage, str | None]],
+    *,
+    command: str,
+    python_version: str,
+    generate_hashes: bool = False,
+    annotate: bool = True,
+    header: bool = True,
+    index_urls: Sequence[str] = (),
+    emit_index_url: bool = False,
+    strip_extras: bool = True,
+) -> str:
+    """``render_compiled`` for pins in the order given, each with its marker (None: none),
+    as ``pip compile --universal`` writes them."""
     lines: list[str] = []
     if header:
         lines += [
@@ -51,8 +79,10 @@ def render_compiled(
         lines.append(f"--index-url {_without_credentials(index_urls[0])}")
         lines += [f"--extra-index-url {_without_credentials(url)}" for url in index_urls[1:]]
         lines.append("")
-    for package in sorted(resolution.packages, key=lambda p: p.name):
-        lines += _pin_lines(package, generate_hashes=generate_hashes, strip_extras=strip_extras)
+    for package, marker in pins:
+        lines += _pin_lines(
+            package, generate_hashes=generate_hashes, strip_extras=strip_extras, marker=marker
+        )
         if annotate:
             lines += _via_lines(package.requested_by)
     return "".join(f"{line}\n" for line in lines)
@@ -91,7 +121,9 @@ def render_freeze(dists: Sequence[tuple[str, str, str | None]]) -> str:
     return "".join(f"{line}\n" for line in lines)
 
 
-def _pin_lines(package: ResolvedPackage, *, generate_hashes: bool, strip_extras: bool) -> list[str]:
+def _pin_lines(
+    package: ResolvedPackage, *, generate_hashes: bool, strip_extras: bool, marker: str | None
+) -> list[str]:
     extras = "" if strip_extras or not package.extras else f"[{','.join(sorted(package.extras))}]"
     if package.editable and package.direct_url:
         # pip refuses hashes on editables, so none are written for them.
@@ -100,6 +132,8 @@ def _pin_lines(package: ResolvedPackage, *, generate_hashes: bool, strip_extras:
         pin = f"{package.name}{extras} @ {package.direct_url}"
     else:
         pin = f"{package.name}{extras}=={package.version}"
+    if marker is not None:
+        pin = f"{pin} ; {marker}"
     hashes = _hashes(package) if generate_hashes else []
     if not hashes:
         return [pin]

@@ -143,7 +143,10 @@ class ReleaseTable:
         if not isinstance(files, FileListing) or files.name != name:
             files = FileListing.of(name, tuple(files))
         self._listing = files
-        self.versions: tuple[Version, ...] = tuple(sorted(files.versions(), reverse=True))
+        versions = files.versions()
+        self.versions: tuple[Version, ...] = tuple(
+            versions if files.in_preference_order else sorted(versions, reverse=True)
+        )
         self._judged: dict[Version, Release] = {}
 
     def release(self, version: Version) -> Release:
