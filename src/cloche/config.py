@@ -168,7 +168,10 @@ def _coerce(field_name: str, value: Any, where: str) -> Any:
                 return False
             raise ValueError(f"expected true or false, got {value!r}")
         if field_name == "timeout":
-            return float(value)
+            seconds = float(value)
+            if not seconds > 0 or seconds == float("inf"):
+                raise ValueError(f"expected a number of seconds above 0, got {value!r}")
+            return seconds
         if field_name in ("retries", "concurrency"):
             number = int(value)
             if number < (1 if field_name == "concurrency" else 0):

@@ -23,6 +23,8 @@ class AppContext:
     offline: bool | None = None
     no_cache: bool | None = None
     progress: bool = True
+    http_timeout: float | None = None
+    http_retries: int | None = None
     _reporter: ConsoleReporter | None = field(default=None, repr=False)
     _temporary_cache: Path | None = field(default=None, repr=False)
     _services: Services | None = field(default=None, repr=False)
@@ -40,6 +42,10 @@ class AppContext:
             flags.setdefault("offline", self.offline)
         if self.no_cache is not None:
             flags.setdefault("no_cache", self.no_cache)
+        if self.http_timeout is not None:
+            flags.setdefault("timeout", self.http_timeout)
+        if self.http_retries is not None:
+            flags.setdefault("retries", self.http_retries)
         settings = load_settings(flags=flags, project_table=project_table)
         if settings.no_cache:
             settings = replace(settings, cache_dir=self._scratch_cache())

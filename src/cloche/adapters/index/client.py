@@ -267,12 +267,12 @@ class IndexClient:
         with self._pool_lock:
             self._closed = True
             pool, self._pool = self._pool, None
+        self._transport.close()  # first: a fetch stuck on a hung index ends now
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
             closed = UsageError("the index client was closed before this fetch ran")
             self._files.abandon(closed)
             self._metadata.abandon(closed)
-        self._transport.close()
 
     def __enter__(self) -> IndexClient:
         return self

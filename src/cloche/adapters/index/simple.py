@@ -16,6 +16,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+from cloche.adapters.index.api_version import NewerApi, check_meta, newer_api
 from cloche.adapters.index.auth import redact
 from cloche.core.listing import FileListing
 from cloche.core.models import DistFile, Hashes, NormalizedName, parse_dist_filename
@@ -148,6 +149,11 @@ def _json_files(body: bytes, url: str) -> list[dict[str, Any]]:
         doc = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise _garbage(url, "invalid JSON") from None
+    if isinstance(doc, dict):
+        try:
+            check_meta(doc.get("meta"))
+        except NewerApi as exc:
+            raise newer_api(url, str(exc)) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("files"), list):
         raise _garbage(url, "JSON without a 'files' list")
     entries: list[dict[str, Any]] = doc["files"]
@@ -178,7 +184,10 @@ def json_page(
     The spans are None for a page the quick walk does not understand (not UTF-8, say);
     such a page is parsed as ``json_listing`` does and must be parsed so again.
     """
-    walked = _walk_page(body)
+    try:
+        walked = _walk_page(body)
+    except NewerApi as exc:
+        raise newer_api(url, str(exc)) from None
     if walked is None:
         return json_listing(body, url=url, index=index, project=project), None
     entries, bounds = walked
@@ -380,7 +389,9 @@ def _walk_object(text: str) -> tuple[list[Any], list[int]] | None:
             found = entries, bounds
         else:
             found = None if key == "files" else found  # the last "files" wins
-            _value, at = _scan_value(text, at)
+            value, at = _scan_value(text, at)
+            if key == "meta":
+                check_meta(value)
         at = _skip(text, at)
         if text.startswith(",", at):
             at = _skip(text, at + 1)
