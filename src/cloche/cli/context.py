@@ -25,6 +25,8 @@ class AppContext:
     progress: bool = True
     http_timeout: float | None = None
     http_retries: int | None = None
+    break_system_packages: bool = False
+    """``--break-system-packages``: --system may change a PEP 668 externally managed Python."""
     _reporter: ConsoleReporter | None = field(default=None, repr=False)
     _temporary_cache: Path | None = field(default=None, repr=False)
     _services: Services | None = field(default=None, repr=False)
