@@ -8,6 +8,7 @@ reads pip's configuration.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -168,6 +169,32 @@ _TOML_KEYS: dict[str, str] = {
 }
 
 
+_PROJECT_KEYS = frozenset({"targets", "python", "default-groups", "sources"})
+"""[tool.cloche] keys the project reader owns (core/project/load.py), not settings."""
+
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
+_URL_FIELDS = frozenset({"index_url", "extra_index_urls", "find_links"})
+
+
+def expand_references(text: str, environ: Mapping[str, str]) -> str:
+    """``${NAME}`` in ``text`` replaced by the variable's value (left as is when unset).
+
+    Configuration keeps the reference, so a token never sits in a file; it is
+    expanded only in memory, when the setting is used."""
+    return _ENV_REFERENCE.sub(lambda m: environ.get(m.group(1), m.group(0)), text)
+
+
+def _unknown_key(key: str, where: str, known: frozenset[str]) -> UsageError:
+    import difflib
+
+    close = difflib.get_close_matches(key.replace("_", "-"), sorted(known), n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(sorted(known))}"
+    return UsageError(
+        f"unknown key {key!r} in {where}; {hint}",
+        hint="an ignored index setting would send requests to the public index instead",
+    )
+
+
 def _coerce(field_name: str, value: Any, where: str) -> Any:
     """Turn a raw config/env value into the type of the Settings field."""
     try:
@@ -203,7 +230,10 @@ def _coerce(field_name: str, value: Any, where: str) -> Any:
                 return False
             raise ValueError(f"expected true or false, got {value!r}")
         if field_name == "timeout":
-            return float(value)
+            seconds = float(value)
+            if not seconds > 0 or seconds == float("inf"):
+                raise ValueError(f"expected a number of seconds above 0, got {value!r}")
+            return seconds
         if field_name in ("retries", "concurrency"):
             number = int(value)
             if number < (1 if field_name == "concurrency" else 0):
@@ -217,8 +247,15 @@ def _coerce(field_name: str, value: Any, where: str) -> Any:
 
 
 def _from_table(
-    table: Mapping[str, Any], where: str, known: tuple[NamedIndex, ...] = ()
+    table: Mapping[str, Any],
+    where: str,
+    environ: Mapping[str, str],
+    others: frozenset[str] = frozenset(),
+    known: tuple[NamedIndex, ...] = (),
 ) -> dict[str, Any]:
+    """Settings from one configuration table; a key neither a setting nor in ``others``
+    is an error (a mistyped ``index_url`` must not silently fall back to PyPI).
+    ``known`` are the named indexes an earlier layer defined (pins may name them)."""
     out: dict[str, Any] = {}
     if "index" in table:
         out["indexes"] = read_named_indexes(table["index"], where)
@@ -228,11 +265,23 @@ def _from_table(
         if pins:
             out["package_indexes"] = pins
     for key, value in table.items():
+        if key in ("index", "sources"):
+            continue  # read above
         if key not in _TOML_KEYS:
-            continue
+            if key in others:
+                continue
+            raise _unknown_key(key, where, frozenset(_TOML_KEYS) | others)
         name = _TOML_KEYS[key]
-        out[name] = _coerce(name, value, f"{key} in {where}")
+        out[name] = _with_references(name, _coerce(name, value, f"{key} in {where}"), environ)
     return out
+
+
+def _with_references(name: str, value: Any, environ: Mapping[str, str]) -> Any:
+    if name not in _URL_FIELDS:
+        return value
+    if isinstance(value, tuple):
+        return tuple(expand_references(v, environ) for v in value)
+    return expand_references(value, environ)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -265,13 +314,15 @@ def load_settings(
     env = os.environ if environ is None else environ
     values: dict[str, Any] = {}
     user_path = user_config_path(env)
-    values.update(_from_table(_read_toml(user_path), str(user_path)))
+    values.update(_from_table(_read_toml(user_path), str(user_path), env))
     if project_table:
         where = "[tool.cloche] in pyproject.toml"
-        values.update(_from_table(project_table, where, values.get("indexes", ())))
+        values.update(
+            _from_table(project_table, where, env, _PROJECT_KEYS, values.get("indexes", ()))
+        )
     for var, name in _ENV_VARS.items():
         if var in env and env[var] != "":
-            values[name] = _coerce(name, env[var], var)
+            values[name] = _with_references(name, _coerce(name, env[var], var), env)
     known = {f.name for f in fields(Settings)}
     for name, value in (flags or {}).items():
         if value is None or name not in known:

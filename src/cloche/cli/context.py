@@ -25,6 +25,10 @@ class AppContext:
     progress: bool = True
     env_name: str | None = None
     """``-n NAME``: the named environment a pip-style command acts on."""
+    http_timeout: float | None = None
+    http_retries: int | None = None
+    break_system_packages: bool = False
+    """``--break-system-packages``: --system may change a PEP 668 externally managed Python."""
     _reporter: ConsoleReporter | None = field(default=None, repr=False)
     _temporary_cache: Path | None = field(default=None, repr=False)
     _services: Services | None = field(default=None, repr=False)
@@ -42,6 +46,10 @@ class AppContext:
             flags.setdefault("offline", self.offline)
         if self.no_cache is not None:
             flags.setdefault("no_cache", self.no_cache)
+        if self.http_timeout is not None:
+            flags.setdefault("timeout", self.http_timeout)
+        if self.http_retries is not None:
+            flags.setdefault("retries", self.http_retries)
         settings = load_settings(flags=flags, project_table=project_table)
         if settings.no_cache:
             settings = replace(settings, cache_dir=self._scratch_cache())

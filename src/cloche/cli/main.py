@@ -103,10 +103,46 @@ def _no_cache(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
         app(ctx).no_cache = True
 
 
+def _network(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    def store(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
+        from cloche.cli.context import app
+
+        if value is not None:
+            setattr(app(ctx), name, value)
+
+    return store
+
+
+_TIMEOUT = click.FloatRange(min=0, min_open=True)
+_RETRIES = click.IntRange(min=0)
+_TIMEOUT_HELP = "Seconds to wait for a server (env CLOCHE_HTTP_TIMEOUT; default 30)."
+_RETRIES_HELP = "Retries of a failed request (env CLOCHE_HTTP_RETRIES; default 3)."
+
+
+def _network_options(taken: set[str]) -> list[click.Option]:
+    """``--http-timeout``/``--http-retries``, and pip's ``--timeout``/``--retries``."""
+    out = []
+    for names, kind, field, text in (
+        (["--http-timeout", "--timeout"], _TIMEOUT, "http_timeout", _TIMEOUT_HELP),
+        (["--http-retries", "--retries"], _RETRIES, "http_retries", _RETRIES_HELP),
+    ):
+        free = [name for name in names if name not in taken]
+        if free:
+            option = click.Option(
+                free, type=kind, default=None, expose_value=False, callback=_network(field)
+            )
+            option.help = text
+            option.metavar = "SECONDS" if kind is _TIMEOUT else "N"
+            out.append(option)
+    return out
+
+
 def with_output_options(command: click.Command) -> click.Command:
-    """Let ``-v``/``-q`` and ``--no-cache`` follow the subcommand too
-    (``cloche pip install -q --no-cache-dir``), as in pip."""
+    """Let ``-v``/``-q``, ``--no-cache`` and the network options follow the subcommand
+    too (``cloche pip install -q --no-cache-dir --timeout 60``), as in pip."""
     taken = {opt for param in command.params for opt in getattr(param, "opts", ())}
+    if not isinstance(command, click.Group):
+        command.params.extend(_network_options(taken))
     if "--no-cache" not in taken and not isinstance(command, click.Group):
         command.params.append(
             click.Option(
@@ -155,6 +191,24 @@ def with_output_options(command: click.Command) -> click.Command:
     help=_NO_CACHE_HELP + " (env CLOCHE_NO_CACHE).",
 )
 @click.option("--no-progress", is_flag=True, help="Plain lines instead of progress bars.")
+@click.option(
+    "--http-timeout",
+    type=_TIMEOUT,
+    default=None,
+    metavar="SECONDS",
+    expose_value=False,
+    callback=_network("http_timeout"),
+    help=_TIMEOUT_HELP,
+)
+@click.option(
+    "--http-retries",
+    type=_RETRIES,
+    default=None,
+    metavar="N",
+    expose_value=False,
+    callback=_network("http_retries"),
+    help=_RETRIES_HELP,
+)
 @click.pass_context
 def cli(
     ctx: click.Context,

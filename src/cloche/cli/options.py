@@ -114,8 +114,57 @@ def env_options(func: F) -> F:
         ),
         # pip's flags that scripts and Dockerfiles pass everywhere; nothing to do here.
         click.option("--disable-pip-version-check", is_flag=True, hidden=True, expose_value=False),
+        *_pip_habits(),
     ]
     return _stacked(func, decorators)
+
+
+def _pip_habits() -> list[Callable[[F], F]]:
+    """More flags Dockerfiles pass to pip out of habit, accepted so those lines work:
+    cloche never prompts, never compiles unless asked, always builds with PEP 517,
+    has no root-user warning to silence, and verifies TLS wherever it is used."""
+    ignored_flags = ("--no-input", "--no-compile", "--use-pep517")
+    ignored_values = (("--root-user-action", False), ("--trusted-host", True))
+    made: list[Callable[[F], F]] = [
+        click.option(name, is_flag=True, hidden=True, expose_value=False) for name in ignored_flags
+    ]
+    made += [
+        click.option(name, hidden=True, expose_value=False, multiple=multiple)
+        for name, multiple in ignored_values
+    ]
+    made.append(
+        click.option(
+            "--progress-bar",
+            type=click.Choice(["on", "off", "raw"]),
+            hidden=True,
+            expose_value=False,
+            callback=_progress_bar,
+        )
+    )
+    made.append(
+        click.option(
+            "--break-system-packages",
+            is_flag=True,
+            expose_value=False,
+            callback=_break_system_packages,
+            help="With --system: install even into a Python marked EXTERNALLY-MANAGED (PEP 668).",
+        )
+    )
+    return made
+
+
+def _progress_bar(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    from cloche.cli.context import app
+
+    if value == "off":
+        app(ctx).progress = False
+
+
+def _break_system_packages(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    from cloche.cli.context import app
+
+    if value:
+        app(ctx).break_system_packages = True
 
 
 def link_options(func: F) -> F:

@@ -16,6 +16,7 @@ from cloche.cli.options import (
     index_flags,
     index_options,
 )
+from cloche.errors import UsageError
 
 
 @click.command("compile")
@@ -98,6 +99,7 @@ def command(ctx: click.Context, /, src_files: tuple[Path, ...], **kwargs: Any) -
     from cloche.core.models import normalize
     from cloche.ops.compile import CompileRequest, compile_requirements
 
+    _refuse_overwriting_an_input(kwargs["output_file"], src_files)
     flags = index_flags(kwargs)
     flags["prerelease"] = kwargs["prerelease"]
     flags.update(build_flags(kwargs))
@@ -148,3 +150,18 @@ def _command_line(src_files: tuple[Path, ...], kwargs: dict[str, Any]) -> str:
         for value in kwargs[option]:
             argv += ["--" + option.replace("_", "-"), value]
     return shlex.join(argv)
+
+
+def _refuse_overwriting_an_input(output: Path | None, sources: tuple[Path, ...]) -> None:
+    """``-o x.in`` for input ``x.in`` would replace the loose requirements with pins."""
+    if output is None or str(output) == "-":
+        return
+    for source in sources:
+        if str(source) != "-" and output.resolve() == source.resolve():
+            raise UsageError(
+                f"--output-file {output} is also an input file; it would be overwritten "
+                "with the pins",
+                hint=f"write the pins elsewhere: -o {output.with_suffix('.txt')}"
+                if output.suffix != ".txt"
+                else "write the pins to another file",
+            )

@@ -143,6 +143,10 @@ def command(ctx: click.Context, /, packages: tuple[str, ...], **kwargs: Any) -> 
     _check_directories(kwargs)
     # With a directory the Python is only read (tags, markers): any one will do.
     interpreter = path_interpreter(state, kwargs["python"], kwargs["system"], directories)
+    if not directories and not kwargs["dry_run"]:
+        from cloche.cli.env_target import refuse_externally_managed
+
+        refuse_externally_managed(state, interpreter)
     only_binary, no_binary = binary_args(kwargs)
     asked = gather(
         packages,

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from cloche.cli.context import app
-from cloche.cli.env_target import target_environment
+from cloche.cli.env_target import refuse_externally_managed, target_environment
 from cloche.cli.options import (
     binary_args,
     binary_options,
@@ -53,6 +53,7 @@ def command(ctx: click.Context, /, requirement_files: tuple[Path, ...], **kwargs
     flags.update(build_flags(kwargs))
     settings = state.settings(**flags)
     interpreter = target_environment(state, kwargs["python"], kwargs["system"])
+    refuse_externally_managed(state, interpreter)
     only_binary, no_binary = binary_args(kwargs)
     asked = gather(
         requirement_files=requirement_files, only_binary=only_binary, no_binary=no_binary

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from cloche.cli.context import app
-from cloche.cli.env_target import target_environment
+from cloche.cli.env_target import refuse_externally_managed, target_environment
 from cloche.cli.options import env_options
 
 
@@ -51,6 +51,7 @@ def command(ctx: click.Context, /, packages: tuple[str, ...], **kwargs: Any) -> 
 
     names = [parse_requirement(n, "command line").requirement.name for n in names]
     interpreter = target_environment(state, kwargs["python"], kwargs["system"])
+    refuse_externally_managed(state, interpreter)
     removed, missing = uninstall(interpreter, names, state.reporter)
     for name in missing:
         state.reporter.warning(f"{name} is not installed; skipping")

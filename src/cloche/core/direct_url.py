@@ -8,12 +8,16 @@ to and from a record.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from packaging.direct_url import ArchiveInfo, DirectUrl, DirectUrlValidationError, DirInfo, VcsInfo
 
 _VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
+_REFERENCE = r"\$\{[A-Za-z0-9_-]+\}"
+_SAFE_USERINFO = re.compile(rf"{_REFERENCE}|[^:]*:{_REFERENCE}")
+"""Userinfo that holds no secret: a ``${NAME}`` reference, or ``user:${NAME}``."""
 
 
 def direct_url_json(
@@ -25,11 +29,24 @@ def direct_url_json(
 ) -> str:
     """The JSON text recorded for a distribution installed from ``url``."""
     record = _record(url, editable=editable, sha256=sha256, commit=commit)
-    # The URL as given: sync compares it with the requirement's, credentials and all.
-    data = record.to_dict(generate_legacy_hash=True, strip_user_password=False)
+    # PEP 610: no password in the record (``${NAME}`` references and ``git@`` stay).
+    data = record.to_dict(generate_legacy_hash=True, strip_user_password=True)
     if record.vcs_info is not None and not commit:
         data["vcs_info"].pop("commit_id")  # unknown: left out rather than written empty
     return json.dumps(data, sort_keys=True)
+
+
+def public_url(url: str) -> str:
+    """``url`` as it may be written down or shown: without ``user:password@``, unless
+    the secret is a ``${NAME}`` environment reference (PEP 610), or the user ``git``."""
+    vcs, plus, rest = url.partition("+")
+    if plus and vcs in ("git", "hg", "svn", "bzr") and "://" in rest:
+        return f"{vcs}+{public_url(rest)}"
+    split = urlsplit(url)
+    userinfo, at, hostport = split.netloc.rpartition("@")
+    if not at or userinfo == "git" or _SAFE_USERINFO.fullmatch(userinfo):
+        return url
+    return urlunsplit(split._replace(netloc=hostport))
 
 
 def _record(url: str, *, editable: bool, sha256: str | None, commit: str | None) -> DirectUrl:
@@ -72,9 +89,9 @@ def recorded_url(text: str | None) -> tuple[str | None, bool]:
             url += f"@{vcs.requested_revision}"
         if record.subdirectory is not None:
             url += f"#subdirectory={record.subdirectory}"
-        return url, False
+        return public_url(url), False
     editable = record.dir_info is not None and record.dir_info.editable is True
-    return record.url, editable
+    return public_url(record.url), editable
 
 
 def _fragment(fragment: str) -> dict[str, str]:

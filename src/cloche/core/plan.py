@@ -112,8 +112,13 @@ def plan_install(
 def _same(want: Wanted[T], current: Present[D]) -> bool:
     if want.version != current.version or want.editable != current.editable:
         return False
-    # A distribution installed from a URL is only the same when the URL is.
-    return want.direct_url == current.direct_url
+    # A distribution installed from a URL is only the same when the URL is (as
+    # recorded: direct_url.json holds no password).
+    if want.direct_url is None or current.direct_url is None:
+        return want.direct_url == current.direct_url
+    from cloche.core.direct_url import public_url
+
+    return public_url(want.direct_url) == public_url(current.direct_url)
 
 
 def removals_now(plan: InstallPlan[T, D], present: Iterable[Present[D]]) -> tuple[Present[D], ...]:

@@ -213,11 +213,11 @@ class IndexClient:
 
     def close(self) -> None:
         """Stop background fetches and close connections."""
+        self._transport.close()  # first: a fetch stuck on a hung index ends now
         if self._pool.shutdown():
             closed = UsageError("the index client was closed before this fetch ran")
             self._files.abandon(closed)
             self._metadata.abandon(closed)
-        self._transport.close()
 
     def __enter__(self) -> IndexClient:
         return self

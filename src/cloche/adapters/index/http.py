@@ -12,7 +12,6 @@ import os
 import ssl
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -76,6 +75,8 @@ class HttpTransport:
         self._kept: KeptConnections | None = None
         self._tls_context: ssl.SSLContext | None = None
         self._lock = threading.Lock()
+        self._closed = threading.Event()
+        """Set by ``close``: requests still running fail at once, none is retried."""
 
     def get(
         self, url: str, headers: Mapping[str, str] | None = None, *, partial_only: bool = False
@@ -121,6 +122,9 @@ class HttpTransport:
             raise failed.error from None
 
     def close(self) -> None:
+        """Close the connections; a request still waiting on one (a hung index, when
+        Ctrl-C ends the command) fails at once instead of holding the exit."""
+        self._closed.set()
         with self._lock:
             client, self._client = self._client, None
             kept, self._kept = self._kept, None
@@ -173,8 +177,10 @@ class HttpTransport:
         attempts = self._retries + 1
         problem = ""
         for attempt in range(attempts):
-            if attempt:
-                time.sleep(min(_BACKOFF_BASE * 2 ** (attempt - 1), _BACKOFF_CAP))
+            if attempt and self._closed.wait(min(_BACKOFF_BASE * 2 ** (attempt - 1), _BACKOFF_CAP)):
+                break
+            if self._closed.is_set():
+                break
             try:
                 if kept is not None:
                     try:
@@ -192,6 +198,8 @@ class HttpTransport:
             _check_auth(response.status, clean, credential is not None)
             return response
         host = host_of(clean)
+        if self._closed.is_set():
+            raise UsageError(f"stopped fetching {clean}: the index client was closed")
         tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
         if problem.startswith("HTTP "):
             raise IndexResponseError(
@@ -218,6 +226,10 @@ class HttpTransport:
                 return handle(_HttpxReply(response))
         except httpx.TimeoutException:
             raise Broken("timed out", timed_out=True) from None
+        except httpx.TooManyRedirects:
+            raise IndexResponseError(
+                f"{url} redirects in a loop (or more than 20 times); check the index URL"
+            ) from None
         except httpx.InvalidURL as exc:
             raise UsageError(f"invalid URL {url}: {exc}") from None
         except httpx.UnsupportedProtocol:

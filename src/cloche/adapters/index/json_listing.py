@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any
 
+from cloche.adapters.index.api_version import NewerApi, newer_api
 from cloche.adapters.index.auth import redact
 from cloche.adapters.index.json_spans import ByteRanges, Spans, version_spans, walk_page
 from cloche.adapters.index.simple import check_entries, json_file, json_files
@@ -39,7 +40,10 @@ def json_page(
     The spans are None for a page the quick walk does not understand (not UTF-8, say);
     such a page is parsed as ``json_listing`` does and must be parsed so again.
     """
-    walked = walk_page(body)
+    try:
+        walked = walk_page(body)
+    except NewerApi as exc:
+        raise newer_api(url, str(exc)) from None
     if walked is None:
         return json_listing(body, url=url, index=index, project=project), None
     entries, bounds = walked

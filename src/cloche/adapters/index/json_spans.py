@@ -12,6 +12,8 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from cloche.adapters.index.api_version import check_meta
+
 if TYPE_CHECKING:
     from packaging.version import Version
 
@@ -76,7 +78,9 @@ def _walk_object(text: str) -> tuple[list[Any], list[int]] | None:
             found = entries, bounds
         else:
             found = None if key == "files" else found  # the last "files" wins
-            _value, at = _scan_value(text, at)
+            value, at = _scan_value(text, at)
+            if key == "meta":
+                check_meta(value)
         at = _skip(text, at)
         if text.startswith(",", at):
             at = _skip(text, at + 1)

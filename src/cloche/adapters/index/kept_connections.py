@@ -15,6 +15,7 @@ with the transport (``http.py``), whichever client answered.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import socket
@@ -25,6 +26,8 @@ from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
+
+from cloche.adapters.index.deadline import Deadline, Deadlines
 
 _BLOCK = 1 << 20
 _PROXY_VARIABLES = ("https_proxy", "http_proxy", "all_proxy")
@@ -72,7 +75,10 @@ class Reply(Protocol):
 class _Reply:
     """A ``Reply`` from http.client."""
 
-    def __init__(self, url: str, response: http.client.HTTPResponse) -> None:
+    def __init__(
+        self, url: str, response: http.client.HTTPResponse, deadline: Deadline | None = None
+    ) -> None:
+        self._deadline = deadline
         self.url = url
         self.status = response.status
         self.headers = {k.lower(): v for k, v in response.getheaders()}
@@ -89,7 +95,12 @@ class _Reply:
         response = self._response
         inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if self._gzip else None
         try:
-            while block := response.read(_BLOCK):
+            while True:
+                if self._deadline is not None:
+                    self._deadline.allow(min(response.length or _BLOCK, _BLOCK))
+                block = response.read(_BLOCK)
+                if not block:
+                    break
                 yield block if inflate is None else inflate.decompress(block)
             # http.client stops quietly at a short body: a truncated file must not pass.
             if response.length:
@@ -110,6 +121,9 @@ class KeptConnections:
         self._timeout = timeout
         self._user_agent = user_agent
         self._idle: dict[_Key, list[http.client.HTTPConnection]] = {}
+        self._busy: set[http.client.HTTPConnection] = set()
+        self._deadlines = Deadlines(self.cut)
+        """Connections a request is using: ``close`` cuts them (Ctrl-C, a deadline)."""
         self._addresses = _Addresses()
         self._lock = threading.Lock()
         self._closed = False
@@ -133,54 +147,90 @@ class KeptConnections:
         request_headers = {"User-Agent": self._user_agent, "Accept-Encoding": "gzip", **headers}
         while True:
             connection, reused = self._connection(key)
+            deadline = self._deadlines.start(connection, self._timeout)
             try:
-                connection.request("GET", target, headers=request_headers)
-                response = connection.getresponse()
-            except (OSError, http.client.HTTPException) as exc:
-                connection.close()
-                if reused and not isinstance(exc, TimeoutError):
-                    continue  # closed by the server while it was kept
-                self._addresses.forget(parts.hostname, port)  # the next try looks again
-                raise _broken(exc) from None
-            try:
-                if response.status in _REDIRECTS:
-                    raise HandOff(str(response.status))
-                result = handle(_Reply(url, response))
-            except (OSError, http.client.HTTPException) as exc:
-                connection.close()
-                raise _broken(exc) from None
-            except BaseException:
-                connection.close()
-                raise
+                try:
+                    connection.request("GET", target, headers=request_headers)
+                    response = connection.getresponse()
+                except (OSError, http.client.HTTPException) as exc:
+                    self._drop(connection)
+                    if deadline.passed:
+                        raise Broken("timed out", timed_out=True) from None
+                    if reused and not isinstance(exc, TimeoutError) and not self._closed:
+                        continue  # closed by the server while it was kept
+                    self._addresses.forget(parts.hostname, port)  # the next try looks again
+                    raise _broken(exc) from None
+                try:
+                    if response.status in _REDIRECTS:
+                        raise HandOff(str(response.status))
+                    result = handle(_Reply(url, response, deadline))
+                except (OSError, http.client.HTTPException, Broken) as exc:
+                    self._drop(connection)
+                    if deadline.passed:
+                        raise Broken("timed out", timed_out=True) from None
+                    raise exc if isinstance(exc, Broken) else _broken(exc) from None
+                except BaseException:
+                    self._drop(connection)
+                    raise
+            finally:
+                self._deadlines.stop(connection)
             if response.isclosed() and not response.will_close:
                 self._release(key, connection)  # read to its end: ready for the next
             else:
-                connection.close()
+                self._drop(connection)
             return result
 
+    @staticmethod
+    def cut(connection: http.client.HTTPConnection) -> None:
+        """End ``connection`` now, from any thread: a read blocked on it fails at once."""
+        sock = connection.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                # The plain socket's shutdown, also under TLS: the reader gets an error.
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
     def _connection(self, key: _Key) -> tuple[http.client.HTTPConnection, bool]:
-        """A kept connection to ``key`` (True), or a new one (False)."""
+        """A kept connection to ``key`` (True), or a new one (False), marked busy."""
         with self._lock:
+            if self._closed:
+                raise Broken("the command is ending")
             idle = self._idle.get(key)
             if idle:
-                return idle.pop(), True
+                connection = idle.pop()
+                self._busy.add(connection)
+                return connection, True
         scheme, host, port = key
         addresses = partial(self._addresses.lookup, host, port)
+        made: http.client.HTTPConnection
         if scheme == "https":
-            return _HTTPSConnection(host, port, self._timeout, addresses, self._context), False
-        return _HTTPConnection(host, port, self._timeout, addresses), False
+            made = _HTTPSConnection(host, port, self._timeout, addresses, self._context)
+        else:
+            made = _HTTPConnection(host, port, self._timeout, addresses)
+        with self._lock:
+            self._busy.add(made)
+        return made, False
 
     def _release(self, key: _Key, connection: http.client.HTTPConnection) -> None:
         with self._lock:
+            self._busy.discard(connection)
             if not self._closed:
                 self._idle.setdefault(key, []).append(connection)
                 return
         connection.close()
 
+    def _drop(self, connection: http.client.HTTPConnection) -> None:
+        with self._lock:
+            self._busy.discard(connection)
+        connection.close()
+
     def close(self) -> None:
+        """Close every connection; requests still reading fail at once (Broken)."""
         with self._lock:
             self._closed = True
             idle, self._idle = self._idle, {}
+            busy = list(self._busy)
+        for connection in busy:
+            self.cut(connection)
         for connections in idle.values():
             for connection in connections:
                 connection.close()

@@ -15,6 +15,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+from cloche.adapters.index.api_version import NewerApi, check_meta, newer_api
 from cloche.adapters.index.auth import redact
 from cloche.core.models import DistFile, Hashes, NormalizedName, parse_dist_filename
 from cloche.errors import IndexResponseError
@@ -143,6 +144,11 @@ def json_files(body: bytes, url: str) -> list[dict[str, Any]]:
         doc = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise _garbage(url, "invalid JSON") from None
+    if isinstance(doc, dict):
+        try:
+            check_meta(doc.get("meta"))
+        except NewerApi as exc:
+            raise newer_api(url, str(exc)) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("files"), list):
         raise _garbage(url, "JSON without a 'files' list")
     entries: list[dict[str, Any]] = doc["files"]

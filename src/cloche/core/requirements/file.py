@@ -276,10 +276,21 @@ def _join_shown(parent: str, value: str) -> str:
     return os.path.normpath(PurePath(parent).parent / value)
 
 
+MAX_FILE_SIZE = 16 << 20
+"""A requirements file larger than this is refused (``-r /dev/zero`` must not eat memory)."""
+
+
 def _read_text(source: _Source, where: str | None) -> str:
     prefix = f"{where}: " if where else ""
     try:
-        return source.path.read_text(encoding="utf-8-sig")
+        with source.path.open("rb") as fh:
+            data = fh.read(MAX_FILE_SIZE + 1)
+        if len(data) > MAX_FILE_SIZE:
+            raise RequirementError(
+                f"{prefix}{source.shown} is larger than {MAX_FILE_SIZE >> 20} MB; "
+                "that is not a requirements file"
+            )
+        return data.decode("utf-8-sig")
     except FileNotFoundError:
         raise RequirementError(f"{prefix}requirements file not found: {source.shown}") from None
     except IsADirectoryError:

@@ -80,7 +80,24 @@ def parse_args(args: Sequence[str]) -> list[Requirement]:
 
     if not args:
         raise UsageError("name at least one package")
-    return [parse_requirement(arg, "command line").requirement for arg in args]
+    reqs = [parse_requirement(arg, "command line").requirement for arg in args]
+    for req in reqs:
+        _refuse_secret(req)
+    return reqs
+
+
+def _refuse_secret(req: Requirement) -> None:
+    """A password in a URL would be written to pyproject.toml, which is committed."""
+    from cloche.core.direct_url import public_url
+
+    if req.url is None or public_url(req.url) == req.url:
+        return
+    raise UsageError(
+        f"{req.name} @ {public_url(req.url)}: the URL holds a password, which would be "
+        f"written to {PYPROJECT}",
+        hint="put the credentials in ~/.netrc, or write them as an environment variable "
+        "reference: https://user:${TOKEN}@host/...",
+    )
 
 
 def with_added(

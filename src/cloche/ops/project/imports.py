@@ -7,9 +7,10 @@ any other edit, so a file that cannot be resolved leaves nothing behind.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from packaging.requirements import Requirement
 
@@ -39,6 +40,9 @@ def plan_import(
     """The pyproject.toml text with ``requirements``' dependencies and index options added."""
     parsed = parse_requirements_file(requirements)
     _refuse_unsupported(parsed, requirements)
+    # Index options as written: a ``${TOKEN}`` stays a reference, expanded when used.
+    written = parse_requirements_file(requirements, environ={})
+    secrets = _Secrets()
     if not parsed.requirements:
         raise RequirementError(f"{requirements}: no requirements to import")
     text = old_text
@@ -50,13 +54,13 @@ def plan_import(
     for user in parsed.requirements:
         sourced = as_source(root, user.requirement, editable=user.editable)
         if sourced is None:
-            reqs.append(user.requirement)
+            reqs.append(secrets.requirement(user.requirement))
         else:
             reqs.append(sourced[0])
             sources[user.name] = sourced[1]
     text = set_sources(add_requirements(text, reqs), sources)
-    text = with_index_options(text, _index_options(parsed))
-    notes = []
+    text = with_index_options(text, _index_options(written, secrets))
+    notes = list(secrets.notes())
     if any(r.hashes for r in parsed.requirements):
         notes.append(
             f"--hash values were not copied: {PYPROJECT} holds ranges; pylock.toml "
@@ -94,14 +98,51 @@ def _refuse_unsupported(parsed: RequirementsFile, path: Path) -> None:
         )
 
 
-def _index_options(parsed: RequirementsFile) -> dict[str, Any]:
+@dataclass(slots=True)
+class _Secrets:
+    """Credentials taken out of URLs before they are written (``${NAME}`` references,
+    which PEP 610 allows, stay: they are expanded only when used)."""
+
+    hosts: list[str] = field(default_factory=list)
+
+    def url(self, url: str) -> str:
+        from cloche.core.direct_url import public_url
+
+        public = public_url(url)
+        if public != url:
+            host = urlsplit(public).hostname or public
+            if host not in self.hosts:
+                self.hosts.append(host)
+        return public
+
+    def requirement(self, req: Requirement) -> Requirement:
+        if req.url is None:
+            return req
+        public = self.url(req.url)
+        if public == req.url:
+            return req
+        cleaned = Requirement(str(req))
+        cleaned.url = public
+        return cleaned
+
+    def notes(self) -> list[str]:
+        if not self.hosts:
+            return []
+        return [
+            f"the credentials for {', '.join(self.hosts)} were not written to {PYPROJECT}: "
+            "put them in ~/.netrc, or write them as an environment variable reference "
+            "(https://user:${TOKEN}@host/...) in the requirements file and import again"
+        ]
+
+
+def _index_options(parsed: RequirementsFile, secrets: _Secrets) -> dict[str, Any]:
     options: dict[str, Any] = {}
     if parsed.index_url:
-        options["index-url"] = parsed.index_url
+        options["index-url"] = secrets.url(parsed.index_url)
     if parsed.extra_index_urls:
-        options["extra-index-url"] = list(parsed.extra_index_urls)
+        options["extra-index-url"] = [secrets.url(u) for u in parsed.extra_index_urls]
     if parsed.find_links:
-        options["find-links"] = list(parsed.find_links)
+        options["find-links"] = [secrets.url(u) for u in parsed.find_links]
     if parsed.pre:
         options["prerelease"] = True
     return options
