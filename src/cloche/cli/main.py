@@ -33,6 +33,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "why": ("cloche.cli.why_cmd", "Show why a package is in the project's environment."),
     "export": ("cloche.cli.export_cmd", "Export the lock to other formats (requirements.txt)."),
     "import": ("cloche.cli.import_cmd", "Bring a requirements.txt project into pyproject.toml."),
+    "ray": ("cloche.cli.ray_cmd", "Ray clusters: the runtime_env plugin's node settings."),
 }
 
 
