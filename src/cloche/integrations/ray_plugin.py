@@ -31,7 +31,13 @@ from ray._private.runtime_env.plugin import RuntimeEnvPlugin
 
 from cloche.config import load_settings
 from cloche.errors import ClocheError
-from cloche.integrations.ray_field import FIELD, ClocheField, node_field, resolve_field
+from cloche.integrations.ray_field import (
+    FIELD,
+    ClocheField,
+    RayFieldError,
+    node_field,
+    resolve_field,
+)
 from cloche.ops.lock_env import LockedEnvRequest, make_lock_env, remove_lock_env
 from cloche.ops.stamp import Selection
 
@@ -122,7 +128,12 @@ class ClochePlugin(RuntimeEnvPlugin):  # type: ignore[misc]
         node_field(runtime_env_dict.get(FIELD))
 
     def get_uris(self, runtime_env: Any) -> list[str]:
-        return [URI_SCHEME + _field(runtime_env).uri_hash]
+        # Ray also asks outside its error handling (reference counting): a bad field
+        # has no URI here and fails in ``validate``, with its message, on the task.
+        try:
+            return [URI_SCHEME + _field(runtime_env).uri_hash]
+        except RayFieldError:
+            return []
 
     async def create(
         self,
