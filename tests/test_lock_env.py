@@ -191,3 +191,16 @@ def test_a_creator_that_dies_leaves_nothing_trusted(
     assert made.created
     assert (path / ENV_MARK).is_file()
     assert sorted(p.name for p in path.parent.iterdir()) == [".torn.lock", "torn"]
+
+
+def test_a_lock_for_another_platform_fails_with_that_reason(tmp_path: Path, lock_text: str) -> None:
+    from cloche.errors import ClocheError
+
+    other = lock_text.replace('sys_platform == "linux"', 'sys_platform == "win32"')
+    assert other != lock_text
+    path = tmp_path / "envs" / "win"
+    with pytest.raises(ClocheError) as caught:
+        _make(tmp_path / "cache", path, LockedEnvRequest(other))
+    assert "cannot be installed on this machine (linux" in str(caught.value)
+    assert not path.exists()
+    assert not [p for p in path.parent.iterdir() if ".tmp-" in p.name]
