@@ -29,6 +29,7 @@ from cloche.ops.project.environment import ensure_venv
 from cloche.ops.stamp import Inputs, Selection, clear_stamp, write_stamp
 
 if TYPE_CHECKING:
+    from cloche.adapters.install import EnvLayout
     from cloche.ops.services import Services
 
 
@@ -106,8 +107,11 @@ def install_lock(
     spec: ProjectSpec,
     *,
     lock_dir: Path | None = None,
+    layout: EnvLayout | None = None,
 ) -> Plan:
     """Install what ``lock`` selects for ``interpreter``, removing everything else.
+
+    ``layout`` replaces the interpreter's own (an env built in one place for another).
 
     The recipe: select -> plan (which wheels the store holds) -> apply; the index
     client and builder are made only when something must be fetched or built.
@@ -118,7 +122,7 @@ def install_lock(
     extras = list(lock.extras or ()) if selection.all_extras else list(selection.extras)
     markers = dict(interpreter.marker_env)
     chosen = select(lock, markers, interpreter.tags, groups=groups, extras=extras)
-    layout = layout_for(interpreter)
+    layout = layout or layout_for(interpreter)
     present: dict[NormalizedName, Version] = {}
     if any(item.version is None for item in chosen):
         present = {p.name: p.version for p in present_in(layout)}

@@ -1,0 +1,1 @@
+"""Bridges to the systems that run cloche envs (Ray); nothing in cloche imports them."""
