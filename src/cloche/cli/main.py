@@ -38,6 +38,10 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "kernel": ("cloche.cli.kernel_cmd", "Jupyter kernels for environments: install, list, remove."),
     "gpu": ("cloche.cli.gpu_cmd", "Show the GPUs found and the torch / TF / JAX builds chosen."),
     "doctor": ("cloche.cli.doctor_cmd", "Diagnose an environment and fix what is safe to fix."),
+    "bundle": (
+        "cloche.cli.bundle_cmd",
+        "Write the lock's wheels and an index for offline machines.",
+    ),
 }
 
 
