@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -93,9 +94,10 @@ def test_offline_sync_and_pip_from_the_bundle(
     assert synced.code == 0, synced
     assert installed(copy / ".venv") == {"alpha": "1.0", "beta": "2.0", "built": "1.5"}
     # The same through a file:// URL to the wheels folder.
-    os.remove(copy / ".venv" / "pyvenv.cfg")
+    shutil.rmtree(copy / ".venv")
     again = cloche("sync", "--offline", "-f", (out / "wheels").as_uri(), cwd=copy, env=env)
     assert again.code == 0, again
+    assert installed(copy / ".venv") == {"alpha": "1.0", "beta": "2.0", "built": "1.5"}
     if importlib.util.find_spec("pip") is None:
         pytest.skip("pip is not installed here")
     venv = tmp_path / "pip-env"
