@@ -135,13 +135,24 @@ def _lock_and_defaults(
         labels = lock_targets(lock, fallback) if lock is not None else fallback
         return lock_file, state.settings(), tuple(labels), (version,)
     from cloche.cli.project_options import project_settings
-    from cloche.ops.doctor.env import read_venv_config
 
     spec = find_project()
     settings = project_settings(state, spec)
     lock = read_lock(spec.lock_path)
     targets = tuple(lock_targets(lock, spec.targets)) if lock is not None else tuple(spec.targets)
-    venv = read_venv_config(spec.root / ".venv")
-    found = venv.get("version_info") or venv.get("version")
-    python = ".".join(found.split(".")[:2]) if found else lock_python(spec)
+    found = _venv_python(spec.root / ".venv")
+    python = found or lock_python(spec)
     return spec.lock_path, settings, targets, (python,)
+
+
+def _venv_python(venv: Path) -> str | None:
+    """``X.Y`` from a venv's ``pyvenv.cfg``, or None."""
+    try:
+        text = (venv / "pyvenv.cfg").read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    for line in text.splitlines():
+        key, _, value = line.partition("=")
+        if key.strip().lower() in ("version_info", "version") and value.strip():
+            return ".".join(value.strip().split(".")[:2])
+    return None
