@@ -25,14 +25,25 @@ if TYPE_CHECKING:
     help="The environment (directory) or its python to examine "
     "(default: the project's .venv, else the active env).",
 )
+@click.option(
+    "-n",
+    "--name",
+    "env_name",
+    default=None,
+    metavar="NAME",
+    help="The named environment to examine (cloche env create NAME).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
 @click.option("--fix", is_flag=True, help="Apply the safe fixes, then check again.")
 @click.pass_context
-def command(ctx: click.Context, /, python: str | None, as_json: bool, fix: bool) -> None:
+def command(
+    ctx: click.Context, /, python: str | None, env_name: str | None, as_json: bool, fix: bool
+) -> None:
     """Diagnose an environment: broken requirements, duplicate or clashing packages,
     NumPy 1.x extensions under NumPy 2, files changed since install, stale .pth
     entries, a missing base Python, files that shadow packages, pip inside conda,
-    and drift from pylock.toml. Exit 0 when healthy, 1 when something is wrong.
+    drift from pylock.toml, and torch / TensorFlow / JAX builds that do not fit this
+    machine's GPU and driver. Exit 0 when healthy, 1 when something is wrong.
 
     Nothing from the environment is imported: only its files are read.
 
@@ -40,14 +51,20 @@ def command(ctx: click.Context, /, python: str | None, as_json: bool, fix: bool)
     Examples:
       cloche doctor
       cloche doctor --python ~/envs/ml --json
+      cloche doctor -n ml
       cloche doctor --fix
     """
+    from cloche.cli.env_target import named_python
+    from cloche.ops.doctor.checks_gpu import gpu_context
     from cloche.ops.doctor.env import open_env
     from cloche.ops.doctor.registry import diagnose
 
     state = app(ctx)
+    state.env_name = env_name
+    python = named_python(state, python)
     settings = state.settings()
-    env = open_env(python, Path.cwd(), os.environ, settings.cache_dir)
+    gpu = gpu_context(settings)
+    env = open_env(python, Path.cwd(), os.environ, settings.cache_dir, gpu)
     findings = diagnose(env)
     done: list[str] = []
     if fix and any(f.fix is not None for f in findings):
@@ -61,7 +78,7 @@ def command(ctx: click.Context, /, python: str | None, as_json: bool, fix: bool)
             done = apply_fixes(env, findings, state.services(settings))
         finally:
             state.reporter.close()
-        env = open_env(python, Path.cwd(), os.environ, settings.cache_dir)
+        env = open_env(python, Path.cwd(), os.environ, settings.cache_dir, gpu)
         findings = diagnose(env)
     if as_json:
         click.echo(json.dumps(_as_json(env, findings, done), indent=2))

@@ -39,6 +39,10 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "gpu": ("cloche.cli.gpu_cmd", "Show the GPUs found and the torch / TF / JAX builds chosen."),
     "doctor": ("cloche.cli.doctor_cmd", "Diagnose an environment and fix what is safe to fix."),
     "ray": ("cloche.cli.ray_cmd", "Ray clusters: the runtime_env plugin's node settings."),
+    "bundle": (
+        "cloche.cli.bundle_cmd",
+        "Write the lock's wheels and an index for offline machines.",
+    ),
 }
 
 

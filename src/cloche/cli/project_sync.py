@@ -22,13 +22,14 @@ def sync_now(
     mode: str,
     *,
     offline: bool | None = None,
+    find_links: tuple[str, ...] | None = None,
 ) -> SyncResult:
     """The slow path: lock if needed, install, stamp; prints what changed."""
     from cloche.ops.project.environment import find_project
     from cloche.ops.sync import LockMode, sync_project
 
     spec = find_project()
-    settings = project_settings(state, spec, offline=offline)
+    settings = project_settings(state, spec, offline=offline, find_links=find_links)
     try:
         result = sync_project(state.services(settings), spec, selection, LockMode(mode))
     finally:

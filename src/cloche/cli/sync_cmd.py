@@ -29,9 +29,23 @@ from cloche.cli.project_sync import UP_TO_DATE, sync_now
 )
 @selection_options
 @click.option("--offline", is_flag=True, default=None, help="Never touch the network.")
+@click.option(
+    "-f",
+    "--find-links",
+    multiple=True,
+    metavar="DIR",
+    help="Take locked files from this folder (or a 'cloche bundle' directory) when it "
+    "has them, checked against the lock's hashes (repeatable).",
+)
 @click.pass_context
 def command(
-    ctx: click.Context, /, frozen: bool, locked: bool, offline: bool | None, **kwargs: Any
+    ctx: click.Context,
+    /,
+    frozen: bool,
+    locked: bool,
+    offline: bool | None,
+    find_links: tuple[str, ...],
+    **kwargs: Any,
 ) -> None:
     """Make the project's .venv hold exactly what pylock.toml selects for this machine.
 
@@ -43,6 +57,7 @@ def command(
       cloche sync
       cloche sync --locked          # CI: fail instead of re-locking
       cloche sync --group docs --extra viz
+      cloche sync --offline --find-links ./bundle   # from 'cloche bundle', no network
     """
     from cloche.ops.stamp import check_stamp
 
@@ -53,4 +68,4 @@ def command(
         if state.verbosity >= 0:
             click.echo(UP_TO_DATE, err=True)
         return
-    sync_now(state, selection, mode, offline=offline)
+    sync_now(state, selection, mode, offline=offline, find_links=find_links or None)

@@ -7,6 +7,7 @@ URL and sha256 (no resolving, no index pages), link, and stamp the env.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -22,6 +23,7 @@ from cloche.core.plan import Wanted
 from cloche.core.project.spec import LOCKFILE, ProjectSpec
 from cloche.errors import LockStaleError, ProjectError
 from cloche.ops.apply import apply
+from cloche.ops.bundle.local import local_copy, local_folders
 from cloche.ops.layouts import layout_for
 from cloche.ops.lock import STALE_MESSAGE, LockRequest, lock_project, read_lock
 from cloche.ops.plan import Artifact, Plan, check_wheels_fit, plan_for, present_in
@@ -127,7 +129,8 @@ def install_lock(
     if any(item.version is None for item in chosen):
         present = {p.name: p.version for p in present_in(layout)}
     roots = spec.named
-    wanted = [_wanted(item, lock_dir, present, roots) for item in chosen]
+    folders = local_folders(services.settings.find_links)
+    wanted = [_wanted(item, lock_dir, present, roots, folders) for item in chosen]
     if spec.buildable and spec.name:
         if spec.version is None and not present:
             present = {p.name: p.version for p in present_in(layout)}
@@ -172,10 +175,12 @@ def _wanted(
     lock_dir: Path,
     present: dict[NormalizedName, Version],
     roots: frozenset[NormalizedName],
+    folders: Sequence[Path] = (),
 ) -> Wanted[Artifact]:
     requested = item.name in roots
     file = item.dist_file(lock_dir)
     if file is not None:
+        file = local_copy(file, folders)
         return Wanted(
             name=item.name,
             version=file.version,

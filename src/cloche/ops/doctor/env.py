@@ -17,7 +17,7 @@ from cloche.core.models import Interpreter
 from cloche.core.project.load import find_project_root, load_project
 from cloche.core.project.spec import ProjectSpec
 from cloche.errors import ClocheError, UsageError
-from cloche.ops.doctor.model import DoctorEnv
+from cloche.ops.doctor.model import DoctorEnv, GpuContext
 
 _EXECUTABLES = ("bin/python", "bin/python3", "Scripts/python.exe", "python.exe")
 _BIN_DIRS = ("bin", "Scripts")
@@ -32,9 +32,12 @@ def open_env(
     cwd: Path,
     environ: Mapping[str, str],
     cache_dir: Path,
+    gpu: GpuContext | None = None,
 ) -> DoctorEnv:
     """The environment named by ``--python``, else the project's ``.venv``, else the
-    active one (``$VIRTUAL_ENV``, ``$CONDA_PREFIX``), else a ``.venv`` above ``cwd``."""
+    active one (``$VIRTUAL_ENV``, ``$CONDA_PREFIX``), else a ``.venv`` above ``cwd``.
+
+    ``gpu`` is how the GPU checks see the machine (None skips them)."""
     prefix, project = _locate(python, cwd, environ, cache_dir)
     config = read_venv_config(prefix)
     interpreter = _probe_env(prefix, cache_dir)
@@ -61,6 +64,7 @@ def open_env(
         cwd=cwd,
         project=project,
         venv_config=config,
+        gpu=gpu,
     )
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 from cloche.adapters.install import InstalledDist
 from cloche.core.models import Interpreter
 from cloche.core.project.spec import ProjectSpec
+from cloche.core.variants.machine import Machine
+from cloche.core.variants.model import Catalog, CudaPolicy
 
 
 class Severity(Enum):
@@ -62,6 +64,15 @@ class Finding:
 
 
 @dataclass(frozen=True, slots=True)
+class GpuContext:
+    """The machine and the build catalog for the GPU checks; ``load`` runs detection
+    (cached on disk), so a check calls it only when a framework is installed."""
+
+    load: Callable[[], tuple[Catalog, Machine]]
+    policy: CudaPolicy = CudaPolicy.COMPATIBLE
+
+
+@dataclass(frozen=True, slots=True)
 class DoctorEnv:
     """One environment as the checks read it, without importing anything from it."""
 
@@ -78,6 +89,8 @@ class DoctorEnv:
     """The project whose ``.venv`` this is, if any."""
     venv_config: dict[str, str] = field(default_factory=dict)
     """``pyvenv.cfg`` keys and values (empty when the env is not a venv)."""
+    gpu: GpuContext | None = None
+    """None: the GPU checks are skipped."""
 
     @property
     def python_command(self) -> str:

@@ -22,7 +22,6 @@ from cloche.core.plan import Wanted
 from cloche.core.report import Reporter
 from cloche.errors import HashMismatchError
 from cloche.ops.prepare.ahead import AheadFetcher, Stopped
-from cloche.ops.prepare.build_keys import variant_key
 from cloche.ops.prepare.trees import SourceTrees, direct_file
 
 if TYPE_CHECKING:
@@ -186,16 +185,7 @@ class Preparer:
             return self.store.unpacked(sha) or self.store.unpack_wheel(
                 archive, sha, keep_archive=False
             )
-        variant = self.trees.build_variant
-        key = variant_key(sha, variant) if variant is not None else None
-        built = self.store.built_wheel(key, self.trees.wheel_fits) if key is not None else None
-        if built is None:
-            tree = self.trees.tree_for_file(file, archive=archive)
-            self.reporter.info(f"Building {file.name}=={file.version} from source")
-            built = self.trees.builder.build_wheel(tree, self.trees.scratch(), source=file.filename)
-            if key is not None:
-                built = self.store.add_built_wheel(key, built)
-        return self._unpack_local_wheel(built)
+        return self._unpack_local_wheel(self.trees.built_wheel(file, archive, sha))
 
     def wheel_for_url(self, url: str, *, editable: bool = False) -> UnpackedWheel:
         """An unpacked wheel for a direct URL: an archive, a local directory or a VCS URL."""

@@ -216,6 +216,20 @@ class SourceTrees:
                 self._builder = self._make_builder()
             return self._builder
 
+    def built_wheel(self, file: DistFile, archive: Path, sha256: str) -> Path:
+        """The wheel built from the sdist ``file`` (kept in the store by its hash and the
+        build variant, so a second build is a lookup)."""
+        variant = self.build_variant
+        key = variant_key(sha256, variant) if variant is not None else None
+        built = self.store.built_wheel(key, self.wheel_fits) if key is not None else None
+        if built is None:
+            tree = self.tree_for_file(file, archive=archive)
+            self.reporter.info(f"Building {file.name}=={file.version} from source")
+            built = self.builder.build_wheel(tree, self.scratch(), source=file.filename)
+            if key is not None:
+                built = self.store.add_built_wheel(key, built)
+        return built
+
     def build_key(self, url: str) -> str | None:
         """A cache key for a build from ``url``; None when the source may change
         (directories) or builds are not kept."""
