@@ -213,7 +213,7 @@ def keep_checkout(clone: Path, dest: Path) -> None:
                 hint=f"move it away, or install it with -e {dest}",
             )
         vcs = VcsUrl(repository=str(dest))
-        if _git(["status", "--porcelain"], vcs, refuse, cwd=dest).strip():
+        if _local_changes(_git(["status", "--porcelain"], vcs, refuse, cwd=dest)):
             raise BuildError(
                 f"{refuse}: it has local changes",
                 hint=f"commit or discard them, or install it with -e {dest}",
@@ -230,6 +230,22 @@ def keep_checkout(clone: Path, dest: Path) -> None:
         return
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(str(clone), str(dest))
+
+
+_BUILD_LEFTOVERS = (".egg-info/", "build/", "__pycache__/", ".eggs/")
+"""Untracked paths a build of the checkout writes itself (setuptools' egg-info above
+all): a checkout holding only these is still clean."""
+
+
+def _local_changes(porcelain: str) -> bool:
+    """Whether ``git status --porcelain`` lists anything but build leftovers."""
+    for line in porcelain.splitlines():
+        path = line[3:]
+        if line.startswith("?? ") and path.endswith(_BUILD_LEFTOVERS):
+            continue
+        if line.strip():
+            return True
+    return False
 
 
 def checkout_url(project: Path, egg: str) -> str | None:
