@@ -106,7 +106,11 @@ class Provider(AbstractProvider[Need, Candidate, str]):
         needs = list(requirements[identifier])
         bad = list(incompatibilities.get(identifier, ()))
         if identifier == PYTHON:
-            ok = all(n.specifier.contains(self._python.version, prereleases=True) for n in needs)
+            # Once resolvelib marks the interpreter incompatible it must not come back:
+            # offering it again makes the resolver backjump and pin it forever.
+            ok = self._python not in bad and all(
+                n.specifier.contains(self._python.version, prereleases=True) for n in needs
+            )
             return [self._python] if ok else []
         name, extras = needs[0].name, needs[0].extras
         urls = {n.url for n in needs if n.url}
