@@ -19,6 +19,7 @@ from cloche.core.finder import PackageFinder
 from cloche.core.models import DistFile, Metadata, NormalizedName, Target
 from cloche.core.report import Reporter
 from cloche.core.resolver.catalog import Catalog
+from cloche.core.resolver.deadends import DeadEnds
 from cloche.core.resolver.lookahead import Lookahead
 from cloche.core.resolver.model import PYTHON, Candidate, Need, marker_applies
 from cloche.core.resolver.options import ResolveOptions
@@ -54,7 +55,7 @@ class Provider(AbstractProvider[Need, Candidate, str]):
             if need.url:
                 direct.setdefault(need.name, need)
         lookahead = Lookahead(finder, target, options, direct)
-        self.catalog = Catalog(finder, target, options, lookahead, constraints, direct)
+        self.catalog = Catalog(finder, target, options, lookahead, constraints, direct, user_needs)
         self._candidates: dict[tuple[str, Version], Candidate] = {}
         self._direct_candidates: dict[tuple[str, str], Candidate] = {}
         self._direct_metadata: dict[str, tuple[Metadata, DistFile | None]] = {}
@@ -66,6 +67,14 @@ class Provider(AbstractProvider[Need, Candidate, str]):
         self.trail = NeedTrail()
         for need in user_needs:
             self.trail.record(need)
+        self.dead_ends = DeadEnds(
+            self.catalog,
+            user_needs,
+            target.python_version,
+            self.get_dependencies,
+            self._knows_metadata,
+            self._candidate,
+        )
 
     def prefetch_roots(self, needs: Sequence[Need]) -> None:
         """Start on every requirement the user named before resolving the first one."""
@@ -130,7 +139,9 @@ class Provider(AbstractProvider[Need, Candidate, str]):
 
         def candidates() -> Iterator[Candidate]:
             for release in self.catalog.allowed(name, needs, bad):
-                yield self._candidate(identifier, name, extras, release)
+                candidate = self._candidate(identifier, name, extras, release)
+                if self.dead_ends.check(candidate) is None:
+                    yield candidate
 
         return candidates
 
@@ -213,6 +224,9 @@ class Provider(AbstractProvider[Need, Candidate, str]):
             return candidate.metadata
         chosen = candidate.release.chosen if candidate.release else None
         return self._metadata.get(chosen.url) if chosen is not None else None
+
+    def _knows_metadata(self, candidate: Candidate) -> bool:
+        return candidate.metadata is not None or self.metadata_of(candidate) is not None
 
     def _metadata_of(self, candidate: Candidate) -> Metadata:
         if candidate.metadata is not None:

@@ -72,9 +72,8 @@ def resolve(
     provider = Provider(finder, target, options, user_needs, constraints, reporter)
     provider.prefetch_roots(user_needs)
     task_id = reporter.started("Resolving dependencies")
-    resolver: Resolver[Need, Candidate, str] = Resolver(
-        provider, ResolverProgress(reporter, task_id)
-    )
+    progress = ResolverProgress(reporter, task_id)
+    resolver: Resolver[Need, Candidate, str] = Resolver(provider, progress)
     try:
         result = resolver.resolve(user_needs, max_rounds=options.max_rounds)
     except ResolutionImpossible as exc:
@@ -86,6 +85,7 @@ def resolve(
         ) from None
     finally:
         reporter.finished(task_id)
+        reporter.debug(f"resolver: {progress.rounds} rounds")
     editable = {user.name for user in requirements if user.editable}
     return _resolution(list(result.mapping.values()), user_needs, editable, provider, target)
 
@@ -93,13 +93,21 @@ def resolve(
 def _impossible(
     causes: Collection[RequirementInformation[Need, Candidate]], provider: Provider, target: Target
 ) -> ClocheError:
-    from cloche.core.resolver.explain import conflict_error, no_version_error
+    from cloche.core.resolver.deadends import first_dead_need
+    from cloche.core.resolver.explain import conflict_error, dead_end_error, no_version_error
 
+    catalog, trail = provider.catalog, provider.trail
     for cause in causes:
         need = cause.requirement
-        if need.name != PYTHON and not provider.catalog.matches_alone(need):
-            return no_version_error(need, provider.catalog, provider.trail, target)
-    return conflict_error(list(causes), provider.catalog, provider.trail, target)
+        if need.name != PYTHON and not catalog.matches_alone(need):
+            return no_version_error(need, catalog, trail, target)
+    ordered = sorted((c.requirement for c in causes), key=lambda n: n.parent is not None)
+    dead = first_dead_need(ordered, provider.dead_ends)
+    if dead is not None:
+        need, below = dead
+        user_needs = provider.dead_ends.user_needs
+        return dead_end_error(need, below, user_needs, catalog, trail, target)
+    return conflict_error(list(causes), catalog, trail, target)
 
 
 def _resolution(
