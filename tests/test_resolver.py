@@ -13,7 +13,11 @@ A case holds an index snapshot and what to ask for::
                  "no_binary": [], "only_binary": []},
      "target": {"python": "3.10", "platform": "linux"},
      "resolved": {"a": "1.0"}, "chosen": {"a": "a-1.0-py3-none-any.whl"},
-     "error": "ResolutionError", "message": ["substring", ...]}
+     "error": "ResolutionError", "message": ["substring", ...],
+     "max_rounds": 40}    # resolver rounds allowed (default ROUND_BOUND)
+
+Every case counts its resolver rounds (pins and backtracks, not seconds: stable on any
+machine) and fails past its bound: a conflict must be found out, not searched for.
 """
 
 from __future__ import annotations
@@ -38,10 +42,12 @@ from cloche.core.models import (
     UserRequirement,
     normalize,
 )
+from cloche.core.report import NullReporter
 from cloche.core.resolver import ResolveOptions, resolve
 from cloche.core.targets import target_for
 
 CASES = Path(__file__).parent / "resolver_cases"
+ROUND_BOUND = 100
 INDEX = "https://index.test/simple/"
 
 
@@ -129,7 +135,20 @@ def user_requirements(
     return [UserRequirement(Requirement(line), f"{origin}:{i}") for i, line in enumerate(lines, 1)]
 
 
-def run_case(case: Mapping[str, Any]) -> tuple[Resolution, MemoryFinder]:
+class RoundCounter(NullReporter):
+    """Keeps the round count the resolver reports when it ends."""
+
+    def __init__(self) -> None:
+        self.rounds: int | None = None
+
+    def debug(self, message: str) -> None:
+        if message.startswith("resolver: ") and message.endswith(" rounds"):
+            self.rounds = int(message.split()[1])
+
+
+def run_case(
+    case: Mapping[str, Any], reporter: RoundCounter | None = None
+) -> tuple[Resolution, MemoryFinder]:
     finder = MemoryFinder(case.get("index", {}), case.get("direct"))
     target_spec = case.get("target", {})
     target = target_for(target_spec.get("python", "3.10"), target_spec.get("platform", "linux"))
@@ -144,9 +163,11 @@ def run_case(case: Mapping[str, Any]) -> tuple[Resolution, MemoryFinder]:
         prerelease=raw.get("prerelease", False),
         no_binary=frozenset(raw.get("no_binary", [])),
         only_binary=frozenset(raw.get("only_binary", [])),
+        # A regression fails in seconds, not after resolvelib's own 200000 rounds.
+        max_rounds=case.get("max_rounds", ROUND_BOUND) * 10,
     )
     requested = user_requirements(case["requested"])
-    return resolve(requested, finder, target, options), finder
+    return resolve(requested, finder, target, options, reporter), finder
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -157,19 +178,28 @@ def _load(path: Path) -> dict[str, Any]:
 @pytest.mark.parametrize("path", sorted(CASES.glob("*.json")), ids=lambda p: p.stem)
 def test_resolver_case(path: Path) -> None:
     case = _load(path)
+    counter = RoundCounter()
     if "error" in case:
         error_type = getattr(errors, case["error"])
         with pytest.raises(error_type) as info:
-            run_case(case)
+            run_case(case, counter)
         for fragment in case["message"]:
             assert fragment in str(info.value), str(info.value)
+        _check_rounds(case, counter)
         return
-    resolution, _finder = run_case(case)
+    resolution, _finder = run_case(case, counter)
+    _check_rounds(case, counter)
     got = {p.name: str(p.version) for p in resolution.packages}
     assert got == case["resolved"]
     chosen = {p.name: p.chosen.filename if p.chosen else None for p in resolution.packages}
     for name, filename in case.get("chosen", {}).items():
         assert chosen[name] == filename
+
+
+def _check_rounds(case: Mapping[str, Any], counter: RoundCounter) -> None:
+    bound = case.get("max_rounds", ROUND_BOUND)
+    if counter.rounds is not None:  # None: refused before resolving (a bad constraint)
+        assert counter.rounds <= bound, f"{counter.rounds} rounds, bound {bound}"
 
 
 def test_cases_are_present() -> None:

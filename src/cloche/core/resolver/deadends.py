@@ -25,6 +25,8 @@ from cloche.core.resolver.releases import Release
 
 _DEPTH = 2
 """How far below the judged candidate known metadata is read (deeper: verdicts only)."""
+EXPLAIN_DEPTH = 1_000
+"""Explaining a failure reads all the known metadata, once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,7 @@ class DeadEnds:
         for need in user_needs:
             if not need.url:
                 self._user.setdefault(need.name, []).append(need)
+        self._depth = _DEPTH
         self._dead: dict[Candidate, DeadEnd] = {}
         self._dead_needs: dict[tuple[str, str], tuple[DeadEnd, ...]] = {}
 
@@ -79,15 +82,22 @@ class DeadEnds:
         """Why ``candidate`` can never be used (its metadata is fetched), or None."""
         return self._judge(candidate, 0, set())
 
-    def need(self, need: Need) -> tuple[DeadEnd, ...] | None:
-        """The dead ends of every version ``need`` allows, or None if one may be usable."""
-        return self._need(need, 1, set())
+    def need(self, need: Need, depth: int = _DEPTH) -> tuple[DeadEnd, ...] | None:
+        """The dead ends of every version ``need`` allows, or None if one may be usable.
+
+        Known metadata is read ``depth`` levels down.
+        """
+        self._depth = depth
+        try:
+            return self._need(need, 1, set())
+        finally:
+            self._depth = _DEPTH
 
     def _judge(self, candidate: Candidate, depth: int, visiting: set[Candidate]) -> DeadEnd | None:
         dead = self._dead.get(candidate)
         if dead is not None or candidate.direct_url is not None or candidate.name == PYTHON:
             return dead
-        if depth > 0 and (depth > _DEPTH or not self._known(candidate)):
+        if depth > 0 and (depth > self._depth or not self._known(candidate)):
             return None
         visiting.add(candidate)
         try:
@@ -138,7 +148,7 @@ def first_dead_need(
     for need in needs:
         if need.name == PYTHON or need.url:
             continue
-        below = dead_ends.need(need)
+        below = dead_ends.need(need, EXPLAIN_DEPTH)
         if below:
             return need, below
     return None

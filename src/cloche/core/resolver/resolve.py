@@ -84,8 +84,8 @@ def resolve(
             hint="pin some of the packages involved to narrow the search",
         ) from None
     finally:
-        reporter.finished(task_id)
         reporter.debug(f"resolver: {progress.rounds} rounds")
+        reporter.finished(task_id)
     editable = {user.name for user in requirements if user.editable}
     return _resolution(list(result.mapping.values()), user_needs, editable, provider, target)
 
@@ -101,12 +101,12 @@ def _impossible(
         need = cause.requirement
         if need.name != PYTHON and not catalog.matches_alone(need):
             return no_version_error(need, catalog, trail, target)
-    ordered = sorted((c.requirement for c in causes), key=lambda n: n.parent is not None)
-    dead = first_dead_need(ordered, provider.dead_ends)
+    # The user's own requirements first: the path then starts where the user does.
+    user_needs = provider.trail.user_needs()
+    dead = first_dead_need([*user_needs, *(c.requirement for c in causes)], provider.dead_ends)
     if dead is not None:
         need, below = dead
-        user_needs = provider.dead_ends.user_needs
-        return dead_end_error(need, below, user_needs, catalog, trail, target)
+        return dead_end_error(need, below, provider.dead_ends.user_needs, catalog, trail, target)
     return conflict_error(list(causes), catalog, trail, target)
 
 
