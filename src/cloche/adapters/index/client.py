@@ -76,15 +76,17 @@ class _InFlight(Generic[K, V]):
                 future.set_exception(error)
 
     def start(
-        self, key: K, compute: Callable[[], V], pool: ThreadPoolExecutor
+        self, key: K, compute: Callable[[], V], submit: Callable[[Callable[[], None]], bool]
     ) -> tuple[Future[V], bool]:
-        """Compute ``key`` in ``pool`` unless it is already known or in flight.
+        """Compute ``key`` through ``submit`` unless it is already known or in flight.
 
-        The future, and whether this call started it.
+        The future, and whether this call started it. When ``submit`` refuses (the
+        pool is closed), the future fails at once instead of waiting forever.
         """
         future, mine = self._claim(key)
-        if mine:
-            pool.submit(_run, future, compute)
+        refused = mine and not submit(partial(_run, future, compute))
+        if refused and future.set_running_or_notify_cancel():
+            future.set_exception(UsageError("the index client is closed"))
         return future, mine
 
 
@@ -152,10 +154,9 @@ class IndexClient:
         With ``then``, the metadata of the files it picks is fetched as soon as
         each page arrives (see ``PackageFinder.prefetch``).
         """
-        pool = self._executor()
         for name in names:
             key = normalize(name)
-            future, mine = self._files.start(key, partial(self._list_then, key, then), pool)
+            future, mine = self._files.start(key, partial(self._list_then, key, then), self._submit)
             if not mine and then is not None:
                 # Fetched or in flight for someone else: pick once it is there.
                 future.add_done_callback(partial(self._pick_later, key, then))
@@ -185,18 +186,19 @@ class IndexClient:
     ) -> None:
         if future.cancelled() or future.exception() is not None:
             return
-        with suppress(UsageError):  # closed meanwhile: only a hint is lost
-            self._executor().submit(self._pick, name, future.result(), then)
+        # Refused once the client is closed: only a hint is lost.
+        self._submit(partial(self._pick, name, future.result(), then))
 
     def prefetch_metadata(self, files: Iterable[DistFile], then: PickFiles | None = None) -> None:
         """Start reading these files' metadata in the background; returns at once.
 
         With ``then``, ``then.on_metadata`` hears of each as it arrives.
         """
-        pool = self._executor()
         for file in files:
             key = self._memo_key(file)
-            future, _mine = self._metadata.start(key, partial(self._read_metadata, file), pool)
+            future, _mine = self._metadata.start(
+                key, partial(self._read_metadata, file), self._submit
+            )
             if then is not None:
                 future.add_done_callback(partial(_tell, then, file))
 
@@ -287,15 +289,22 @@ class IndexClient:
 
     # -- internals -------------------------------------------------------------------
 
-    def _executor(self) -> ThreadPoolExecutor:
+    def _submit(self, task: Callable[[], None]) -> bool:
+        """Run ``task`` in the pool; False once the client is closed.
+
+        Under the pool lock: ``close`` cannot shut the pool down between the check and
+        the submit (a prefetch callback on a worker thread used to submit to a pool
+        already shut down, and the RuntimeError was printed before the real error).
+        """
         with self._pool_lock:
             if self._closed:
-                raise UsageError("the index client is closed")
+                return False
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(
                     max_workers=self._settings.concurrency, thread_name_prefix="cloche-index"
                 )
-            return self._pool
+            self._pool.submit(task)
+            return True
 
     def _list(
         self, name: NormalizedName, on_page: Callable[[Sequence[DistFile]], None] | None = None
