@@ -6,7 +6,8 @@ A case holds an index snapshot and what to ask for::
                                 "requires_python": ">=3.9",        # index (file) level
                                 "metadata_requires_python": ">=3.9",  # metadata only
                                 "files": ["py3-none-any", "sdist", {"tag": "...", "yanked": ""}],
-                                "yanked": true}}},
+                                "yanked": true,
+                                "metadata": "Name: ...\n"}}},  # raw METADATA, read as is
      "direct": {"https://host/a-1.0.tar.gz": {"name": "a", "version": "1.0", "requires": []}},
      "requested": ["a>=1"], "constraints": [], "preferences": {"a": "1.0"},
      "options": {"prerelease": false, "upgrade": false, "upgrade_packages": [],
@@ -14,7 +15,8 @@ A case holds an index snapshot and what to ask for::
      "target": {"python": "3.10", "platform": "linux"},
      "resolved": {"a": "1.0"}, "chosen": {"a": "a-1.0-py3-none-any.whl"},
      "error": "ResolutionError", "message": ["substring", ...],
-     "max_rounds": 40}    # resolver rounds allowed (default ROUND_BOUND)
+     "max_rounds": 40,    # resolver rounds allowed (default ROUND_BOUND)
+     "warnings": ["substring", ...]}
 
 Every case counts its resolver rounds (pins and backtracks, not seconds: stable on any
 machine) and fails past its bound: a conflict must be found out, not searched for.
@@ -33,6 +35,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from cloche import errors
+from cloche.core.metadata import lenient_requirement, parse_core_metadata
 from cloche.core.models import (
     DistFile,
     Metadata,
@@ -67,6 +70,8 @@ class MemoryFinder:
         self.metadata_calls: list[str] = []
         self.prefetched: list[NormalizedName] = []
         self.prefetched_metadata: list[str] = []
+        self._raw_metadata: dict[str, str] = {}
+        """Raw METADATA text by file URL, for releases with "metadata" in the case."""
         for raw_name, versions in index.items():
             name = normalize(raw_name)
             for version, release in versions.items():
@@ -78,7 +83,7 @@ class MemoryFinder:
         metadata = Metadata(
             name=name,
             version=version,
-            requires_dist=tuple(Requirement(r) for r in release.get("requires", [])),
+            requires_dist=tuple(lenient_requirement(r) for r in release.get("requires", [])),
             requires_python=_spec(release.get("metadata_requires_python")),
             provides_extras=frozenset(normalize(e) for e in release.get("extras", [])),
         )
@@ -100,12 +105,17 @@ class MemoryFinder:
             )
             self._files.setdefault(name, []).append(file)
             self._metadata[file.url] = metadata
+            if "metadata" in release:
+                self._raw_metadata[file.url] = release["metadata"]
 
     def files(self, name: NormalizedName) -> Sequence[DistFile]:
         return self._files.get(name, [])
 
     def metadata(self, file: DistFile) -> Metadata:
         self.metadata_calls.append(file.filename)
+        raw = self._raw_metadata.get(file.url)
+        if raw is not None:
+            parse_core_metadata(raw.encode(), source=file.filename)  # raises when unreadable
         return self._metadata[file.url]
 
     def direct_metadata(self, requirement: Requirement) -> tuple[Metadata, DistFile | None]:
@@ -136,10 +146,14 @@ def user_requirements(
 
 
 class RoundCounter(NullReporter):
-    """Keeps the round count the resolver reports when it ends."""
+    """Keeps the round count the resolver reports when it ends, and the warnings."""
 
     def __init__(self) -> None:
         self.rounds: int | None = None
+        self.warnings: list[str] = []
+
+    def warning(self, message: str) -> None:
+        self.warnings.append(message)
 
     def debug(self, message: str) -> None:
         if message.startswith("resolver: ") and message.endswith(" rounds"):
@@ -189,6 +203,8 @@ def test_resolver_case(path: Path) -> None:
         return
     resolution, _finder = run_case(case, counter)
     _check_rounds(case, counter)
+    for fragment in case.get("warnings", []):
+        assert any(fragment in w for w in counter.warnings), counter.warnings
     got = {p.name: str(p.version) for p in resolution.packages}
     assert got == case["resolved"]
     chosen = {p.name: p.chosen.filename if p.chosen else None for p in resolution.packages}

@@ -193,7 +193,10 @@ def _exclusions(needs: Sequence[Need], catalog: Catalog, target: Target) -> list
     policy = catalog.file_policy(name)
     by_reason: dict[str, list[Version]] = {}
     for release in matching:
-        pinned = any(n.is_exact_pin and n.specifier.contains(release.version) for n in needs)
+        pinned = any(
+            n.parent is None and n.is_exact_pin and n.specifier.contains(release.version)
+            for n in needs
+        )
         text = _exclusion_text(release, policy, target, pre_excluded, pinned)
         if text is not None:
             by_reason.setdefault(text, []).append(release.version)

@@ -16,6 +16,7 @@ from packaging.version import Version
 from resolvelib import AbstractProvider
 
 from cloche.core.finder import PackageFinder
+from cloche.core.metadata import InvalidMetadata
 from cloche.core.models import DistFile, Metadata, NormalizedName, Target
 from cloche.core.report import Reporter
 from cloche.core.resolver.catalog import Catalog
@@ -63,6 +64,7 @@ class Provider(AbstractProvider[Need, Candidate, str]):
         """By file URL."""
         self._dependencies: dict[Candidate, list[Need]] = {}
         self._match_counts: dict[str, int] = {}
+        self._unreadable: set[Candidate] = set()
         self._prefetch = Prefetcher(finder, lookahead, self.catalog, self._metadata)
         self.trail = NeedTrail()
         for need in user_needs:
@@ -140,10 +142,21 @@ class Provider(AbstractProvider[Need, Candidate, str]):
         def candidates() -> Iterator[Candidate]:
             for release in self.catalog.allowed(name, needs, bad):
                 candidate = self._candidate(identifier, name, extras, release)
-                if self.dead_ends.check(candidate) is None:
+                if self._usable(candidate):
                     yield candidate
 
         return candidates
+
+    def _usable(self, candidate: Candidate) -> bool:
+        """Not a dead end, and its metadata can be read (else skipped with a warning)."""
+        if candidate in self._unreadable:
+            return False
+        try:
+            return self.dead_ends.check(candidate) is None
+        except InvalidMetadata as exc:
+            self._unreadable.add(candidate)
+            self._reporter.warning(f"skipping {candidate}: {exc}")
+            return False
 
     def is_satisfied_by(self, requirement: Need, candidate: Candidate) -> bool:
         if requirement.url:

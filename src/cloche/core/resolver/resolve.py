@@ -87,7 +87,13 @@ def resolve(
         reporter.debug(f"resolver: {progress.rounds} rounds")
         reporter.finished(task_id)
     editable = {user.name for user in requirements if user.editable}
-    return _resolution(list(result.mapping.values()), user_needs, editable, provider, target)
+    resolution = _resolution(list(result.mapping.values()), user_needs, editable, provider, target)
+    for package in resolution.packages:
+        reason = package.chosen.yanked if package.chosen is not None else None
+        if reason is not None:
+            why = f" ({reason})" if reason else ""
+            reporter.warning(f"{package.name} {package.version} is yanked{why}; pinned with ==")
+    return resolution
 
 
 def _impossible(
