@@ -10,7 +10,8 @@ A case holds an index snapshot and what to ask for::
                                 "metadata": "Name: ...\n"}}},  # raw METADATA, read as is
      "direct": {"https://host/a-1.0.tar.gz": {"name": "a", "version": "1.0", "requires": []}},
      "requested": ["a>=1"], "constraints": [], "preferences": {"a": "1.0"},
-     "options": {"prerelease": false, "upgrade": false, "upgrade_packages": [],
+     "options": {"prerelease": false, "prerelease_mode": "explicit", "upgrade": false,
+                 "upgrade_packages": [],
                  "no_binary": [], "only_binary": []},
      "target": {"python": "3.10", "platform": "linux"},
      "resolved": {"a": "1.0"}, "chosen": {"a": "a-1.0-py3-none-any.whl"},
@@ -45,6 +46,7 @@ from cloche.core.models import (
     UserRequirement,
     normalize,
 )
+from cloche.core.prerelease import PrereleaseMode
 from cloche.core.report import NullReporter
 from cloche.core.resolver import ResolveOptions, resolve
 from cloche.core.targets import target_for
@@ -175,6 +177,9 @@ def run_case(
         upgrade=raw.get("upgrade", False),
         upgrade_packages=frozenset(normalize(n) for n in raw.get("upgrade_packages", [])),
         prerelease=raw.get("prerelease", False),
+        prerelease_mode=PrereleaseMode(raw["prerelease_mode"])
+        if "prerelease_mode" in raw
+        else None,
         no_binary=frozenset(raw.get("no_binary", [])),
         only_binary=frozenset(raw.get("only_binary", [])),
         # A regression fails in seconds, not after resolvelib's own 200000 rounds.

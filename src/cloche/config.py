@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from cloche import dirs
+from cloche.core.prerelease import PrereleaseMode
 from cloche.errors import UsageError
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple/"
@@ -53,6 +54,8 @@ class Settings:
     link_mode: LinkMode = LinkMode.AUTO
     compile_bytecode: bool = False
     prerelease: bool = False
+    prerelease_mode: PrereleaseMode | None = None
+    """``--prerelease MODE``; None keeps pip's rule (``--pre`` is ``allow``)."""
     no_cache: bool = False
     """Use a temporary cache for one command (``--no-cache``): the CLI swaps ``cache_dir``."""
     no_build_isolation: bool = False
@@ -90,6 +93,7 @@ _ENV_VARS: dict[str, str] = {
     "CLOCHE_COMPILE_BYTECODE": "compile_bytecode",
     "CLOCHE_NO_CACHE": "no_cache",
     "CLOCHE_NO_BUILD_ISOLATION": "no_build_isolation",
+    "CLOCHE_PRERELEASE": "prerelease_mode",
 }
 
 _TOML_KEYS: dict[str, str] = {
@@ -105,6 +109,7 @@ _TOML_KEYS: dict[str, str] = {
     "link-mode": "link_mode",
     "compile-bytecode": "compile_bytecode",
     "prerelease": "prerelease",
+    "prerelease-mode": "prerelease_mode",
     "no-cache": "no_cache",
     "no-build-isolation": "no_build_isolation",
 }
@@ -123,6 +128,8 @@ def _coerce(field_name: str, value: Any, where: str) -> Any:
             raise ValueError("expected a string or a list of strings")
         if field_name == "index_strategy":
             return IndexStrategy(str(value))
+        if field_name == "prerelease_mode":
+            return PrereleaseMode(str(value))
         if field_name == "link_mode":
             return LinkMode(str(value))
         if field_name in (

@@ -16,6 +16,7 @@ from cloche.cli.options import (
     index_flags,
     index_options,
 )
+from cloche.core.prerelease import PrereleaseMode
 
 
 @click.command("compile")
@@ -72,6 +73,14 @@ from cloche.cli.options import (
     help="Upgrade only this package (repeatable).",
 )
 @click.option("--pre", "prerelease", is_flag=True, default=None, help="Allow pre-releases.")
+@click.option(
+    "--prerelease",
+    "prerelease_mode",
+    type=click.Choice([m.value for m in PrereleaseMode]),
+    default=None,
+    help="When pre-releases may be chosen, as uv: allow, disallow, if-necessary, explicit "
+    "(only where your requirement names one), if-necessary-or-explicit.",
+)
 @click.option("--no-annotate", is_flag=True, help="Leave out the '# via' lines.")
 @click.option("--no-header", is_flag=True, help="Leave out the header comment.")
 @build_options
@@ -93,6 +102,8 @@ def command(ctx: click.Context, /, src_files: tuple[Path, ...], **kwargs: Any) -
 
     flags = index_flags(kwargs)
     flags["prerelease"] = kwargs["prerelease"]
+    if kwargs["prerelease_mode"] is not None:
+        flags["prerelease_mode"] = PrereleaseMode(kwargs["prerelease_mode"])
     flags.update(build_flags(kwargs))
     state = app(ctx)
     settings = state.settings(**flags)

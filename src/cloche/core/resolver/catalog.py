@@ -10,6 +10,7 @@ from packaging.version import Version
 
 from cloche.core.finder import PackageFinder
 from cloche.core.models import NormalizedName, Target
+from cloche.core.prerelease import PrereleaseMode
 from cloche.core.resolver.lookahead import Lookahead
 from cloche.core.resolver.model import PYTHON, Candidate, Need
 from cloche.core.resolver.options import FilePolicy, ResolveOptions
@@ -106,6 +107,25 @@ class Catalog:
             return True
         return next(self.allowed(need.name, [need]), None) is not None
 
+    def _prereleases_ok(
+        self, name: NormalizedName, needs: Sequence[Need], versions: Sequence[Version]
+    ) -> bool:
+        mode = self._options.prerelease_mode
+        if mode is None or self._options.prerelease:
+            # pip's rule: on request, or when no final release matches at all.
+            every = [*needs, *self.constraints_for(name)]
+            return self.allows_prereleases(every) or all(v.is_prerelease for v in versions)
+        if mode is PrereleaseMode.ALLOW or mode is PrereleaseMode.DISALLOW:
+            return mode is PrereleaseMode.ALLOW
+        user = [*(n for n in needs if n.parent is None), *self.constraints_for(name)]
+        explicit = any(n.specifier.prereleases for n in user)
+        necessary = all(v.is_prerelease for v in self._table(name).versions)
+        if mode is PrereleaseMode.EXPLICIT:
+            return explicit
+        if mode is PrereleaseMode.IF_NECESSARY:
+            return necessary
+        return explicit or necessary
+
     def _specs(self, name: NormalizedName, needs: Sequence[Need]) -> list[SpecifierSet]:
         return [n.specifier for n in needs] + [c.specifier for c in self.constraints_for(name)]
 
@@ -118,10 +138,7 @@ class Catalog:
             for v in self._table(name).versions
             if not allowed or (v in allowed[0] and all(v in a for a in allowed[1:]))
         ]
-        # Pre-releases only on request, or when no final release matches at all.
-        if not self.allows_prereleases([*needs, *self.constraints_for(name)]) and any(
-            not v.is_prerelease for v in versions
-        ):
+        if not self._prereleases_ok(name, needs, versions):
             versions = [v for v in versions if not v.is_prerelease]
         preferred = self._preferred.get(name)
         if preferred is not None:
