@@ -50,6 +50,19 @@ PACKAGES = ["numpy", "pandas", "scikit-learn", "matplotlib"]
 SDIST_ONLY = ["docopt"]
 """Added for compile-warm-sdist: a package the index has only as an sdist, whose
 metadata a PEP 517 build must tell (setuptools, dynamic requirements)."""
+REAL_WORLD = [
+    "pandas",
+    "scikit-learn",
+    "matplotlib",
+    "requests",
+    "fastapi",
+    "sqlalchemy",
+    "jupyterlab",
+    "transformers",
+]
+"""For compile-offline: a requirements file of the kind real projects write."""
+CONFLICT = ["tensorflow==2.15.0", "numpy==2.1.0"]
+"""For conflict: unsatisfiable (tensorflow 2.15 needs numpy<2); every tool must say so."""
 PYTHON_VERSION = "3.11"
 INDEX_URL = "https://pypi.org/simple/"
 COMMAND_TIMEOUT_S = 600.0
@@ -210,8 +223,13 @@ class CommandFailed(Exception):
     pass
 
 
-def run_cmd(argv: Sequence[str], env: dict[str, str], cwd: Path) -> float:
-    """Run one command; return its wall time, raise CommandFailed on a non-zero exit."""
+def run_cmd(
+    argv: Sequence[str], env: dict[str, str], cwd: Path, fails_naming: str | None = None
+) -> float:
+    """Run one command; return its wall time, raise CommandFailed on a non-zero exit.
+
+    With ``fails_naming`` the command must fail instead, naming that text.
+    """
     start = time.perf_counter()
     try:
         proc = subprocess.run(
@@ -227,6 +245,17 @@ def run_cmd(argv: Sequence[str], env: dict[str, str], cwd: Path) -> float:
     except OSError as exc:
         raise CommandFailed(f"{argv[0]}: {exc}") from exc
     elapsed = time.perf_counter() - start
+    if fails_naming is not None:
+        said = (proc.stderr or b"").decode(errors="replace") + (proc.stdout or b"").decode(
+            errors="replace"
+        )
+        if proc.returncode == 0 or fails_naming not in said:
+            name = Path(argv[0]).name
+            raise CommandFailed(
+                f"{name} exit {proc.returncode}, expected a failure naming "
+                f"{fails_naming!r}: {last_line(proc.stderr or proc.stdout)}"
+            )
+        return elapsed
     if proc.returncode != 0:
         name = Path(argv[0]).name
         raise CommandFailed(
@@ -266,6 +295,8 @@ class Step:
     argv: list[str]
     env: dict[str, str]
     cwd: Path
+    fails_naming: str | None = None
+    """Set for a command that must fail (an unsatisfiable request), naming this text."""
 
 
 @dataclass
@@ -398,7 +429,7 @@ def measure_interleaved(cases: list[Case], repeat: int) -> list[Result]:
                 # Flush what earlier runs and the setup wrote or deleted, so its writeback
                 # does not land in this run's time, whichever tool caused it.
                 os.sync()
-                times = [run_cmd(s.argv, s.env, s.cwd) for s in case.steps()]
+                times = [run_cmd(s.argv, s.env, s.cwd, s.fails_naming) for s in case.steps()]
             except CommandFailed as exc:
                 result.error = str(exc)
                 continue
@@ -586,6 +617,9 @@ class Bench:
         commands: Callable[[Path], list[list[str]]],
         scratch: Path,
         repeat: int | None = None,
+        *,
+        priming: Callable[[Path], list[list[str]]] | None = None,
+        fails_naming: str | None = None,
     ) -> Case:
         """A tool whose cache ``key`` is emptied before each repeat (cold) or primed once (warm).
 
@@ -603,14 +637,14 @@ class Bench:
                 self.wipe(key)()
 
         def steps() -> list[Step]:
-            return [Step(argv, env, cwd) for argv in commands(cache)]
+            return [Step(argv, env, cwd, fails_naming) for argv in commands(cache)]
 
         def prime() -> None:
             if key in self.t.primed:
                 return
             setup()
-            for step in steps():
-                run_cmd(step.argv, step.env, step.cwd)
+            for argv in (priming or commands)(cache):
+                run_cmd(argv, env, cwd, fails_naming)
             self.t.primed.add(key)
 
         return Case(
@@ -673,6 +707,92 @@ class Bench:
         if len(pins) > 1:
             rep.notes.extend(compare_pins(pins))
         return rep
+
+    def scenario_compile_offline(self) -> ScenarioReport:
+        """Every page and metadata cached, ``--offline`` for both: start-up and decoding."""
+        name = "compile-offline"
+        desc = (
+            f"resolve {' '.join(REAL_WORLD)} for Python {PYTHON_VERSION}, offline, "
+            "after one online priming run"
+        )
+        skips = self.skips(("pip", "compile"), "uv")
+        req_in_path = self.work / "requirements-real-world.in"
+        req_in_path.write_text("\n".join(REAL_WORLD) + "\n")
+        req_in, uv = str(req_in_path), self.t.uv or "uv"
+        py_v = ["--python-version", PYTHON_VERSION]
+        o_cl = self.scratch("compile-offline-cloche", "requirements.txt")
+        o_uv = self.scratch("compile-offline-uv", "requirements.txt")
+
+        def cloche(cache: Path, *offline: str) -> list[list[str]]:
+            args = [*offline, "pip", "compile", req_in, "-o", str(o_cl), *py_v]
+            return [self.t.cloche_cmd(cache, *args)]
+
+        def uv_cmd(cache: Path, *offline: str) -> list[list[str]]:
+            return [[uv, "pip", "compile", req_in, "-o", str(o_uv), *py_v, *offline]]
+
+        cases = [
+            self.cached_case(
+                "cloche",
+                "compile-offline-cloche",
+                True,
+                lambda c: cloche(c, "--offline"),
+                o_cl,
+                priming=cloche,
+            ),
+            self.cached_case(
+                "uv",
+                "compile-offline-uv",
+                True,
+                lambda c: uv_cmd(c, "--offline"),
+                o_uv,
+                priming=uv_cmd,
+            ),
+        ]
+        targets = [Target("cloche within 3x of uv", "uv", 3.0)]
+        rep = self.run_cases(name, desc, cases, targets, skips)
+        pins = {
+            t: read_pins(o)
+            for t, o in (("cloche", o_cl), ("uv", o_uv))
+            if by_tool(rep)[t].ok and o.exists()
+        }
+        if len(pins) > 1:
+            rep.notes.extend(compare_pins(pins))
+        return rep
+
+    def scenario_conflict(self) -> ScenarioReport:
+        """An unsatisfiable request on the real index: how fast each tool says so."""
+        name = "conflict"
+        desc = f"resolve {' '.join(CONFLICT)} (unsatisfiable), warm caches; must fail naming numpy"
+        skips = self.skips(("pip", "compile"), "uv")
+        req_in_path = self.work / "requirements-conflict.in"
+        req_in_path.write_text("\n".join(CONFLICT) + "\n")
+        req_in, uv = str(req_in_path), self.t.uv or "uv"
+        py_v = ["--python-version", PYTHON_VERSION]
+        o_cl = self.scratch("conflict-cloche", "requirements.txt")
+        o_uv = self.scratch("conflict-uv", "requirements.txt")
+        cases = [
+            self.cached_case(
+                "cloche",
+                "conflict-cloche",
+                True,
+                lambda c: [self.t.cloche_cmd(c, "pip", "compile", req_in, "-o", str(o_cl), *py_v)],
+                o_cl,
+                fails_naming="numpy",
+            ),
+            self.cached_case(
+                "uv",
+                "conflict-uv",
+                True,
+                lambda c: [[uv, "pip", "compile", req_in, "-o", str(o_uv), *py_v]],
+                o_uv,
+                fails_naming="numpy",
+            ),
+        ]
+        targets = [
+            Target("cloche says why in under 2 s", max_s=2.0),
+            Target("cloche within 3x of uv", "uv", 3.0),
+        ]
+        return self.run_cases(name, desc, cases, targets, skips)
 
     # -- 2. install
 
@@ -1114,6 +1234,8 @@ SCENARIOS: dict[str, Callable[[Bench], ScenarioReport]] = {
     "compile-cold": lambda b: b.scenario_compile(warm=False),
     "compile-warm": lambda b: b.scenario_compile(warm=True),
     "compile-warm-sdist": lambda b: b.scenario_compile(warm=True, sdist=True),
+    "compile-offline": lambda b: b.scenario_compile_offline(),
+    "conflict": lambda b: b.scenario_conflict(),
     "install-cold": lambda b: b.scenario_install(warm=False),
     "install-warm": lambda b: b.scenario_install(warm=True),
     "venv": lambda b: b.scenario_venv(),

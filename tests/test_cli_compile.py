@@ -230,6 +230,28 @@ def test_compile_real_index(tmp_path: Path) -> None:
     assert "numpy==" in result.out and "pandas==" in result.out
 
 
+@pytest.mark.network
+@pytest.mark.parametrize(
+    ("lines", "named"),
+    [
+        (["tensorflow==2.15.0", "numpy==2.1.0"], "tensorflow 2.15.0 requires numpy<2.0.0"),
+        (["numpy==2.1.0", "scipy==1.10.0"], "scipy 1.10.0 requires numpy<1.27.0"),
+    ],
+)
+def test_real_index_conflict_is_explained_at_once(
+    tmp_path: Path, lines: list[str], named: str
+) -> None:
+    # These once looped to resolvelib's round limit and named no package.
+    (tmp_path / "requirements.in").write_text("\n".join(lines) + "\n")
+    args = ("pip", "compile", "requirements.in", "--python-version", "3.11")
+    result = cloche("-v", *args, cwd=tmp_path)
+    assert result.code == 1, result
+    assert named in result.err and "you asked for numpy==2.1.0" in result.err
+    assert "gave up" not in result.err and "cannot schedule new futures" not in result.err
+    rounds = [line for line in result.err.splitlines() if line.endswith(" rounds")]
+    assert rounds and int(rounds[-1].split()[-2]) < 50, rounds
+
+
 def test_what_an_sdist_build_said_is_kept(ml_index: IndexServer, tmp_path: Path) -> None:
     # Dynamic metadata: only a PEP 517 build can tell the requirements.
     ml_index.add_sdist(

@@ -66,3 +66,18 @@ def test_broken_metadata_is_one_clear_error(data: bytes, fragment: str) -> None:
 def test_static_sdist_metadata(header: str, static: bool) -> None:
     data = (header + "Name: a\nVersion: 1\n").encode()
     assert is_static_sdist_metadata(data) is static
+
+
+@pytest.mark.parametrize(
+    ("line", "read"),
+    [
+        ("numpy (>=1.19.*)", "numpy>=1.19"),
+        ("numpy >=1.19.*,<2", "numpy<2,>=1.19"),
+        ("torch (>=1.6.0,)", "torch>=1.6.0"),
+        ("numpy==1.19.*", "numpy==1.19.*"),
+    ],
+)
+def test_legacy_requires_dist_is_read_leniently(line: str, read: str) -> None:
+    data = f"Metadata-Version: 2.1\nName: torchsde\nVersion: 0.2.5\nRequires-Dist: {line}\n"
+    (requirement,) = parse_core_metadata(data.encode(), source="torchsde-0.2.5.whl").requires_dist
+    assert str(requirement) == read

@@ -284,3 +284,35 @@ def test_close_fails_queued_prefetches(index_server: IndexServer, tmp_path: Path
         except UsageError as exc:
             outcomes.append("closed" in str(exc))
     assert all(outcomes)
+
+
+class _ChainingPick:
+    """A PickFiles whose every page asks for more pages: callbacks keep submitting."""
+
+    def __init__(self, client: IndexClient) -> None:
+        self._client = client
+        self._count = 0
+
+    def __call__(self, name: NormalizedName, files: Any) -> list[Any]:
+        self._count += 1
+        self._client.prefetch([NormalizedName(f"{name}-{self._count}")], self)
+        return []
+
+    def on_metadata(self, file: Any, metadata: Any) -> None:
+        pass
+
+
+def test_close_while_callbacks_still_prefetch(
+    index_server: IndexServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A failing resolve closes the client while look-ahead callbacks still submit;
+    # that once printed "cannot schedule new futures after shutdown" before the error.
+    index_server.delay = 0.01
+    for attempt in range(5):
+        client = IndexClient(settings(tmp_path / str(attempt), index_server.url, concurrency=4))
+        pick = _ChainingPick(client)
+        client.prefetch([NormalizedName(f"p{i}") for i in range(8)], pick)
+        client.prefetch([NormalizedName(f"q{i}") for i in range(8)])
+        client.close()
+        client.prefetch([NormalizedName("late")], pick)  # a hint after close: dropped
+    assert not [r for r in caplog.records if r.name == "concurrent.futures"]

@@ -6,14 +6,21 @@ A case holds an index snapshot and what to ask for::
                                 "requires_python": ">=3.9",        # index (file) level
                                 "metadata_requires_python": ">=3.9",  # metadata only
                                 "files": ["py3-none-any", "sdist", {"tag": "...", "yanked": ""}],
-                                "yanked": true}}},
+                                "yanked": true,
+                                "metadata": "Name: ...\n"}}},  # raw METADATA, read as is
      "direct": {"https://host/a-1.0.tar.gz": {"name": "a", "version": "1.0", "requires": []}},
      "requested": ["a>=1"], "constraints": [], "preferences": {"a": "1.0"},
-     "options": {"prerelease": false, "upgrade": false, "upgrade_packages": [],
+     "options": {"prerelease": false, "prerelease_mode": "explicit", "upgrade": false,
+                 "upgrade_packages": [],
                  "no_binary": [], "only_binary": []},
      "target": {"python": "3.10", "platform": "linux"},
      "resolved": {"a": "1.0"}, "chosen": {"a": "a-1.0-py3-none-any.whl"},
-     "error": "ResolutionError", "message": ["substring", ...]}
+     "error": "ResolutionError", "message": ["substring", ...],
+     "max_rounds": 40,    # resolver rounds allowed (default ROUND_BOUND)
+     "warnings": ["substring", ...]}
+
+Every case counts its resolver rounds (pins and backtracks, not seconds: stable on any
+machine) and fails past its bound: a conflict must be found out, not searched for.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from cloche import errors
+from cloche.core.metadata import lenient_requirement, parse_core_metadata
 from cloche.core.models import (
     DistFile,
     Metadata,
@@ -38,10 +46,13 @@ from cloche.core.models import (
     UserRequirement,
     normalize,
 )
+from cloche.core.prerelease import PrereleaseMode
+from cloche.core.report import NullReporter
 from cloche.core.resolver import ResolveOptions, resolve
 from cloche.core.targets import target_for
 
 CASES = Path(__file__).parent / "resolver_cases"
+ROUND_BOUND = 100
 INDEX = "https://index.test/simple/"
 
 
@@ -61,6 +72,8 @@ class MemoryFinder:
         self.metadata_calls: list[str] = []
         self.prefetched: list[NormalizedName] = []
         self.prefetched_metadata: list[str] = []
+        self._raw_metadata: dict[str, str] = {}
+        """Raw METADATA text by file URL, for releases with "metadata" in the case."""
         for raw_name, versions in index.items():
             name = normalize(raw_name)
             for version, release in versions.items():
@@ -72,7 +85,7 @@ class MemoryFinder:
         metadata = Metadata(
             name=name,
             version=version,
-            requires_dist=tuple(Requirement(r) for r in release.get("requires", [])),
+            requires_dist=tuple(lenient_requirement(r) for r in release.get("requires", [])),
             requires_python=_spec(release.get("metadata_requires_python")),
             provides_extras=frozenset(normalize(e) for e in release.get("extras", [])),
         )
@@ -94,12 +107,17 @@ class MemoryFinder:
             )
             self._files.setdefault(name, []).append(file)
             self._metadata[file.url] = metadata
+            if "metadata" in release:
+                self._raw_metadata[file.url] = release["metadata"]
 
     def files(self, name: NormalizedName) -> Sequence[DistFile]:
         return self._files.get(name, [])
 
     def metadata(self, file: DistFile) -> Metadata:
         self.metadata_calls.append(file.filename)
+        raw = self._raw_metadata.get(file.url)
+        if raw is not None:
+            parse_core_metadata(raw.encode(), source=file.filename)  # raises when unreadable
         return self._metadata[file.url]
 
     def direct_metadata(self, requirement: Requirement) -> tuple[Metadata, DistFile | None]:
@@ -129,7 +147,24 @@ def user_requirements(
     return [UserRequirement(Requirement(line), f"{origin}:{i}") for i, line in enumerate(lines, 1)]
 
 
-def run_case(case: Mapping[str, Any]) -> tuple[Resolution, MemoryFinder]:
+class RoundCounter(NullReporter):
+    """Keeps the round count the resolver reports when it ends, and the warnings."""
+
+    def __init__(self) -> None:
+        self.rounds: int | None = None
+        self.warnings: list[str] = []
+
+    def warning(self, message: str) -> None:
+        self.warnings.append(message)
+
+    def debug(self, message: str) -> None:
+        if message.startswith("resolver: ") and message.endswith(" rounds"):
+            self.rounds = int(message.split()[1])
+
+
+def run_case(
+    case: Mapping[str, Any], reporter: RoundCounter | None = None
+) -> tuple[Resolution, MemoryFinder]:
     finder = MemoryFinder(case.get("index", {}), case.get("direct"))
     target_spec = case.get("target", {})
     target = target_for(target_spec.get("python", "3.10"), target_spec.get("platform", "linux"))
@@ -142,11 +177,16 @@ def run_case(case: Mapping[str, Any]) -> tuple[Resolution, MemoryFinder]:
         upgrade=raw.get("upgrade", False),
         upgrade_packages=frozenset(normalize(n) for n in raw.get("upgrade_packages", [])),
         prerelease=raw.get("prerelease", False),
+        prerelease_mode=PrereleaseMode(raw["prerelease_mode"])
+        if "prerelease_mode" in raw
+        else None,
         no_binary=frozenset(raw.get("no_binary", [])),
         only_binary=frozenset(raw.get("only_binary", [])),
+        # A regression fails in seconds, not after resolvelib's own 200000 rounds.
+        max_rounds=case.get("max_rounds", ROUND_BOUND) * 10,
     )
     requested = user_requirements(case["requested"])
-    return resolve(requested, finder, target, options), finder
+    return resolve(requested, finder, target, options, reporter), finder
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -157,19 +197,30 @@ def _load(path: Path) -> dict[str, Any]:
 @pytest.mark.parametrize("path", sorted(CASES.glob("*.json")), ids=lambda p: p.stem)
 def test_resolver_case(path: Path) -> None:
     case = _load(path)
+    counter = RoundCounter()
     if "error" in case:
         error_type = getattr(errors, case["error"])
         with pytest.raises(error_type) as info:
-            run_case(case)
+            run_case(case, counter)
         for fragment in case["message"]:
             assert fragment in str(info.value), str(info.value)
+        _check_rounds(case, counter)
         return
-    resolution, _finder = run_case(case)
+    resolution, _finder = run_case(case, counter)
+    _check_rounds(case, counter)
+    for fragment in case.get("warnings", []):
+        assert any(fragment in w for w in counter.warnings), counter.warnings
     got = {p.name: str(p.version) for p in resolution.packages}
     assert got == case["resolved"]
     chosen = {p.name: p.chosen.filename if p.chosen else None for p in resolution.packages}
     for name, filename in case.get("chosen", {}).items():
         assert chosen[name] == filename
+
+
+def _check_rounds(case: Mapping[str, Any], counter: RoundCounter) -> None:
+    bound = case.get("max_rounds", ROUND_BOUND)
+    if counter.rounds is not None:  # None: refused before resolving (a bad constraint)
+        assert counter.rounds <= bound, f"{counter.rounds} rounds, bound {bound}"
 
 
 def test_cases_are_present() -> None:

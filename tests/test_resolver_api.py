@@ -209,3 +209,10 @@ def test_direct_url_with_extras_and_a_directory() -> None:
     assert tool.editable
     assert tool.dependencies == ("tomli",)
     assert pkgs[NormalizedName("tomli")].requested_by == ("tool",)  # app's needs py<3.11
+
+
+def test_prerelease_mode_setting_is_read() -> None:
+    from cloche.config import PrereleaseMode, load_settings
+
+    settings = load_settings(flags={}, project_table={"prerelease-mode": "if-necessary"})
+    assert settings.prerelease_mode is PrereleaseMode.IF_NECESSARY

@@ -157,3 +157,36 @@ def test_default_lock_targets_use_lowest_allowed_python() -> None:
 def test_default_lock_targets_rejects_impossible_range() -> None:
     with pytest.raises(UsageError, match="allows no Python"):
         default_lock_targets(SpecifierSet("<3"))
+
+
+@pytest.mark.parametrize(
+    ("name", "first_tag", "label"),
+    [
+        ("manylinux2014", "manylinux_2_17_x86_64", "linux"),
+        ("manylinux_2_17", "manylinux_2_17_x86_64", "linux"),
+        ("x86_64-manylinux_2_39", "manylinux_2_39_x86_64", "linux"),
+        ("aarch64-manylinux_2_17", "manylinux_2_17_aarch64", "linux-aarch64"),
+        ("manylinux_2_31_aarch64", "manylinux_2_31_aarch64", "linux-aarch64"),
+        ("musllinux_1_1", "musllinux_1_1_x86_64", "musllinux"),
+        ("aarch64-unknown-linux-musl", "musllinux_1_2_aarch64", "musllinux-aarch64"),
+        ("macosx_11_0_arm64", "macosx_11_0_arm64", "macos"),
+        ("macosx_10_15_x86_64", "macosx_10_15_x86_64", "macos-x86_64"),
+        ("aarch64-pc-windows-msvc", "win_arm64", "windows-arm64"),
+        ("windows-arm64", "win_arm64", "windows-arm64"),
+    ],
+)
+def test_every_platform_spelling(name: str, first_tag: str, label: str) -> None:
+    target = target_for("3.11", name)
+    assert target.tags[0].platform == first_tag
+    assert target.platform == label
+
+
+def test_old_glibc_excludes_newer_wheels() -> None:
+    platforms = {t.platform for t in target_for("3.11", "manylinux_2_17").tags}
+    assert "manylinux_2_17_x86_64" in platforms and "manylinux_2_28_x86_64" not in platforms
+
+
+@pytest.mark.parametrize("name", ["manylinux_2_3", "aarch64-manylinux_2_17_x86_64", "solaris"])
+def test_unknown_platform_spelling(name: str) -> None:
+    with pytest.raises(UsageError, match="unknown platform"):
+        target_for("3.11", name)

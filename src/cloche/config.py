@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cloche import dirs
+from cloche.core.prerelease import PrereleaseMode
 from cloche.errors import UsageError
 from cloche.index_settings import (
     NamedIndex,
@@ -69,6 +70,8 @@ class Settings:
     link_mode: LinkMode = LinkMode.AUTO
     compile_bytecode: bool = False
     prerelease: bool = False
+    prerelease_mode: PrereleaseMode | None = None
+    """``--prerelease MODE``; None keeps pip's rule (``--pre`` is ``allow``)."""
     no_cache: bool = False
     """Use a temporary cache for one command (``--no-cache``): the CLI swaps ``cache_dir``."""
     no_build_isolation: bool = False
@@ -145,6 +148,7 @@ _ENV_VARS: dict[str, str] = {
     "CLOCHE_CUDA_DRIVER_VERSION": "cuda_driver_version",
     "CLOCHE_TORCH_INDEX_URL": "torch_index_url",
     "CLOCHE_VARIANT_CATALOG": "variant_catalog",
+    "CLOCHE_PRERELEASE": "prerelease_mode",
 }
 
 _TOML_KEYS: dict[str, str] = {
@@ -160,6 +164,7 @@ _TOML_KEYS: dict[str, str] = {
     "link-mode": "link_mode",
     "compile-bytecode": "compile_bytecode",
     "prerelease": "prerelease",
+    "prerelease-mode": "prerelease_mode",
     "no-cache": "no_cache",
     "no-build-isolation": "no_build_isolation",
     "accelerator": "accelerator",
@@ -212,6 +217,8 @@ def _coerce(field_name: str, value: Any, where: str) -> Any:
             raise ValueError("expected a string or a list of strings")
         if field_name == "index_strategy":
             return IndexStrategy(str(value))
+        if field_name == "prerelease_mode":
+            return PrereleaseMode(str(value))
         if field_name == "link_mode":
             return LinkMode(str(value))
         if field_name in (

@@ -16,6 +16,7 @@ from cloche.cli.options import (
     index_flags,
     index_options,
 )
+from cloche.core.prerelease import PrereleaseMode
 from cloche.errors import UsageError
 
 
@@ -79,6 +80,14 @@ from cloche.errors import UsageError
     help="One file for every platform and every Python from --python-version (or the "
     "interpreter's) up: pins that differ carry markers.",
 )
+@click.option(
+    "--prerelease",
+    "prerelease_mode",
+    type=click.Choice([m.value for m in PrereleaseMode]),
+    default=None,
+    help="When pre-releases may be chosen, as uv: allow, disallow, if-necessary, explicit "
+    "(only where your requirement names one), if-necessary-or-explicit.",
+)
 @click.option("--no-annotate", is_flag=True, help="Leave out the '# via' lines.")
 @click.option("--no-header", is_flag=True, help="Leave out the header comment.")
 @build_options
@@ -102,6 +111,8 @@ def command(ctx: click.Context, /, src_files: tuple[Path, ...], **kwargs: Any) -
     _refuse_overwriting_an_input(kwargs["output_file"], src_files)
     flags = index_flags(kwargs)
     flags["prerelease"] = kwargs["prerelease"]
+    if kwargs["prerelease_mode"] is not None:
+        flags["prerelease_mode"] = PrereleaseMode(kwargs["prerelease_mode"])
     flags.update(build_flags(kwargs))
     state = app(ctx)
     settings = state.settings(**flags)

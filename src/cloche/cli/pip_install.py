@@ -21,6 +21,7 @@ from cloche.cli.options import (
     path_interpreter,
 )
 from cloche.cli.summary import print_plan
+from cloche.core.prerelease import PrereleaseMode
 from cloche.errors import UsageError
 
 
@@ -82,6 +83,14 @@ def _refuse_user(ctx: click.Context, param: click.Parameter, value: bool) -> Non
     "--reinstall", "--force-reinstall", is_flag=True, help="Reinstall even when up to date."
 )
 @click.option("--pre", "prerelease", is_flag=True, default=None, help="Allow pre-releases.")
+@click.option(
+    "--prerelease",
+    "prerelease_mode",
+    type=click.Choice([m.value for m in PrereleaseMode]),
+    default=None,
+    help="When pre-releases may be chosen, as uv: allow, disallow, if-necessary, explicit "
+    "(only where your requirement names one), if-necessary-or-explicit.",
+)
 @click.option("--dry-run", is_flag=True, help="Show what would change without changing anything.")
 @click.option(
     "-t",
@@ -135,6 +144,8 @@ def command(ctx: click.Context, /, packages: tuple[str, ...], **kwargs: Any) -> 
     state = app(ctx)
     flags = index_flags(kwargs)
     flags["prerelease"] = kwargs["prerelease"]
+    if kwargs["prerelease_mode"] is not None:
+        flags["prerelease_mode"] = PrereleaseMode(kwargs["prerelease_mode"])
     flags.update(link_flags(kwargs))
     flags.update(build_flags(kwargs))
     settings = state.settings(**flags)

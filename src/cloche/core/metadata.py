@@ -1,10 +1,14 @@
 """Core metadata (METADATA / PKG-INFO / PEP 658 ``.metadata``) bytes -> ``Metadata``.
 
 Only the fields the resolver needs are validated, so a wheel with, say, a
-malformed ``Home-page`` still resolves; a malformed ``Requires-Dist`` does not.
+malformed ``Home-page`` still resolves; legacy ``Requires-Dist`` spellings are read
+leniently, and one that cannot be read at all makes the version unusable (the
+resolver skips it with a warning).
 """
 
 from __future__ import annotations
+
+import re
 
 from packaging.metadata import parse_email
 from packaging.requirements import InvalidRequirement, Requirement
@@ -16,6 +20,29 @@ from cloche.errors import InvalidMetadata
 
 _STATIC_SDIST_MIN_VERSION = Version("2.2")
 _RESOLVER_FIELDS = frozenset({"requires-dist", "requires-python"})
+
+
+# ">=1.19.*": a wildcard on an ordering operator, which old setuptools let through.
+_ORDERED_WILDCARD = re.compile(r"(~=|>=|<=|>|<)(\s*[0-9][^,;()\s]*?)\.\*")
+_TRAILING_COMMA = re.compile(r",\s*(?=[;)]|$)")
+
+
+def lenient_requirement(text: str) -> Requirement:
+    """``Requirement(text)``, reading legacy spellings as uv does.
+
+    ``numpy (>=1.19.*)`` is read as ``numpy>=1.19``; ``foo (>=1,)`` as ``foo>=1``.
+    Raises InvalidRequirement for anything else that is not PEP 508.
+    """
+    try:
+        return Requirement(text)
+    except InvalidRequirement:
+        repaired = _TRAILING_COMMA.sub("", _ORDERED_WILDCARD.sub(r"\1\2", text))
+        if repaired == text:
+            raise
+        try:
+            return Requirement(repaired)
+        except InvalidRequirement:
+            raise InvalidRequirement(f"{text!r} is not a valid requirement") from None
 
 
 def parse_core_metadata(data: bytes, *, source: str) -> Metadata:
@@ -36,7 +63,7 @@ def parse_core_metadata(data: bytes, *, source: str) -> Metadata:
     requires: list[Requirement] = []
     for line in raw.get("requires_dist", []):
         try:
-            requires.append(Requirement(line))
+            requires.append(lenient_requirement(line))
         except InvalidRequirement as exc:
             raise InvalidMetadata(
                 f"metadata of {source} has an invalid Requires-Dist {line!r}: {exc}"

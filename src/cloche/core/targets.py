@@ -46,8 +46,8 @@ def _manylinux(arch: str, newest_glibc_minor: int) -> Iterator[str]:
     yield f"linux_{arch}"
 
 
-def _musllinux(arch: str) -> Iterator[str]:
-    for minor in (2, 1, 0):
+def _musllinux(arch: str, newest_minor: int = 2) -> Iterator[str]:
+    for minor in range(newest_minor, -1, -1):
         yield f"musllinux_1_{minor}_{arch}"
     yield f"linux_{arch}"
 
@@ -56,8 +56,8 @@ def _linux(label: str, machine: str, tags: Iterator[str]) -> _Platform:
     return _Platform(label, "posix", "linux", "Linux", machine, tuple(tags))
 
 
-def _macos(label: str, arch: str) -> _Platform:
-    return _Platform(label, "posix", "darwin", "Darwin", arch, tuple(mac_platforms((14, 0), arch)))
+def _macos(label: str, arch: str, version: tuple[int, int] = (14, 0)) -> _Platform:
+    return _Platform(label, "posix", "darwin", "Darwin", arch, tuple(mac_platforms(version, arch)))
 
 
 _LINUX = _linux("linux", "x86_64", _manylinux("x86_64", 28))
@@ -66,6 +66,8 @@ _MUSLLINUX = _linux("musllinux", "x86_64", _musllinux("x86_64"))
 _MACOS = _macos("macos", "arm64")
 _MACOS_X86_64 = _macos("macos-x86_64", "x86_64")
 _WINDOWS = _Platform("windows", "nt", "win32", "Windows", "AMD64", ("win_amd64",))
+_WINDOWS_ARM64 = _Platform("windows-arm64", "nt", "win32", "Windows", "ARM64", ("win_arm64",))
+_WINDOWS_X86 = _Platform("windows-x86", "nt", "win32", "Windows", "x86", ("win32",))
 
 _PLATFORMS: dict[str, _Platform] = {
     "linux": _LINUX,
@@ -82,7 +84,58 @@ _PLATFORMS: dict[str, _Platform] = {
     "x86_64-apple-darwin": _MACOS_X86_64,
     "windows": _WINDOWS,
     "x86_64-pc-windows-msvc": _WINDOWS,
+    "win_amd64": _WINDOWS,
+    "windows-arm64": _WINDOWS_ARM64,
+    "aarch64-pc-windows-msvc": _WINDOWS_ARM64,
+    "win_arm64": _WINDOWS_ARM64,
+    "windows-x86": _WINDOWS_X86,
+    "i686-pc-windows-msvc": _WINDOWS_X86,
+    "win32": _WINDOWS_X86,
 }
+_SPELLED_OUT = (
+    "[x86_64-|aarch64-]manylinux_2_17 ... manylinux_2_40, manylinux2014, musllinux_1_0 ... "
+    "musllinux_1_2, [arch-]unknown-linux-musl, macosx_11_0_arm64, macosx_10_15_x86_64"
+)
+
+_ARCHES = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}
+_LEGACY_MANYLINUX = {"manylinux2014": 17, "manylinux2010": 12, "manylinux1": 5}
+_LINUX_TAG = re.compile(
+    r"^(?:(?P<pre>x86_64|aarch64)-)?(?:(?P<many>manylinux_2_(?P<glibc>\d+)|manylinux2014|"
+    r"manylinux2010|manylinux1)|musllinux_1_(?P<musl>\d+)|unknown-linux-(?P<libc>gnu|musl))"
+    r"(?:_(?P<post>x86_64|aarch64))?$"
+)
+_MAC_TAG = re.compile(r"^macosx_(?P<major>\d+)_(?P<minor>\d+)_(?P<arch>x86_64|arm64|aarch64)$")
+
+
+def _spelled_platform(name: str) -> _Platform | None:
+    """A platform named by its wheel tag or target triple, as uv accepts them.
+
+    ``manylinux_2_17`` (or ``x86_64-manylinux_2_17``, ``manylinux2014_aarch64``),
+    ``musllinux_1_1``, ``aarch64-unknown-linux-musl``, ``macosx_11_0_arm64``.
+    """
+    mac = _MAC_TAG.match(name)
+    if mac is not None:
+        arch = "arm64" if mac["arch"] != "x86_64" else "x86_64"
+        label = "macos" if arch == "arm64" else "macos-x86_64"
+        return _macos(label, arch, (int(mac["major"]), int(mac["minor"])))
+    linux = _LINUX_TAG.match(name)
+    if linux is None or (linux["pre"] and linux["post"]):
+        return None
+    arch = _ARCHES[linux["pre"] or linux["post"] or "x86_64"]
+    label = "linux" if arch == "x86_64" else "linux-aarch64"
+    if linux["musl"] is not None or linux["libc"] == "musl":
+        newest = int(linux["musl"]) if linux["musl"] is not None else 2
+        return _linux(
+            "musllinux" if arch == "x86_64" else "musllinux-aarch64", arch, _musllinux(arch, newest)
+        )
+    if linux["libc"] == "gnu":
+        return _linux(label, arch, _manylinux(arch, 28))
+    glibc = int(linux["glibc"]) if linux["glibc"] else _LEGACY_MANYLINUX[linux["many"] or name]
+    oldest = 17 if arch == "aarch64" else 5
+    if glibc < oldest or glibc > 99:
+        return None
+    return _linux(label, arch, _manylinux(arch, glibc))
+
 
 TARGET_NAMES: tuple[str, ...] = tuple(_PLATFORMS)
 """Every platform name ``target_for`` accepts."""
@@ -154,9 +207,12 @@ def target_for(python_version: str, platform: str | None, host: Target | None = 
             tags=_tags(version, _host_platform_tags(host)),
             platform=host.platform,
         )
-    plat = _PLATFORMS.get(platform.strip().lower())
+    key = platform.strip().lower()
+    plat = _PLATFORMS.get(key) or _spelled_platform(key)
     if plat is None:
-        raise UsageError(f"unknown platform '{platform}' (valid: {', '.join(TARGET_NAMES)})")
+        raise UsageError(
+            f"unknown platform '{platform}' (valid: {', '.join(TARGET_NAMES)}, {_SPELLED_OUT})"
+        )
     return Target(
         python_version=version,
         marker_env=_marker_env(version, plat),

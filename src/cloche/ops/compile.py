@@ -79,6 +79,7 @@ def compile_requirements(services: Services, request: CompileRequest) -> Compile
         upgrade=request.upgrade,
         upgrade_packages=request.upgrade_packages,
         prerelease=settings.prerelease,
+        prerelease_mode=settings.prerelease_mode,
         no_binary=asked.files.no_binary if asked.files else frozenset(),
         only_binary=asked.files.only_binary if asked.files else frozenset(),
     )

@@ -135,6 +135,7 @@ def lock_project(
         upgrade=request.upgrade,
         upgrade_packages=request.upgrade_packages,
         prerelease=settings.prerelease,
+        prerelease_mode=settings.prerelease_mode,
     )
     resolutions: list[Resolution] = []
     hashes: dict[str, str] = {}

@@ -175,6 +175,7 @@ class _Request:
                 frozenset(r.name for r in asked.requirements) if options.upgrade else frozenset()
             ),
             prerelease=self.settings.prerelease,
+            prerelease_mode=self.settings.prerelease_mode,
             no_binary=asked.files.no_binary if asked.files else frozenset(),
             only_binary=asked.files.only_binary if asked.files else frozenset(),
         )

@@ -102,10 +102,9 @@ class IndexClient:
         With ``then``, the metadata of the files it picks is fetched as soon as
         each page arrives (see ``PackageFinder.prefetch``).
         """
-        pool = self._pool.executor()
         for name in names:
             key = normalize(name)
-            future, mine = self._files.start(key, partial(self._list_then, key, then), pool)
+            future, mine = self._files.start(key, partial(self._list_then, key, then), self._pool)
             if not mine and then is not None:
                 # Fetched or in flight for someone else: pick once it is there.
                 future.add_done_callback(partial(self._pick_later, key, then))
@@ -135,17 +134,16 @@ class IndexClient:
     ) -> None:
         if future.cancelled() or future.exception() is not None:
             return
-        with suppress(UsageError):  # closed meanwhile: only a hint is lost
-            self._pool.executor().submit(self._pick, name, future.result(), then)
+        # Refused once the client is closed: only a hint is lost.
+        self._pool.submit(partial(self._pick, name, future.result(), then))
 
     def prefetch_metadata(self, files: Iterable[DistFile], then: PickFiles | None = None) -> None:
         """Start reading these files' metadata in the background; returns at once.
 
         With ``then``, ``then.on_metadata`` hears of each as it arrives.
         """
-        pool = self._pool.executor()
         for file in files:
-            future = self._metadata.start(file, pool)
+            future = self._metadata.start(file, self._pool)
             if then is not None:
                 future.add_done_callback(partial(_tell, then, file))
 

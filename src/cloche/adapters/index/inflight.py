@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from typing import Generic, TypeVar
 
 from cloche.errors import UsageError
@@ -44,16 +45,16 @@ class InFlight(Generic[K, V]):
             if future.set_running_or_notify_cancel():
                 future.set_exception(error)
 
-    def start(
-        self, key: K, compute: Callable[[], V], pool: ThreadPoolExecutor
-    ) -> tuple[Future[V], bool]:
+    def start(self, key: K, compute: Callable[[], V], pool: WorkerPool) -> tuple[Future[V], bool]:
         """Compute ``key`` in ``pool`` unless it is already known or in flight.
 
-        The future, and whether this call started it.
+        The future, and whether this call started it. When the pool refuses (it was
+        shut down), the future fails at once instead of waiting forever.
         """
         future, mine = self._claim(key)
-        if mine:
-            pool.submit(_run, future, compute)
+        refused = mine and not pool.submit(partial(_run, future, compute))
+        if refused and future.set_running_or_notify_cancel():
+            future.set_exception(UsageError("the index client is closed"))
         return future, mine
 
 
@@ -74,16 +75,22 @@ class WorkerPool:
         self._lock = threading.Lock()
         self._closed = False
 
-    def executor(self) -> ThreadPoolExecutor:
-        """The pool; raises UsageError once shut down."""
+    def submit(self, task: Callable[[], object]) -> bool:
+        """Run ``task`` in the pool; False once it is shut down.
+
+        Under the lock: ``shutdown`` cannot stop the pool between the check and the
+        submit (a look-ahead callback on a worker thread used to submit to a pool
+        already shut down, and the RuntimeError was printed before the real error).
+        """
         with self._lock:
             if self._closed:
-                raise UsageError("the index client is closed")
+                return False
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(
                     max_workers=self._workers, thread_name_prefix="cloche-index"
                 )
-            return self._pool
+            self._pool.submit(task)
+            return True
 
     def shutdown(self) -> bool:
         """Stop the pool, dropping queued work; whether it had been started."""

@@ -8,14 +8,14 @@ from the metadata cache.
 from __future__ import annotations
 
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from functools import partial
 from typing import TYPE_CHECKING
 
 from cloche.adapters.index.cache import MetadataCache, metadata_key
 from cloche.adapters.index.download import Downloader
 from cloche.adapters.index.http import HttpTransport
-from cloche.adapters.index.inflight import InFlight
+from cloche.adapters.index.inflight import InFlight, WorkerPool
 from cloche.core.models import DistFile, Metadata
 from cloche.core.report import Reporter
 
@@ -45,7 +45,7 @@ class MetadataReader:
         """Core metadata of one file; raises NeedsBuild for an sdist with dynamic metadata."""
         return self._reads.get(_memo_key(file), lambda: self._read(file))
 
-    def start(self, file: DistFile, pool: ThreadPoolExecutor) -> Future[Metadata]:
+    def start(self, file: DistFile, pool: WorkerPool) -> Future[Metadata]:
         """Read ``file``'s metadata in ``pool`` unless it is known or in flight already."""
         future, _mine = self._reads.start(_memo_key(file), partial(self._read, file), pool)
         return future

@@ -10,8 +10,9 @@ from packaging.version import Version
 
 from cloche.core.finder import PackageFinder
 from cloche.core.models import NormalizedName, Target
+from cloche.core.prerelease import PrereleaseMode
 from cloche.core.resolver.lookahead import Lookahead
-from cloche.core.resolver.model import PYTHON, Candidate, Need, is_exact_pin
+from cloche.core.resolver.model import PYTHON, Candidate, Need
 from cloche.core.resolver.options import FilePolicy, ResolveOptions
 from cloche.core.resolver.releases import Release, ReleaseTable
 
@@ -27,6 +28,7 @@ class Catalog:
         lookahead: Lookahead,
         constraints: Sequence[Need],
         direct: Mapping[NormalizedName, Need],
+        user_needs: Sequence[Need] = (),
     ) -> None:
         self._finder = finder
         self._target = target
@@ -37,6 +39,10 @@ class Catalog:
         self._constraints: dict[NormalizedName, list[Need]] = {}
         for need in constraints:
             self._constraints.setdefault(need.name, []).append(need)
+        self._user_pins: dict[NormalizedName, list[SpecifierSet]] = {}
+        for need in (*user_needs, *constraints):
+            if need.is_exact_pin:
+                self._user_pins.setdefault(need.name, []).append(need.specifier)
         self._tables: dict[NormalizedName, ReleaseTable] = {}
         self._allowed_sets: dict[tuple[NormalizedName, SpecifierSet], frozenset[Version]] = {}
 
@@ -47,6 +53,30 @@ class Catalog:
     def releases(self, name: NormalizedName) -> tuple[Release, ...]:
         """Releases of ``name`` judged for the target, newest first (cached)."""
         return self._table(name).all()
+
+    def usable_versions(self, name: NormalizedName, ends: int) -> tuple[list[Version], bool]:
+        """Versions of ``name`` with a usable file, oldest first; True when that is all of them.
+
+        When more than ``2 * ends`` exist, only the ``ends`` oldest and newest are judged
+        (a conflict message shows no more, and judging hundreds of releases is slow).
+        """
+        table = self._table(name)
+        versions = table.versions
+        low: list[Version] = []
+        for version in reversed(versions):
+            if len(low) > ends:
+                break
+            if table.release(version).chosen is not None:
+                low.append(version)
+        high: list[Version] = []
+        for version in versions:
+            if len(high) > ends:
+                break
+            if table.release(version).chosen is not None:
+                high.append(version)
+        if len(low) > ends and len(high) > ends and low[-1] < high[-1]:
+            return [*low[:ends], *reversed(high[:ends])], False
+        return [r.version for r in reversed(self.releases(name)) if r.chosen is not None], True
 
     def _table(self, name: NormalizedName) -> ReleaseTable:
         table = self._tables.get(name)
@@ -77,6 +107,25 @@ class Catalog:
             return True
         return next(self.allowed(need.name, [need]), None) is not None
 
+    def _prereleases_ok(
+        self, name: NormalizedName, needs: Sequence[Need], versions: Sequence[Version]
+    ) -> bool:
+        mode = self._options.prerelease_mode
+        if mode is None or self._options.prerelease:
+            # pip's rule: on request, or when no final release matches at all.
+            every = [*needs, *self.constraints_for(name)]
+            return self.allows_prereleases(every) or all(v.is_prerelease for v in versions)
+        if mode is PrereleaseMode.ALLOW or mode is PrereleaseMode.DISALLOW:
+            return mode is PrereleaseMode.ALLOW
+        user = [*(n for n in needs if n.parent is None), *self.constraints_for(name)]
+        explicit = any(n.specifier.prereleases for n in user)
+        necessary = all(v.is_prerelease for v in self._table(name).versions)
+        if mode is PrereleaseMode.EXPLICIT:
+            return explicit
+        if mode is PrereleaseMode.IF_NECESSARY:
+            return necessary
+        return explicit or necessary
+
     def _specs(self, name: NormalizedName, needs: Sequence[Need]) -> list[SpecifierSet]:
         return [n.specifier for n in needs] + [c.specifier for c in self.constraints_for(name)]
 
@@ -89,10 +138,7 @@ class Catalog:
             for v in self._table(name).versions
             if not allowed or (v in allowed[0] and all(v in a for a in allowed[1:]))
         ]
-        # Pre-releases only on request, or when no final release matches at all.
-        if not self.allows_prereleases([*needs, *self.constraints_for(name)]) and any(
-            not v.is_prerelease for v in versions
-        ):
+        if not self._prereleases_ok(name, needs, versions):
             versions = [v for v in versions if not v.is_prerelease]
         preferred = self._preferred.get(name)
         if preferred is not None:
@@ -113,15 +159,31 @@ class Catalog:
         self, name: NormalizedName, needs: Sequence[Need], bad: Sequence[Candidate] = ()
     ) -> Iterator[Release]:
         """Usable releases, best first, each judged only when reached."""
-        pinned = [s for s in self._specs(name, needs) if is_exact_pin(s)]
         bad_versions = {c.version for c in bad}
         table = self._table(name)
         for version in self.allowed_versions(name, needs):
             if version in bad_versions:
                 continue
             release = table.release(version)
-            if release.chosen is None:
-                continue
-            if release.yanked and not any(s.contains(version, prereleases=True) for s in pinned):
-                continue
-            yield release
+            if release.chosen is not None and self._yank_allowed(name, release):
+                yield release
+
+    def possible(self, name: NormalizedName, needs: Sequence[Need]) -> Iterator[Release]:
+        """Every release any resolve with ``needs`` among its needs could use, newest first.
+
+        Wider than ``allowed``: other needs may let pre-releases in.
+        """
+        specs = [s for s in self._specs(name, needs) if s]
+        table = self._table(name)
+        for version in table.versions:
+            if all(s.contains(version, prereleases=True) for s in specs):
+                release = table.release(version)
+                if release.chosen is not None and self._yank_allowed(name, release):
+                    yield release
+
+    def _yank_allowed(self, name: NormalizedName, release: Release) -> bool:
+        """A yanked release only for the user's own ``==`` pin (a dependency's never)."""
+        if not release.yanked:
+            return True
+        pins = self._user_pins.get(name, ())
+        return any(s.contains(release.version, prereleases=True) for s in pins)

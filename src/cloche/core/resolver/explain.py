@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from packaging.version import Version
@@ -11,12 +11,13 @@ from cloche.core.models import NormalizedName, Target
 from cloche.core.resolver.model import PYTHON, Candidate, Need
 from cloche.core.resolver.options import FilePolicy
 from cloche.core.resolver.releases import Exclusion, Release
-from cloche.errors import NoVersionError, ResolutionError
+from cloche.errors import ClocheError, NoVersionError, ResolutionError
 
 if TYPE_CHECKING:
     from resolvelib.structs import RequirementInformation
 
     from cloche.core.resolver.catalog import Catalog
+    from cloche.core.resolver.deadends import DeadEnd
     from cloche.core.resolver.trail import NeedTrail
 
     Cause = RequirementInformation[Need, Candidate]
@@ -36,6 +37,17 @@ def _admits(need: Need, candidate: Candidate) -> bool:
     if need.url:
         return candidate.direct_url == need.url
     return need.specifier.contains(candidate.version, prereleases=True)
+
+
+def _considered(name: NormalizedName, catalog: Catalog) -> str:
+    usable, complete = catalog.usable_versions(name, _HEAD + 1)
+    if complete:
+        return compact_versions(usable) or "none"
+    return (
+        ", ".join(str(v) for v in usable[:_HEAD])
+        + " ... "
+        + ", ".join(str(v) for v in usable[-_TAIL:])
+    )
 
 
 def _user_step(need: Need) -> str:
@@ -128,8 +140,7 @@ def _group_lines(
         lines.append(f"{name} can come from one URL only")
     lines += [f"constraint {c} ({c.origin}) also applies" for c in catalog.constraints_for(name)]
     if catalog.direct_need(name) is None:
-        usable = [r.version for r in catalog.releases(name) if r.chosen is not None]
-        lines.append(f"versions of {name} considered: {compact_versions(usable) or 'none'}")
+        lines.append(f"versions of {name} considered: {_considered(name, catalog)}")
     return lines
 
 
@@ -182,7 +193,10 @@ def _exclusions(needs: Sequence[Need], catalog: Catalog, target: Target) -> list
     policy = catalog.file_policy(name)
     by_reason: dict[str, list[Version]] = {}
     for release in matching:
-        pinned = any(n.is_exact_pin and n.specifier.contains(release.version) for n in needs)
+        pinned = any(
+            n.parent is None and n.is_exact_pin and n.specifier.contains(release.version)
+            for n in needs
+        )
         text = _exclusion_text(release, policy, target, pre_excluded, pinned)
         if text is not None:
             by_reason.setdefault(text, []).append(release.version)
@@ -219,3 +233,50 @@ def _no_version_hint(name: NormalizedName, catalog: Catalog, reasons: Sequence[s
     if policy is FilePolicy.NO_BINARY and any("binaries are not allowed" in r for r in reasons):
         return f"let {name} install from a wheel (it is under --no-binary), or loosen the version"
     return "loosen the version specifier"
+
+
+def dead_end_error(
+    top: Need,
+    below: Sequence[DeadEnd],
+    user_needs: Callable[[NormalizedName], Sequence[Need]],
+    catalog: Catalog,
+    trail: NeedTrail,
+    target: Target,
+) -> ClocheError:
+    """The error for ``top``, every version of which leads down to a conflict.
+
+    The newest version's chain is told: the path from the user down to the
+    requirement that nothing can satisfy, and what it collides with.
+    """
+    chain = below[0].chain()
+    last = chain[-1]
+    if last.need.name != PYTHON and not catalog.matches_alone(last.need):
+        return no_version_error(last.need, catalog, trail, target)
+    tracer = _Tracer(trail.by_key)
+    if top.parent is None:
+        start = [_user_step(top)]
+    else:
+        start = [*tracer.steps_to(top.parent), _step(top.parent, top)]
+    name = last.need.name
+    step = _step(last.candidate, last.need)
+    if name == PYTHON:
+        head = f"{step}, but the target is Python {target.python_version}"
+    else:
+        blockers = [_user_step(n) for n in user_needs(name)]
+        blockers += [f"constraint {c} ({c.origin})" for c in catalog.constraints_for(name)]
+        if blockers:
+            head = f"{step}, but " + ", ".join(_unique(blockers))
+        else:
+            head = f"{step}, but no version of {name} fits it"
+    lines = ["cannot resolve: the requirements conflict", f"  {head}"]
+    path = [*start, *(_step(d.candidate, d.need) for d in chain[:-1])]
+    lines.append("  " + " -> ".join(path if len(path) == 1 else [*path, step]))
+    if name != PYTHON:
+        lines.append(f"  versions of {name} considered: {_considered(name, catalog)}")
+    if len(below) > 1:
+        versions = compact_versions(d.candidate.version for d in below)
+        lines.append(f"  every version of {top.name} that fits ({versions}) ends in a conflict")
+    return ResolutionError(
+        "\n".join(lines),
+        hint="loosen one of these requirements, or pin a version that fits them all",
+    )

@@ -8,6 +8,7 @@ from enum import Enum
 from packaging.version import Version
 
 from cloche.core.models import NormalizedName, UserRequirement
+from cloche.core.prerelease import PrereleaseMode
 
 ALL = ":all:"
 """Member of ``no_binary`` / ``only_binary`` meaning every package (pip's spelling)."""
@@ -37,6 +38,8 @@ class ResolveOptions:
     """Ignore the preferences of these packages."""
     prerelease: bool = False
     """Allow pre-releases of every package."""
+    prerelease_mode: PrereleaseMode | None = None
+    """uv's modes; None: pip's rule (see PrereleaseMode)."""
     no_binary: frozenset[str] = frozenset()
     """Normalized names (or ``ALL``) that must be built from the sdist."""
     only_binary: frozenset[str] = frozenset()

@@ -20,6 +20,11 @@ class ResolverProgress(BaseReporter[Need, Candidate, str]):
     def __init__(self, reporter: Reporter, task_id: int) -> None:
         self._reporter = reporter
         self._task_id = task_id
+        self.rounds = 0
+        """Rounds started so far (each pins or backtracks once)."""
+
+    def starting_round(self, index: int) -> None:
+        self.rounds = index + 1
 
     def pinning(self, candidate: Candidate) -> None:
         if candidate.name != PYTHON:

@@ -19,13 +19,14 @@ from cloche.core.finder import PackageFinder
 from cloche.core.models import DistFile, Metadata, NormalizedName, Target
 from cloche.core.report import Reporter
 from cloche.core.resolver.catalog import Catalog
+from cloche.core.resolver.deadends import DeadEnds
 from cloche.core.resolver.lookahead import Lookahead
 from cloche.core.resolver.model import PYTHON, Candidate, Need, marker_applies
 from cloche.core.resolver.options import ResolveOptions
 from cloche.core.resolver.prefetch import Prefetcher
 from cloche.core.resolver.releases import Release
 from cloche.core.resolver.trail import NeedTrail
-from cloche.errors import RequirementError
+from cloche.errors import InvalidMetadata, RequirementError
 
 if TYPE_CHECKING:
     from resolvelib.structs import RequirementInformation
@@ -54,7 +55,7 @@ class Provider(AbstractProvider[Need, Candidate, str]):
             if need.url:
                 direct.setdefault(need.name, need)
         lookahead = Lookahead(finder, target, options, direct)
-        self.catalog = Catalog(finder, target, options, lookahead, constraints, direct)
+        self.catalog = Catalog(finder, target, options, lookahead, constraints, direct, user_needs)
         self._candidates: dict[tuple[str, Version], Candidate] = {}
         self._direct_candidates: dict[tuple[str, str], Candidate] = {}
         self._direct_metadata: dict[str, tuple[Metadata, DistFile | None]] = {}
@@ -62,10 +63,19 @@ class Provider(AbstractProvider[Need, Candidate, str]):
         """By file URL."""
         self._dependencies: dict[Candidate, list[Need]] = {}
         self._match_counts: dict[str, int] = {}
+        self._unreadable: set[Candidate] = set()
         self._prefetch = Prefetcher(finder, lookahead, self.catalog, self._metadata)
         self.trail = NeedTrail()
         for need in user_needs:
             self.trail.record(need)
+        self.dead_ends = DeadEnds(
+            self.catalog,
+            user_needs,
+            target.python_version,
+            self.get_dependencies,
+            self._knows_metadata,
+            self._candidate,
+        )
 
     def prefetch_roots(self, needs: Sequence[Need]) -> None:
         """Start on every requirement the user named before resolving the first one."""
@@ -106,7 +116,11 @@ class Provider(AbstractProvider[Need, Candidate, str]):
         needs = list(requirements[identifier])
         bad = list(incompatibilities.get(identifier, ()))
         if identifier == PYTHON:
-            ok = all(n.specifier.contains(self._python.version, prereleases=True) for n in needs)
+            # Once resolvelib marks the interpreter incompatible it must not come back:
+            # offering it again makes the resolver backjump and pin it forever.
+            ok = self._python not in bad and all(
+                n.specifier.contains(self._python.version, prereleases=True) for n in needs
+            )
             return [self._python] if ok else []
         name, extras = needs[0].name, needs[0].extras
         urls = {n.url for n in needs if n.url}
@@ -126,9 +140,22 @@ class Provider(AbstractProvider[Need, Candidate, str]):
 
         def candidates() -> Iterator[Candidate]:
             for release in self.catalog.allowed(name, needs, bad):
-                yield self._candidate(identifier, name, extras, release)
+                candidate = self._candidate(identifier, name, extras, release)
+                if self._usable(candidate):
+                    yield candidate
 
         return candidates
+
+    def _usable(self, candidate: Candidate) -> bool:
+        """Not a dead end, and its metadata can be read (else skipped with a warning)."""
+        if candidate in self._unreadable:
+            return False
+        try:
+            return self.dead_ends.check(candidate) is None
+        except InvalidMetadata as exc:
+            self._unreadable.add(candidate)
+            self._reporter.warning(f"skipping {candidate}: {exc}")
+            return False
 
     def is_satisfied_by(self, requirement: Need, candidate: Candidate) -> bool:
         if requirement.url:
@@ -209,6 +236,9 @@ class Provider(AbstractProvider[Need, Candidate, str]):
             return candidate.metadata
         chosen = candidate.release.chosen if candidate.release else None
         return self._metadata.get(chosen.url) if chosen is not None else None
+
+    def _knows_metadata(self, candidate: Candidate) -> bool:
+        return candidate.metadata is not None or self.metadata_of(candidate) is not None
 
     def _metadata_of(self, candidate: Candidate) -> Metadata:
         if candidate.metadata is not None:

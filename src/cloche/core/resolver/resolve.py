@@ -72,9 +72,8 @@ def resolve(
     provider = Provider(finder, target, options, user_needs, constraints, reporter)
     provider.prefetch_roots(user_needs)
     task_id = reporter.started("Resolving dependencies")
-    resolver: Resolver[Need, Candidate, str] = Resolver(
-        provider, ResolverProgress(reporter, task_id)
-    )
+    progress = ResolverProgress(reporter, task_id)
+    resolver: Resolver[Need, Candidate, str] = Resolver(provider, progress)
     try:
         result = resolver.resolve(user_needs, max_rounds=options.max_rounds)
     except ResolutionImpossible as exc:
@@ -85,21 +84,36 @@ def resolve(
             hint="pin some of the packages involved to narrow the search",
         ) from None
     finally:
+        reporter.debug(f"resolver: {progress.rounds} rounds")
         reporter.finished(task_id)
     editable = {user.name for user in requirements if user.editable}
-    return _resolution(list(result.mapping.values()), user_needs, editable, provider, target)
+    resolution = _resolution(list(result.mapping.values()), user_needs, editable, provider, target)
+    for package in resolution.packages:
+        reason = package.chosen.yanked if package.chosen is not None else None
+        if reason is not None:
+            why = f" ({reason})" if reason else ""
+            reporter.warning(f"{package.name} {package.version} is yanked{why}; pinned with ==")
+    return resolution
 
 
 def _impossible(
     causes: Collection[RequirementInformation[Need, Candidate]], provider: Provider, target: Target
 ) -> ClocheError:
-    from cloche.core.resolver.explain import conflict_error, no_version_error
+    from cloche.core.resolver.deadends import first_dead_need
+    from cloche.core.resolver.explain import conflict_error, dead_end_error, no_version_error
 
+    catalog, trail = provider.catalog, provider.trail
     for cause in causes:
         need = cause.requirement
-        if need.name != PYTHON and not provider.catalog.matches_alone(need):
-            return no_version_error(need, provider.catalog, provider.trail, target)
-    return conflict_error(list(causes), provider.catalog, provider.trail, target)
+        if need.name != PYTHON and not catalog.matches_alone(need):
+            return no_version_error(need, catalog, trail, target)
+    # The user's own requirements first: the path then starts where the user does.
+    user_needs = provider.trail.user_needs()
+    dead = first_dead_need([*user_needs, *(c.requirement for c in causes)], provider.dead_ends)
+    if dead is not None:
+        need, below = dead
+        return dead_end_error(need, below, provider.dead_ends.user_needs, catalog, trail, target)
+    return conflict_error(list(causes), catalog, trail, target)
 
 
 def _resolution(

@@ -10,8 +10,15 @@ class NeedTrail:
 
     def __init__(self) -> None:
         self.by_key: dict[str, list[Need]] = {}
+        self._user: list[Need] = []
+
+    def user_needs(self) -> list[Need]:
+        """The needs the user wrote, in order."""
+        return list(self._user)
 
     def record(self, need: Need) -> None:
+        if need.parent is None:
+            self._user.append(need)
         self.by_key.setdefault(need.key, []).append(need)
         if need.name != need.key:
             self.by_key.setdefault(need.name, []).append(need)
