@@ -3,6 +3,10 @@
 A few hot commands are answered without importing click (see ``venv_fast``);
 everything else goes to the click group in ``cli.main``, run inside the one error
 boundary (``run_guarded``).
+
+SIGTERM and SIGHUP (``timeout``, a cancelled CI job, ``docker stop``, a closed ssh
+session) take Ctrl-C's path: they raise ``Terminated``, a KeyboardInterrupt, so an
+install under way rolls back as it does for Ctrl-C.
 """
 
 from __future__ import annotations
@@ -15,9 +19,43 @@ if TYPE_CHECKING:
     from typing import NoReturn
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP arrived: handled as Ctrl-C, exits 128 + the signal number."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    raise Terminated(signum)
+
+
+def convert_signals() -> None:
+    """Make SIGTERM and SIGHUP raise ``Terminated`` in the main thread (where they exist)."""
+    import signal
+
+    for name in ("SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        if number is not None:
+            signal.signal(number, _terminate)
+
+
+def _warn(message: str) -> None:
+    sys.stderr.write(f"warning: {message}\n")
+
+
+def _say_notices() -> None:
+    from cloche.core import notices
+
+    notices.listen(_warn)
+
+
 def main(argv: list[str] | None = None) -> NoReturn:
     """Run cloche with ``argv`` (default: the process's arguments) and exit."""
     args = sys.argv[1:] if argv is None else argv
+    convert_signals()
+    _say_notices()
     from cloche.cli import venv_fast
 
     request = venv_fast.parse(args)
@@ -67,6 +105,11 @@ def run_guarded(call: Callable[[], int], *, verbose: Callable[[], bool] | bool) 
             traceback.print_exc()
         print_error(exc.message, exc.hint)
         sys.exit(exc.exit_code)
+    except Terminated as exc:
+        import signal
+
+        sys.stderr.write(f"interrupted by {signal.Signals(exc.signum).name}\n")
+        sys.exit(128 + exc.signum)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(130)

@@ -83,13 +83,24 @@ class InstallRequest:
     """PEP 610 ``direct_url.json`` text, for ``name @ url`` / path installs."""
 
 
+_held: set[Path] = set()
+"""Env locks this process holds: taking one again (recovery while installing) is a no-op."""
+
+
+def lock_path(layout: EnvLayout) -> Path:
+    return layout.lock_file or layout.purelib.parent / ".cloche-install.lock"
+
+
 @contextmanager
 def env_lock(layout: EnvLayout, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
     """Held around ``install`` so two processes never change one env at once.
 
     ``on_wait`` is called when another process holds the lock, before waiting for it.
     """
-    path = layout.lock_file or layout.purelib.parent / ".cloche-install.lock"
+    path = lock_path(layout)
+    if path in _held:
+        yield
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     import filelock  # ~10 ms: only once something is to change
 
@@ -100,7 +111,9 @@ def env_lock(layout: EnvLayout, on_wait: Callable[[], None] | None = None) -> It
         assert on_wait is not None
         on_wait()
         lock.acquire()
+    _held.add(path)
     try:
         yield
     finally:
+        _held.discard(path)
         lock.release()
