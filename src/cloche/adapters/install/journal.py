@@ -121,7 +121,13 @@ class Journal:
 
     def begin(self, sites: Mapping[str, Sequence[str]], others: Sequence[str]) -> None:
         """Write the on-disk journal before the first change: what will be added, and where
-        what is removed goes. ``sites`` maps a directory to paths relative to it."""
+        what is removed goes. ``sites`` maps a directory to paths relative to it.
+
+        The caller holds the env lock and no journal is pending, so any backup directory
+        there is one a killed process left after its commit: deleted here.
+        """
+        for stale in self._backup_parent.glob(".cloche-backup-*"):
+            shutil.rmtree(stale, ignore_errors=True)
         backup = self._backup_dir()
         record = {
             "format": _FORMAT,
