@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -186,3 +186,73 @@ def test_kill_9_during_sync_is_undone_by_the_next_sync(index: IndexServer, tmp_p
     assert ("was interrupted" in synced.err) == interrupted, synced
     assert synced.code == 0, synced
     assert _state(venv) == "2.0"
+
+
+# -- a full filesystem --------------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
+    """Mount a small tmpfs (its ``-o`` options given) under ``tmp_path``; root only."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    mounted: list[Path] = []
+
+    def mount(options: str) -> Path:
+        point = tmp_path / f"disk{len(mounted)}"
+        point.mkdir()
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(point)],
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+        mounted.append(point)
+        return point
+
+    yield mount
+    for point in mounted:
+        subprocess.run(["umount", str(point)], check=False)
+
+
+def _tree(root: Path) -> dict[str, int]:
+    return {
+        str(path.relative_to(root)): path.lstat().st_size if path.is_file() else -1
+        for path in root.rglob("*")
+        if "__pycache__" not in path.parts
+    }
+
+
+@pytest.mark.parametrize(
+    ("options", "files"),
+    [
+        # Out of blocks in the middle of copying the files.
+        ("size=2m", {f"big/m{i}.py": "x" * 16384 for i in range(300)}),
+        # Out of inodes in the middle of making directories.
+        ("size=50m,nr_inodes=400", {f"big/d{i}/sub/m.py": "" for i in range(600)}),
+    ],
+    ids=["blocks", "inodes"],
+)
+def test_a_full_disk_leaves_the_env_as_it_was(
+    index_server: IndexServer,
+    small_disk: Callable[[str], Path],
+    options: str,
+    files: dict[str, str],
+) -> None:
+    index_server.add_wheel("big", "1.0", files={"big/__init__.py": "VERSION = '1.0'\n"})
+    index_server.add_wheel("big", "2.0", files={"big/__init__.py": "", **files})
+    venv = small_disk(options) / "env"
+    assert cloche("venv", venv).code == 0
+    pip = ["pip", "install", "--python", str(venv), "--index-url", index_server.url]
+    assert cloche(*pip, "big==1.0").code == 0
+    before = _tree(venv)
+    failed = cloche(*pip, "big==2.0")
+    assert failed.code == 1, failed
+    assert "No space left on device" in failed.err and "left as it was" in failed.err
+    assert "Traceback" not in failed.err
+    assert _tree(venv) == before  # no empty file, no directory skeleton
+    ran = subprocess.run(
+        [venv_python(venv), "-c", "import big; print(big.VERSION)"], capture_output=True, text=True
+    )
+    assert ran.stdout.strip() == "1.0", ran

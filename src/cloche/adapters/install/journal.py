@@ -224,7 +224,8 @@ class Journal:
             raise InstallError(
                 f"could not restore the environment ({'; '.join(problems[:3])}); "
                 f"the files that were replaced are kept in {self._backup}",
-                hint="recreate the environment, or restore those files by hand",
+                hint="the next cloche command on this environment tries again; "
+                "or recreate the environment",
             )
         self.commit()
 
