@@ -256,3 +256,22 @@ def test_a_full_disk_leaves_the_env_as_it_was(
         [venv_python(venv), "-c", "import big; print(big.VERSION)"], capture_output=True, text=True
     )
     assert ran.stdout.strip() == "1.0", ran
+
+
+def test_add_puts_the_project_files_back_when_the_install_fails(
+    index: IndexServer, tmp_path: Path
+) -> None:
+    # Locks fine; its install is refused (a script name that is not a file name).
+    index.add_wheel("badep", "1.0", entry_points={"console_scripts": {"../../evil": "x:main"}})
+    assert cloche("init", "--python", sys.executable, "demo", cwd=tmp_path).code == 0
+    root = tmp_path / "demo"
+    with (root / "pyproject.toml").open("a") as fh:
+        fh.write(f'\n[tool.cloche]\nindex-url = "{index.url}"\n')
+    assert cloche("add", "big==1.0", cwd=root).code == 0
+    before = [(root / name).read_bytes() for name in ("pyproject.toml", "pylock.toml")]
+    failed = cloche("add", "badep", cwd=root)
+    assert failed.code == 1, failed
+    assert "not a valid file name" in failed.err and "Traceback" not in failed.err
+    assert "back as they were" in failed.err
+    assert [(root / name).read_bytes() for name in ("pyproject.toml", "pylock.toml")] == before
+    assert _state(root / ".venv") == "1.0"
