@@ -275,3 +275,23 @@ def test_add_puts_the_project_files_back_when_the_install_fails(
     assert "back as they were" in failed.err
     assert [(root / name).read_bytes() for name in ("pyproject.toml", "pylock.toml")] == before
     assert _state(root / ".venv") == "1.0"
+
+
+def test_venv_clear_waits_for_the_env_lock(venv: Path) -> None:
+    import filelock
+
+    lock = filelock.FileLock(str(_site(venv).parent / ".cloche-install.lock"))
+    with lock:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cloche", "venv", "--clear", str(venv)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        # An install holds the env: clearing must not begin under it.
+        with pytest.raises(subprocess.TimeoutExpired):
+            proc.wait(timeout=1.0)
+        assert (venv / "pyvenv.cfg").exists()
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert (venv / "pyvenv.cfg").exists() and _site(venv).is_dir()

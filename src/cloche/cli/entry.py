@@ -4,9 +4,7 @@ A few hot commands are answered without importing click (see ``venv_fast``);
 everything else goes to the click group in ``cli.main``, run inside the one error
 boundary (``run_guarded``).
 
-SIGTERM and SIGHUP (``timeout``, a cancelled CI job, ``docker stop``, a closed ssh
-session) take Ctrl-C's path: they raise ``Terminated``, a KeyboardInterrupt, so an
-install under way rolls back as it does for Ctrl-C.
+SIGTERM and SIGHUP take Ctrl-C's path (``cli.signals``).
 """
 
 from __future__ import annotations
@@ -17,28 +15,6 @@ TYPE_CHECKING = False  # typing itself is not imported at run time (start-up cos
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import NoReturn
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM or SIGHUP arrived: handled as Ctrl-C, exits 128 + the signal number."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-def _terminate(signum: int, _frame: object) -> None:
-    raise Terminated(signum)
-
-
-def convert_signals() -> None:
-    """Make SIGTERM and SIGHUP raise ``Terminated`` in the main thread (where they exist)."""
-    import signal
-
-    for name in ("SIGTERM", "SIGHUP"):
-        number = getattr(signal, name, None)
-        if number is not None:
-            signal.signal(number, _terminate)
 
 
 def _warn(message: str) -> None:
@@ -54,6 +30,8 @@ def _say_notices() -> None:
 def main(argv: list[str] | None = None) -> NoReturn:
     """Run cloche with ``argv`` (default: the process's arguments) and exit."""
     args = sys.argv[1:] if argv is None else argv
+    from cloche.cli.signals import convert_signals
+
     convert_signals()
     _say_notices()
     from cloche.cli import venv_fast
@@ -91,6 +69,7 @@ def run_guarded(call: Callable[[], int], *, verbose: Callable[[], bool] | bool) 
     The one error boundary of the CLI: ``-v`` (``verbose``, asked once an error
     happened) also shows the traceback.
     """
+    from cloche.cli.signals import Terminated
     from cloche.errors import ClocheError
 
     def wanted() -> bool:
@@ -106,9 +85,9 @@ def run_guarded(call: Callable[[], int], *, verbose: Callable[[], bool] | bool) 
         print_error(exc.message, exc.hint)
         sys.exit(exc.exit_code)
     except Terminated as exc:
-        import signal
+        from signal import Signals
 
-        sys.stderr.write(f"interrupted by {signal.Signals(exc.signum).name}\n")
+        sys.stderr.write(f"interrupted by {Signals(exc.signum).name}\n")
         sys.exit(128 + exc.signum)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")

@@ -177,7 +177,7 @@ def run_click(argv: list[str] | None, options: AppContext) -> int:
     try:
         code = cli.main(args=argv, prog_name="cloche", standalone_mode=False, obj=options)
     except click.exceptions.Abort as exc:
-        from cloche.cli.entry import Terminated
+        from cloche.cli.signals import Terminated
 
         if isinstance(exc.__cause__, Terminated):  # SIGTERM/SIGHUP: its own exit code
             raise exc.__cause__ from None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -83,21 +83,28 @@ class InstallRequest:
     """PEP 610 ``direct_url.json`` text, for ``name @ url`` / path installs."""
 
 
+LOCK_NAME = ".cloche-install.lock"
 _held: set[Path] = set()
 """Env locks this process holds: taking one again (recovery while installing) is a no-op."""
 
 
 def lock_path(layout: EnvLayout) -> Path:
-    return layout.lock_file or layout.purelib.parent / ".cloche-install.lock"
+    return layout.lock_file or layout.purelib.parent / LOCK_NAME
 
 
-@contextmanager
-def env_lock(layout: EnvLayout, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+def env_lock(
+    layout: EnvLayout, on_wait: Callable[[], None] | None = None
+) -> AbstractContextManager[None]:
     """Held around ``install`` so two processes never change one env at once.
 
     ``on_wait`` is called when another process holds the lock, before waiting for it.
     """
-    path = lock_path(layout)
+    return lock_at(lock_path(layout), on_wait)
+
+
+@contextmanager
+def lock_at(path: Path, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """The env lock held in the file ``path`` (``env_lock``; ``venv --clear`` before a layout)."""
     if path in _held:
         yield
         return
