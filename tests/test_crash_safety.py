@@ -295,3 +295,40 @@ def test_venv_clear_waits_for_the_env_lock(venv: Path) -> None:
     _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert (venv / "pyvenv.cfg").exists() and _site(venv).is_dir()
+
+
+# -- distributions cut short ----------------------------------------------------
+
+
+@pytest.mark.parametrize("cut", ["no RECORD", "files gone"])
+def test_a_distribution_cut_short_is_not_installed(
+    index_server: IndexServer, venv: Path, cut: str
+) -> None:
+    files = {"small/__init__.py": "VERSION = '1.0'\n", "small/part.py": ""}
+    index_server.add_wheel("small", "1.0", files=files)
+    pip = ["pip", "install", "--python", str(venv), "--index-url", index_server.url]
+    assert cloche(*pip, "small==1.0").code == 0
+    site = _site(venv)
+    if cut == "no RECORD":
+        (site / "small-1.0.dist-info" / "RECORD").unlink()
+    (site / "small" / "part.py").unlink()
+
+    checked = cloche("pip", "check", "--python", venv)
+    assert checked.code == 1, checked
+    assert "small 1.0 is not wholly installed" in checked.out
+    assert "cloche pip install --force-reinstall small==1.0" in checked.out
+
+    again = cloche(*pip, "small==1.0")
+    assert again.code == 0, again
+    assert (site / "small" / "part.py").exists()
+    assert cloche("pip", "check", "--python", venv).code == 0
+
+    (site / "small-1.0.dist-info" / "RECORD").unlink()
+    forced = cloche(*pip, "--force-reinstall", "small==1.0")
+    assert forced.code == 0, forced
+    assert cloche("pip", "check", "--python", venv).code == 0
+
+    (site / "small-1.0.dist-info" / "RECORD").unlink()
+    removed = cloche("pip", "uninstall", "--python", venv, "-y", "small")
+    assert removed.code == 0, removed
+    assert not (site / "small-1.0.dist-info").exists()
