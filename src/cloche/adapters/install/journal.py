@@ -113,6 +113,7 @@ class Journal:
         self._removed_dirs: list[Path] = []
         self._pycs = PycIndex()
         self._on_disk: Path | None = None
+        self._made_parents: list[Path] = []
 
     def _backup_dir(self) -> Path:
         if self._backup is None:
@@ -128,6 +129,9 @@ class Journal:
         """
         for stale in self._backup_parent.glob(".cloche-backup-*"):
             shutil.rmtree(stale, ignore_errors=True)
+        missing = [p for p in (self._backup_parent, *self._backup_parent.parents) if not p.exists()]
+        self._backup_parent.mkdir(parents=True, exist_ok=True)
+        self._made_parents = missing  # deepest first: a rollback removes them again
         backup = self._backup_dir()
         record = {
             "format": _FORMAT,
@@ -228,6 +232,8 @@ class Journal:
                 "or recreate the environment",
             )
         self.commit()
+        for directory in self._made_parents:
+            _rmdir_quietly(directory)
 
 
 def _rmdir_quietly(directory: Path) -> None:
