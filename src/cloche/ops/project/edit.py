@@ -260,9 +260,10 @@ def commit(root: Path, edit: Edit) -> Committed:
 
 
 def _read_or_none(path: Path) -> bytes | None:
+    """The file's bytes; None when there is no file to read (writing it then says why)."""
     try:
         return path.read_bytes()
-    except FileNotFoundError:
+    except OSError:
         return None
 
 
