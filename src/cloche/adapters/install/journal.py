@@ -183,8 +183,9 @@ class Journal:
         """Forget the undo log and delete the backup (the on-disk journal first: once it
         is gone, the install is done)."""
         if self._on_disk is not None:
+            # Not synced: a power cut that undoes this unlink makes the next command roll
+            # the install back, which the promise allows (as before, or as after).
             self._on_disk.unlink(missing_ok=True)
-            sync_directory(self._on_disk.parent)
             self._on_disk = None
         if self._backup is not None:
             shutil.rmtree(self._backup, ignore_errors=True)
