@@ -129,6 +129,8 @@ class Journal:
         """
         for stale in self._backup_parent.glob(".cloche-backup-*"):
             shutil.rmtree(stale, ignore_errors=True)
+        for stale in self._backup_parent.glob(f"{JOURNAL_NAME}.*.tmp"):
+            stale.unlink(missing_ok=True)
         missing = [p for p in (self._backup_parent, *self._backup_parent.parents) if not p.exists()]
         self._backup_parent.mkdir(parents=True, exist_ok=True)
         self._made_parents = missing  # deepest first: a rollback removes them again
