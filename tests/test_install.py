@@ -21,6 +21,7 @@ from cloche.adapters.install import (
     InstalledDist,
     InstallRequest,
     check,
+    damage,
     install,
     installed_distributions,
     uninstall,
@@ -337,15 +338,18 @@ def test_upgrade_removes_old_and_adds_new_in_one_call(
     assert not list(env.purelib.parent.glob(".cloche-backup-*"))
 
 
-def test_uninstall_without_record_says_to_reinstall(env: EnvLayout) -> None:
+def test_uninstall_without_record_removes_its_dist_info(env: EnvLayout) -> None:
     dist_info = env.purelib / "ghost-1.0.dist-info"
     dist_info.mkdir(parents=True)
     (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: ghost\nVersion: 1.0\n\n")
-    before = snapshot(env.data)
-    with pytest.raises(InstallError, match="RECORD is missing") as info:
-        uninstall(env, installed_distributions(env))
-    assert info.value.hint is not None and "reinstall" in info.value.hint
-    assert snapshot(env.data) == before
+    (env.purelib / "ghost").mkdir()
+    (env.purelib / "ghost" / "half.py").write_text("")
+    [ghost] = installed_distributions(env)
+    assert damage(ghost) == "its RECORD is missing or invalid"
+    uninstall(env, [ghost])
+    assert installed_distributions(env) == []
+    # Nothing says which files were its own: they stay, never a guess.
+    assert (env.purelib / "ghost" / "half.py").exists()
 
 
 def test_uninstall_refuses_record_paths_outside_the_env(env: EnvLayout, tmp_path: Path) -> None:

@@ -36,8 +36,8 @@ def command(
 
     A package named without a version gets '>=' the version locked. A local
     directory is added by name, with its path (relative to the project) under
-    [tool.cloche.sources]. If the lock fails (unknown package, conflict),
-    pyproject.toml and pylock.toml are left as they were.
+    [tool.cloche.sources]. If the lock fails (unknown package, conflict), or the
+    install after it, pyproject.toml and pylock.toml are left as they were.
 
     \b
     Examples:
@@ -49,6 +49,7 @@ def command(
     from cloche.cli.project_options import project_settings
     from cloche.cli.project_sync import default_sync
     from cloche.core.models import normalize
+    from cloche.core.project.spec import PYPROJECT
     from cloche.ops.project.edit import (
         commit,
         local_sources,
@@ -83,11 +84,17 @@ def command(
         )
     finally:
         state.reporter.close()
-    commit(spec.root, edit)
+    committed = commit(spec.root, edit)
     where = f"group {group!r}" if group else f"extra {optional!r}" if optional else "dependencies"
     written = _written(edit.spec, [r.name for r in reqs], group, optional)
     state.reporter.info(f"Added {', '.join(written)} to {where}")
-    default_sync(state, no_sync)
+    try:
+        default_sync(state, no_sync)
+    except BaseException:
+        # The env could not get it: the project must not claim it (uv does the same).
+        committed.undo()
+        state.reporter.info(f"{PYPROJECT} and {edit.spec.lock_path.name} are back as they were")
+        raise
 
 
 def _written(

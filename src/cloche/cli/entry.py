@@ -3,6 +3,8 @@
 A few hot commands are answered without importing click (see ``venv_fast``);
 everything else goes to the click group in ``cli.main``, run inside the one error
 boundary (``run_guarded``).
+
+SIGTERM and SIGHUP take Ctrl-C's path (``cli.signals``).
 """
 
 from __future__ import annotations
@@ -15,9 +17,23 @@ if TYPE_CHECKING:
     from typing import NoReturn
 
 
+def _warn(message: str) -> None:
+    sys.stderr.write(f"warning: {message}\n")
+
+
+def _say_notices() -> None:
+    from cloche.core import notices
+
+    notices.listen(_warn)
+
+
 def main(argv: list[str] | None = None) -> NoReturn:
     """Run cloche with ``argv`` (default: the process's arguments) and exit."""
     args = sys.argv[1:] if argv is None else argv
+    from cloche.cli.signals import convert_signals
+
+    convert_signals()
+    _say_notices()
     from cloche.cli import venv_fast
 
     request = venv_fast.parse(args)
@@ -53,6 +69,7 @@ def run_guarded(call: Callable[[], int], *, verbose: Callable[[], bool] | bool) 
     The one error boundary of the CLI: ``-v`` (``verbose``, asked once an error
     happened) also shows the traceback.
     """
+    from cloche.cli.signals import Terminated
     from cloche.errors import ClocheError
 
     def wanted() -> bool:
@@ -67,6 +84,11 @@ def run_guarded(call: Callable[[], int], *, verbose: Callable[[], bool] | bool) 
             traceback.print_exc()
         print_error(exc.message, exc.hint)
         sys.exit(exc.exit_code)
+    except Terminated as exc:
+        from signal import Signals
+
+        sys.stderr.write(f"interrupted by {Signals(exc.signum).name}\n")
+        sys.exit(128 + exc.signum)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(130)

@@ -240,7 +240,11 @@ def run_click(argv: list[str] | None, options: AppContext) -> int:
     """The click command's exit code; click's own errors shown as click shows them."""
     try:
         code = cli.main(args=argv, prog_name="cloche", standalone_mode=False, obj=options)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        from cloche.cli.signals import Terminated
+
+        if isinstance(exc.__cause__, Terminated):  # SIGTERM/SIGHUP: its own exit code
+            raise exc.__cause__ from None
         click.echo("aborted", err=True)
         return 130
     except click.ClickException as exc:

@@ -136,6 +136,7 @@ def run(request: FastVenv) -> int:
     """Create the venv and say so, as ``cloche venv`` does; the exit code."""
     from cloche.adapters.python import cache as python_cache
     from cloche.adapters.venv.create import make_venv_files
+    from cloche.ops.venv_lock import clearing
 
     # None: the probe cache falls back to $CLOCHE_CACHE_DIR, then the platform's cache dir.
     cache_dir = request.cache_dir
@@ -146,15 +147,17 @@ def run(request: FastVenv) -> int:
         base_executable, base = python_cache.default_interpreter(cache_dir)
     python_cache.check_usable(python_cache.absolute(base_executable), base)
     version = python_cache.version_text(base)
-    executables, data = make_venv_files(
-        request.path,
-        base,
-        version=version,
-        prompt=request.prompt,
-        clear=request.clear,
-        allow_existing=request.allow_existing,
-        system_site_packages=request.system_site_packages,
-    )
+    with clearing(request.path, base, clear=request.clear) as keep:
+        executables, data = make_venv_files(
+            request.path,
+            base,
+            version=version,
+            prompt=request.prompt,
+            clear=request.clear,
+            allow_existing=request.allow_existing,
+            system_site_packages=request.system_site_packages,
+            keep=keep,
+        )
     python_cache.store_probes(executables, data, cache_dir)
     if request.quiet == 0:
         lines = created_lines(request.path, version, data["paths"]["scripts"])

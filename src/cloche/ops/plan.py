@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from cloche.adapters.install import EnvLayout, InstalledDist, installed_distributions
+from cloche.adapters.install import EnvLayout, InstalledDist, damage, installed_distributions
 from cloche.core.direct_url import recorded_url
 from cloche.core.models import (
     DistFile,
@@ -80,8 +80,15 @@ def plan_for(
     reinstall_names: bool | frozenset[NormalizedName] = (
         reinstall if isinstance(reinstall, bool) else frozenset(normalize(n) for n in reinstall)
     )
+    present = present_in(layout)
+    if reinstall_names is not True:
+        # A distribution cut short (no RECORD, files gone) is not installed: put it back whole.
+        names = {w.name for w in wanted}
+        broken = {p.name for p in present if p.name in names and damage(p.dist) is not None}
+        if broken:
+            reinstall_names = frozenset(reinstall_names or ()) | broken
     plan = plan_install(
-        wanted, present_in(layout), exact=exact, reinstall=reinstall_names, protected=protected
+        wanted, present, exact=exact, reinstall=reinstall_names, protected=protected
     )
     return replace(plan, install=tuple(_located(w, stored) for w in plan.install))
 

@@ -207,7 +207,20 @@ def check_stamp(start: Path, selection: Selection, *, need_fresh: bool) -> Synce
         return None
     if _dir_signature(site) != data.get("signature") or not Path(python).exists():
         return None
+    if any(_interrupted(str(directory)) for directory in site):
+        return None
     return Synced(root=root, venv=root / VENV_NAME, python=python)
+
+
+def _interrupted(site: str) -> bool:
+    """Whether an install into the env of ``site`` left a journal (the slow path recovers it).
+
+    The names are ``adapters.install.journal``'s, beside site-packages; not imported here,
+    to keep this path free of the install package.
+    """
+    parent = os.path.dirname(site)  # noqa: PTH120
+    names = (".cloche-journal", ".cloche-journal-restoring")
+    return any(os.path.exists(os.path.join(parent, name)) for name in names)  # noqa: PTH110, PTH118
 
 
 def _stamped_root(start: Path) -> Path | None:

@@ -13,6 +13,7 @@ from cloche.adapters.python import cache as python_cache
 from cloche.adapters.python.probe import interpreter_from_data
 from cloche.adapters.venv.create import make_venv_files
 from cloche.core.models import Interpreter
+from cloche.ops.venv_lock import clearing
 
 
 def create_venv(
@@ -33,14 +34,17 @@ def create_venv(
     cache = None if cache_dir is None else os.fspath(cache_dir)
     base = python_cache.probe_data(interpreter.executable, cache)
     python_cache.check_usable(python_cache.absolute(interpreter.executable), base)
-    executables, data = make_venv_files(
-        os.fspath(path),
-        base,
-        version=python_cache.version_text(base),
-        prompt=prompt,
-        clear=clear,
-        system_site_packages=system_site_packages,
-        allow_existing=allow_existing,
-    )
+
+    with clearing(os.fspath(path), base, clear=clear) as keep:
+        executables, data = make_venv_files(
+            os.fspath(path),
+            base,
+            version=python_cache.version_text(base),
+            prompt=prompt,
+            clear=clear,
+            system_site_packages=system_site_packages,
+            allow_existing=allow_existing,
+            keep=keep,
+        )
     python_cache.store_probes(executables, data, cache)
     return interpreter_from_data(executables[0], data)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cloche.adapters.install.check import check
-from cloche.adapters.install.installed import InstalledDist, installed_distributions
+from cloche.adapters.install.installed import InstalledDist, damage, installed_distributions
 from cloche.adapters.install.layout import (
     EnvLayout,
     InstallRequest,
@@ -20,6 +20,7 @@ __all__ = [
     "RecordRowLike",
     "UnpackedWheelLike",
     "check",
+    "damage",
     "env_lock",
     "install",
     "installed_distributions",

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from packaging.requirements import InvalidRequirement, Requirement
 
-from cloche.adapters.install.installed import installed_distributions
+from cloche.adapters.install.installed import damage, installed_distributions
 from cloche.adapters.install.layout import EnvLayout
 from cloche.core.models import normalize
 
@@ -17,12 +17,19 @@ def _wanted(requirement: Requirement) -> str:
 
 
 def check(layout: EnvLayout, markers: Mapping[str, str]) -> list[str]:
-    """One line per missing or wrong-version dependency, evaluated with the env's ``markers``."""
+    """One line per damaged distribution, and per missing or wrong-version dependency
+    (evaluated with the env's ``markers``)."""
     dists = installed_distributions(layout)
     by_name = {dist.name: dist for dist in dists}
     environment = {**markers, "extra": ""}
     problems = []
     for dist in dists:
+        why = damage(dist)
+        if why is not None:
+            problems.append(
+                f"{dist} is not wholly installed: {why}; fix it with "
+                f"cloche pip install --force-reinstall {dist.name}=={dist.version}"
+            )
         for line in dist.requires:
             try:
                 requirement = Requirement(line)

@@ -28,6 +28,7 @@ from cloche.adapters.install.layout import EnvLayout, RecordRowLike
 from cloche.errors import InstallError
 
 _INSTALLER = b"cloche\n"
+_WRITTEN = ("INSTALLER", "REQUESTED", "direct_url.json", "RECORD")
 _COMPILE_BATCH = 200
 # Reads NUL-separated source paths, prints "source NUL pyc NUL" for each one compiled.
 _COMPILE_SCRIPT = """
@@ -151,6 +152,17 @@ def _console_scripts(plan: WheelPlan) -> list[Script]:
             )
         scripts.append(Script(name, module, attr, section))
     return scripts
+
+
+def planned_targets(layout: EnvLayout, plan: WheelPlan) -> tuple[list[str], list[str]]:
+    """Every file the install of ``plan`` may write: (paths relative to ``plan.site``, others)."""
+    dist_info = plan.request.wheel.dist_info
+    in_site = [row.path for row in plan.site_rows]
+    in_site += [f"{dist_info}/{name}" for name in _WRITTEN]
+    others = [file.target for file in plan.data_files]
+    python, kind = str(layout.python_executable), get_launcher_kind()
+    others += [str(layout.scripts / s.generate(python, kind)[0]) for s in _console_scripts(plan)]
+    return in_site, others
 
 
 def write_generated(layout: EnvLayout, plan: WheelPlan, journal: Journal) -> list[RecordLine]:

@@ -11,8 +11,8 @@ from installer.utils import parse_metadata_file
 from packaging.version import InvalidVersion, Version
 
 from cloche.adapters.install.layout import EnvLayout
+from cloche.adapters.install.recovery import recover_pending
 from cloche.core.models import NormalizedName, normalize
-from cloche.errors import InstallError
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,22 +45,42 @@ def _read_text(path: Path) -> str | None:
         return None
 
 
-def record_paths(dist: InstalledDist) -> list[str]:
-    """The paths listed in ``dist``'s RECORD, relative to its site-packages directory."""
-    record = dist.dist_info / "RECORD"
-    text = _read_text(record)
+def _listed(dist_info: Path) -> list[str] | None:
+    """The paths ``dist_info``'s RECORD lists; None when it is missing, unreadable or invalid."""
+    text = _read_text(dist_info / "RECORD")
     if text is None:
-        raise InstallError(
-            f"cannot uninstall {dist}: {record} is missing or unreadable",
-            hint=f"reinstall it over itself (cloche pip install --force-reinstall {dist.name})",
-        )
+        return None
     try:
         return [row[0] for row in parse_record_file(text.splitlines()) if row[0]]
-    except InvalidRecordEntry as exc:
-        raise InstallError(
-            f"cannot uninstall {dist}: {record} is invalid ({exc})",
-            hint=f"reinstall it over itself (cloche pip install --force-reinstall {dist.name})",
-        ) from None
+    except InvalidRecordEntry:
+        return None
+
+
+def record_paths(dist: InstalledDist) -> list[str]:
+    """The paths listed in ``dist``'s RECORD, relative to its site-packages directory.
+
+    Without a usable RECORD (an install that was cut short), nothing but the
+    ``.dist-info`` directory is known to be the distribution's.
+    """
+    return _listed(dist.dist_info) or []
+
+
+def damage(dist: InstalledDist) -> str | None:
+    """Why ``dist`` is not wholly installed, or None: its RECORD is missing or invalid, or
+    lists files that are gone (bytecode aside, which may be deleted at will)."""
+    listed = _listed(dist.dist_info)
+    if listed is None:
+        return "its RECORD is missing or invalid"
+    site = str(dist.dist_info.parent)
+    missing = [
+        path
+        for path in listed
+        if not path.endswith(".pyc") and not os.path.lexists(os.path.join(site, path))  # noqa: PTH118
+    ]
+    if not missing:
+        return None
+    count = f"{len(missing)} files" if len(missing) > 1 else "a file"
+    return f"{count} its RECORD lists {'are' if len(missing) > 1 else 'is'} missing ({missing[0]})"
 
 
 def _top_level(dist_info: Path) -> tuple[str, ...]:
@@ -106,7 +126,11 @@ def read_dist(dist_info: Path) -> InstalledDist | None:
 
 
 def installed_distributions(layout: EnvLayout) -> list[InstalledDist]:
-    """Every distribution in purelib and platlib, sorted by name (unreadable ones skipped)."""
+    """Every distribution in purelib and platlib, sorted by name (unreadable ones skipped).
+
+    An install into ``layout`` that was killed is rolled back first.
+    """
+    recover_pending(layout)
     found: dict[Path, InstalledDist] = {}
     for site in dict.fromkeys([layout.purelib, layout.platlib]):
         try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -83,13 +83,31 @@ class InstallRequest:
     """PEP 610 ``direct_url.json`` text, for ``name @ url`` / path installs."""
 
 
-@contextmanager
-def env_lock(layout: EnvLayout, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+LOCK_NAME = ".cloche-install.lock"
+_held: set[Path] = set()
+"""Env locks this process holds: taking one again (recovery while installing) is a no-op."""
+
+
+def lock_path(layout: EnvLayout) -> Path:
+    return layout.lock_file or layout.purelib.parent / LOCK_NAME
+
+
+def env_lock(
+    layout: EnvLayout, on_wait: Callable[[], None] | None = None
+) -> AbstractContextManager[None]:
     """Held around ``install`` so two processes never change one env at once.
 
     ``on_wait`` is called when another process holds the lock, before waiting for it.
     """
-    path = layout.lock_file or layout.purelib.parent / ".cloche-install.lock"
+    return lock_at(lock_path(layout), on_wait)
+
+
+@contextmanager
+def lock_at(path: Path, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """The env lock held in the file ``path`` (``env_lock``; ``venv --clear`` before a layout)."""
+    if path in _held:
+        yield
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     import filelock  # ~10 ms: only once something is to change
 
@@ -100,7 +118,9 @@ def env_lock(layout: EnvLayout, on_wait: Callable[[], None] | None = None) -> It
         assert on_wait is not None
         on_wait()
         lock.acquire()
+    _held.add(path)
     try:
         yield
     finally:
+        _held.discard(path)
         lock.release()

@@ -48,14 +48,17 @@ def _clone(src: str, dst: str) -> None:
 
 
 def _copy(src: str, dst: str) -> None:
-    with open(src, "rb") as source, open(dst, "xb") as target:
+    with open(src, "rb") as source:
+        target = open(dst, "xb")  # noqa: SIM115 - closed below, where a full disk may show
         try:
-            shutil.copyfileobj(source, target, 1024 * 1024)
+            with target:
+                shutil.copyfileobj(source, target, 1024 * 1024)
+            shutil.copymode(src, dst)
         except BaseException:
+            # Nothing half-written stays behind: the last buffer is written at close.
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(dst)
             raise
-    shutil.copymode(src, dst)
 
 
 _OPERATIONS: dict[LinkMode, Callable[[str, str], None]] = {

@@ -15,6 +15,7 @@ from cloche.adapters.install.generated import (
     RecordLine,
     compile_bytecode,
     make_dirs,
+    planned_targets,
     record_entry,
     write_generated,
     write_record,
@@ -23,6 +24,7 @@ from cloche.adapters.install.installed import InstalledDist
 from cloche.adapters.install.journal import Journal
 from cloche.adapters.install.layout import EnvLayout, InstallRequest
 from cloche.adapters.install.linker import Linker
+from cloche.adapters.install.recovery import recover_pending
 from cloche.adapters.install.removal import stage_removals
 from cloche.config import LinkMode
 from cloche.core.report import NullReporter, Reporter
@@ -48,10 +50,14 @@ def install(
     and InstallError is raised (KeyboardInterrupt and SystemExit are re-raised as is).
     """
     reporter = reporter or NullReporter()
+    if not add and not remove:
+        return
+    recover_pending(layout)
     journal = Journal(layout.backup_parent)
     try:
-        stage_removals(layout, remove, journal, reporter)
         plans = [plan_wheel(layout, request) for request in add]
+        _begin(layout, plans, journal)
+        stage_removals(layout, remove, journal, reporter)
         _link_all(plans, journal, Linker(link_mode), reporter)
         entries = [write_generated(layout, plan, journal) for plan in plans]
         if compile_bytecode:
@@ -71,6 +77,17 @@ def uninstall(
 ) -> None:
     """Remove ``dists`` (every file in their RECORD) all-or-nothing."""
     install(layout, (), dists, reporter=reporter)
+
+
+def _begin(layout: EnvLayout, plans: Sequence[WheelPlan], journal: Journal) -> None:
+    """Write the on-disk journal: what the install adds, so a killed one can be undone."""
+    sites: dict[str, list[str]] = {}
+    others: list[str] = []
+    for plan in plans:
+        in_site, elsewhere = planned_targets(layout, plan)
+        sites.setdefault(str(plan.site), []).extend(in_site)
+        others.extend(elsewhere)
+    journal.begin(sites, others)
 
 
 def _wrap(exc: Exception, layout: EnvLayout) -> InstallError:

@@ -23,7 +23,7 @@ from cloche.errors import UnusableEnvError
 
 TYPE_CHECKING = False  # typing itself is not imported at run time (start-up cost)
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Collection, Mapping
     from typing import Any
 
 
@@ -36,8 +36,11 @@ def make_venv_files(
     clear: bool = False,
     system_site_packages: bool = False,
     allow_existing: bool = False,
+    keep: Collection[str] = (),
 ) -> tuple[list[str], dict[str, Any]]:
     """Create the venv at ``path`` from the interpreter whose (usable) probe is ``base``.
+
+    ``keep``: files that ``clear`` leaves in place (the env lock the caller holds).
 
     ``version`` is that interpreter's version as PEP 440 text, for ``pyvenv.cfg``.
     ``clear`` wipes an existing environment first; ``allow_existing`` keeps what is
@@ -54,7 +57,7 @@ def make_venv_files(
         prompt = os.path.basename(os.getcwd())
     venv_dir = os.path.normpath(os.path.abspath(path))
     created = not os.path.lexists(venv_dir)
-    _prepare_directory(venv_dir, clear=clear, allow_existing=allow_existing)
+    _prepare_directory(venv_dir, clear=clear, allow_existing=allow_existing, keep=keep)
     try:
         return _populate(venv_dir, base, version, prompt, system_site_packages)
     except BaseException:
@@ -114,7 +117,9 @@ def _populate(
     return executables, data
 
 
-def _prepare_directory(venv_dir: str, *, clear: bool, allow_existing: bool) -> None:
+def _prepare_directory(
+    venv_dir: str, *, clear: bool, allow_existing: bool, keep: Collection[str] = ()
+) -> None:
     if os.path.islink(venv_dir) and not os.path.exists(venv_dir):
         raise UnusableEnvError(f"{venv_dir} is a broken symlink; remove it or pick another path")
     if os.path.exists(venv_dir) and not os.path.isdir(venv_dir):
@@ -136,7 +141,7 @@ def _prepare_directory(venv_dir: str, *, clear: bool, allow_existing: bool) -> N
             raise UnusableEnvError(
                 f"refusing to clear {venv_dir}: it is not a virtual environment (no pyvenv.cfg)"
             )
-        _clear(venv_dir, entries)
+        _clear(venv_dir, entries, {os.path.normpath(k) for k in keep})
     elif not allow_existing:
         raise UnusableEnvError(
             f"{venv_dir} already exists and is not empty; pass --clear to replace it "
@@ -144,13 +149,18 @@ def _prepare_directory(venv_dir: str, *, clear: bool, allow_existing: bool) -> N
         )
 
 
-def _clear(venv_dir: str, entries: list[str]) -> None:
+def _clear(venv_dir: str, entries: list[str], keep: set[str]) -> None:
     import shutil
 
     try:
         for entry in entries:
+            if entry in keep:
+                continue
             if os.path.isdir(entry) and not os.path.islink(entry):
-                shutil.rmtree(entry)
+                if any(k.startswith(entry + os.sep) for k in keep):
+                    _clear(entry, [os.path.join(entry, n) for n in os.listdir(entry)], keep)
+                else:
+                    shutil.rmtree(entry)
             else:
                 os.unlink(entry)
     except OSError as exc:

@@ -239,14 +239,30 @@ def upgrade_lock(
     return Edit(spec, text, result.lock, result.text, previous)
 
 
-def commit(root: Path, edit: Edit) -> None:
+@dataclass(frozen=True, slots=True)
+class Committed:
+    """The bytes ``commit`` replaced (None: the file was not there), to put them back when
+    the step after the lock fails (``add`` then syncing), as uv does."""
+
+    pyproject: Path
+    old_pyproject: bytes | None
+    lock: Path
+    old_lock: bytes | None
+
+    def undo(self) -> None:
+        for path, old in ((self.lock, self.old_lock), (self.pyproject, self.old_pyproject)):
+            if old is None:
+                path.unlink(missing_ok=True)
+            else:
+                _write(path, old)
+
+
+def commit(root: Path, edit: Edit) -> Committed:
     """Write pyproject.toml then pylock.toml; if the second write fails, put the first back."""
     pyproject = root / PYPROJECT
     lock_path = root / edit.spec.lock_path.name
-    try:
-        old = pyproject.read_bytes()
-    except FileNotFoundError:
-        old = None
+    old = _read_or_none(pyproject)
+    old_lock = _read_or_none(lock_path)
     if old is None or old != edit.pyproject_text.encode("utf-8"):
         _write(pyproject, edit.pyproject_text.encode("utf-8"))
     try:
@@ -257,6 +273,15 @@ def commit(root: Path, edit: Edit) -> None:
         else:
             _write(pyproject, old)
         raise
+    return Committed(pyproject, old, lock_path, old_lock)
+
+
+def _read_or_none(path: Path) -> bytes | None:
+    """The file's bytes; None when there is no file to read (writing it then says why)."""
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def _write(path: Path, data: bytes) -> None:
