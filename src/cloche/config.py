@@ -69,6 +69,11 @@ class Settings:
     """A mirror of the PyTorch index: variant ``cu128`` comes from ``<url>/cu128``."""
     variant_catalog: Path | None = None
     """A build catalog replacing the one shipped with cloche."""
+    python_downloads: str = "automatic"
+    """``automatic`` (``--python X`` installs X when none is found), ``manual`` (only
+    ``cloche python install``) or ``never``."""
+    python_mirror: str | None = None
+    """Where ``cloche python install`` downloads python-build-standalone builds."""
 
     @property
     def index_urls(self) -> tuple[str, ...]:
@@ -105,6 +110,8 @@ _ENV_VARS: dict[str, str] = {
     "CLOCHE_CUDA_DRIVER_VERSION": "cuda_driver_version",
     "CLOCHE_TORCH_INDEX_URL": "torch_index_url",
     "CLOCHE_VARIANT_CATALOG": "variant_catalog",
+    "CLOCHE_PYTHON_DOWNLOADS": "python_downloads",
+    "CLOCHE_PYTHON_MIRROR": "python_mirror",
 }
 
 _TOML_KEYS: dict[str, str] = {
@@ -126,6 +133,8 @@ _TOML_KEYS: dict[str, str] = {
     "cuda-policy": "cuda_policy",
     "torch-index-url": "torch_index_url",
     "variant-catalog": "variant_catalog",
+    "python-downloads": "python_downloads",
+    "python-mirror": "python_mirror",
 }
 
 
@@ -137,6 +146,10 @@ def _coerce(field_name: str, value: Any, where: str) -> Any:
         if field_name == "cuda_policy":
             if value not in ("compatible", "strict"):
                 raise ValueError(f"expected compatible or strict, got {value!r}")
+            return value
+        if field_name == "python_downloads":
+            if value not in ("automatic", "manual", "never"):
+                raise ValueError(f"expected automatic, manual or never, got {value!r}")
             return value
         if field_name in ("extra_index_urls", "find_links"):
             if isinstance(value, str):
@@ -170,7 +183,13 @@ def _coerce(field_name: str, value: Any, where: str) -> Any:
             if number < (1 if field_name == "concurrency" else 0):
                 raise ValueError(f"must be positive, got {number}")
             return number
-        if field_name in ("index_url", "accelerator", "cuda_driver_version", "torch_index_url"):
+        if field_name in (
+            "index_url",
+            "accelerator",
+            "cuda_driver_version",
+            "torch_index_url",
+            "python_mirror",
+        ):
             return str(value)
     except ValueError as exc:
         raise UsageError(f"invalid value for {where}: {exc}") from None

@@ -19,6 +19,8 @@ def command() -> None:
       cloche python list
       cloche python find 3.10
       cloche python find '>=3.10,<3.13'
+      cloche python install 3.12
+      cloche python uninstall 3.12
     """
 
 
@@ -95,5 +97,43 @@ def find(ctx: click.Context, /, request: str | None) -> None:
     click.echo(interpreter.executable)
 
 
-for _sub in (list_, find):
+@click.command("install")
+@click.argument("request")
+@click.option(
+    "--release",
+    default=None,
+    metavar="TAG",
+    help="A release of the mirror (20250115) instead of its latest.",
+)
+@click.option("--reinstall", is_flag=True, help="Download again even when one is installed.")
+@click.pass_context
+def install(ctx: click.Context, /, request: str, release: str | None, reinstall: bool) -> None:
+    """Install the newest CPython build matching REQUEST (3.12, 3.11.7, '>=3.10')
+    from the python-build-standalone mirror (CLOCHE_PYTHON_MIRROR)."""
+    from cloche.ops.python_install import install_python
+
+    state = app(ctx)
+    done = install_python(request, state.settings(), release=release, reinstall=reinstall)
+    if done.build is None:
+        state.reporter.info(
+            f"Python {done.python.version} is already installed at {done.python.path} "
+            "(--reinstall to download it again)"
+        )
+        return
+    state.reporter.info(f"Installed Python {done.python.version} ({done.build.filename})")
+    state.reporter.info(f"  at {done.python.executable}")
+
+
+@click.command("uninstall")
+@click.argument("request")
+@click.pass_context
+def uninstall(ctx: click.Context, /, request: str) -> None:
+    """Remove the cloche-managed interpreters matching REQUEST (3.12, 3.12.8)."""
+    from cloche.ops.python_install import uninstall_python
+
+    for removed in uninstall_python(request):
+        app(ctx).reporter.info(f"Removed Python {removed.version} ({removed.path})")
+
+
+for _sub in (list_, find, install, uninstall):
     command.add_command(with_output_options(_sub))
