@@ -29,29 +29,17 @@ def command() -> None:
 @click.pass_context
 def list_(ctx: click.Context, /, as_json: bool) -> None:
     """List every interpreter found, newest first, with where it was found."""
-    from cloche.adapters.python import cache as python_cache
-    from cloche.adapters.python.places import probed_candidates, source_of
+    from cloche.cli import python_list
 
-    state = app(ctx)
-    cache_dir = state.cache_dir or python_cache.default_cache_dir()
-    found = probed_candidates(cache_dir)
-    # Newest first; sorted() is stable, so PATH order decides between equal versions.
-    found = sorted(found, key=lambda item: tuple(item[1]["version_info"][:3]), reverse=True)
-    rows = [
-        (python_cache.version_text(data), str(data["implementation"]), source_of(exe), exe)
-        for exe, data in found
-    ]
+    found = python_list.rows(app(ctx).cache_dir)
     if as_json:
-        import json
-
-        keys = ("version", "implementation", "source", "executable")
-        click.echo(json.dumps([dict(zip(keys, row, strict=True)) for row in rows], indent=2))
+        click.echo(python_list.as_json(found))
         return
-    if not rows:
-        app(ctx).reporter.info("No Python interpreters found on PATH, in pyenv, asdf or conda")
+    if not found:
+        app(ctx).reporter.info(python_list.NONE_FOUND)
         return
-    for version, implementation, source, executable in rows:
-        click.echo(f"{implementation}-{version:<10} {source:<7} {executable}")
+    for line in python_list.as_lines(found):
+        click.echo(line)
 
 
 def _project_request(start: Path) -> tuple[str, str] | None:
