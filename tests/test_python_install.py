@@ -201,3 +201,35 @@ def test_manual_and_never(managed: Path, tmp_path: Path) -> None:
     assert never.code == 2 and "python-downloads is 'never'" in never.err
     bad = cloche("python", "install", "3.8", env={"CLOCHE_PYTHON_DOWNLOADS": "sometimes"})
     assert bad.code == 2 and "expected automatic, manual or never" in bad.err
+
+
+def _tar_with_link(target: str) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        link = tarfile.TarInfo("python/bin/python3")
+        link.type, link.linkname = tarfile.SYMTYPE, target
+        tar.addfile(link)
+    return buffer.getvalue()
+
+
+def test_archive_reaching_outside_is_refused(managed: Path, mirror: Mirror) -> None:
+    mirror.publish({archive_name(VERSION): _tar_with_link("/etc/passwd")})
+    result = cloche("python", "install", MINOR)
+    assert result.code == 1 and "cannot unpack" in result.err, result
+    assert not managed.exists() or list(managed.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("target", "refused"), [("python3.12", False), ("../../../etc", True), ("/usr/bin", True)]
+)
+def test_member_check_without_tar_filters(target: str, refused: bool) -> None:
+    # What Python 3.10 before 3.10.12 (no tarfile filters) checks by hand.
+    from cloche.adapters.python.managed import _check_members
+    from cloche.errors import CorruptArchive
+
+    with tarfile.open(fileobj=io.BytesIO(_tar_with_link(target)), mode="r:gz") as tar:
+        if refused:
+            with pytest.raises(CorruptArchive, match="points outside"):
+                _check_members(tar)
+        else:
+            _check_members(tar)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import posixpath
 import re
 import shutil
 import tarfile
@@ -80,13 +81,32 @@ def _download(url: str, into: Path, expected: str) -> Path:
 def _unpack(archive: Path, into: Path) -> Path:
     try:
         with tarfile.open(archive, "r:gz") as tar:
-            tar.extractall(into, filter="data")
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(into, filter="data")
+            else:  # Python 3.10 before 3.10.12: the same refusals, by hand
+                _check_members(tar)
+                tar.extractall(into)
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise CorruptArchive(f"cannot unpack {archive.name}: {exc}") from None
     unpacked = into / "python"
     if not (unpacked / "bin").is_dir() and not (unpacked / "python.exe").is_file():
         raise CorruptArchive(f"{archive.name} has no python/bin (not an install_only build)")
     return unpacked
+
+
+def _check_members(tar: tarfile.TarFile) -> None:
+    for member in tar.getmembers():
+        names = [member.name]
+        if member.issym():
+            names.append(posixpath.join(posixpath.dirname(member.name), member.linkname))
+        elif member.islnk():
+            names.append(member.linkname)
+        for name in names:
+            normal = posixpath.normpath(name)
+            if posixpath.isabs(name) or normal == ".." or normal.startswith("../"):
+                raise CorruptArchive(f"archive member {member.name!r} points outside the archive")
+        if not (member.isfile() or member.isdir() or member.issym() or member.islnk()):
+            raise CorruptArchive(f"archive member {member.name!r} is not a file or directory")
 
 
 def install(build: Build, mirror: str, root: Path, *, replace: bool = False) -> ManagedPython:
