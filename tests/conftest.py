@@ -51,4 +51,6 @@ def isolated_home(
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
     monkeypatch.setenv("CLOCHE_CACHE_DIR", str(home / "cloche-cache"))
     monkeypatch.setenv("NO_COLOR", "1")
+    # A refused port: no test downloads an interpreter from the public mirror.
+    monkeypatch.setenv("CLOCHE_PYTHON_MIRROR", "http://127.0.0.1:9/no-python-mirror")
     yield home

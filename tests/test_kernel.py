@@ -112,3 +112,32 @@ def test_bad_kernel_input(jupyter: Path, tmp_path: Path) -> None:
     assert result.code == 2 and "no kernel named 'nope'" in result.err, result
     result = cloche("kernel", "install", "-n", "nope")
     assert result.code == 2 and "no environment named 'nope'" in result.err, result
+
+
+def test_env_remove_removes_the_kernels_that_run_it(
+    jupyter: Path, index_server: IndexServer, tmp_path: Path
+) -> None:
+    assert cloche("env", "create", "gone", "--index-url", index_server.url).code == 0
+    assert cloche("env", "create", "gone2", "--index-url", index_server.url).code == 0
+    env = tmp_path / "envs" / "gone"
+    specs = {
+        "gone": {"metadata": {"cloche": {"env": str(env)}}, "python": env / "bin" / "python"},
+        # Made by `python -m ipykernel install` from inside the env: no cloche metadata.
+        "by-hand": {"python": env / "bin" / "python3"},
+        # A sibling whose name starts the same is another env: its kernel stays.
+        "other": {"python": tmp_path / "envs" / "gone2" / "bin" / "python"},
+    }
+    for name, spec in specs.items():
+        (jupyter / "kernels" / name).mkdir(parents=True)
+        kernel = {
+            "argv": [str(spec["python"]), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": name,
+            "language": "python",
+            "metadata": spec.get("metadata", {}),
+        }
+        (jupyter / "kernels" / name / "kernel.json").write_text(json.dumps(kernel))
+    result = cloche("env", "remove", "gone")
+    assert result.code == 0, result
+    assert "Removed kernel 'gone'" in result.err and "Removed kernel 'by-hand'" in result.err
+    assert sorted(p.name for p in (jupyter / "kernels").iterdir()) == ["other"]
+    assert not env.exists()

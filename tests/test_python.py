@@ -273,10 +273,11 @@ def test_find_interpreter_not_found_lists_what_exists(
         find_interpreter("3.9", cache_dir=shared_cache)
     assert str(info.value) == (
         f"no Python matching '3.9' found (found: {versions[0]}, {versions[1]}; "
-        "install one with pyenv or pass --python PATH)"
+        "install one with 'cloche python install 3.9' (or pyenv), or pass --python PATH)"
     )
-    with pytest.raises(InterpreterNotFound, match="no Python matching 'pypy3'"):
+    with pytest.raises(InterpreterNotFound, match="no Python matching 'pypy3'") as info:
         find_interpreter("pypy3", cache_dir=shared_cache)
+    assert str(info.value).endswith("install one with pyenv or pass --python PATH)")
 
 
 def test_find_interpreter_skips_shims(

@@ -94,3 +94,20 @@ def test_new_places_serve_python_requests_everywhere(
     result = cloche("env", "create", "old", "--python", "3.9")
     assert result.code == 0, result
     assert "version = 3.9." in (tmp_path / "envs" / "old" / "pyvenv.cfg").read_text()
+
+
+def test_fast_list_answers_as_the_click_command(
+    places: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `python list [--json]` is answered before click loads; `--cache-dir` goes through click.
+    cache = tmp_path / "probe-cache"
+    for extra in ((), ("--json",)):
+        fast = cloche("python", "list", *extra, env={"CLOCHE_CACHE_DIR": str(cache)})
+        slow = cloche("--cache-dir", cache, "python", "list", *extra)
+        assert fast.code == slow.code == 0 and fast.out == slow.out and fast.out, (fast, slow)
+    monkeypatch.setenv("CLOCHE_PYTHON_DIR", str(tmp_path / "nothing"))
+    monkeypatch.setenv("ASDF_DATA_DIR", str(tmp_path / "nothing"))
+    monkeypatch.setenv("HOME", str(tmp_path / "nothing"))
+    empty = cloche("python", "list")
+    assert empty.code == 0 and empty.out == ""
+    assert "No Python interpreters found" in empty.err

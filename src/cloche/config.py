@@ -94,6 +94,11 @@ class Settings:
     package_indexes: Mapping[NormalizedName, str] = field(default_factory=no_pins)
     """Names that come from one index URL only (``[tool.cloche.sources] x = { index =
     ... }``); no other index is asked for them, not even when theirs lacks them."""
+    python_downloads: str = "automatic"
+    """``automatic`` (``--python X`` installs X when none is found), ``manual`` (only
+    ``cloche python install``) or ``never``."""
+    python_mirror: str | None = None
+    """Where ``cloche python install`` downloads python-build-standalone builds."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "package_indexes", frozen_pins(self.package_indexes))
@@ -149,6 +154,8 @@ _ENV_VARS: dict[str, str] = {
     "CLOCHE_TORCH_INDEX_URL": "torch_index_url",
     "CLOCHE_VARIANT_CATALOG": "variant_catalog",
     "CLOCHE_PRERELEASE": "prerelease_mode",
+    "CLOCHE_PYTHON_DOWNLOADS": "python_downloads",
+    "CLOCHE_PYTHON_MIRROR": "python_mirror",
 }
 
 _TOML_KEYS: dict[str, str] = {
@@ -171,6 +178,8 @@ _TOML_KEYS: dict[str, str] = {
     "cuda-policy": "cuda_policy",
     "torch-index-url": "torch_index_url",
     "variant-catalog": "variant_catalog",
+    "python-downloads": "python_downloads",
+    "python-mirror": "python_mirror",
 }
 
 
@@ -209,6 +218,10 @@ def _coerce(field_name: str, value: Any, where: str) -> Any:
             if value not in ("compatible", "strict"):
                 raise ValueError(f"expected compatible or strict, got {value!r}")
             return value
+        if field_name == "python_downloads":
+            if value not in ("automatic", "manual", "never"):
+                raise ValueError(f"expected automatic, manual or never, got {value!r}")
+            return value
         if field_name in ("extra_index_urls", "find_links"):
             if isinstance(value, str):
                 return tuple(v for v in value.split() if v)
@@ -246,7 +259,13 @@ def _coerce(field_name: str, value: Any, where: str) -> Any:
             if number < (1 if field_name == "concurrency" else 0):
                 raise ValueError(f"must be positive, got {number}")
             return number
-        if field_name in ("index_url", "accelerator", "cuda_driver_version", "torch_index_url"):
+        if field_name in (
+            "index_url",
+            "accelerator",
+            "cuda_driver_version",
+            "torch_index_url",
+            "python_mirror",
+        ):
             return str(value)
     except ValueError as exc:
         raise UsageError(f"invalid value for {where}: {exc}") from None

@@ -37,6 +37,12 @@ def main(argv: list[str] | None = None) -> NoReturn:
     from cloche.cli import venv_fast
 
     request = venv_fast.parse(args)
+    if request is None and args[:2] == ["python", "list"]:
+        from cloche.cli import python_list
+
+        json_wanted = python_list.parse_fast(args)
+        if json_wanted is not None:
+            run_guarded(lambda: python_list.run_fast(json_wanted), verbose=False)
     if request is None:
         import gc
 

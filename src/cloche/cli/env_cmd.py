@@ -161,7 +161,9 @@ def clone(ctx: click.Context, /, source: str, name: str, force: bool) -> None:
 @click.argument("names", nargs=-1, required=True)
 @click.pass_context
 def remove(ctx: click.Context, /, names: tuple[str, ...]) -> None:
-    """Delete environments (the cache keeps what they were linked from)."""
+    """Delete environments (the cache keeps what they were linked from) and the
+    Jupyter kernels that run them."""
+    from cloche.ops.kernel import remove_env_kernels
     from cloche.ops.named_env import env_path, remove_env
 
     for name in names:
@@ -169,6 +171,8 @@ def remove(ctx: click.Context, /, names: tuple[str, ...]) -> None:
     for name in names:
         path = remove_env(name)
         app(ctx).reporter.info(f"Removed environment {name!r} ({path})")
+        for spec in remove_env_kernels(path):
+            app(ctx).reporter.info(f"Removed kernel {spec.name!r} ({spec.path}), which ran it")
 
 
 @click.command("path")

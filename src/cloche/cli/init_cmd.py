@@ -30,11 +30,11 @@ def command(ctx: click.Context, name: str | None, python: str | None) -> None:
       cloche init
       cloche init --python 3.11 my-model
     """
-    from cloche.adapters.python.discovery import find_interpreter
     from cloche.core.project.spec import PYPROJECT, PYTHON_VERSION_FILE
     from cloche.core.pyproject_edit import new_pyproject
     from cloche.errors import ProjectError
     from cloche.ops.project.imports import project_name
+    from cloche.ops.python_install import find_or_install
 
     state = app(ctx)
     root = Path.cwd() / name if name else Path.cwd()
@@ -43,7 +43,7 @@ def command(ctx: click.Context, name: str | None, python: str | None) -> None:
             f"{root / PYPROJECT} already exists", hint="use 'cloche add' to change it"
         )
     settings = state.settings()
-    interpreter = find_interpreter(python, cache_dir=settings.cache_dir)
+    interpreter = find_or_install(python, settings, state.reporter)
     version = f"{interpreter.version.major}.{interpreter.version.minor}"
     text = new_pyproject(Path(name).name if name else project_name(root), f">={version}")
     root.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,8 @@ def command() -> None:
       cloche python list
       cloche python find 3.10
       cloche python find '>=3.10,<3.13'
+      cloche python install 3.12
+      cloche python uninstall 3.12
     """
 
 
@@ -27,29 +29,17 @@ def command() -> None:
 @click.pass_context
 def list_(ctx: click.Context, /, as_json: bool) -> None:
     """List every interpreter found, newest first, with where it was found."""
-    from cloche.adapters.python import cache as python_cache
-    from cloche.adapters.python.places import probed_candidates, source_of
+    from cloche.cli import python_list
 
-    state = app(ctx)
-    cache_dir = state.cache_dir or python_cache.default_cache_dir()
-    found = probed_candidates(cache_dir)
-    # Newest first; sorted() is stable, so PATH order decides between equal versions.
-    found = sorted(found, key=lambda item: tuple(item[1]["version_info"][:3]), reverse=True)
-    rows = [
-        (python_cache.version_text(data), str(data["implementation"]), source_of(exe), exe)
-        for exe, data in found
-    ]
+    found = python_list.rows(app(ctx).cache_dir)
     if as_json:
-        import json
-
-        keys = ("version", "implementation", "source", "executable")
-        click.echo(json.dumps([dict(zip(keys, row, strict=True)) for row in rows], indent=2))
+        click.echo(python_list.as_json(found))
         return
-    if not rows:
-        app(ctx).reporter.info("No Python interpreters found on PATH, in pyenv, asdf or conda")
+    if not found:
+        app(ctx).reporter.info(python_list.NONE_FOUND)
         return
-    for version, implementation, source, executable in rows:
-        click.echo(f"{implementation}-{version:<10} {source:<7} {executable}")
+    for line in python_list.as_lines(found):
+        click.echo(line)
 
 
 def _project_request(start: Path) -> tuple[str, str] | None:
@@ -95,5 +85,43 @@ def find(ctx: click.Context, /, request: str | None) -> None:
     click.echo(interpreter.executable)
 
 
-for _sub in (list_, find):
+@click.command("install")
+@click.argument("request")
+@click.option(
+    "--release",
+    default=None,
+    metavar="TAG",
+    help="A release of the mirror (20250115) instead of its latest.",
+)
+@click.option("--reinstall", is_flag=True, help="Download again even when one is installed.")
+@click.pass_context
+def install(ctx: click.Context, /, request: str, release: str | None, reinstall: bool) -> None:
+    """Install the newest CPython build matching REQUEST (3.12, 3.11.7, '>=3.10')
+    from the python-build-standalone mirror (CLOCHE_PYTHON_MIRROR)."""
+    from cloche.ops.python_install import install_python
+
+    state = app(ctx)
+    done = install_python(request, state.settings(), release=release, reinstall=reinstall)
+    if done.build is None:
+        state.reporter.info(
+            f"Python {done.python.version} is already installed at {done.python.path} "
+            "(--reinstall to download it again)"
+        )
+        return
+    state.reporter.info(f"Installed Python {done.python.version} ({done.build.filename})")
+    state.reporter.info(f"  at {done.python.executable}")
+
+
+@click.command("uninstall")
+@click.argument("request")
+@click.pass_context
+def uninstall(ctx: click.Context, /, request: str) -> None:
+    """Remove the cloche-managed interpreters matching REQUEST (3.12, 3.12.8)."""
+    from cloche.ops.python_install import uninstall_python
+
+    for removed in uninstall_python(request):
+        app(ctx).reporter.info(f"Removed Python {removed.version} ({removed.path})")
+
+
+for _sub in (list_, find, install, uninstall):
     command.add_command(with_output_options(_sub))

@@ -125,7 +125,9 @@ def flag_count(arg: str, letter: str, long: str) -> int:
 
 def _settings_are_defaults() -> bool:
     """No config file or variable that ``load_settings`` would read (and might reject)."""
-    if any(k.startswith("CLOCHE_") and k != "CLOCHE_CACHE_DIR" for k in os.environ):
+    # Any value of these two is valid, and neither matters without a --python version.
+    harmless = ("CLOCHE_CACHE_DIR", "CLOCHE_PYTHON_MIRROR")
+    if any(k.startswith("CLOCHE_") and k not in harmless for k in os.environ):
         return False
     from cloche.dirs import user_config_file
 

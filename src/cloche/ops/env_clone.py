@@ -14,14 +14,13 @@ import errno
 import os
 import re
 import shutil
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
 _REWRITE_LIMIT = 1 << 20
 """Files the env owns larger than this are copied as they are (wheel data, not scripts)."""
-_WORKERS = 4
-_BATCH = 256
+_WORKERS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +52,13 @@ def _symlink_target(link: str, pattern: re.Pattern[bytes], new: bytes) -> str:
 
 
 class _Cloner:
-    """One clone: ``src`` into ``dst``, which will live at ``final``."""
+    """One clone: ``src`` into ``dst``, which will live at ``final``.
+
+    The tree is walked one directory per task: a task lists its directory with
+    ``os.scandir`` (the file type comes with the listing, no stat), makes the
+    subdirectories and links or copies the files, and hands the subdirectories back
+    as new tasks. Links and stats release the GIL, so the tasks overlap in the kernel.
+    """
 
     def __init__(self, src: Path, dst: Path, final: Path) -> None:
         self.src = os.fspath(src)
@@ -61,6 +66,7 @@ class _Cloner:
         self.pattern = path_pattern(src)
         self.new = os.fsencode(final)
         self.link_ok = True
+        self.umask = _current_umask()
 
     def file(self, source: str, target: str) -> str:
         """Make ``target`` from ``source``; returns what was done."""
@@ -73,49 +79,73 @@ class _Cloner:
                 if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
                     raise
                 self.link_ok = exc.errno == errno.EMLINK
+        # A file the env owns alone (scripts, pyvenv.cfg, RECORD, caches): never shared.
         if st.st_size <= _REWRITE_LIMIT:
             with open(source, "rb") as fh:
                 data = fh.read()
             changed = _rewritten(data, self.pattern, self.new)
-            if changed is not None:
-                _write(target, changed, st.st_mode)
-                return "rewritten"
+            _write(target, data if changed is None else changed, st.st_mode)
+            if changed is None:
+                os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+                return "copied"
+            return "rewritten"
         shutil.copy2(source, target)
         return "copied"
 
-    def batch(self, pairs: list[tuple[str, str]]) -> list[str]:
-        return [self.file(source, target) for source, target in pairs]
+    def directory(self, source: str, target: str) -> tuple[list[tuple[str, str]], list[str]]:
+        """Fill ``target`` (made already) from ``source``: its subdirectories to do next,
+        and what was done with each entry."""
+        subdirs: list[tuple[str, str]] = []
+        done: list[str] = []
+        with os.scandir(source) as entries:
+            listed = list(entries)
+        for entry in listed:
+            into = target + os.sep + entry.name
+            if entry.is_symlink():
+                os.symlink(_symlink_target(entry.path, self.pattern, self.new), into)
+                done.append("symlinks")
+            elif entry.is_dir(follow_symlinks=False):
+                self.make_dir(entry.path, into)
+                subdirs.append((entry.path, into))
+            else:
+                done.append(self.file(entry.path, into))
+        return subdirs, done
+
+    def make_dir(self, source: str, target: str) -> None:
+        mode = os.stat(source, follow_symlinks=False).st_mode & 0o7777
+        os.mkdir(target, mode)
+        if mode & self.umask:
+            os.chmod(target, mode)  # the umask took bits the source has
+
+
+def _current_umask() -> int:
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o7777  # unknown: always set the mode
 
 
 def clone_tree(src: Path, dst: Path, final: Path) -> CloneCounts:
     """Make ``dst`` a copy of the venv ``src`` that works once moved to ``final``.
 
-    ``dst`` must not exist. Links are made in parallel (each is one syscall).
+    ``dst`` must not exist. Directories are done in parallel (links are syscalls).
     """
     cloner = _Cloner(src, dst, final)
     counts: dict[str, int] = {"linked": 0, "copied": 0, "rewritten": 0, "symlinks": 0}
-    batches: list[list[tuple[str, str]]] = []
-    pending: list[tuple[str, str]] = []
-    for directory, subdirs, files in os.walk(cloner.src):
-        relative = os.path.relpath(directory, cloner.src)
-        target_dir = cloner.dst if relative == "." else os.path.join(cloner.dst, relative)
-        os.mkdir(target_dir)
-        shutil.copymode(directory, target_dir)
-        for name in [*files, *(d for d in subdirs if os.path.islink(os.path.join(directory, d)))]:
-            source, target = os.path.join(directory, name), os.path.join(target_dir, name)
-            if os.path.islink(source):
-                os.symlink(_symlink_target(source, cloner.pattern, cloner.new), target)
-                counts["symlinks"] += 1
-                continue
-            pending.append((source, target))
-            if len(pending) >= _BATCH:
-                batches.append(pending)
-                pending = []
-    batches.append(pending)
+    cloner.make_dir(cloner.src, cloner.dst)
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
-        for done in pool.map(cloner.batch, batches):
-            for what in done:
-                counts[what] += 1
+        pending = {pool.submit(cloner.directory, cloner.src, cloner.dst)}
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                subdirs, done = future.result()
+                for what in done:
+                    counts[what] += 1
+                pending.update(pool.submit(cloner.directory, *pair) for pair in subdirs)
     return CloneCounts(**counts)
 
 

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cloche.adapters.jupyter.kernelspec import KernelSpec, kernel_name, write_kernelspec
+from cloche.adapters.jupyter.kernelspec import (
+    KernelSpec,
+    kernel_name,
+    list_kernelspecs,
+    remove_kernelspec,
+    write_kernelspec,
+)
 from cloche.errors import UnusableEnvError
 from cloche.ops.named_env import env_python, named_env
 
@@ -82,3 +89,24 @@ def install_kernel(target: KernelTarget, services: Services) -> tuple[KernelSpec
         installed = True
     spec = write_kernelspec(target.name, python, target.display_name, target.env)
     return spec, installed
+
+
+def kernels_of(env: Path) -> list[KernelSpec]:
+    """The kernelspecs that run ``env``: made for it by cloche, or whose interpreter is in it."""
+    root = os.path.normpath(env)
+    inside = root + os.sep
+    return [
+        spec
+        for spec in list_kernelspecs()
+        if (spec.env is not None and os.path.normpath(spec.env) == root)
+        or (spec.argv and os.path.normpath(spec.argv[0]).startswith(inside))
+    ]
+
+
+def remove_env_kernels(env: Path) -> list[KernelSpec]:
+    """Remove the kernelspecs that run ``env`` (call before ``env`` goes: they would
+    point at nothing); returns them."""
+    found = kernels_of(env)
+    for spec in found:
+        remove_kernelspec(spec.name)
+    return found

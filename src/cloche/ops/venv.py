@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cloche.adapters.python.discovery import find_interpreter
 from cloche.config import Settings
 from cloche.core.models import Interpreter
 from cloche.core.report import NullReporter, Reporter
+from cloche.ops.python_install import find_or_install
 from cloche.ops.venv_create import create_venv
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ def make_venv(
     With ``seed`` (the command's services), pip is installed into it.
     """
     reporter = reporter or NullReporter()
-    base = find_interpreter(python, cache_dir=settings.cache_dir)
+    base = find_or_install(python, settings, reporter)
     env = create_venv(
         path,
         base,

@@ -178,7 +178,10 @@ def _discover(cache_dir: Path | None) -> list[Interpreter]:
 def _not_found_message(request: PythonRequest, found: list[Interpreter]) -> str:
     versions = sorted({interp.version for interp in found})
     listed = ", ".join(str(v) for v in versions) or "none"
+    if request.implementation in (None, "cpython"):
+        how = f"install one with 'cloche python install {request.text}' (or pyenv),"
+    else:
+        how = "install one with pyenv"
     return (
-        f"no Python matching {request.text!r} found (found: {listed}; "
-        "install one with pyenv or pass --python PATH)"
+        f"no Python matching {request.text!r} found (found: {listed}; {how} or pass --python PATH)"
     )

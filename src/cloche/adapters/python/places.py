@@ -11,11 +11,14 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from cloche import dirs
 from cloche.adapters.python import cache as python_cache
 from cloche.errors import InterpreterNotFound
+
+TYPE_CHECKING = False  # typing itself is not imported at run time (start-up cost)
+if TYPE_CHECKING:
+    from typing import Any
 
 _EXECUTABLE_NAME = re.compile(r"^(?:python|pypy)(?:\d+(?:\.\d+)?t?)?$")
 _BIN_NAMES = ("python3", "python")
@@ -104,14 +107,18 @@ def _name_order(name: str) -> tuple[int, str]:
 
 
 def _on_path() -> Iterator[Path]:
+    listed: set[str] = set()
     for entry in os.environ.get("PATH", "").split(os.pathsep):
-        if not entry:
+        # /bin and /usr/bin are often one directory: list it once.
+        if not entry or (real := os.path.realpath(entry)) in listed:
             continue
+        listed.add(real)
         try:
-            entries = sorted(Path(entry).iterdir(), key=lambda e: _name_order(e.name))
+            with os.scandir(entry) as listing:
+                names = [e.name for e in listing if _EXECUTABLE_NAME.match(e.name)]
         except OSError:
             continue
-        yield from (e for e in entries if _EXECUTABLE_NAME.match(e.name))
+        yield from (Path(entry, name) for name in sorted(names, key=_name_order))
 
 
 def _pyenv_installs() -> Iterator[Path]:
