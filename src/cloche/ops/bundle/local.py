@@ -16,14 +16,18 @@ _SUBDIRS = ("", "wheels")
 
 def local_folders(find_links: Sequence[str]) -> tuple[Path, ...]:
     """The find-links locations that are local directories."""
-    from cloche.adapters.index.download import local_path
-
     folders = []
     for location in find_links:
         lowered = location.lower()
         if "://" in location and not lowered.startswith("file:"):
             continue
-        path = local_path(location) if lowered.startswith("file:") else Path(location)
+        path = Path(location)
+        if lowered.startswith("file:"):
+            # Only here: the download module pulls in the HTTP client (a sync without
+            # find-links must not pay for it).
+            from cloche.adapters.index.download import local_path
+
+            path = local_path(location)
         path = path.expanduser()
         if path.is_dir():
             folders.append(path)
