@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from cloche.adapters.install import EnvLayout, InstallRequest, env_lock, install
 from cloche.config import Settings
-from cloche.core.plan import removals_now
+from cloche.core.plan import Present, removals_now
 from cloche.core.report import NullReporter, Reporter
 from cloche.ops.plan import Plan, present_in
 
 if TYPE_CHECKING:
+    from cloche.adapters.install import InstalledDist
     from cloche.ops.prepare.preparer import Preparer
+
+
+class StalePlan(Exception):
+    """The env changed (another process installed or removed something) between the
+    plan and taking the env lock: the caller plans again, as if it had run second."""
 
 
 def apply(
@@ -22,12 +28,15 @@ def apply(
     preparer: Callable[[], Preparer] | None,
     settings: Settings,
     reporter: Reporter | None = None,
+    planned_against: Sequence[Present[InstalledDist]] | None = None,
 ) -> Plan:
     """Make ``layout`` hold what ``plan`` says; returns the plan as done.
 
     ``preparer`` is asked for only when something is remote: a plan whose wheels are
     all stored is linked without an index client or a builder. A directory or VCS
-    source's version, unknown until it was built, is the built wheel's.
+    source's version, unknown until it was built, is the built wheel's. With
+    ``planned_against`` (what was installed when the plan was made), a changed env
+    raises ``StalePlan`` under the lock instead of carrying out an outdated plan.
     """
     reporter = reporter or NullReporter()
     remote = plan.remote
@@ -49,7 +58,10 @@ def apply(
     with env_lock(layout, waiting_notice(layout, reporter)):
         # What is installed is read again under the lock: another process may have
         # changed the env since the plan was made.
-        removals = removals_now(plan, present_in(layout))
+        present = present_in(layout)
+        if planned_against is not None and _versions(present) != _versions(planned_against):
+            raise StalePlan(str(layout.data))
+        removals = removals_now(plan, present)
         install(
             layout,
             requests,
@@ -63,6 +75,10 @@ def apply(
         for want, request in zip(plan.install, requests, strict=True)
     )
     return replace(plan, install=done)
+
+
+def _versions(present: Sequence[Present[InstalledDist]]) -> set[tuple[str, str]]:
+    return {(p.name, str(p.version)) for p in present}
 
 
 def waiting_notice(layout: EnvLayout, reporter: Reporter) -> Callable[[], None]:
