@@ -67,3 +67,17 @@ def test_an_install_that_waited_plans_again_against_what_the_other_left(
     _out, err = second.communicate(timeout=120)
     assert second.returncode == 0, "".join(seen) + err
     assert installed(venv) == {"alpha": "1.0", "beta": "1.0"}
+
+
+def test_an_unknown_extra_warns_as_pip_does(tmp_path: Path, index_server: IndexServer) -> None:
+    index_server.add_wheel("six", "1.17.0")  # declares no extras at all
+    index_server.add_wheel("speedups", "1.0")
+    # Older generators name extras only in markers, without Provides-Extra.
+    index_server.add_wheel("lib", "1.0", requires=['speedups; extra == "fast"'])
+    venv = tmp_path / "venv"
+    assert cloche("venv", venv).code == 0
+    result = pip(index_server, venv, "install", "six[nosuchextra]", "lib[fast]")
+    assert result.code == 0, result
+    assert "six 1.17.0 does not provide the extra 'nosuchextra'" in result.err
+    assert result.err.count("does not provide the extra") == 1, result.err
+    assert installed(venv) == {"six": "1.17.0", "lib": "1.0", "speedups": "1.0"}
