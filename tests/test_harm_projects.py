@@ -1,0 +1,64 @@
+"""No silent harm in projects: ``run`` keeps what was installed by hand (``--exact``
+and ``sync`` remove it), and alternating extras does not reinstall each time."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from tests.support.cli import Result, cloche
+from tests.support.index_server import IndexServer
+
+
+def _ok(*args: str | Path, cwd: Path) -> Result:
+    result = cloche(*args, cwd=cwd)
+    assert result.code == 0, result
+    return result
+
+
+def _installed(root: Path) -> dict[str, str]:
+    result = _ok("pip", "list", "--python", root / ".venv", "--format", "json", cwd=root)
+    return {d["name"]: d["version"] for d in json.loads(result.out)}
+
+
+def _project(tmp_path: Path, index: IndexServer) -> Path:
+    _ok("init", "--python", sys.executable, "demo", cwd=tmp_path)
+    root = tmp_path / "demo"
+    with (root / "pyproject.toml").open("a") as fh:
+        fh.write(f'\n[tool.cloche]\nindex-url = "{index.url}"\n')
+    return root
+
+
+def test_run_keeps_packages_installed_by_hand_and_sync_removes_them(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
+    for name, version in (("beta", "1.0"), ("plotlib", "0.5"), ("handmade", "2.0")):
+        index_server.add_wheel(name, version)
+    root = _project(tmp_path, index_server)
+    _ok("add", "beta==1.0", cwd=root)
+    _ok("add", "--optional", "viz", "plotlib", cwd=root)
+    assert _installed(root) == {"beta": "1.0"}
+    _ok("pip", "install", "--python", root / ".venv", "-i", index_server.url, "handmade", cwd=root)
+
+    _ok("run", "python", "-c", "import handmade", cwd=root)
+    assert _installed(root) == {"beta": "1.0", "handmade": "2.0"}
+
+    viz = _ok("run", "--extra", "viz", "python", "-c", "import plotlib", cwd=root)
+    assert "plotlib" in viz.err
+    for _ in range(2):  # alternating: nothing is installed or removed again
+        plain = _ok("run", "python", "-c", "import plotlib", cwd=root)
+        assert "plotlib" not in plain.err, plain
+        again = _ok("run", "--extra", "viz", "python", "-c", "import plotlib", cwd=root)
+        assert "plotlib" not in again.err, again
+    assert _installed(root) == {"beta": "1.0", "handmade": "2.0", "plotlib": "0.5"}
+
+    # A stamp written by an inexact run does not pass for an exact sync.
+    synced = _ok("sync", cwd=root)
+    assert "- handmade==2.0" in synced.err and "- plotlib==0.5" in synced.err
+    assert _installed(root) == {"beta": "1.0"}
+
+    _ok("pip", "install", "--python", root / ".venv", "-i", index_server.url, "handmade", cwd=root)
+    exact = _ok("run", "--exact", "python", "-c", "pass", cwd=root)
+    assert "- handmade==2.0" in exact.err
+    assert _installed(root) == {"beta": "1.0"}
