@@ -4,8 +4,13 @@ and ``sync`` remove it), and alternating extras does not reinstall each time."""
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
 from pathlib import Path
+
+import pytest
+from packaging.version import Version
 
 from tests.support.cli import Result, cloche
 from tests.support.index_server import IndexServer
@@ -62,3 +67,44 @@ def test_run_keeps_packages_installed_by_hand_and_sync_removes_them(
     exact = _ok("run", "--exact", "python", "-c", "pass", cwd=root)
     assert "- handmade==2.0" in exact.err
     assert _installed(root) == {"beta": "1.0"}
+
+
+def _two_pythons() -> tuple[str, str] | None:
+    """A Python (not a venv's) and a higher minor version, when this machine has both."""
+    from cloche.adapters.python.discovery import list_interpreters
+
+    found = [i for i in list_interpreters() if not i.is_venv and i.version >= Version("3.9")]
+    if not found:
+        return None
+    highest = max(found, key=lambda i: i.version)
+    lower = [i for i in found if i.version.release[:2] < highest.version.release[:2]]
+    if not lower:
+        return None
+    chosen = min(lower, key=lambda i: i.version)
+    return chosen.executable, f"{chosen.version.major}.{chosen.version.minor}"
+
+
+def test_sync_after_import_uses_python3_on_path_and_says_which(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
+    pythons = _two_pythons()
+    if pythons is None:
+        pytest.skip("needs two Python versions (a lower one to put first on PATH)")
+    executable, minor = pythons
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python3").symlink_to(executable)
+    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    index_server.add_wheel("beta", "1.0")
+    root = tmp_path / "imported"
+    root.mkdir()
+    (root / "requirements.txt").write_text(f"--index-url {index_server.url}\nbeta==1.0\n")
+    imported = cloche("import", "requirements.txt", cwd=root, env=env)
+    assert imported.code == 0, imported
+    assert f'requires-python = ">={minor}"' in (root / "pyproject.toml").read_text()
+    synced = cloche("sync", cwd=root, env=env)
+    assert synced.code == 0, synced
+    assert f"Creating .venv with Python {minor}." in synced.err, synced
+    assert "python3 on PATH" in synced.err
+    config = (root / ".venv" / "pyvenv.cfg").read_text()
+    assert re.search(rf"^version(_info)? = {re.escape(minor)}\.", config, re.M), config
