@@ -3,9 +3,11 @@ does, and an install that waited for another one plans again against what it lef
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from cloche.adapters.install import env_lock, install
 from cloche.adapters.python.discovery import find_interpreter
@@ -81,3 +83,20 @@ def test_an_unknown_extra_warns_as_pip_does(tmp_path: Path, index_server: IndexS
     assert "six 1.17.0 does not provide the extra 'nosuchextra'" in result.err
     assert result.err.count("does not provide the extra") == 1, result.err
     assert installed(venv) == {"six": "1.17.0", "lib": "1.0", "speedups": "1.0"}
+
+
+def test_a_hash_of_the_sdist_alone_chooses_the_sdist(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
+    wheel = index_server.add_wheel("alpha", "1.0")
+    sdist = index_server.add_sdist("alpha", "1.0")
+    digest = hashlib.sha256(sdist.read_bytes()).hexdigest()
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(f"alpha==1.0 --hash=sha256:{digest}\n")
+    venv = tmp_path / "venv"
+    assert cloche("venv", venv).code == 0
+    result = pip(index_server, venv, "install", "--require-hashes", "-r", requirements)
+    assert result.code == 0, result
+    assert installed(venv) == {"alpha": "1.0"}
+    assert index_server.requests_to(urlsplit(index_server.file_url(sdist.name)).path)
+    assert not index_server.requests_to(urlsplit(index_server.file_url(wheel.name)).path)

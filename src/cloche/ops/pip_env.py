@@ -223,6 +223,9 @@ class _Request:
             prerelease=self.settings.prerelease,
             no_binary=asked.files.no_binary if asked.files else frozenset(),
             only_binary=asked.files.only_binary if asked.files else frozenset(),
+            hashes=tuple((n, frozenset(v)) for n, v in _hashes_by_name(asked).items() if v)
+            if self.require_hashes
+            else (),
         )
 
     def from_store(self, store: Store) -> StoredAnswer | None:
