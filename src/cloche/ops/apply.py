@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -10,6 +11,7 @@ from cloche.adapters.install import EnvLayout, InstallRequest, env_lock, install
 from cloche.config import Settings
 from cloche.core.plan import Present, removals_now
 from cloche.core.report import NullReporter, Reporter
+from cloche.errors import InstallError
 from cloche.ops.plan import Plan, present_in
 
 if TYPE_CHECKING:
@@ -55,7 +57,7 @@ def apply(
             requests.append(InstallRequest(wheel=stored, requested=want.requested))
         else:
             requests.append(prepared[id(want)])
-    with env_lock(layout, waiting_notice(layout, reporter)):
+    with explained_os_errors(layout), env_lock(layout, waiting_notice(layout, reporter)):
         # What is installed is read again under the lock: another process may have
         # changed the env since the plan was made.
         present = present_in(layout)
@@ -75,6 +77,30 @@ def apply(
         for want, request in zip(plan.install, requests, strict=True)
     )
     return replace(plan, install=done)
+
+
+@contextmanager
+def explained_os_errors(layout: EnvLayout) -> Iterator[None]:
+    """An install's OS error (no permission, read-only, something in the way) says
+    which path and what to do, whether the transaction wrapped it or it came earlier
+    (the env lock)."""
+    from cloche.core.os_errors import os_error_hint, os_error_text
+
+    try:
+        yield
+    except InstallError as exc:
+        cause = exc.__cause__
+        hint = os_error_hint(cause) if isinstance(cause, OSError) else None
+        if hint is None or exc.hint is not None:
+            raise
+        raise InstallError(exc.message, hint=hint) from cause
+    except OSError as exc:
+        hint = os_error_hint(exc)
+        if hint is None:
+            raise
+        raise InstallError(
+            f"cannot change the environment {layout.data}: {os_error_text(exc)}", hint=hint
+        ) from exc
 
 
 def _versions(present: Sequence[Present[InstalledDist]]) -> set[tuple[str, str]]:
