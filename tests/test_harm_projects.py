@@ -13,6 +13,7 @@ import pytest
 from packaging.version import Version
 
 from tests.support.cli import Result, cloche
+from tests.support.dists import make_source_tree
 from tests.support.index_server import IndexServer
 
 
@@ -108,3 +109,27 @@ def test_sync_after_import_uses_python3_on_path_and_says_which(
     assert "python3 on PATH" in synced.err
     config = (root / ".venv" / "pyvenv.cfg").read_text()
     assert re.search(rf"^version(_info)? = {re.escape(minor)}\.", config, re.M), config
+
+
+def test_dynamic_dependencies_come_from_the_build_backend(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
+    """``dynamic = ["dependencies"]``: the backend's prepare_metadata_for_build_wheel
+    says what they are (as setuptools does reading requirements.txt), and they are
+    locked and installed."""
+    index_server.add_wheel("alpha", "1.0", requires=["beta"])
+    index_server.add_wheel("beta", "2.0")
+    root = make_source_tree(
+        tmp_path, "demo", "0.1", requires=["alpha==1.0"], dynamic=["Requires-Dist"]
+    )
+    pyproject = root / "pyproject.toml"
+    assert "dynamic = [" in pyproject.read_text() and "\ndependencies" not in pyproject.read_text()
+    with pyproject.open("a") as fh:
+        fh.write(f'requires-python = ">=3.9"\n\n[tool.cloche]\nindex-url = "{index_server.url}"\n')
+    locked = _ok("lock", cwd=root)
+    assert "Read 1 dependencies from the build backend" in locked.err, locked
+    assert 'name = "alpha"' in (root / "pylock.toml").read_text()
+    assert 'name = "beta"' in (root / "pylock.toml").read_text()
+    assert _ok("lock", "--check", cwd=root).code == 0  # the lock is fresh as read
+    _ok("sync", cwd=root)
+    assert _installed(root) == {"alpha": "1.0", "beta": "2.0", "demo": "0.1"}
