@@ -6,6 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from cloche.core.os_errors import os_error_hint
 from cloche.errors import ClocheError
 
 
@@ -25,4 +26,5 @@ def atomic_write_text(path: Path, text: str) -> None:
             Path(tmp).unlink(missing_ok=True)
             raise
     except OSError as exc:
-        raise ClocheError(f"cannot write {path}: {exc.strerror or exc}") from None
+        hint = os_error_hint(exc, path)
+        raise ClocheError(f"cannot write {path}: {exc.strerror or exc}", hint=hint) from None

@@ -23,15 +23,18 @@ def sync_now(
     *,
     offline: bool | None = None,
     find_links: tuple[str, ...] | None = None,
+    exact: bool = True,
 ) -> SyncResult:
-    """The slow path: lock if needed, install, stamp; prints what changed."""
+    """The slow path: lock if needed, install, stamp; prints what changed. Not
+    ``exact`` (``run``): what the lock does not select stays installed."""
     from cloche.ops.project.environment import find_project
     from cloche.ops.sync import LockMode, sync_project
 
     spec = find_project()
     settings = project_settings(state, spec, offline=offline, find_links=find_links)
     try:
-        result = sync_project(state.services(settings), spec, selection, LockMode(mode))
+        services = state.services(settings)
+        result = sync_project(services, spec, selection, LockMode(mode), exact=exact)
     finally:
         state.reporter.close()
     _print_sync(state, result.plan)

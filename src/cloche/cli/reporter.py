@@ -21,33 +21,19 @@ class ConsoleReporter:
         self._bar_ids: dict[int, Any] = {}
         self._open = 0
 
-    def started(self, task: str, total: int | None = None) -> int:
+    def started(self, task: str, total: int | None = None, *, unit: str = "") -> int:
         with self._lock:
             self._next_id += 1
             task_id = self._next_id
             if self._use_bars:
                 if self._progress is None:
                     from rich.console import Console
-                    from rich.progress import (
-                        BarColumn,
-                        MofNCompleteColumn,
-                        Progress,
-                        SpinnerColumn,
-                        TextColumn,
-                        TimeElapsedColumn,
-                    )
 
-                    self._progress = Progress(
-                        SpinnerColumn(),
-                        TextColumn("{task.description}"),
-                        BarColumn(),
-                        MofNCompleteColumn(),
-                        TimeElapsedColumn(),
-                        console=Console(stderr=True),
-                        transient=True,
-                    )
+                    from cloche.cli.progress_columns import progress
+
+                    self._progress = progress(Console(stderr=True))
                     self._progress.start()
-                self._bar_ids[task_id] = self._progress.add_task(task, total=total)
+                self._bar_ids[task_id] = self._progress.add_task(task, total=total, unit=unit)
                 self._open += 1
             elif self.verbosity >= 1:
                 click.echo(f"{task}...", err=True)

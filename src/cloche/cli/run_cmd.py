@@ -20,6 +20,12 @@ from cloche.cli.project_options import lock_mode, selection_from, selection_opti
 @click.option("--locked", is_flag=True, help="Fail if pylock.toml is out of date.")
 @click.option("--no-sync", is_flag=True, help="Run in .venv as it is, without syncing.")
 @click.option(
+    "--exact",
+    is_flag=True,
+    help="Also remove packages the lock does not select (installed by hand, or by an "
+    "earlier --extra), as 'cloche sync' does; by default they stay.",
+)
+@click.option(
     "-n", "--name", "env_name", default=None, metavar="NAME", help="Run in this named environment."
 )
 @selection_options
@@ -34,6 +40,7 @@ def command(
     frozen: bool,
     locked: bool,
     no_sync: bool,
+    exact: bool,
     env_name: str | None,
     **kwargs: Any,
 ) -> None:
@@ -58,7 +65,7 @@ def command(
     state = app(ctx)
     mode = lock_mode(frozen, locked)
     selection = selection_from(kwargs)
-    synced = check_stamp(Path.cwd(), selection, need_fresh=not frozen)
+    synced = check_stamp(Path.cwd(), selection, need_fresh=not frozen, exact=exact)
     if synced is not None:
         venv = synced.venv
     elif no_sync:
@@ -71,7 +78,7 @@ def command(
     else:
         from cloche.cli.project_sync import sync_now
 
-        result = sync_now(state, selection, mode)
+        result = sync_now(state, selection, mode, exact=exact)
         venv = Path(result.interpreter.prefix)
     state.close()  # a --no-cache cache goes now: this process becomes COMMAND
     sys.exit(run_in(venv, argv))

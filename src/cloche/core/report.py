@@ -8,8 +8,9 @@ from typing import Protocol
 class Reporter(Protocol):
     """Progress and messages from ops; the CLI renders them, tests record them."""
 
-    def started(self, task: str, total: int | None = None) -> int:
-        """A task begins; returns an id for ``advanced`` / ``finished``."""
+    def started(self, task: str, total: int | None = None, *, unit: str = "") -> int:
+        """A task begins; returns an id for ``advanced`` / ``finished``. ``unit`` "B":
+        ``total`` and the amounts are bytes (a download: shown with percent and speed)."""
         ...
 
     def advanced(self, task_id: int, amount: int = 1) -> None: ...
@@ -30,7 +31,7 @@ class Reporter(Protocol):
 class NullReporter:
     """A reporter that drops everything."""
 
-    def started(self, task: str, total: int | None = None) -> int:
+    def started(self, task: str, total: int | None = None, *, unit: str = "") -> int:
         return 0
 
     def advanced(self, task_id: int, amount: int = 1) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from email.parser import BytesHeaderParser
 from pathlib import Path
@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from packaging.version import Version
 
-from cloche.adapters.install import InstalledDist, check, installed_distributions
+from cloche.adapters.install import EnvLayout, InstalledDist, check, installed_distributions
 from cloche.core.dep_graph import Graph, Root
 from cloche.core.direct_url import recorded_url
 from cloche.core.models import Interpreter, NormalizedName, normalize
@@ -225,6 +225,43 @@ def env_graph(interpreter: Interpreter) -> Graph:
 
 def check_env(interpreter: Interpreter) -> list[str]:
     return check(layout_for(interpreter), dict(interpreter.marker_env))
+
+
+def broken_by(
+    layout: EnvLayout, markers: Mapping[str, str], changed: Collection[NormalizedName]
+) -> list[str]:
+    """``pip check``'s lines that involve ``changed``: a changed package's unmet
+    requirements, and the packages whose requirement a changed one no longer meets
+    (what pip warns about after an install)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    dists = installed_distributions(layout)
+    by_name = {normalize(d.name): d for d in dists}
+    environment = {**markers, "extra": ""}
+    problems = []
+    for dist in dists:
+        for line in dist.requires:
+            try:
+                req = Requirement(line)
+            except InvalidRequirement:
+                continue
+            name = normalize(req.name)
+            if name not in changed and normalize(dist.name) not in changed:
+                continue
+            if req.marker is not None and not req.marker.evaluate(environment):
+                continue
+            found = by_name.get(name)
+            wanted = f"{req.name}{req.specifier}"
+            if found is None:
+                problems.append(
+                    f"{dist.name} {dist.version} requires {wanted}, which is not installed"
+                )
+            elif not req.specifier.contains(found.version, prereleases=True):
+                problems.append(
+                    f"{dist.name} {dist.version} requires {wanted}, "
+                    f"but {found.name} {found.version} is installed"
+                )
+    return problems
 
 
 def _requirement_names(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +15,7 @@ from cloche.core.lock.inputs import is_fresh
 from cloche.core.lock.model import build_lock
 from cloche.core.lock.toml_reader import parse_lock
 from cloche.core.lock.toml_writer import dump_lock
-from cloche.core.models import Interpreter, NormalizedName, Resolution, normalize
+from cloche.core.models import Interpreter, Metadata, NormalizedName, Resolution, normalize
 from cloche.core.project.roots import requirements_for
 from cloche.core.project.spec import LOCKFILE, ProjectSpec
 from cloche.core.report import Reporter
@@ -123,7 +123,6 @@ def lock_project(
     unknown = sorted(request.upgrade_packages - set(known))
     if unknown and previous is not None:
         raise UsageError(f"cannot upgrade {unknown[0]!r}: it is not in {LOCKFILE}")
-    requirements = requirements_for(spec, all_groups=True, all_extras=True)
     if isinstance(interpreter, Interpreter) or needs_interpreter(spec):
         interpreter = interpreter if isinstance(interpreter, Interpreter) else interpreter()
         python = lock_python(spec, interpreter)
@@ -141,6 +140,8 @@ def lock_project(
     hashes: dict[str, str] = {}
     # One set of sources for every target: each index page is fetched once.
     sources = services.sources(interpreter)
+    spec = with_backend_dependencies(spec, sources.trees.url_metadata, reporter)
+    requirements = requirements_for(spec, all_groups=True, all_extras=True)
     for target in targets:
         try:
             resolutions.append(resolve(requirements, sources.finder, target, options, reporter))
@@ -155,6 +156,33 @@ def lock_project(
 
     lock = build_lock(spec, resolutions, settings.index_urls, archive_sha256)
     return LockResult(lock, dump_lock(lock), tuple(resolutions), hashes)
+
+
+def with_backend_dependencies(
+    spec: ProjectSpec, metadata: Callable[[str], Metadata], reporter: Reporter
+) -> ProjectSpec:
+    """``spec`` with the dependencies its build backend gives, when ``[project] dynamic``
+    names them (setuptools reading requirements.txt, hatch, pdm): what the backend's
+    ``prepare_metadata_for_build_wheel`` says, extras' requirements left out."""
+    if "dependencies" not in spec.dynamic:
+        return spec
+    if spec.dependencies:
+        raise ProjectError(
+            "pyproject.toml lists [project] dependencies and also names them in "
+            "[project] dynamic; keep one of the two"
+        )
+    given = metadata(spec.root.resolve().as_uri())
+    dependencies = tuple(
+        req
+        for req in given.requires_dist
+        if req.marker is None or "extra" not in str(req.marker)
+        if normalize(req.name) != normalize(spec.name or "")
+    )
+    reporter.info(
+        f"Read {len(dependencies)} dependencies from the build backend "
+        "(pyproject.toml names them in [project] dynamic)"
+    )
+    return replace(spec, dependencies=dependencies)
 
 
 def _for_target(exc: ClocheError, platform: str) -> ClocheError:

@@ -19,7 +19,7 @@ from cloche.core.plan import Present
 from cloche.core.report import NullReporter, Reporter
 from cloche.core.resolver import ResolveOptions, resolve
 from cloche.errors import HashMismatchError, RequirementError
-from cloche.ops.apply import apply, waiting_notice
+from cloche.ops.apply import StalePlan, apply, waiting_notice
 from cloche.ops.finder.stored import StoredAnswer, stored_resolution
 from cloche.ops.finder.views import install_view
 from cloche.ops.layouts import layout_for, prefix_layout, target_layout
@@ -84,11 +84,54 @@ def install_requirements(
         settings_with_file_options(services.settings, asked.files, options.explicit_flags)
     )
     layout = _layout(interpreter, options, services.settings)
-    request = _Request(interpreter, asked, options, services.settings, exact, present_in(layout))
+    for attempt in range(_PLAN_ATTEMPTS):
+        present = present_in(layout)
+        request = _Request(interpreter, asked, options, services.settings, exact, present)
+        last = attempt == _PLAN_ATTEMPTS - 1
+        try:
+            plan = _install_once(
+                services, request, layout, planned_against=None if last else present
+            )
+        except StalePlan:
+            services.reporter.debug("the environment changed while waiting for it: planning again")
+            continue
+        if not exact and not options.dry_run and not plan.is_noop:
+            _warn_broken(services.reporter, layout, interpreter, plan)
+        return plan
+    raise AssertionError("unreachable: the last attempt does not check for a stale plan")
+
+
+_PLAN_ATTEMPTS = 3
+"""How often an install plans again when another process changed the env first."""
+
+
+def _warn_broken(
+    reporter: Reporter, layout: EnvLayout, interpreter: Interpreter, plan: Plan
+) -> None:
+    """What pip says after an install: the requirements of installed packages that
+    the changed packages no longer meet."""
+    from cloche.ops.inspect import broken_by
+
+    changed = {w.name for w in plan.install} | {p.name for p in plan.remove}
+    for line in broken_by(layout, dict(interpreter.marker_env), changed):
+        reporter.warning(f"{line} (the install changed that; 'cloche pip check' lists all)")
+
+
+def _install_once(
+    services: Services,
+    request: _Request,
+    layout: EnvLayout,
+    *,
+    planned_against: Sequence[Present[InstalledDist]] | None,
+) -> Plan:
+    """Plan from the store, else resolve with the index, then apply (one attempt)."""
+    interpreter, asked = request.interpreter, request.asked
     answer = request.from_store(services.store)
     if answer is not None:
         services.reporter.debug("every pin answered from the cache, no index request")
-        return _carry_out(services, request, layout, answer.resolution, None, answer.files.wheel)
+        return _carry_out(
+            services, request, layout, answer.resolution, None, answer.files.wheel, planned_against
+        )
     sources = services.sources(interpreter, src_dir=request.src_dir)
     if asked.unnamed:
         request = request.named([sources.finder.project_name(u.url) for u in asked.unnamed])
@@ -102,7 +145,9 @@ def install_requirements(
             services.reporter,
         )
         stored = services.store.unpacked_dist
-        return _carry_out(services, request, layout, resolution, sources.preparer, stored)
+        return _carry_out(
+            services, request, layout, resolution, sources.preparer, stored, planned_against
+        )
 
 
 def _carry_out(
@@ -112,13 +157,14 @@ def _carry_out(
     resolution: Resolution,
     preparer: Preparer | None,
     stored: Callable[[DistFile], UnpackedWheel | None],
+    planned_against: Sequence[Present[InstalledDist]] | None,
 ) -> Plan:
     """Plan ``resolution`` against the env and apply it (unless a dry run or a no-op)."""
     plan = request.plan(resolution, layout, stored)
     if request.options.dry_run or plan.is_noop:
         return plan
     make = (lambda: preparer) if preparer is not None else None
-    return apply(layout, plan, make, services.settings, services.reporter)
+    return apply(layout, plan, make, services.settings, services.reporter, planned_against)
 
 
 @contextmanager
@@ -178,6 +224,9 @@ class _Request:
             prerelease_mode=self.settings.prerelease_mode,
             no_binary=asked.files.no_binary if asked.files else frozenset(),
             only_binary=asked.files.only_binary if asked.files else frozenset(),
+            hashes=tuple((n, frozenset(v)) for n, v in _hashes_by_name(asked).items() if v)
+            if self.require_hashes
+            else (),
         )
 
     def from_store(self, store: Store) -> StoredAnswer | None:

@@ -142,8 +142,10 @@ def write_stamp(
     fresh: bool,
     python: str,
     site_dirs: Sequence[str],
+    exact: bool = True,
 ) -> None:
-    """Record a successful sync. ``site_dirs`` are the env's purelib/platlib directories."""
+    """Record a successful sync. ``site_dirs`` are the env's purelib/platlib directories;
+    ``exact``: the sync removed what the lock does not select (``run`` does not)."""
     unique = list(dict.fromkeys(os.path.realpath(d) for d in site_dirs))
     for directory in unique:
         # Python creates site-packages/__pycache__ on the first import of a top-level
@@ -155,6 +157,7 @@ def write_stamp(
     data = {
         "key": inputs.key(selection),
         "fresh": fresh,
+        "exact": exact,
         "python": python,
         "site": unique,
         "signature": signature,
@@ -183,11 +186,14 @@ class Synced:
     python: str
 
 
-def check_stamp(start: Path, selection: Selection, *, need_fresh: bool) -> Synced | None:
+def check_stamp(
+    start: Path, selection: Selection, *, need_fresh: bool, exact: bool = True
+) -> Synced | None:
     """The project around ``start`` if its env is known to match, else None (do a real sync).
 
     Reads pyproject.toml, pylock.toml and the stamp, and stats site-packages; nothing else.
-    ``need_fresh``: only a stamp written with a lock that was fresh counts.
+    ``need_fresh``: only a stamp written with a lock that was fresh counts; ``exact``:
+    only a stamp of a sync that removed what the lock does not select counts.
     """
     root = _stamped_root(start)
     if root is None:
@@ -198,6 +204,8 @@ def check_stamp(start: Path, selection: Selection, *, need_fresh: bool) -> Synce
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or (need_fresh and data.get("fresh") is not True):
+        return None
+    if exact and data.get("exact", True) is not True:
         return None
     site = data.get("site")
     python = data.get("python")

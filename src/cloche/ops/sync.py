@@ -84,12 +84,16 @@ def sync_project(
     spec: ProjectSpec,
     selection: Selection,
     mode: LockMode = LockMode.AUTO,
+    *,
+    exact: bool = True,
 ) -> SyncResult:
-    """Lock if needed, then install exactly the lock's selection into ``.venv``."""
+    """Lock if needed, then install the lock's selection into ``.venv``: exactly (what
+    the lock does not select is removed), or with ``exact=False`` (``cloche run``, as
+    ``uv run``) keeping what was installed by hand."""
     inputs = Inputs.read(spec.root)
     interpreter = ensure_venv(spec, services.settings.cache_dir, services.reporter)
     lock, inputs, fresh, relocked = current_lock(services, spec, interpreter, mode, inputs)
-    plan = install_lock(services, lock, interpreter, selection, spec)
+    plan = install_lock(services, lock, interpreter, selection, spec, exact=exact)
     scheme = interpreter.scheme
     write_stamp(
         inputs,
@@ -97,6 +101,7 @@ def sync_project(
         fresh=fresh,
         python=interpreter.executable,
         site_dirs=[scheme["purelib"], scheme["platlib"]],
+        exact=exact,
     )
     return SyncResult(plan=plan, interpreter=interpreter, relocked=relocked)
 
@@ -110,8 +115,10 @@ def install_lock(
     *,
     lock_dir: Path | None = None,
     layout: EnvLayout | None = None,
+    exact: bool = True,
 ) -> Plan:
-    """Install what ``lock`` selects for ``interpreter``, removing everything else.
+    """Install what ``lock`` selects for ``interpreter``, removing everything else
+    (unless not ``exact``).
 
     ``layout`` replaces the interpreter's own (an env built in one place for another).
 
@@ -136,7 +143,7 @@ def install_lock(
             present = {p.name: p.version for p in present_in(layout)}
         wanted.append(_project_itself(spec, present))
     check_wheels_fit(wanted, interpreter)
-    plan = plan_for(layout, wanted, services.store.unpacked_dist, exact=True)
+    plan = plan_for(layout, wanted, services.store.unpacked_dist, exact=exact)
     if plan.is_noop:
         return plan
     clear_stamp(spec.root)

@@ -152,7 +152,7 @@ class Downloader:
 
         def on_start(total: int | None) -> None:
             if not task:
-                task.append(self._reporter.started(f"Downloading {filename}", total))
+                task.append(self._reporter.started(f"Downloading {filename}", total, unit="B"))
 
         def write(chunk: bytes) -> None:
             hasher.update(chunk)

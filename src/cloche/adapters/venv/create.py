@@ -19,6 +19,7 @@ import os
 
 import cloche
 from cloche.adapters.venv.activate import ActivationContext, write_activation_scripts
+from cloche.core.os_errors import os_error_hint, os_error_text
 from cloche.errors import UnusableEnvError
 
 TYPE_CHECKING = False  # typing itself is not imported at run time (start-up cost)
@@ -97,7 +98,10 @@ def _populate(
         with open(os.path.join(venv_dir, ".gitignore"), "w", encoding="utf-8") as fh:
             fh.write("# Created by cloche automatically.\n*\n")
     except OSError as exc:
-        raise UnusableEnvError(f"cannot create virtual environment at {venv_dir}: {exc}") from None
+        raise UnusableEnvError(
+            f"cannot create virtual environment at {venv_dir}: {os_error_text(exc)}",
+            hint=os_error_hint(exc),
+        ) from None
     name = os.path.basename(venv_dir)
     write_activation_scripts(
         str(base["stdlib"]),
@@ -128,7 +132,9 @@ def _prepare_directory(
         try:
             os.makedirs(venv_dir)
         except OSError as exc:
-            raise UnusableEnvError(f"cannot create {venv_dir}: {exc}") from None
+            raise UnusableEnvError(
+                f"cannot create {venv_dir}: {os_error_text(exc)}", hint=os_error_hint(exc)
+            ) from None
         return
     try:
         entries = [os.path.join(venv_dir, name) for name in os.listdir(venv_dir)]

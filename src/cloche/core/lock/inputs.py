@@ -38,6 +38,11 @@ def inputs_hash(spec: ProjectSpec, index_urls: Sequence[str]) -> str:
         "python": spec.python or "",
         "index-urls": [strip_credentials(url).rstrip("/") for url in index_urls],
     }
+    if "dependencies" in spec.dynamic:
+        # The backend gives them (from requirements.txt, say): the same inputs whether
+        # or not they were read yet. Only when used, so older locks keep their hash.
+        data["dependencies"] = []
+        data["dynamic"] = sorted(spec.dynamic)
     if spec.sources:  # only when used, so older locks keep their hash
         data["sources"] = {
             str(name): [source.path, source.editable]

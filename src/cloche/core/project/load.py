@@ -106,6 +106,7 @@ def load_project(root: Path) -> ProjectSpec:
         buildable=isinstance(data.get("build-system"), Mapping) and name is not None,
         sources=MappingProxyType(sources),
         index_sources=MappingProxyType(index_sources),
+        dynamic=frozenset(reader.strings(project.get("dynamic", []), "project.dynamic")),
     )
 
 

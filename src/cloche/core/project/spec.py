@@ -75,6 +75,9 @@ class ProjectSpec:
     """The project has a ``[build-system]``: ``sync`` installs it into the env, editable."""
     sources: Mapping[NormalizedName, PathSource] = field(default_factory=_no_sources)
     """``[tool.cloche.sources]``: local directories for dependencies named by name."""
+    dynamic: frozenset[str] = frozenset()
+    """``[project] dynamic``: the fields the build backend gives (``dependencies``:
+    locking asks the backend's ``prepare_metadata_for_build_wheel`` for them)."""
     index_sources: Mapping[NormalizedName, str] = field(default_factory=_no_index_sources)
     """``[tool.cloche.sources] torch = { index = "pytorch" }``: the name of the
     ``[[tool.cloche.index]]`` a dependency comes from (and only from)."""

@@ -64,8 +64,14 @@ class Lookahead:
             known = self._tables.get(name)
         if known is not None and known[0] is files:
             return known[1]
+        options = self._options
         table = ReleaseTable(
-            name, files, self._target, self._priority, self._options.file_policy(name)
+            name,
+            files,
+            self._target,
+            self._priority,
+            options.file_policy(name),
+            options.allowed_sha256(name),
         )
         with self._lock:
             self._tables[name] = (files, table)

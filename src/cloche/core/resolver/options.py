@@ -46,12 +46,22 @@ class ResolveOptions:
     """Normalized names (or ``ALL``) that must come from a wheel."""
     max_rounds: int = DEFAULT_MAX_ROUNDS
     """Give up after this many resolver rounds (each pins or backtracks once)."""
+    hashes: tuple[tuple[NormalizedName, frozenset[str]], ...] = ()
+    """--require-hashes: the sha256 values each package's file may have. A release's
+    file is chosen among those (a hash of the sdist alone chooses the sdist)."""
 
     def preferred(self) -> dict[NormalizedName, Version]:
         """The preferences still in force after ``upgrade`` / ``upgrade_packages``."""
         if self.upgrade:
             return {}
         return {n: v for n, v in self.preferences if n not in self.upgrade_packages}
+
+    def allowed_sha256(self, name: NormalizedName) -> frozenset[str]:
+        """The sha256 values ``name``'s file may have; empty: any."""
+        for known, values in self.hashes:
+            if known == name:
+                return values
+        return frozenset()
 
     def file_policy(self, name: NormalizedName) -> FilePolicy:
         """A name listed explicitly beats ``ALL``; listed in both sets, no_binary wins."""

@@ -7,6 +7,7 @@ the ``NeedTrail``'s.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,7 @@ from packaging.version import Version
 from resolvelib import AbstractProvider
 
 from cloche.core.finder import PackageFinder
-from cloche.core.models import DistFile, Metadata, NormalizedName, Target
+from cloche.core.models import DistFile, Metadata, NormalizedName, Target, normalize
 from cloche.core.report import Reporter
 from cloche.core.resolver.catalog import Catalog
 from cloche.core.resolver.deadends import DeadEnds
@@ -287,9 +288,22 @@ def _needs_of(
 
 
 def _warn_missing_extras(candidate: Candidate, metadata: Metadata, reporter: Reporter) -> None:
-    if not metadata.provides_extras:
-        return
-    for extra in sorted(candidate.extras - metadata.provides_extras):
+    """pip's warning for ``name[x]`` where ``name`` has no extra ``x``. Metadata that
+    declares no Provides-Extra (older generators) still names its extras in markers."""
+    provided = metadata.provides_extras | _extras_in_markers(metadata)
+    for extra in sorted(candidate.extras - provided):
         reporter.warning(
             f"{candidate.name} {candidate.version} does not provide the extra '{extra}'"
         )
+
+
+_EXTRA_IN_MARKER = re.compile(r"""extra\s*==\s*["']([^"']+)["']""")
+
+
+def _extras_in_markers(metadata: Metadata) -> frozenset[NormalizedName]:
+    return frozenset(
+        normalize(found)
+        for req in metadata.requires_dist
+        if req.marker is not None
+        for found in _EXTRA_IN_MARKER.findall(str(req.marker))
+    )

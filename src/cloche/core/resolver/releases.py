@@ -90,8 +90,13 @@ def _release(
     target: Target,
     priority: Mapping[str, int],
     policy: FilePolicy,
+    allowed_sha256: frozenset[str],
 ) -> Release:
     fitting = [f for f in files if _python_ok(f, target.python_version)]
+    if allowed_sha256 and any(f.sha256 in allowed_sha256 for f in fitting):
+        # --hash values name the files that may be installed (pip and uv agree): a
+        # hash of the sdist alone chooses the sdist over a better-ranked wheel.
+        fitting = [f for f in fitting if f.sha256 in allowed_sha256]
     if not fitting:
         return Release(version, files, None, excluded=Exclusion.REQUIRES_PYTHON)
     ranked = [(rank, f) for f in fitting if (rank := _rank(f, priority, policy)) is not None]
@@ -136,9 +141,11 @@ class ReleaseTable:
         target: Target,
         ranks: Mapping[str, int],
         policy: FilePolicy,
+        allowed_sha256: frozenset[str] = frozenset(),
     ) -> None:
         self._target = target
         self._policy = policy
+        self._allowed_sha256 = allowed_sha256
         self._priority = ranks
         if not isinstance(files, FileListing) or files.name != name:
             files = FileListing.of(name, tuple(files))
@@ -153,7 +160,12 @@ class ReleaseTable:
         judged = self._judged.get(version)
         if judged is None:
             judged = _release(
-                version, self._listing.group(version), self._target, self._priority, self._policy
+                version,
+                self._listing.group(version),
+                self._target,
+                self._priority,
+                self._policy,
+                self._allowed_sha256,
             )
             self._judged[version] = judged
         return judged

@@ -224,8 +224,9 @@ class _Picker:
         files = self._stored.files(name, spec)
         if not files:
             return None
-        policy = self._options.file_policy(name)
-        return best_release(ReleaseTable(name, files, self._target, self._ranks, policy), spec)
+        policy, hashes = self._options.file_policy(name), self._options.allowed_sha256(name)
+        table = ReleaseTable(name, files, self._target, self._ranks, policy, hashes)
+        return best_release(table, spec)
 
 
 def _dependencies(

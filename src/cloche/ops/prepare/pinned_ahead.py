@@ -58,8 +58,9 @@ class PinnedWheelsAhead:
         spec = self._pins.get(name)
         if spec is not None:
             policy = self._options.file_policy(name)
+            hashes = self._options.allowed_sha256(name)
             release = best_release(
-                ReleaseTable(name, files, self._target, self._ranks, policy), spec
+                ReleaseTable(name, files, self._target, self._ranks, policy, hashes), spec
             )
             chosen = release.chosen if release is not None else None
             allowed = self._allowed.get(name)

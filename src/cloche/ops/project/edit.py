@@ -286,16 +286,22 @@ def _read_or_none(path: Path) -> bytes | None:
 
 def _write(path: Path, data: bytes) -> None:
     """Atomic: readers see the old file or the new one, never half of one."""
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    from cloche.core.os_errors import os_error_hint
+
+    temporary = ""
     try:
+        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
         Path(temporary).chmod(mode)
         Path(temporary).replace(path)
     except OSError as exc:
-        Path(temporary).unlink(missing_ok=True)
-        raise ClocheError(f"cannot write {path}: {exc.strerror or exc}") from None
+        if temporary:
+            Path(temporary).unlink(missing_ok=True)
+        hint = os_error_hint(exc, path)
+        raise ClocheError(f"cannot write {path}: {exc.strerror or exc}", hint=hint) from None
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        if temporary:
+            Path(temporary).unlink(missing_ok=True)
         raise

@@ -62,9 +62,15 @@ def _venv_interpreter(spec: ProjectSpec, cache_dir: Path) -> Interpreter | None:
 
 
 def base_interpreter(spec: ProjectSpec, cache_dir: Path) -> Interpreter:
-    """The interpreter the project's venv is (or would be) made from."""
+    """The interpreter the project's venv is (or would be) made from: the project's
+    Python pin, else the one ``python3`` runs (as ``init`` chooses) when it fits
+    requires-python, else the highest that fits."""
     from cloche.adapters.python.discovery import find_interpreter
 
+    if spec.python is None:
+        default = find_interpreter(None, cache_dir=cache_dir)
+        if _fits(spec, default):
+            return default
     request = python_request(spec)
     found = find_interpreter(request, cache_dir=cache_dir)
     if not _fits(spec, found):
@@ -105,7 +111,9 @@ def ensure_venv(
             f"Re-creating {VENV_NAME}: Python {existing.version} does not fit the project"
         )
     else:
-        reporter.info(f"Creating {VENV_NAME} with Python {base.version}")
+        reporter.info(
+            f"Creating {VENV_NAME} with Python {base.version} ({_why(spec, base, cache_dir)})"
+        )
     return create_venv(
         path,
         base,
@@ -113,6 +121,17 @@ def ensure_venv(
         clear=existing is not None or path.exists(),
         cache_dir=cache_dir,
     )
+
+
+def _why(spec: ProjectSpec, base: Interpreter, cache_dir: Path) -> str:
+    """Which Python ``ensure_venv`` chose, and why (as the user would check it)."""
+    from cloche.adapters.python.discovery import find_interpreter
+
+    if spec.python is not None:
+        return f"{base.executable}, the project's Python {spec.python}"
+    if find_interpreter(None, cache_dir=cache_dir).executable == base.executable:
+        return f"{base.executable}, python3 on PATH"
+    return f"{base.executable}, the highest found for requires-python {spec.requires_python}"
 
 
 def needs_interpreter(spec: ProjectSpec) -> bool:
