@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cloche.cli.project_options import project_settings
+from cloche.cli.lock_choice import NO_CHOICE, LockChoice, project_lock, say
 
 if TYPE_CHECKING:
     from cloche.cli.context import AppContext
@@ -22,15 +22,16 @@ def sync_now(
     mode: str,
     *,
     offline: bool | None = None,
+    choice: LockChoice = NO_CHOICE,
 ) -> SyncResult:
     """The slow path: lock if needed, install, stamp; prints what changed."""
-    from cloche.ops.project.environment import find_project
     from cloche.ops.sync import LockMode, sync_project
 
-    spec = find_project()
-    settings = project_settings(state, spec, offline=offline)
+    project = project_lock(state, choice, offline=offline)
+    say(state, project)
     try:
-        result = sync_project(state.services(settings), spec, selection, LockMode(mode))
+        services = state.services(project.settings)
+        result = sync_project(services, project.spec, selection, LockMode(mode))
     finally:
         state.reporter.close()
     _print_sync(state, result.plan)
