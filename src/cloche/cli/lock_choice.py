@@ -38,7 +38,9 @@ class LockChoice:
         name = self.lock or self.accelerator
         if name is None or name.strip().lower() == "auto":
             return None
-        return f"pylock.{name.strip().lower() if self.lock is None else name}.toml"
+        if self.lock is None:
+            name = name.strip().lower().replace(".", "-")  # ops.named_locks.lock_name_for
+        return f"pylock.{name}.toml"
 
     @property
     def needs_detection(self) -> bool:

@@ -30,7 +30,18 @@ from cloche.ops.accelerated import (
     torch_series,
 )
 
-_NAMED = re.compile(r"^pylock\.([^.\\/]+)\.toml$")
+_NAMED = re.compile(r"^pylock\.([^.\\/]+)\.toml$")  # PEP 751: no dot in the name
+
+
+def lock_name_for(variant: str) -> str:
+    """The named lock of a variant: ``cu128`` -> ``cu128``, ``rocm6.4`` -> ``rocm6-4``
+    (PEP 751 allows no dot in a lock's name)."""
+    return variant.replace(".", "-")
+
+
+def variant_of(lock_name: str, variants: tuple[str, ...]) -> str | None:
+    """The variant a named lock is for, or None when its name is no variant's."""
+    return next((v for v in variants if lock_name_for(v) == lock_name), None)
 
 
 class LockRefused(UsageError):
@@ -59,24 +70,28 @@ def pick_lock(
 
     if lock is not None:
         if lock != lock.strip() or not lock or not _NAMED.match(lock_file_name(lock)):
-            raise UsageError(f"--lock {lock!r} is no lock name (pylock.<name>.toml)")
+            raise UsageError(
+                f"--lock {lock!r} is no lock name: PEP 751 names pylock.<name>.toml, "
+                "with no dot or slash in <name> (pylock.rocm6-4.toml is --accelerator rocm6.4)"
+            )
         return lock
     if accelerator is not None:
         catalog = load_catalog(settings)
         forced = check_accelerator(catalog, accelerator, "--accelerator")
-        if forced is not None:
-            return forced
-        return choose(settings, catalog, AcceleratorAsk()).accelerator
+        if forced is None:
+            forced = choose(settings, catalog, AcceleratorAsk()).accelerator
+        return lock_name_for(forced)
     present = named_locks(root)
     if (root / LOCKFILE).is_file() or not present:
         return None
     catalog = load_catalog(settings)
-    detected = choose(settings, catalog, AcceleratorAsk()).accelerator
+    detected = lock_name_for(choose(settings, catalog, AcceleratorAsk()).accelerator)
     if detected in present:
         return detected
-    fitting = [name for name in present if not _problems(settings, name)]
+    variants = catalog.variant_names()
+    fitting = [name for name in present if not _problems(settings, variant_of(name, variants))]
     cuda = [name for name in fitting if name.startswith("cu")]
-    best = max(cuda, key=lambda n: int(n[2:])) if cuda else None
+    best = max(cuda, key=lambda n: int(n[2:]) if n[2:].isdigit() else 0) if cuda else None
     chosen = best or ("cpu" if "cpu" in fitting else None)
     if chosen is None:
         listed = ", ".join(lock_file_name(name) for name in present)
@@ -105,8 +120,9 @@ def route_for_lock(
         return Routed(settings)
     series = torch_series(requirements_for(spec, all_groups=True, all_extras=True))
     ask = AcceleratorAsk(torch_version=series)
-    if spec.lock_name is not None and spec.lock_name in catalog.variant_names():
-        ask = AcceleratorAsk(spec.lock_name, f"the lock's name ({spec.lock_file})", series)
+    named = variant_of(spec.lock_name, catalog.variant_names()) if spec.lock_name else None
+    if named is not None:
+        ask = AcceleratorAsk(named, f"the lock's name ({spec.lock_file})", series)
     elif accelerator is not None:
         ask = AcceleratorAsk(accelerator, "--accelerator", series)
     else:
@@ -165,11 +181,13 @@ def _torch_label(lock: Pylock) -> str | None:
     return None
 
 
-def _problems(settings: Settings, variant: str, version: str | None = None) -> list[str]:
+def _problems(settings: Settings, variant: str | None, version: str | None = None) -> list[str]:
     """Why this machine cannot run ``variant`` (of the torch release ``version``, else of the
     newest release that has it); empty when it can, or when that is not known."""
     from cloche.ops.gpu import load_catalog, machine_for
 
+    if variant is None:
+        return []
     catalog = load_catalog(settings)
     releases = catalog.torch_releases
     if version is not None:
