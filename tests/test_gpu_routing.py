@@ -5,6 +5,7 @@ version labels, and a fake ``nvidia-smi`` on PATH as the only fake."""
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -214,3 +215,47 @@ def test_pip_install_accelerator_auto_and_an_unknown_release(
     assert "3.0.0" in without.err
     unknown = machine.ok("pip", "install", "torch==3.0.0", "--accelerator", "auto", *index)
     assert "knows no torch release for torch 3.0" in unknown.err
+
+
+REAL_TORCH = (
+    sorted(Path("/opt/wheels").glob("torch-*+cpu-*.whl")) if Path("/opt/wheels").is_dir() else []
+)
+LOCAL_PYPI = Path("/opt/pypi/simple")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not REAL_TORCH or not LOCAL_PYPI.is_dir(), reason="no real CPU build of torch on this disk"
+)
+def test_a_real_cpu_build_of_torch_installs_and_imports(
+    make_index: Callable[[], IndexServer], tmp_path: Path
+) -> None:
+    """One real install: torch's CPU build from a local stand-in of the PyTorch index,
+    its dependencies from a local copy of PyPI (both found on this machine's disk)."""
+    wheel = REAL_TORCH[-1]
+    if f"cp{sys.version_info[0]}{sys.version_info[1]}" not in wheel.name:
+        pytest.skip(f"{wheel.name} is not for this Python")
+    torch_index = TorchIndex(make_index)
+    try:
+        torch_index.variant("cpu").add(wheel)
+        torch_index.variant("cu128")  # listed, never asked
+        venv = tmp_path / "env"
+        assert cloche("venv", venv, "--python", sys.executable).code == 0
+        env = {"CLOCHE_TORCH_INDEX_URL": torch_index.url}
+        args = ("--python", venv, "--index-url", LOCAL_PYPI.as_uri() + "/")
+        result = cloche("pip", "install", "torch", "--accelerator", "auto", *args, env=env)
+        assert result.code == 0, result
+        assert "torch: the cpu build" in result.err
+        assert torch_index.asked("cu128") == 0
+        code = (
+            "import torch; "
+            "print(torch.__version__, torch.cuda.is_available(), torch.ones(2).sum().item())"
+        )
+        ran = subprocess.run(
+            [venv / "bin" / "python", "-c", code], capture_output=True, text=True, check=False
+        )
+        assert ran.returncode == 0, ran.stderr
+        version, cuda, total = ran.stdout.split()
+        assert version.endswith("+cpu") and cuda == "False" and total == "2.0"
+    finally:
+        torch_index.close()
