@@ -187,8 +187,14 @@ def test_a_lock_the_driver_cannot_run_is_refused_before_installing(machine: Mach
     assert result.code == 2, result
     assert "pylock.cu128.toml holds torch 2.9.0+cu128" in result.err
     assert "CUDA 12.8 needs driver >= 525.60.13" in result.err
-    assert "--accelerator cu118" in result.err or "--accelerator cpu" in result.err
+    assert "--accelerator cu118" in result.err  # the fix: a build this driver runs
+    assert "or install an NVIDIA driver >= 525.60.13" in result.err
     assert "torch" not in machine.installed()
+    machine.smi = GTX_1080  # a new enough driver, but a GPU the cu128 build has no code for
+    result = machine.run("sync", "--accelerator", "cu128")
+    assert result.code == 2 and "no code for sm_61" in result.err, result
+    assert "--accelerator cu126" in result.err
+    assert "torch" not in machine.installed() and "NVIDIA driver" not in result.err
 
 
 def test_unknown_accelerator_and_a_missing_named_lock(machine: Machine) -> None:

@@ -163,8 +163,9 @@ def check_lock_fits(settings: Settings, lock: Pylock, lock_file: str) -> None:
     driver_fix = ""
     if found is not None and found.toolkit is not None:
         toolkit = (found.toolkit[0], found.toolkit[1])
-        need = required_driver(catalog, toolkit, CudaPolicy(settings.cuda_policy))
-        if need is not None:
+        policy = CudaPolicy(settings.cuda_policy)
+        need = required_driver(catalog, toolkit, policy)
+        if need is not None and not driver_fit(catalog, machine, toolkit, policy).ok:
             driver_fix = f", or install an NVIDIA driver >= {need.text}"
     raise LockRefused(
         f"{lock_file} holds torch {version}, which this machine cannot run: "
