@@ -126,6 +126,10 @@ def test_cpu_machine_locks_the_cpu_build_and_never_asks_the_cuda_index(machine: 
     assert machine.installed()["torch"] == "2.9.0+cpu"
     again = machine.ok("sync")  # the lock stays fresh: nothing to do
     assert "Environment is up to date" in again.err
+    machine.ok("upgrade")
+    machine.ok("remove", "torchvision")
+    assert machine.locked()["torch"] == "2.9.0+cpu" and "torchvision" not in machine.locked()
+    machine.ok("sync", "--locked")  # still fresh: routed the same way each time
     assert machine.torch.asked("cu128") == 0
 
 
