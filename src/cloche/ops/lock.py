@@ -30,12 +30,12 @@ STALE_MESSAGE = f"{LOCKFILE} is out of date with pyproject.toml; run 'cloche loc
 
 def stale_message(spec: ProjectSpec) -> str:
     """STALE_MESSAGE for the lock ``spec`` names (``pylock.cu128.toml`` is re-made by
-    ``cloche lock --accelerator cu128``)."""
+    ``cloche lock --lock cu128``)."""
     if spec.lock_name is None:
         return STALE_MESSAGE
     return (
         f"{spec.lock_file} is out of date with pyproject.toml; "
-        f"run 'cloche lock --accelerator {spec.lock_name}'"
+        f"run 'cloche lock --lock {spec.lock_name}'"
     )
 
 

@@ -81,7 +81,7 @@ def current_lock(
 def _lock_command(spec: ProjectSpec) -> str:
     if spec.lock_name is None:
         return "'cloche lock'"
-    return f"'cloche lock --accelerator {spec.lock_name}'"
+    return f"'cloche lock --lock {spec.lock_name}'"
 
 
 def sync_project(
