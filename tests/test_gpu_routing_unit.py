@@ -87,5 +87,8 @@ def test_pick_lock(tmp_path: Path) -> None:
         pick_lock(base, tmp_path, "cu999", None)
     with pytest.raises(UsageError, match="is no lock name"):
         pick_lock(base, tmp_path, None, "rocm6.4")
+    (tmp_path / "pylock.cpu.toml").unlink()
+    with pytest.raises(UsageError, match="no lock of this project fits this machine"):
+        pick_lock(cpu, tmp_path, None, None)  # a CUDA lock on a CPU machine: only if asked
     (tmp_path / "pylock.toml").write_text("")
     assert pick_lock(base, tmp_path, None, None) is None

@@ -90,7 +90,8 @@ def pick_lock(
         return detected
     variants = catalog.variant_names()
     fitting = [name for name in present if not _problems(settings, variant_of(name, variants))]
-    cuda = [name for name in fitting if name.startswith("cu")]
+    # Without an NVIDIA GPU chosen, never a CUDA build unless asked for.
+    cuda = [name for name in fitting if name.startswith("cu") and detected.startswith("cu")]
     best = max(cuda, key=lambda n: int(n[2:]) if n[2:].isdigit() else 0) if cuda else None
     chosen = best or ("cpu" if "cpu" in fitting else None)
     if chosen is None:
