@@ -25,20 +25,22 @@ def test_nothing_gpu_built_leaves_the_settings_alone(tmp_path: Path) -> None:
     assert routed.settings is base and routed.line is None and routed.accelerator is None
 
 
-def test_torch_family_pinned_to_the_variant_and_user_pins_kept(tmp_path: Path) -> None:
-    own = "https://mirror.example/torchvision/"
-    base = settings(
-        tmp_path,
-        torch_index_url="https://mirror.example/whl",
-        package_indexes={"torchvision": own},
-    )
+def test_torch_family_pinned_to_the_variant(tmp_path: Path) -> None:
+    base = settings(tmp_path, torch_index_url="https://mirror.example/whl")
     routed = route(base, ["Torch"], AcceleratorAsk("cu126"))
     pins = routed.settings.package_indexes
-    assert pins[normalize("torch")] == "https://mirror.example/whl/cu126"
-    assert pins[normalize("torchaudio")] == "https://mirror.example/whl/cu126"
-    assert pins[normalize("torchvision")] == own
+    for name in ("torch", "torchvision", "torchaudio"):
+        assert pins[normalize(name)] == "https://mirror.example/whl/cu126"
     assert routed.accelerator == "cu126"
     assert routed.line is not None and "cu126 asked for by --accelerator" in routed.line
+
+
+def test_a_family_the_user_pinned_stays_theirs(tmp_path: Path) -> None:
+    own = {"torchvision": "https://mirror.example/torchvision/"}
+    base = settings(tmp_path, package_indexes=own)
+    routed = route(base, ["torch", "torchvision"], AcceleratorAsk("cu126"))
+    assert routed.settings.package_indexes == base.package_indexes
+    assert routed.line is None
 
 
 def test_jax_extra_from_the_driver(tmp_path: Path) -> None:

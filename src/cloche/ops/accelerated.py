@@ -3,7 +3,8 @@
 Settings plus detection (``ops.gpu``) become settings whose ``package_indexes`` pin
 the torch family to the chosen variant's index (``torch -> <torch index>/cpu``), and
 the CUDA extras TensorFlow and JAX take (``jax[cuda12]``). Everything else keeps the
-normal indexes. A package the user pinned to an index themselves stays where it is.
+normal indexes. A family the user pinned to an index themselves (any member in
+``[tool.cloche.sources]``) is left where they put it.
 """
 
 from __future__ import annotations
@@ -72,15 +73,15 @@ def route(settings: Settings, names: Iterable[str], ask: AcceleratorAsk) -> Rout
     family = {normalize(member) for member in catalog.torch_family}
     routed, line, warnings = settings, None, []
     torch = selection.torch
-    if asked & family:
+    if asked & family and family & set(settings.package_indexes):
+        pass  # the user pinned the family to an index themselves: theirs stands
+    elif asked & family:
         if torch.index_url is None and torch.release is None:
             warnings.append(f"torch: {torch.reason}")
         elif torch.index_url is None:
             line = f"torch: {torch.reason}"
         else:
-            pins = dict(settings.package_indexes)
-            for name in sorted(family):
-                pins.setdefault(name, torch.index_url)
+            pins = {**settings.package_indexes, **dict.fromkeys(sorted(family), torch.index_url)}
             routed = replace(settings, package_indexes=pins)
             line = f"torch: the {torch.variant} build from {torch.index_url} ({torch.reason})"
     extras = _extras(selection, asked)
