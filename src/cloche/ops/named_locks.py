@@ -111,8 +111,8 @@ def route_for_lock(
 ) -> Routed:
     """The settings to lock (and check freshness) with: the torch family pinned to the
     variant the lock is for. A named lock's name decides (``pylock.cu128.toml``), else
-    ``--accelerator``, else the build ``pylock.toml`` holds already (a lock made on
-    another machine stays as it is), else this machine's."""
+    ``--accelerator``, else the ``accelerator`` setting, else the build ``pylock.toml``
+    holds already (a lock made on another machine stays as it is), else this machine's."""
     names = (*spec.named, *more_names)
     from cloche.ops.gpu import load_catalog
 
@@ -126,7 +126,7 @@ def route_for_lock(
         ask = AcceleratorAsk(named, f"the lock's name ({spec.lock_file})", series)
     elif accelerator is not None:
         ask = AcceleratorAsk(accelerator, "--accelerator", series)
-    else:
+    elif settings.accelerator is None:  # the setting (CLOCHE_ACCELERATOR) re-chooses
         held = _held_variant(spec, settings)
         if held is not None and held.split("+", 1)[1] in catalog.variant_names():
             origin = f"{spec.lock_file} (it holds torch {held})"
