@@ -131,6 +131,9 @@ def test_cpu_machine_locks_the_cpu_build_and_never_asks_the_cuda_index(machine: 
     assert machine.locked()["torch"] == "2.9.0+cpu" and "torchvision" not in machine.locked()
     machine.ok("sync", "--locked")  # still fresh: routed the same way each time
     assert machine.torch.asked("cu128") == 0
+    machine.env["CLOCHE_ACCELERATOR"] = "cu128"  # the setting moves pylock.toml's build
+    machine.ok("lock")
+    assert machine.locked()["torch"] == "2.9.0+cu128"
 
 
 def test_cuda_12_8_driver_and_sm_86_lock_cu128(machine: Machine) -> None:
