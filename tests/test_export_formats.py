@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from dockerfile_parse import DockerfileParser
 
 from tests.support.cli import cloche
 from tests.support.index_server import IndexServer
+from tests.support.torch_index import TorchIndex
 
 
 @pytest.fixture
@@ -117,9 +119,12 @@ dependencies:
 """
 
 
-def test_import_environment_yml(tmp_path: Path, index_server: IndexServer) -> None:
+def test_import_environment_yml(
+    tmp_path: Path, index_server: IndexServer, make_index: Callable[[], IndexServer]
+) -> None:
+    torch_index = TorchIndex(make_index)  # torch is routed to PyTorch's CPU index
+    torch_index.add_wheel("cpu", "torch", "2.3.0+cpu")
     for name, version in (
-        ("torch", "2.3.0"),
         ("xgboost", "2.1.0"),
         ("tensorflow", "2.16.1"),
         ("pytorch-lightning", "2.3.0"),
@@ -129,8 +134,15 @@ def test_import_environment_yml(tmp_path: Path, index_server: IndexServer) -> No
     root = tmp_path / "vision"
     root.mkdir()
     (root / "environment.yml").write_text(ENVIRONMENT)
-    env = {"CLOCHE_INDEX_URL": index_server.url}
-    result = cloche("import", "environment.yml", cwd=root, env=env)
+    env = {
+        "CLOCHE_INDEX_URL": index_server.url,
+        "CLOCHE_TORCH_INDEX_URL": torch_index.url,
+        "CLOCHE_ACCELERATOR": "cpu",
+    }
+    try:
+        result = cloche("import", "environment.yml", cwd=root, env=env)
+    finally:
+        torch_index.close()
     assert result.code == 0, result
     text = (root / "pyproject.toml").read_text()
     for line in (

@@ -45,11 +45,15 @@ def command(
       cloche add --dev pytest
       cloche add --optional viz matplotlib
       cloche add -e ./libs/mylib
+      cloche add torch torchvision   # the build for this machine, from its own index
+      cloche add jax                 # jax[cuda12] or jax[cuda13] on an NVIDIA machine
     """
     from cloche.cli.project_options import project_settings
     from cloche.cli.project_sync import default_sync
     from cloche.core.models import normalize
     from cloche.core.project.spec import PYPROJECT
+    from cloche.ops.accelerated import with_extras
+    from cloche.ops.named_locks import route_for_lock
     from cloche.ops.project.edit import (
         commit,
         local_sources,
@@ -66,11 +70,18 @@ def command(
         group = "dev"
     state = app(ctx)
     spec = find_project()
+    names = tuple(r.name for r in parse_args(packages))
+    routed = route_for_lock(project_settings(state, spec), spec, more_names=names)
+    packages = tuple(with_extras(packages, routed.extras))  # jax -> jax[cuda12]
     reqs, sources = local_sources(spec.root, parse_args(packages), editable=editable)
     text = with_added(
         read_pyproject(spec.root), reqs, group=group, optional=optional, sources=sources
     )
-    settings = project_settings(state, spec)
+    settings = routed.settings
+    for warning in routed.warnings:
+        state.reporter.warning(warning)
+    if routed.line is not None:
+        state.reporter.info(routed.line)
     interpreter = project_interpreter(spec, settings.cache_dir)
     try:
         edit = lock_edit(

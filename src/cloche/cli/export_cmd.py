@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from cloche.cli.context import app
+from cloche.cli.lock_choice import lock_choice_from, lock_choice_options
 
 
 @click.group("export")
@@ -34,9 +36,11 @@ def command() -> None:
 @click.option("--no-default-groups", is_flag=True, help="Leave out the default groups (dev).")
 @click.option("--extra", "extras", multiple=True, metavar="EXTRA", help="Include this extra.")
 @click.option("--all-extras", is_flag=True, help="Include every extra.")
+@lock_choice_options
 @click.pass_context
 def requirements(
     ctx: click.Context,
+    /,
     output: Path | None,
     hashes: bool,
     groups: tuple[str, ...],
@@ -44,6 +48,7 @@ def requirements(
     no_default_groups: bool,
     extras: tuple[str, ...],
     all_extras: bool,
+    **kwargs: Any,
 ) -> None:
     """A requirements.txt for pip users, from pylock.toml: name==version lines, with
     markers for packages only some platforms need.
@@ -52,13 +57,14 @@ def requirements(
     Examples:
       cloche export requirements -o requirements.txt
       cloche export requirements --hashes --no-default-groups
+      cloche export requirements --lock cu128   # from pylock.cu128.toml
     """
     from cloche.adapters.atomic_file import atomic_write_text
     from cloche.cli.export_formats import read_locked
     from cloche.ops.project.export import ExportRequest, render_requirements
 
     state = app(ctx)
-    locked = read_locked(state)
+    locked = read_locked(state, lock_choice_from(kwargs))
     request = ExportRequest(
         groups=groups,
         all_groups=all_groups,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from cloche.cli.context import AppContext, app
+from cloche.cli.lock_choice import NO_CHOICE, LockChoice, project_lock
 
 if TYPE_CHECKING:
     from packaging.pylock import Pylock
@@ -28,23 +29,21 @@ class Locked:
     targets: list[str]
 
 
-def read_locked(state: AppContext) -> Locked:
+def read_locked(state: AppContext, choice: LockChoice = NO_CHOICE) -> Locked:
     """The project and its lock (a stale lock is exported with a warning)."""
-    from cloche.cli.project_options import project_settings
     from cloche.core.lock.inputs import is_fresh
-    from cloche.core.project.spec import LOCKFILE
     from cloche.errors import ProjectError
-    from cloche.ops.lock import STALE_MESSAGE, read_lock
-    from cloche.ops.project.environment import find_project, lock_python
+    from cloche.ops.lock import read_lock, stale_message
+    from cloche.ops.project.environment import lock_python
     from cloche.ops.project.export import lock_targets
 
-    spec = find_project()
-    settings = project_settings(state, spec)
+    project = project_lock(state, choice)
+    spec, settings = project.spec, project.settings
     lock = read_lock(spec.lock_path)
     if lock is None:
-        raise ProjectError(f"no {LOCKFILE} in {spec.root}; run 'cloche lock' first")
+        raise ProjectError(f"no {spec.lock_file} in {spec.root}; run 'cloche lock' first")
     if not is_fresh(lock, spec, settings.index_urls):
-        state.reporter.warning(STALE_MESSAGE)
+        state.reporter.warning(stale_message(spec))
     return Locked(spec, settings, lock, lock_python(spec), lock_targets(lock, spec.targets))
 
 

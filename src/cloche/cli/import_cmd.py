@@ -29,6 +29,7 @@ def command(ctx: click.Context, requirements: Path) -> None:
     from cloche.cli.project_options import project_settings
     from cloche.core.project.load import find_project_root
     from cloche.core.project.spec import PYPROJECT
+    from cloche.ops.named_locks import route_for_lock
     from cloche.ops.project.edit import commit, lock_edit, read_pyproject, spec_from_text
     from cloche.ops.project.environment import project_interpreter
     from cloche.ops.project.imports import plan_import
@@ -44,7 +45,7 @@ def command(ctx: click.Context, requirements: Path) -> None:
     else:
         plan = plan_import(root, requirements, old_text, base)
     spec = spec_from_text(root, plan.new_text)
-    settings = project_settings(state, spec)
+    settings = route_for_lock(project_settings(state, spec), spec).settings
     interpreter = project_interpreter(spec, settings.cache_dir)
     try:
         edit = lock_edit(root, plan.new_text, state.services(settings), interpreter)

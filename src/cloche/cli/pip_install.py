@@ -120,6 +120,14 @@ def _refuse_user(ctx: click.Context, param: click.Parameter, value: bool) -> Non
     help="Keep the checkouts of editable VCS requirements (-e git+...) in this "
     "directory [default: <venv>/src].",
 )
+@click.option(
+    "--accelerator",
+    default=None,
+    metavar="NAME",
+    help="Install torch / torchvision / torchaudio from the build index for this "
+    "accelerator, and jax / tensorflow with its CUDA extra: auto (this machine's), cpu, "
+    "cu118 ... cu130, rocm6.x, xpu. Without it, the normal indexes.",
+)
 @link_options
 @build_options
 @binary_options
@@ -137,6 +145,7 @@ def command(ctx: click.Context, /, packages: tuple[str, ...], **kwargs: Any) -> 
       cloche pip install -e ./mypkg
       cloche pip install -e "git+https://github.com/org/repo@v1.2#egg=name"
       cloche pip install --target ./layer/python -r requirements.txt
+      cloche pip install torch --accelerator auto   # the build this machine can run
     """
     from cloche.ops.pip_env import InstallOptions, install_requirements
     from cloche.ops.requirements import gather
@@ -167,6 +176,15 @@ def command(ctx: click.Context, /, packages: tuple[str, ...], **kwargs: Any) -> 
         only_binary=only_binary,
         no_binary=no_binary,
     )
+    if kwargs["accelerator"] is not None:
+        from cloche.ops.accelerated import route_request
+
+        routed, asked = route_request(settings, asked, kwargs["accelerator"])
+        settings = routed.settings
+        for warning in routed.warnings:
+            state.reporter.warning(warning)
+        if routed.line is not None:
+            state.reporter.info(routed.line)
     options = InstallOptions(
         upgrade=kwargs["upgrade"],
         eager=kwargs["upgrade_strategy"] == "eager",

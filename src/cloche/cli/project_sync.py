@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cloche.cli.project_options import project_settings
+from cloche.cli.lock_choice import NO_CHOICE, LockChoice, project_lock, say
 
 if TYPE_CHECKING:
     from cloche.cli.context import AppContext
@@ -24,17 +24,17 @@ def sync_now(
     offline: bool | None = None,
     find_links: tuple[str, ...] | None = None,
     exact: bool = True,
+    choice: LockChoice = NO_CHOICE,
 ) -> SyncResult:
     """The slow path: lock if needed, install, stamp; prints what changed. Not
     ``exact`` (``run``): what the lock does not select stays installed."""
-    from cloche.ops.project.environment import find_project
     from cloche.ops.sync import LockMode, sync_project
 
-    spec = find_project()
-    settings = project_settings(state, spec, offline=offline, find_links=find_links)
+    project = project_lock(state, choice, offline=offline, find_links=find_links)
+    say(state, project)
     try:
-        services = state.services(settings)
-        result = sync_project(services, spec, selection, LockMode(mode), exact=exact)
+        services = state.services(project.settings)
+        result = sync_project(services, project.spec, selection, LockMode(mode), exact=exact)
     finally:
         state.reporter.close()
     _print_sync(state, result.plan)

@@ -29,10 +29,12 @@ def command(
     """
     from cloche.cli.project_options import project_settings
     from cloche.cli.project_sync import default_sync
+    from cloche.ops.named_locks import route_for_lock
     from cloche.ops.project.edit import (
         commit,
         lock_edit,
         read_pyproject,
+        spec_from_text,
         with_removed,
         without_unused_sources,
     )
@@ -46,7 +48,9 @@ def command(
     spec = find_project()
     text = with_removed(read_pyproject(spec.root), packages, group=group, optional=optional)
     text = without_unused_sources(spec.root, text)
-    settings = project_settings(state, spec)
+    # The torch family stays routed to its build while the new text still names it.
+    new_spec = spec_from_text(spec.root, text)
+    settings = route_for_lock(project_settings(state, spec), new_spec).settings
     interpreter = project_interpreter(spec, settings.cache_dir)
     try:
         edit = lock_edit(spec.root, text, state.services(settings), interpreter)

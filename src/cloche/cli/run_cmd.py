@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from cloche.cli.context import app
+from cloche.cli.lock_choice import lock_choice_from, lock_choice_options
 from cloche.cli.project_options import lock_mode, selection_from, selection_options
 
 
@@ -29,6 +30,7 @@ from cloche.cli.project_options import lock_mode, selection_from, selection_opti
     "-n", "--name", "env_name", default=None, metavar="NAME", help="Run in this named environment."
 )
 @selection_options
+@lock_choice_options
 @click.argument(
     "argv", nargs=-1, type=click.UNPROCESSED, required=True, metavar="COMMAND [ARGS]..."
 )
@@ -53,6 +55,7 @@ def command(
       cloche run python train.py --epochs 3
       cloche run pytest -x
       cloche run -n ml_env python train.py
+      cloche run --accelerator cu128 python train.py   # with pylock.cu128.toml
     """
     from cloche.ops.project.run import run_in
 
@@ -65,7 +68,13 @@ def command(
     state = app(ctx)
     mode = lock_mode(frozen, locked)
     selection = selection_from(kwargs)
-    synced = check_stamp(Path.cwd(), selection, need_fresh=not frozen, exact=exact)
+    choice = lock_choice_from(kwargs)
+    synced = None
+    if not choice.needs_detection:
+        lock_file = choice.lock_file()
+        synced = check_stamp(
+            Path.cwd(), selection, need_fresh=not frozen, exact=exact, lock_file=lock_file
+        )
     if synced is not None:
         venv = synced.venv
     elif no_sync:
@@ -78,7 +87,7 @@ def command(
     else:
         from cloche.cli.project_sync import sync_now
 
-        result = sync_now(state, selection, mode, exact=exact)
+        result = sync_now(state, selection, mode, exact=exact, choice=choice)
         venv = Path(result.interpreter.prefix)
     state.close()  # a --no-cache cache goes now: this process becomes COMMAND
     sys.exit(run_in(venv, argv))

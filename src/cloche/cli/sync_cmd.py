@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from cloche.cli.context import app
+from cloche.cli.lock_choice import lock_choice_from, lock_choice_options
 from cloche.cli.project_options import lock_mode, selection_from, selection_options
 from cloche.cli.project_sync import UP_TO_DATE, sync_now
 
@@ -28,6 +29,7 @@ from cloche.cli.project_sync import UP_TO_DATE, sync_now
     help="Fail (exit 1) if pylock.toml is missing or out of date (for CI).",
 )
 @selection_options
+@lock_choice_options
 @click.option("--offline", is_flag=True, default=None, help="Never touch the network.")
 @click.option(
     "-f",
@@ -50,7 +52,9 @@ def command(
     """Make the project's .venv hold exactly what pylock.toml selects for this machine.
 
     Locks first when pylock.toml is missing or stale (unless --frozen or --locked).
-    Packages not in the lock are removed.
+    Packages not in the lock are removed. With named locks (pylock.cpu.toml,
+    pylock.cu128.toml) and no pylock.toml, the one this machine can run is used; a
+    lock whose CUDA build the driver or GPU cannot run is refused before installing.
 
     \b
     Examples:
@@ -58,14 +62,18 @@ def command(
       cloche sync --locked          # CI: fail instead of re-locking
       cloche sync --group docs --extra viz
       cloche sync --offline --find-links ./bundle   # from 'cloche bundle', no network
+      cloche sync --accelerator cu128   # pylock.cu128.toml
     """
     from cloche.ops.stamp import check_stamp
 
     state = app(ctx)
     mode = lock_mode(frozen, locked)
     selection = selection_from(kwargs)
-    if check_stamp(Path.cwd(), selection, need_fresh=not frozen) is not None:
-        if state.verbosity >= 0:
-            click.echo(UP_TO_DATE, err=True)
-        return
-    sync_now(state, selection, mode, offline=offline, find_links=find_links or None)
+    choice = lock_choice_from(kwargs)
+    if not choice.needs_detection:
+        lock_file = choice.lock_file()
+        if check_stamp(Path.cwd(), selection, need_fresh=not frozen, lock_file=lock_file):
+            if state.verbosity >= 0:
+                click.echo(UP_TO_DATE, err=True)
+            return
+    sync_now(state, selection, mode, offline=offline, find_links=find_links or None, choice=choice)

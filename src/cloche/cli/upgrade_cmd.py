@@ -49,12 +49,14 @@ def command(ctx: click.Context, packages: tuple[str, ...], no_sync: bool) -> Non
     from cloche.cli.project_options import project_settings
     from cloche.cli.project_sync import default_sync
     from cloche.core.project.spec import LOCKFILE
+    from cloche.ops.named_locks import route_for_lock
     from cloche.ops.project.edit import commit, upgrade_lock
     from cloche.ops.project.environment import find_project, project_interpreter
 
     state = app(ctx)
     spec = find_project()
     settings = project_settings(state, spec, refresh=True)  # newer releases must be seen
+    settings = route_for_lock(settings, spec).settings
     interpreter = project_interpreter(spec, settings.cache_dir)
     try:
         edit = upgrade_lock(spec, state.services(settings), interpreter, packages)

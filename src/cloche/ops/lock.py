@@ -28,6 +28,17 @@ if TYPE_CHECKING:
 STALE_MESSAGE = f"{LOCKFILE} is out of date with pyproject.toml; run 'cloche lock'"
 
 
+def stale_message(spec: ProjectSpec) -> str:
+    """STALE_MESSAGE for the lock ``spec`` names (``pylock.cu128.toml`` is re-made by
+    ``cloche lock --lock cu128``)."""
+    if spec.lock_name is None:
+        return STALE_MESSAGE
+    return (
+        f"{spec.lock_file} is out of date with pyproject.toml; "
+        f"run 'cloche lock --lock {spec.lock_name}'"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class LockRequest:
     """How a lock may move away from the previous one."""
@@ -91,7 +102,7 @@ def check_fresh(spec: ProjectSpec, settings: Settings) -> Pylock:
     """The project's lock, or LockStaleError when it is missing or out of date (no network)."""
     lock = read_lock(spec.lock_path)
     if lock is None or not is_fresh(lock, spec, settings.index_urls):
-        raise LockStaleError(STALE_MESSAGE)
+        raise LockStaleError(stale_message(spec))
     return lock
 
 
@@ -122,7 +133,7 @@ def lock_project(
     known = locked_versions(previous)
     unknown = sorted(request.upgrade_packages - set(known))
     if unknown and previous is not None:
-        raise UsageError(f"cannot upgrade {unknown[0]!r}: it is not in {LOCKFILE}")
+        raise UsageError(f"cannot upgrade {unknown[0]!r}: it is not in {spec.lock_file}")
     if isinstance(interpreter, Interpreter) or needs_interpreter(spec):
         interpreter = interpreter if isinstance(interpreter, Interpreter) else interpreter()
         python = lock_python(spec, interpreter)

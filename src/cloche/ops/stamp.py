@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 STAMP_NAME = ".cloche-stamp"
+LOCKFILE = "pylock.toml"  # core.project.spec.LOCKFILE, without importing packaging
 VENV_NAME = ".venv"
 _FORMAT = 1
 _ENV_KEYS = (
@@ -31,6 +32,9 @@ _ENV_KEYS = (
     "CLOCHE_FIND_LINKS",
     "CLOCHE_INDEX_STRATEGY",
     "CLOCHE_CONFIG_FILE",
+    "CLOCHE_ACCELERATOR",
+    "CLOCHE_TORCH_INDEX_URL",
+    "CLOCHE_CUDA_DRIVER_VERSION",
 )
 
 
@@ -66,18 +70,22 @@ class Inputs:
     pyproject: bytes
     lock: bytes | None
     python_version: bytes
+    lock_file: str = LOCKFILE
+    """Which lock the sync installed: ``pylock.toml`` or a named one (``pylock.cpu.toml``)."""
 
     @classmethod
-    def read(cls, root: Path) -> Inputs:
+    def read(cls, root: Path, lock_file: str = LOCKFILE) -> Inputs:
         return cls(
             root=root,
             pyproject=(root / "pyproject.toml").read_bytes(),
-            lock=_read_or_none(root / "pylock.toml"),
+            lock=_read_or_none(root / lock_file),
             python_version=_read_or_none(root / ".python-version") or b"",
+            lock_file=lock_file,
         )
 
     def with_lock(self, lock_text: str) -> Inputs:
-        return Inputs(self.root, self.pyproject, lock_text.encode("utf-8"), self.python_version)
+        lock = lock_text.encode("utf-8")
+        return Inputs(self.root, self.pyproject, lock, self.python_version, self.lock_file)
 
     def key(self, selection: Selection) -> str:
         """sha256 over everything a no-op sync depends on."""
@@ -89,6 +97,7 @@ class Inputs:
             "root": str(self.root),
             "pyproject": hashlib.sha256(self.pyproject).hexdigest(),
             "lock": hashlib.sha256(self.lock or b"").hexdigest(),
+            "lock-file": self.lock_file,
             "python-version": hashlib.sha256(self.python_version).hexdigest(),
             "selection": selection.key(),
             "environ": {k: os.environ.get(k, "") for k in _ENV_KEYS},
@@ -159,6 +168,7 @@ def write_stamp(
         "fresh": fresh,
         "exact": exact,
         "python": python,
+        "lock-file": inputs.lock_file,
         "site": unique,
         "signature": signature,
     }
@@ -187,23 +197,35 @@ class Synced:
 
 
 def check_stamp(
-    start: Path, selection: Selection, *, need_fresh: bool, exact: bool = True
+    start: Path,
+    selection: Selection,
+    *,
+    need_fresh: bool,
+    exact: bool = True,
+    lock_file: str | None = None,
 ) -> Synced | None:
     """The project around ``start`` if its env is known to match, else None (do a real sync).
 
-    Reads pyproject.toml, pylock.toml and the stamp, and stats site-packages; nothing else.
+    Reads pyproject.toml, the lock and the stamp, and stats site-packages; nothing else.
     ``need_fresh``: only a stamp written with a lock that was fresh counts; ``exact``:
     only a stamp of a sync that removed what the lock does not select counts.
+    ``lock_file``: the lock asked for (``pylock.cu128.toml``); None: the one the last
+    sync installed.
     """
     root = _stamped_root(start)
     if root is None:
         return None
     try:
         data = json.loads(stamp_path(root).read_text(encoding="utf-8"))
-        inputs = Inputs.read(root)
+        if not isinstance(data, dict):
+            return None
+        stamped = data.get("lock-file", LOCKFILE)
+        if not isinstance(stamped, str) or (lock_file is not None and lock_file != stamped):
+            return None
+        inputs = Inputs.read(root, stamped)
     except (OSError, ValueError):
         return None
-    if not isinstance(data, dict) or (need_fresh and data.get("fresh") is not True):
+    if need_fresh and data.get("fresh") is not True:
         return None
     if exact and data.get("exact", True) is not True:
         return None

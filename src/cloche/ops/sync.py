@@ -20,12 +20,12 @@ from cloche.core.lock.inputs import is_fresh
 from cloche.core.lock.select import LockedInstall, select
 from cloche.core.models import Interpreter, NormalizedName, normalize
 from cloche.core.plan import Wanted
-from cloche.core.project.spec import LOCKFILE, ProjectSpec
+from cloche.core.project.spec import ProjectSpec
 from cloche.errors import LockStaleError, ProjectError
 from cloche.ops.apply import apply
 from cloche.ops.bundle.local import local_copy, local_folders
 from cloche.ops.layouts import layout_for
-from cloche.ops.lock import STALE_MESSAGE, LockRequest, lock_project, read_lock
+from cloche.ops.lock import LockRequest, lock_project, read_lock, stale_message
 from cloche.ops.plan import Artifact, Plan, check_wheels_fit, plan_for, present_in
 from cloche.ops.project.environment import ensure_venv
 from cloche.ops.stamp import Inputs, Selection, clear_stamp, write_stamp
@@ -65,18 +65,26 @@ def current_lock(
     lock = read_lock(spec.lock_path, settings.cache_dir)
     if mode is LockMode.FROZEN:
         if lock is None:
-            raise ProjectError(f"no {LOCKFILE} in {spec.root}; run 'cloche lock' first")
+            raise ProjectError(
+                f"no {spec.lock_file} in {spec.root}; run {_lock_command(spec)} first"
+            )
         return lock, inputs, is_fresh(lock, spec, settings.index_urls), False
     if lock is not None and is_fresh(lock, spec, settings.index_urls):
         return lock, inputs, True, False
     if mode is LockMode.LOCKED:
-        raise LockStaleError(STALE_MESSAGE)
+        raise LockStaleError(stale_message(spec))
     result = lock_project(services, spec, interpreter, lock, LockRequest())
     from cloche.adapters.atomic_file import atomic_write_text
 
     atomic_write_text(spec.lock_path, result.text)
-    reporter.info(f"Locked {len(result.lock.packages)} package(s) in {LOCKFILE}")
+    reporter.info(f"Locked {len(result.lock.packages)} package(s) in {spec.lock_file}")
     return result.lock, inputs.with_lock(result.text), True, True
+
+
+def _lock_command(spec: ProjectSpec) -> str:
+    if spec.lock_name is None:
+        return "'cloche lock'"
+    return f"'cloche lock --lock {spec.lock_name}'"
 
 
 def sync_project(
@@ -89,10 +97,14 @@ def sync_project(
 ) -> SyncResult:
     """Lock if needed, then install the lock's selection into ``.venv``: exactly (what
     the lock does not select is removed), or with ``exact=False`` (``cloche run``, as
-    ``uv run``) keeping what was installed by hand."""
-    inputs = Inputs.read(spec.root)
+    ``uv run``) keeping what was installed by hand. A lock this machine cannot run is
+    refused before anything is installed."""
+    from cloche.ops.named_locks import check_lock_fits
+
+    inputs = Inputs.read(spec.root, spec.lock_file)
     interpreter = ensure_venv(spec, services.settings.cache_dir, services.reporter)
     lock, inputs, fresh, relocked = current_lock(services, spec, interpreter, mode, inputs)
+    check_lock_fits(services.settings, lock, spec.lock_file)
     plan = install_lock(services, lock, interpreter, selection, spec, exact=exact)
     scheme = interpreter.scheme
     write_stamp(

@@ -81,6 +81,8 @@ class ProjectSpec:
     index_sources: Mapping[NormalizedName, str] = field(default_factory=_no_index_sources)
     """``[tool.cloche.sources] torch = { index = "pytorch" }``: the name of the
     ``[[tool.cloche.index]]`` a dependency comes from (and only from)."""
+    lock_name: str | None = None
+    """A PEP 751 named lock (``cu128`` -> ``pylock.cu128.toml``); None for pylock.toml."""
 
     @property
     def named(self) -> frozenset[NormalizedName]:
@@ -97,5 +99,15 @@ class ProjectSpec:
         return self.root / PYPROJECT
 
     @property
+    def lock_file(self) -> str:
+        """The lock's file name: ``pylock.toml``, or ``pylock.<name>.toml`` for a named one."""
+        return lock_file_name(self.lock_name)
+
+    @property
     def lock_path(self) -> Path:
-        return self.root / LOCKFILE
+        return self.root / self.lock_file
+
+
+def lock_file_name(name: str | None) -> str:
+    """``pylock.toml`` for None, else the PEP 751 named lock ``pylock.<name>.toml``."""
+    return LOCKFILE if name is None else f"pylock.{name}.toml"
