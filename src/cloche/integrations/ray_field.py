@@ -1,7 +1,9 @@
 """The ``cloche`` field of a Ray runtime_env: what users write, and what travels to nodes.
 
 Users name a lock on the driver's disk (``{"lock": "pylock.toml"}``, ``{"project":
-"."}``, with ``groups`` and a shared ``cache``). On the driver that becomes the wire
+"."}``) or a ``cloche bundle`` (``{"bundle": "/shared/b" or "https://..."}``, whose
+files the nodes then fetch instead of the lock's URLs), with ``groups`` and a
+shared ``cache``. On the driver that becomes the wire
 form, the lock's text itself (``{"lock_text": ..., "source": ...}``), so every node
 installs the same bytes and none reads the driver's files or re-resolves. Nothing
 here imports Ray.
