@@ -322,7 +322,10 @@ def test_a_bad_bundle_fails_on_the_driver(
 ) -> None:
     from cloche.integrations.ray_field import RayFieldError
 
+    packed = cluster.work / "bundle.tar.gz"
+    packed.write_bytes(b"")
     for field, message in [
+        ({"bundle": str(packed)}, "is a file: unpack it"),
         ({"bundle": "relative/bundle"}, "an http\\(s\\) URL or an absolute path"),
         ({"bundle": str(cluster.work / "nowhere")}, "does not exist on the driver"),
         ({"bundle": str(cluster.work), "lock": "x"}, "exactly one of"),

@@ -112,6 +112,8 @@ def _bundle_lock(bundle: str) -> tuple[str, str]:
     source = f"{bundle}/{BUNDLE_LOCK}"
     if not bundle.lower().startswith(("http://", "https://")):
         path = Path(bundle)
+        if path.is_file():
+            raise _fail(f"bundle {path} is a file: unpack it where the nodes see it")
         if not path.is_dir():
             raise _fail(f"bundle directory {path} does not exist on the driver")
         try:
