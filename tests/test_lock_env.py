@@ -204,3 +204,31 @@ def test_a_lock_for_another_platform_fails_with_that_reason(tmp_path: Path, lock
     assert "cannot be installed on this machine (linux" in str(caught.value)
     assert not path.exists()
     assert not [p for p in path.parent.iterdir() if ".tmp-" in p.name]
+
+
+def test_a_bundle_rehomes_every_file() -> None:
+    from packaging.pylock import Package, PackageSdist, PackageWheel, Pylock
+    from packaging.version import Version
+
+    from cloche.errors import UsageError
+    from cloche.ops.bundle.rehome import lock_from_bundle
+
+    wheel = PackageWheel(
+        url="https://files.example/a/alpha-1.0-py3-none-any.whl", hashes={"sha256": "0" * 64}
+    )
+    sdist = PackageSdist(
+        url="https://files.example/a/alpha-1.0.tar.gz", hashes={"sha256": "1" * 64}
+    )
+    package = Package(name="alpha", version=None, wheels=[wheel], sdist=sdist)  # type: ignore[arg-type]
+    lock = Pylock(lock_version=Version("1.0"), created_by="t", packages=[package])  # type: ignore[arg-type]
+    over_http = lock_from_bundle(lock, "https://bundles.example/b/")
+    (moved,) = over_http.packages
+    assert moved.wheels is not None and moved.sdist is not None
+    assert moved.wheels[0].url == "https://bundles.example/b/wheels/alpha-1.0-py3-none-any.whl"
+    assert moved.wheels[0].hashes == wheel.hashes
+    assert moved.sdist.url == "https://bundles.example/b/wheels/alpha-1.0.tar.gz"
+    on_disk = lock_from_bundle(lock, "/shared/bundle").packages[0]
+    assert on_disk.wheels is not None
+    assert on_disk.wheels[0].url == "file:///shared/bundle/wheels/alpha-1.0-py3-none-any.whl"
+    with pytest.raises(UsageError, match="must be absolute"):
+        lock_from_bundle(lock, "relative")

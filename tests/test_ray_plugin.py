@@ -238,3 +238,152 @@ def test_plugin_env_names_the_plugin_class() -> None:
     assert plugin.name == "cloche"
     exported = cloche("ray", "plugin-env", "--export").out
     assert "RAY_RUNTIME_ENV_HOOK=cloche.integrations.ray_plugin.resolve_runtime_env" in exported
+
+
+@contextmanager
+def _served(folder: Path) -> Iterator[str]:
+    """``folder`` over HTTP on 127.0.0.1 (a bundle on a web server or object store)."""
+    import functools
+    import http.server
+    import threading
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _bundled(cluster: LocalCluster, index: IndexServer, name: str, deps: list[str]) -> Path:
+    """A project locked on ``index`` and its ``cloche bundle``."""
+    lock = write_project(cluster.work / name, index, deps)
+    out = cluster.work / f"{name}-bundle"
+    made = cloche("bundle", "-o", out, cwd=lock.parent)
+    assert made.code == 0, made
+    return out
+
+
+def _fails_with(cluster: LocalCluster, env: dict[str, Any]) -> str:
+    from ray.exceptions import RuntimeEnvSetupError
+
+    with pytest.raises(RuntimeEnvSetupError) as caught:
+        ray.get(where.options(runtime_env=env).remote(), timeout=60)
+    return str(caught.value)
+
+
+def test_a_bundle_makes_the_env_with_the_index_closed(
+    cluster: LocalCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cloche.integrations.ray_plugin import locked_runtime_env
+
+    index = IndexServer(cluster.work / "private-index")
+    index.add_wheel("alpha", "1.0", requires=["beta"])
+    index.add_wheel("alpha", "2.0", requires=["beta"])
+    index.add_wheel("beta", "1.5")
+    on_disk = _bundled(cluster, index, "bundled", ["alpha==1.0"])
+    served = _bundled(cluster, index, "served", ["alpha==2.0"])
+    broken = cluster.work / "broken-bundle"
+    shutil.copytree(on_disk, broken)
+    (broken / "wheels" / "beta-1.5-py3-none-any.whl").unlink()
+    index.close()  # from here on its port is closed: nothing may come from the index
+
+    def cold(name: str) -> str:
+        return str(cluster.work / "bundle-caches" / name)  # nothing in it yet
+
+    with job(cluster, {}, monkeypatch):
+        missing = _fails_with(cluster, locked_runtime_env(bundle=broken, cache=cold("a")))
+        assert "cloche could not make the env" in missing and "on node" in missing
+        assert "beta-1.5-py3-none-any.whl does not exist" in missing
+        unreachable = locked_runtime_env(on_disk / "pylock.toml", cache=cold("b"))
+        text = _fails_with(cluster, unreachable)
+        assert "on node" in text and "cannot reach 127.0.0.1" in text, text
+        assert "alpha-1.0-py3-none-any.whl" in text or "beta-1.5-py3-none-any.whl" in text
+
+    with job(cluster, {"cloche": {"bundle": str(on_disk), "cache": cold("c")}}, monkeypatch):
+        found = _on_every_node()
+    assert {f["alpha"] for f in found} == {"1.0"}
+    assert len({f["prefix"] for f in found}) == 1
+
+    field = {"cloche": {"bundle": "", "cache": cold("d")}}
+    with (
+        _served(served) as url,
+        job(cluster, {**field, "cloche": {**field["cloche"], "bundle": url}}, monkeypatch),
+    ):
+        over_http = _on_every_node()
+    assert {f["alpha"] for f in over_http} == {"2.0"}
+
+
+def test_a_bad_bundle_fails_on_the_driver(
+    cluster: LocalCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cloche.integrations.ray_field import RayFieldError
+
+    packed = cluster.work / "bundle.tar.gz"
+    packed.write_bytes(b"")
+    for field, message in [
+        ({"bundle": str(packed)}, "is a file: unpack it"),
+        ({"bundle": "relative/bundle"}, "an http\\(s\\) URL or an absolute path"),
+        ({"bundle": str(cluster.work / "nowhere")}, "does not exist on the driver"),
+        ({"bundle": str(cluster.work), "lock": "x"}, "exactly one of"),
+    ]:
+        with (
+            pytest.raises(RayFieldError, match=message),
+            job(cluster, {"cloche": field}, monkeypatch),
+        ):
+            pass
+
+
+DRIVER = """
+import json, sys
+import ray
+
+ray.init(address=sys.argv[1], runtime_env={"env_vars": {"PYTHONPATH": sys.argv[2]}})
+
+@ray.remote(num_cpus=0)
+def where():
+    import importlib.metadata, sys
+    return {"prefix": sys.prefix, "alpha": importlib.metadata.version("alpha")}
+
+names = ("head", "node1", "node2")
+print(json.dumps(ray.get([where.options(resources={n: 0.01}).remote() for n in names], timeout=90)))
+"""
+
+
+def test_cloche_run_starts_the_workers_in_the_projects_env(
+    cluster: LocalCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``cloche run -- python driver.py``: Ray's workers on every node run in the
+    project's locked env (``py_executable``), as under ``uv run``."""
+    lock = _lock(cluster, "driven", ["alpha==1.0"])
+    (lock.parent / "driver.py").write_text(DRIVER)
+    # The project's lock has no Ray (the test index has none): the driver and the
+    # workers take this venv's through PYTHONPATH, as the real project would lock it.
+    ray_site = str(Path(ray.__file__).resolve().parent.parent)
+    monkeypatch.delenv("RAY_RUNTIME_ENV_HOOK", raising=False)
+    result = cloche(
+        "run",
+        "--",
+        "python",
+        "driver.py",
+        cluster.address,
+        ray_site,
+        cwd=lock.parent,
+        env={
+            "PYTHONPATH": ray_site,
+            "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+            "RAY_USAGE_STATS_ENABLED": "0",
+            "CLOCHE_CACHE_DIR": str(cluster.work / "node-default-cache"),
+        },
+        timeout=120,
+    )
+    assert result.code == 0, result
+    found = json.loads(result.out.strip().splitlines()[-1])
+    assert {f["alpha"] for f in found} == {"1.0"}
+    for seen in found:
+        # Ray's copy of the project (its working_dir), synced there by cloche run
+        assert seen["prefix"].endswith("/.venv")
+        assert "working_dir_files" in seen["prefix"], seen

@@ -90,4 +90,4 @@ def command(
         result = sync_now(state, selection, mode, exact=exact, choice=choice)
         venv = Path(result.interpreter.prefix)
     state.close()  # a --no-cache cache goes now: this process becomes COMMAND
-    sys.exit(run_in(venv, argv))
+    sys.exit(run_in(venv, argv, project=venv.parent))

@@ -1,7 +1,9 @@
 """The ``cloche`` field of a Ray runtime_env: what users write, and what travels to nodes.
 
 Users name a lock on the driver's disk (``{"lock": "pylock.toml"}``, ``{"project":
-"."}``, with ``groups`` and a shared ``cache``). On the driver that becomes the wire
+"."}``) or a ``cloche bundle`` (``{"bundle": "/shared/b" or "https://..."}``, whose
+files the nodes then fetch instead of the lock's URLs), with ``groups`` and a
+shared ``cache``. On the driver that becomes the wire
 form, the lock's text itself (``{"lock_text": ..., "source": ...}``), so every node
 installs the same bytes and none reads the driver's files or re-resolves. Nothing
 here imports Ray.
@@ -22,8 +24,10 @@ from cloche.core.project.spec import LOCKFILE
 from cloche.errors import ClocheError, UsageError
 
 FIELD = "cloche"
-DRIVER_KEYS = ("lock", "project", "groups", "cache")
-WIRE_KEYS = ("lock_text", "source", "groups", "cache")
+DRIVER_KEYS = ("lock", "project", "bundle", "groups", "cache")
+WIRE_KEYS = ("lock_text", "source", "groups", "cache", "bundle")
+SOURCES = ("lock", "project", "bundle")
+BUNDLE_LOCK = "pylock.toml"
 HOOK = "cloche.integrations.ray_plugin.resolve_runtime_env"
 
 
@@ -39,6 +43,8 @@ class ClocheField:
     source: str = LOCKFILE
     groups: tuple[str, ...] = ()
     cache: str | None = None
+    bundle: str | None = None
+    """Where the nodes take the lock's files from: a bundle's directory or URL."""
 
     @property
     def uri_hash(self) -> str:
@@ -52,6 +58,8 @@ class ClocheField:
             value["groups"] = list(self.groups)
         if self.cache is not None:
             value["cache"] = self.cache
+        if self.bundle is not None:
+            value["bundle"] = self.bundle
         return value
 
 
@@ -84,11 +92,56 @@ def _cache(value: Mapping[str, Any]) -> str | None:
     return cache
 
 
+def _bundle(value: Mapping[str, Any]) -> str | None:
+    bundle = value.get("bundle")
+    if bundle is None:
+        return None
+    if isinstance(bundle, Path):
+        bundle = str(bundle)
+    if not isinstance(bundle, str) or not (
+        bundle.lower().startswith(("http://", "https://")) or Path(bundle).is_absolute()
+    ):
+        raise _fail(
+            f"'bundle' must be an http(s) URL or an absolute path the nodes share, got {bundle!r}"
+        )
+    return bundle.rstrip("/") or bundle
+
+
+def _bundle_lock(bundle: str) -> tuple[str, str]:
+    """The bundle's lock, read on the driver: its text and its name in messages."""
+    source = f"{bundle}/{BUNDLE_LOCK}"
+    if not bundle.lower().startswith(("http://", "https://")):
+        path = Path(bundle)
+        if path.is_file():
+            raise _fail(f"bundle {path} is a file: unpack it where the nodes see it")
+        if not path.is_dir():
+            raise _fail(f"bundle directory {path} does not exist on the driver")
+        try:
+            return (path / BUNDLE_LOCK).read_text(encoding="utf-8"), source
+        except (OSError, UnicodeDecodeError) as exc:
+            raise _fail(f"cannot read the bundle's lock {source}: {exc}") from None
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(source, timeout=30) as response:
+            return response.read().decode("utf-8"), source
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _fail(f"cannot read the bundle's lock {source}: {exc}") from None
+
+
+def _source_key(value: Mapping[str, Any]) -> str:
+    given = [name for name in SOURCES if name in value]
+    if len(given) != 1:
+        raise _fail(
+            "give exactly one of 'lock' (a pylock.toml), 'project' (its directory) "
+            "or 'bundle' (a 'cloche bundle' directory or URL)"
+        )
+    return given[0]
+
+
 def _lock_file(value: Mapping[str, Any], cwd: Path) -> Path:
-    has_lock, has_project = "lock" in value, "project" in value
-    if has_lock == has_project:
-        raise _fail("give exactly one of 'lock' (a pylock.toml) or 'project' (its directory)")
-    name = "lock" if has_lock else "project"
+    name = _source_key(value)
+    has_project = name == "project"
     where = value[name]
     if not isinstance(where, str | Path):
         raise _fail(f"'{name}' must be a path, got {type(where).__name__}")
@@ -137,14 +190,18 @@ def resolve_field(value: object, cwd: Path | None = None) -> dict[str, Any]:
     if isinstance(value, Mapping) and "lock_text" in value:
         return node_field(value).wire()
     checked = _check_dict(value, DRIVER_KEYS)
-    groups, cache = _groups(checked), _cache(checked)
-    path = _lock_file(checked, Path.cwd() if cwd is None else cwd)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise _fail(f"cannot read {path}: {exc}") from None
-    check_lock(text, str(path), groups)
-    return ClocheField(text, str(path), groups, cache).wire()
+    groups, cache, bundle = _groups(checked), _cache(checked), _bundle(checked)
+    if bundle is not None:
+        _source_key(checked)
+        text, source = _bundle_lock(bundle)
+    else:
+        path = _lock_file(checked, Path.cwd() if cwd is None else cwd)
+        try:
+            text, source = path.read_text(encoding="utf-8"), str(path)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise _fail(f"cannot read {path}: {exc}") from None
+    check_lock(text, source, groups)
+    return ClocheField(text, source, groups, cache, bundle).wire()
 
 
 def node_field(value: object) -> ClocheField:
@@ -159,6 +216,6 @@ def node_field(value: object) -> ClocheField:
     text, source = checked.get("lock_text"), checked.get("source", LOCKFILE)
     if not isinstance(text, str) or not isinstance(source, str):
         raise _fail("'lock_text' and 'source' must be strings")
-    field = ClocheField(text, source, _groups(checked), _cache(checked))
+    field = ClocheField(text, source, _groups(checked), _cache(checked), _bundle(checked))
     check_lock(text, source, field.groups)
     return field

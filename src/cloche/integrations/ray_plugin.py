@@ -81,9 +81,12 @@ def locked_runtime_env(
     project: str | Path | None = None,
     groups: tuple[str, ...] | list[str] = (),
     cache: str | None = None,
+    bundle: str | Path | None = None,
 ) -> dict[str, Any]:
     """A runtime_env for ``.options(runtime_env=...)``, read and checked here."""
     value: dict[str, Any] = {"groups": list(groups)}
+    if bundle is not None:
+        value["bundle"] = str(bundle)
     if lock is not None:
         value["lock"] = str(lock)
     if project is not None:
@@ -111,6 +114,7 @@ def _make(field: ClocheField, path: Path) -> tuple[float, bool]:
         selection=Selection(groups=field.groups),
         source=field.source,
         host_site_dirs=host_site_dirs(),
+        bundle=field.bundle,
     )
     with Services(settings) as services:
         base = probe(Path(sys.executable), settings.cache_dir)

@@ -20,6 +20,7 @@ from cloche.adapters import staged_dir
 from cloche.core.lock.toml_reader import parse_lock
 from cloche.core.project.spec import LOCKFILE, ProjectSpec
 from cloche.errors import ProjectError, UnusableEnvError
+from cloche.ops.bundle.rehome import lock_from_bundle
 from cloche.ops.layouts import layout_for
 from cloche.ops.stamp import Selection
 from cloche.ops.sync import install_lock
@@ -46,6 +47,9 @@ class LockedEnvRequest:
     host_site_dirs: tuple[str, ...] = ()
     """Directories put on the env's ``sys.path`` after its own packages (a ``.pth``
     file): the host's packages (Ray itself) stay importable, the lock's come first."""
+    bundle: str | None = None
+    """A ``cloche bundle`` (directory or http(s) URL) holding the lock's files: they
+    come from its ``wheels/``, never from the lock's own URLs."""
 
     @property
     def lock_sha256(self) -> str:
@@ -82,6 +86,8 @@ def make_lock_env(
 ) -> LockedEnv:
     """The env at ``path`` holding exactly what ``request`` selects, made if not there."""
     lock = parse_locked(request)
+    if request.bundle is not None:
+        lock = lock_from_bundle(lock, request.bundle)
     key = request.key(base)
     python = path / "bin" / "python"
     if _mark_of(path) == key:

@@ -35,10 +35,16 @@ def _flush() -> None:
             stream.flush()
 
 
-def run_in(venv: Path, argv: Sequence[str]) -> int:
+def run_in(venv: Path, argv: Sequence[str], project: Path | None = None) -> int:
     """Run ``argv`` with the env activated; returns its exit code (on POSIX this process
-    becomes the command, so it only returns when the command cannot be started)."""
+    becomes the command, so it only returns when the command cannot be started).
+
+    With ``project``, a Ray driver among them starts its workers in the project's env."""
     env = activated_environ(venv)
+    if project is not None:
+        from cloche.ops.project.ray_driver import with_ray_hook
+
+        env = with_ray_hook(env, venv, project)
     if os.name != "nt":
         _flush()
         try:
