@@ -12,6 +12,8 @@ import pytest
 pytest_plugins = ["tests.support.fixtures"]
 
 _LEAKY_PREFIXES = ("PIP_", "UV_", "CLOCHE_", "VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONPATH")
+_SET_BY_IMPORTS = ("RAY_CLIENT_MODE",)
+"""Set by importing Ray (the first test to import the plugin module), not by a test."""
 
 
 @pytest.fixture(autouse=True)
@@ -28,7 +30,9 @@ def no_leaks() -> Iterator[None]:
     changed = sorted(
         k
         for k in set(os.environ) | set(env_before)
-        if os.environ.get(k) != env_before.get(k) and k != "PYTEST_CURRENT_TEST"
+        if os.environ.get(k) != env_before.get(k)
+        and k != "PYTEST_CURRENT_TEST"
+        and not (k in _SET_BY_IMPORTS and k not in env_before)
     )
     if changed:
         os.environ.clear()
