@@ -155,3 +155,21 @@ def test_a_failed_bundle_leaves_nothing(
     assert result.code == 1, result
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".bundle")]
+
+
+def test_accelerator_picks_the_named_lock(project: Path, tmp_path: Path) -> None:
+    (project / "pylock.cpu.toml").write_bytes((project / "pylock.toml").read_bytes())
+    out = tmp_path / "cpu-bundle"
+    result = bundle(project, "-o", out, "--accelerator", "cpu", "--platform", "linux")
+    assert result.code == 0, result
+    assert (out / "pylock.toml").read_bytes() == (project / "pylock.cpu.toml").read_bytes()
+    missing = bundle(project, "-o", tmp_path / "b2", "--accelerator", "cu128")
+    assert missing.code != 0
+    assert "pylock.cu128.toml" in missing.err
+    assert "cloche lock --accelerator cu128" in missing.err
+    assert not (tmp_path / "b2").exists()
+    both = bundle(project, "--lock", project / "pylock.toml", "--accelerator", "cpu")
+    assert both.code == 2 and "pass one" in both.err
+    unknown = bundle(project, "-o", tmp_path / "b3", "--accelerator", "cu999x")
+    assert unknown.code == 2, unknown
+    assert "Traceback" not in unknown.err

@@ -54,6 +54,14 @@ if TYPE_CHECKING:
     default=None,
     help="Bundle this pylock.toml (default: the project's).",
 )
+@click.option(
+    "--accelerator",
+    default=None,
+    metavar="NAME",
+    help="Bundle the project's named lock for this accelerator, pylock.NAME.toml "
+    "(cpu, cu126, cu128, rocm6.4 ...; auto: this machine's); make it first with "
+    "'cloche lock --accelerator NAME'.",
+)
 @click.pass_context
 def command(
     ctx: click.Context,
@@ -64,6 +72,7 @@ def command(
     platforms: tuple[str, ...],
     pythons: tuple[str, ...],
     lock_file: Path | None,
+    accelerator: str | None,
 ) -> None:
     """Write the lock and every file it installs, with a static package index, for
     machines without a network.
@@ -88,12 +97,16 @@ def command(
     state = app(ctx)
     if output is not None and tar_file is not None:
         raise UsageError("-o/--output and --tar both choose where the bundle goes; pass one")
+    if accelerator is not None and lock_file is not None:
+        raise UsageError("--lock and --accelerator both choose the lock to bundle; pass one")
     target = (
         BundleTarget(tar_file, tar=True, force=force)
         if tar_file is not None
         else BundleTarget(output or Path("bundle"), force=force)
     )
-    lock_path, settings, default_platforms, default_pythons = _lock_and_defaults(state, lock_file)
+    lock_path, settings, default_platforms, default_pythons = _lock_and_defaults(
+        state, lock_file, accelerator
+    )
     request = BundleRequest(
         lock_path=lock_path,
         target=target,
@@ -121,7 +134,7 @@ def command(
 
 
 def _lock_and_defaults(
-    state: AppContext, lock_file: Path | None
+    state: AppContext, lock_file: Path | None, accelerator: str | None
 ) -> tuple[Path, Settings, tuple[str, ...], tuple[str, ...]]:
     """The lock to bundle, the settings, and the default platforms and Pythons."""
     from cloche.ops.lock import read_lock
@@ -138,6 +151,18 @@ def _lock_and_defaults(
 
     spec = find_project()
     settings = project_settings(state, spec)
+    if accelerator is not None:
+        from dataclasses import replace
+
+        from cloche.errors import ProjectError
+        from cloche.ops.named_locks import pick_lock
+
+        spec = replace(spec, lock_name=pick_lock(settings, spec.root, accelerator, None))
+        if not spec.lock_path.is_file():
+            raise ProjectError(
+                f"no {spec.lock_path.name} in {spec.root}",
+                hint=f"make it with 'cloche lock --accelerator {accelerator}'",
+            )
     lock = read_lock(spec.lock_path)
     targets = tuple(lock_targets(lock, spec.targets)) if lock is not None else tuple(spec.targets)
     found = _venv_python(spec.root / ".venv")
