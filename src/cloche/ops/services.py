@@ -12,10 +12,10 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING
 
 from cloche.config import Settings
+from cloche.core.closing import Closing
 from cloche.core.models import Interpreter
 from cloche.core.report import NullReporter, Reporter
 
@@ -38,7 +38,7 @@ class Sources:
     trees: SourceTrees
 
 
-class Services:
+class Services(Closing):
     """The store, the index client and source builds of one command."""
 
     def __init__(
@@ -131,17 +131,6 @@ class Services:
 
     def close(self) -> None:
         self._stack.close()
-
-    def __enter__(self) -> Services:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _builder(settings: Settings, reporter: Reporter, envs: IsolatedBuildEnvs) -> SourceBuilder:

@@ -14,7 +14,6 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
-from types import TracebackType
 from typing import Protocol, TypeVar
 
 from pyproject_hooks import (
@@ -27,6 +26,7 @@ from pyproject_hooks import (
 from cloche.adapters.build.runner import CapturingRunner, HookFailed, backend_tail
 from cloche.adapters.build.system import BuildSystem, describe_project, read_build_system
 from cloche.adapters.build.vcs import redact_url
+from cloche.core.closing import Closing
 from cloche.core.metadata import parse_core_metadata
 from cloche.core.models import Metadata
 from cloche.core.report import NullReporter, Reporter
@@ -102,7 +102,7 @@ class _Session:
         return describe_project(self.project_dir)
 
 
-class SourceBuilder:
+class SourceBuilder(Closing):
     """Builds wheels and metadata from source trees; one build environment per tree.
 
     An environment made for :meth:`metadata` is reused by the :meth:`build_wheel`
@@ -131,17 +131,6 @@ class SourceBuilder:
         self._config = dict(config_settings) if config_settings else None
         self._sessions: dict[Path, _Session] = {}
         self._lock = threading.Lock()
-
-    def __enter__(self) -> SourceBuilder:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         """Remove every build environment still held."""

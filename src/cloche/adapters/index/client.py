@@ -17,7 +17,6 @@ from concurrent.futures import Future
 from contextlib import suppress
 from functools import partial
 from pathlib import Path
-from types import TracebackType
 from urllib.parse import urlsplit, urlunsplit
 
 from packaging.requirements import Requirement
@@ -33,6 +32,7 @@ from cloche.adapters.index.merge import merged_listing
 from cloche.adapters.index.metadata_reader import MetadataReader
 from cloche.adapters.index.pages import PageFetcher
 from cloche.config import IndexStrategy, Settings, check_index_url
+from cloche.core.closing import Closing
 from cloche.core.finder import PickFiles
 from cloche.core.listing import FileListing
 from cloche.core.models import DistFile, Metadata, NormalizedName, normalize, parse_dist_filename
@@ -42,7 +42,7 @@ from cloche.errors import ClocheError, NoVersionError, RequirementError, UsageEr
 __all__ = ["IndexClient", "NeedsBuild"]
 
 
-class IndexClient:
+class IndexClient(Closing):
     """Package files and metadata from indexes and find-links; thread-safe; a context manager."""
 
     def __init__(self, settings: Settings, reporter: Reporter | None = None) -> None:
@@ -216,17 +216,6 @@ class IndexClient:
             closed = UsageError("the index client was closed before this fetch ran")
             self._files.abandon(closed)
             self._metadata.abandon(closed)
-
-    def __enter__(self) -> IndexClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- internals -------------------------------------------------------------------
 
