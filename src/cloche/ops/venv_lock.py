@@ -23,11 +23,19 @@ def clearing(path: str, base: Mapping[str, Any], *, clear: bool) -> Iterator[tup
     if not clear or not os.path.isfile(os.path.join(venv_dir, "pyvenv.cfg")):  # noqa: PTH113, PTH118
         yield ()
         return
-    from pathlib import Path
+    import fcntl
 
-    from cloche.adapters.install.layout import LOCK_NAME, lock_at
+    from cloche.adapters.install.lock_name import LOCK_NAME
     from cloche.adapters.venv.create import venv_paths
 
-    lock = Path(venv_paths(base, venv_dir)["purelib"]).parent / LOCK_NAME
-    with lock_at(lock):
-        yield (os.fspath(lock),)
+    site = venv_paths(base, venv_dir)["purelib"]
+    lock = os.path.join(os.path.dirname(site), LOCK_NAME)  # noqa: PTH118, PTH120
+    # flock on the lock file: the very lock filelock takes for installs (lock_at),
+    # without filelock's imports on this start-up path.
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield (lock,)
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)

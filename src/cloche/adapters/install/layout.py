@@ -10,6 +10,8 @@ from typing import Protocol
 
 from packaging.version import Version
 
+from cloche.adapters.install.lock_name import LOCK_NAME
+
 
 @dataclass(frozen=True, slots=True)
 class EnvLayout:
@@ -83,7 +85,6 @@ class InstallRequest:
     """PEP 610 ``direct_url.json`` text, for ``name @ url`` / path installs."""
 
 
-LOCK_NAME = ".cloche-install.lock"
 _held: set[Path] = set()
 """Env locks this process holds: taking one again (recovery while installing) is a no-op."""
 
