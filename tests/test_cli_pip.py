@@ -771,10 +771,10 @@ def test_two_installs_into_one_env_at_once_leave_one_version(
 def test_an_install_waits_for_another_on_the_same_env_and_says_so(
     index: IndexServer, venv: Path, tmp_path: Path
 ) -> None:
-    import filelock
+    from cloche.adapters.file_lock import FileLock
 
     site = next((venv / "lib").glob("python*/site-packages"))
-    held = filelock.FileLock(str(site.parent / ".cloche-install.lock"))
+    held = FileLock(site.parent / ".cloche-install.lock")
     held.acquire()
     try:
         args = ["pip", "install", "--python", str(venv), "--index-url", index.url]

@@ -278,9 +278,9 @@ def test_add_puts_the_project_files_back_when_the_install_fails(
 
 
 def test_venv_clear_waits_for_the_env_lock(venv: Path) -> None:
-    import filelock
+    from cloche.adapters.file_lock import FileLock
 
-    lock = filelock.FileLock(str(_site(venv).parent / ".cloche-install.lock"))
+    lock = FileLock(_site(venv).parent / ".cloche-install.lock")
     with lock:
         proc = subprocess.Popen(
             [sys.executable, "-m", "cloche", "venv", "--clear", str(venv)],

@@ -38,16 +38,16 @@ def lock_path(path: Path) -> Path:
 @contextmanager
 def held(path: Path, timeout: float = -1) -> Iterator[None]:
     """Hold the inter-process lock of ``path`` (released when the holder dies, too)."""
-    import filelock  # ~10 ms: only once something is to be made
+    from cloche.adapters.file_lock import FileLock, LockTimeout
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise _error("create", path.parent, exc) from None
-    lock = filelock.FileLock(str(lock_path(path)))
+    lock = FileLock(lock_path(path))
     try:
         lock.acquire(timeout=timeout)
-    except filelock.Timeout:
+    except LockTimeout:
         raise StagedDirError(
             f"{path} is being made by another process (waited {timeout}s)"
         ) from None

@@ -23,19 +23,13 @@ def clearing(path: str, base: Mapping[str, Any], *, clear: bool) -> Iterator[tup
     if not clear or not os.path.isfile(os.path.join(venv_dir, "pyvenv.cfg")):  # noqa: PTH113, PTH118
         yield ()
         return
-    import fcntl
-
+    from cloche.adapters.file_lock import FileLock
     from cloche.adapters.install.lock_name import LOCK_NAME
     from cloche.adapters.venv.create import venv_paths
 
     site = venv_paths(base, venv_dir)["purelib"]
     lock = os.path.join(os.path.dirname(site), LOCK_NAME)  # noqa: PTH118, PTH120
-    # flock on the lock file: the very lock filelock takes for installs (lock_at),
-    # without filelock's imports on this start-up path.
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    # The very lock installs take (adapters.install.layout.lock_at), without importing
+    # the install adapters on this start-up path.
+    with FileLock(lock):
         yield (lock,)
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)

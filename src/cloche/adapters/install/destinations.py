@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from installer.utils import parse_metadata_file
-
 from cloche.adapters.install.layout import EnvLayout, InstallRequest, RecordRowLike
+from cloche.core.headers import first, read_headers
 from cloche.errors import InstallError
 
 # Written fresh by the installer, never taken from the wheel.
@@ -74,7 +73,7 @@ def _root_is_purelib(request: InstallRequest) -> bool:
             f"cannot read {wheel_file} of {wheel.filename}: {exc}",
             hint="the cache entry is damaged; run `cloche cache clean` and install again",
         ) from None
-    return parse_metadata_file(text).get("Root-Is-Purelib", "").strip().lower() == "true"
+    return (first(read_headers(text), "Root-Is-Purelib") or "").lower() == "true"
 
 
 def _unsafe(wrapped: str) -> bool:

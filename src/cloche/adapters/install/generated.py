@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import configparser
 import csv
 import hashlib
 import io
@@ -14,16 +13,15 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
-from installer.scripts import Script
-from installer.utils import (
-    fix_shebang,
-    get_launcher_kind,
-    make_file_executable,
-    parse_entrypoints,
-)
-
 from cloche.adapters.install.destinations import WheelPlan
 from cloche.adapters.install.journal import Journal
+from cloche.adapters.install.launchers import (
+    EntryPoint,
+    launcher,
+    make_executable,
+    parse_entry_points,
+    rewrite_shebang,
+)
 from cloche.adapters.install.layout import EnvLayout, RecordRowLike
 from cloche.errors import InstallError
 
@@ -121,12 +119,12 @@ def write_file(
     with handle:
         handle.write(content)
     if executable:
-        make_file_executable(target)
+        make_executable(target)
     digest = base64.urlsafe_b64encode(hashlib.sha256(content).digest()).decode("ascii")
     return record_entry(plan.site, target, digest.rstrip("="), len(content))
 
 
-def _console_scripts(plan: WheelPlan) -> list[Script]:
+def _console_scripts(plan: WheelPlan) -> list[EntryPoint]:
     wheel = plan.request.wheel
     path = wheel.path / wheel.dist_info / "entry_points.txt"
     try:
@@ -136,22 +134,20 @@ def _console_scripts(plan: WheelPlan) -> list[Script]:
     except (OSError, UnicodeDecodeError) as exc:
         raise InstallError(f"cannot read entry_points.txt of {wheel.filename}: {exc}") from None
     try:
-        entries = list(parse_entrypoints(text))
-    # installer reports a malformed entry with a bare assert (AttributeError under -O).
-    except (configparser.Error, AssertionError, AttributeError, ValueError) as exc:
+        entries = parse_entry_points(text)
+    except ValueError as exc:
         raise InstallError(
-            f"{wheel.filename} has an invalid entry_points.txt ({exc or 'malformed entry'})",
+            f"{wheel.filename} has an invalid entry_points.txt ({exc})",
             hint="report it to the package's maintainers",
         ) from None
-    scripts = []
-    for name, module, attr, section in entries:
+    for entry in entries:
+        name = entry.name
         if not name or name.startswith(("-", ".")) or any(c in name for c in "/\\\x00 "):
             raise InstallError(
                 f"{wheel.filename} declares a script named {name!r}, not a valid file name",
                 hint="report it to the package's maintainers",
             )
-        scripts.append(Script(name, module, attr, section))
-    return scripts
+    return entries
 
 
 def planned_targets(layout: EnvLayout, plan: WheelPlan) -> tuple[list[str], list[str]]:
@@ -160,8 +156,8 @@ def planned_targets(layout: EnvLayout, plan: WheelPlan) -> tuple[list[str], list
     in_site = [row.path for row in plan.site_rows]
     in_site += [f"{dist_info}/{name}" for name in _WRITTEN]
     others = [file.target for file in plan.data_files]
-    python, kind = str(layout.python_executable), get_launcher_kind()
-    others += [str(layout.scripts / s.generate(python, kind)[0]) for s in _console_scripts(plan)]
+    python = str(layout.python_executable)
+    others += [str(layout.scripts / launcher(e, python)[0]) for e in _console_scripts(plan)]
     return in_site, others
 
 
@@ -175,13 +171,10 @@ def write_generated(layout: EnvLayout, plan: WheelPlan, journal: Journal) -> lis
         if not file.is_script:
             entries.append(record_entry(plan.site, file.target, row.sha256, row.size))
             continue
-        original = Path(file.source).read_bytes()
-        with fix_shebang(io.BytesIO(original), python) as stream:
-            content = stream.read()
+        content = rewrite_shebang(Path(file.source).read_bytes(), python)
         entries.append(write_file(plan, Path(file.target), content, journal, executable=True))
-    kind = get_launcher_kind()
-    for script in _console_scripts(plan):
-        filename, content = script.generate(python, kind)
+    for entry in _console_scripts(plan):
+        filename, content = launcher(entry, python)
         target = layout.scripts / filename
         entries.append(write_file(plan, target, content, journal, executable=True))
     entries.append(write_file(plan, plan.dist_info / "INSTALLER", _INSTALLER, journal))

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import csv
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from installer.records import InvalidRecordEntry, parse_record_file
-from installer.utils import parse_metadata_file
 from packaging.version import InvalidVersion, Version
 
 from cloche.adapters.install.layout import EnvLayout
 from cloche.adapters.install.recovery import recover_pending
+from cloche.core.headers import first, read_headers
 from cloche.core.models import NormalizedName, normalize
 
 
@@ -50,10 +50,14 @@ def _listed(dist_info: Path) -> list[str] | None:
     text = _read_text(dist_info / "RECORD")
     if text is None:
         return None
-    try:
-        return [row[0] for row in parse_record_file(text.splitlines()) if row[0]]
-    except InvalidRecordEntry:
-        return None
+    paths = []
+    # PEP 376: CSV rows of path, hash, size (the hash and size may be empty).
+    for row in csv.reader(text.splitlines()):
+        if len(row) != 3:
+            return None
+        if row[0]:
+            paths.append(row[0].replace("\\", "/"))
+    return paths
 
 
 def record_paths(dist: InstalledDist) -> list[str]:
@@ -84,17 +88,11 @@ def damage(dist: InstalledDist) -> str | None:
 
 
 def _top_level(dist_info: Path) -> tuple[str, ...]:
-    text = _read_text(dist_info / "RECORD")
-    if text is None:
-        return ()
     names: set[str] = set()
-    try:
-        for path, _hash, _size in parse_record_file(text.splitlines()):
-            first = path.split("/", 1)[0]
-            if first and first not in ("..", dist_info.name) and not first.endswith(".data"):
-                names.add(first)
-    except InvalidRecordEntry:
-        return ()
+    for path in _listed(dist_info) or ():
+        top = path.split("/", 1)[0]
+        if top and top not in ("..", dist_info.name) and not top.endswith(".data"):
+            names.add(top)
     return tuple(sorted(names))
 
 
@@ -103,8 +101,8 @@ def read_dist(dist_info: Path) -> InstalledDist | None:
     text = _read_text(dist_info / "METADATA")
     if text is None:
         return None
-    metadata = parse_metadata_file(text)
-    name, version = metadata.get("Name"), metadata.get("Version")
+    metadata = read_headers(text)
+    name, version = first(metadata, "Name"), first(metadata, "Version")
     if not name or not version:
         return None
     try:
@@ -119,7 +117,7 @@ def read_dist(dist_info: Path) -> InstalledDist | None:
         installer=installer.strip() if installer is not None else None,
         requested=(dist_info / "REQUESTED").exists(),
         direct_url=_read_text(dist_info / "direct_url.json"),
-        requires=tuple(metadata.get_all("Requires-Dist") or ()),
+        requires=tuple(metadata.get("requires-dist", ())),
         top_level=_top_level(dist_info),
         display_name=name.strip(),
     )

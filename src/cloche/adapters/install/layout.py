@@ -110,12 +110,12 @@ def lock_at(path: Path, on_wait: Callable[[], None] | None = None) -> Iterator[N
         yield
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    import filelock  # ~10 ms: only once something is to change
+    from cloche.adapters.file_lock import FileLock, LockTimeout
 
-    lock = filelock.FileLock(str(path))
+    lock = FileLock(path)
     try:
         lock.acquire(timeout=0 if on_wait is not None else -1)
-    except filelock.Timeout:
+    except LockTimeout:
         assert on_wait is not None
         on_wait()
         lock.acquire()

@@ -156,14 +156,17 @@ class StoreMaintenance:
         lock = store_lock(self.root, f"wheel-{entry.name}") if SHA256.match(entry.name) else None
         if lock is None:
             return remove_entry(entry, trash)
-        import filelock
+        from cloche.adapters.file_lock import LockTimeout
 
         try:
-            with lock.acquire(timeout=0):
-                if read_manifest(entry) is None:
-                    return remove_entry(entry, trash)
-        except filelock.Timeout:
-            pass  # being unpacked right now by another process
+            lock.acquire(timeout=0)
+        except LockTimeout:
+            return 0  # being unpacked right now by another process
+        try:
+            if read_manifest(entry) is None:
+                return remove_entry(entry, trash)
+        finally:
+            lock.release()
         return 0
 
 

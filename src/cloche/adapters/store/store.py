@@ -38,8 +38,7 @@ from cloche.core.models import DistFile
 from cloche.errors import HashMismatchError, InstallError
 
 if TYPE_CHECKING:
-    import filelock
-
+    from cloche.adapters.file_lock import FileLock
     from cloche.adapters.store.stream import WheelStream
     from cloche.adapters.store.workers import UnpackWorkers
 
@@ -303,7 +302,7 @@ class Store:
                 raise cache_error("store a built wheel in", directory, exc) from None
         return dest
 
-    def lock(self, name: str) -> filelock.BaseFileLock:
+    def lock(self, name: str) -> FileLock:
         """An inter-process lock ``<root>/locks/<name>.lock`` (not yet acquired)."""
         return store_lock(self.root, name)
 
