@@ -566,3 +566,23 @@ def test_lock_other_readers_see_markers(lock_text: str) -> None:
     lock = Pylock.from_dict(tomllib.loads(lock_text))
     by_name: dict[str, Package] = {p.name: p for p in lock.packages if p.marker is not None}
     assert by_name["pywin32"].marker == Marker("sys_platform == 'win32'")
+
+
+@pytest.mark.parametrize("machine", ["linux", "windows", "macos"])
+def test_select_picks_the_same_wheel_as_ranking_every_filename(
+    lock_text: str, machine: str
+) -> None:
+    # select() matches tag strings before packaging ranks the wheels: the answer must be
+    # the one packaging gives when it parses every filename itself.
+    target = {"linux": LINUX, "windows": WINDOWS, "macos": MACOS}[machine]
+    lock = parse_lock(lock_text)
+    ours = select(lock, target.markers, target.tags, groups=())
+    theirs = lock.select(
+        environment=dict(target.markers),  # type: ignore[arg-type]
+        tags=target.tags,
+        extras=[],
+        dependency_groups=[],
+    )
+    assert [(i.name, i.filename) for i in ours] == sorted(
+        (package.name, source.filename) for package, source in theirs
+    )

@@ -145,7 +145,8 @@ class Journal:
         path = journal_file(self._backup_parent)
         temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         with temporary.open("w", encoding="utf-8") as handle:
-            json.dump(record, handle, separators=(",", ":"))
+            # dumps, not dump: dump encodes in Python, chunk by chunk (thousands of paths).
+            handle.write(json.dumps(record, separators=(",", ":")))
             handle.flush()
             os.fsync(handle.fileno())
         temporary.replace(path)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast
 from urllib.parse import unquote, urlsplit
@@ -132,7 +132,7 @@ def select(
         _check_known(wanted_groups, declared, "dependency group")
     try:
         chosen = list(
-            lock.select(
+            _fitting_wheels_only(lock, tags).select(
                 environment=cast("Environment", dict(marker_env)),
                 tags=tags,
                 extras=wanted_extras,
@@ -149,6 +149,45 @@ def select(
             hint="run 'cloche lock' with this platform among [tool.cloche] targets",
         ) from None
     return sorted((_install(package, source) for package, source in chosen), key=lambda i: i.name)
+
+
+def _fitting_wheels_only(lock: Pylock, tags: Sequence[Tag]) -> Pylock:
+    """``lock`` with each package's wheels cut to those whose tags this machine supports.
+
+    A lock lists every platform's wheels (hundreds); ``Pylock.select`` parses every
+    filename to rank them. Matching the tag strings first leaves it one or two per
+    package. A package none of whose wheels fit is left whole, for ``select`` to explain.
+    """
+    supported = {str(tag) for tag in tags}
+    packages = list(lock.packages)
+    changed = False
+    for index, package in enumerate(packages):
+        wheels = package.wheels
+        if wheels is None or len(wheels) < 2:
+            continue
+        kept = [wheel for wheel in wheels if _may_fit(wheel, supported)]
+        if kept and len(kept) < len(wheels):
+            packages[index] = replace(package, wheels=kept)
+            changed = True
+    return replace(lock, packages=packages) if changed else lock
+
+
+def _may_fit(wheel: PackageWheel, supported: set[str]) -> bool:
+    """Whether a tag of ``wheel``'s filename is in ``supported``; True when unsure."""
+    where = wheel.name or wheel.path or wheel.url or ""
+    filename = where.replace("\\", "/").rsplit("/", 1)[-1]
+    if "%" in filename:
+        filename = unquote(filename)
+    parts = filename.removesuffix(".whl").lower().split("-")
+    if not filename.endswith(".whl") or len(parts) < 5:
+        return True
+    pythons, abis, platforms = (part.split(".") for part in parts[-3:])
+    return any(
+        f"{python}-{abi}-{platform}" in supported
+        for python in pythons
+        for abi in abis
+        for platform in platforms
+    )
 
 
 def _check_known(asked: Sequence[str], declared: Iterable[str], what: str) -> None:
