@@ -12,7 +12,9 @@ import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from packaging.direct_url import ArchiveInfo, DirectUrl, DirectUrlValidationError, DirInfo, VcsInfo
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from packaging.direct_url import DirectUrl
 
 _VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
 _REFERENCE = r"\$\{[A-Za-z0-9_-]+\}"
@@ -50,6 +52,9 @@ def public_url(url: str) -> str:
 
 
 def _record(url: str, *, editable: bool, sha256: str | None, commit: str | None) -> DirectUrl:
+    # Imported here: five dataclasses that only installs from a URL or path need.
+    from packaging.direct_url import ArchiveInfo, DirectUrl, DirInfo, VcsInfo
+
     if url.startswith(_VCS_PREFIXES):
         vcs, _, rest = url.partition("+")
         split = urlsplit(rest)
@@ -78,6 +83,8 @@ def recorded_url(text: str | None) -> tuple[str | None, bool]:
         return None, False
     if not isinstance(data, dict):
         return None, False
+    from packaging.direct_url import DirectUrl, DirectUrlValidationError
+
     try:
         record = DirectUrl.from_dict(data)
     except DirectUrlValidationError:
