@@ -188,14 +188,14 @@ class _CountingTrees:
 
     def tree_for_url(self, url: str) -> Path:
         self.checkouts += 1
-        return self._trees.tree_for_url(url)  # type: ignore[no-any-return]
+        return self._trees.tree_for_url(url)
 
     def url_metadata(self, url: str) -> Metadata:
         self.metadata += 1
-        return self._trees.url_metadata(url)  # type: ignore[no-any-return]
+        return self._trees.url_metadata(url)
 
     def vcs_commit(self, url: str) -> str | None:
-        return self._trees.vcs_commit(url)  # type: ignore[no-any-return]
+        return self._trees.vcs_commit(url)
 
 
 def test_a_moving_ref_is_named_once_per_commit(index_server: IndexServer, tmp_path: Path) -> None:
@@ -230,7 +230,7 @@ def test_a_moving_ref_is_named_once_per_commit(index_server: IndexServer, tmp_pa
 def test_the_cache_key_ignores_credentials_revision_and_dot_git() -> None:
     commit = "a" * 40
     assert (
-        source_key(f"git+https://user:pw@Host.example/o/r.git@v1#egg=r", commit)
+        source_key("git+https://user:pw@Host.example/o/r.git@v1#egg=r", commit)
         == source_key("git+https://host.example/o/r/", commit)
         == f"git+https://host.example/o/r#subdirectory=@{commit}"
     )
