@@ -370,12 +370,6 @@ def test_merge(here: Path) -> None:
         ("-e https://host/x-1.0.tar.gz\n", "requirements.in:1: an editable requirement must be"),
         ("-e x @ https://host/x.whl\n", "requirements.in:1: unexpected text '@'"),
         ("./missing\n", "requirements.in:1: no such file or directory: ./missing"),
-        ("https://host/download\n", "requirements.in:1: cannot tell the project name of"),
-        (
-            "git+https://github.com/o/r@v1\n",
-            "requirements.in:1: cannot tell the project name of git+https://github.com/o/r@v1; "
-            "write it as 'name @ git+https://github.com/o/r@v1'",
-        ),
         ("git+https://h/o/r#egg=bad!name\n", "requirements.in:1: invalid project name in #egg="),
     ],
 )
@@ -391,10 +385,59 @@ def test_errors_are_single_lines(here: Path) -> None:
 def test_local_dir_without_a_name(here: Path) -> None:
     (here / "anon").mkdir()
     write(here / "anon" / "setup.py", "")
-    assert error_of("x\n\n./anon\n") == (
+    parsed = parse("x\n\n./anon\n")
+    assert reqs(parsed) == ["x"]
+    [anon] = parsed.unnamed  # named from its build by whoever installs it
+    assert (anon.origin, anon.shown) == ("requirements.in:3", "./anon")
+    assert anon.url == (here / "anon").as_uri()
+    assert str(anon.refusal()) == (
         "requirements.in:3: cannot tell the project name of ./anon; write it as 'name @ ./anon'"
     )
     assert reqs(parse("anon @ ./anon\n")) == [f"anon @ {(here / 'anon').as_uri()}"]
+
+
+def test_urls_without_a_name_are_kept_to_be_named(here: Path) -> None:
+    parsed = parse(
+        "git+https://github.com/o/r@v1\n"
+        "git+https://h/o/r.git#subdirectory=pkg ; python_version > '3'\n"
+        "https://host/download --hash=sha256:" + SHA_A + "\n"
+        "-e git+https://h/o/e.git\n"
+    )
+    assert parsed.requirements == ()
+    first, second, third, fourth = parsed.unnamed
+    assert (first.origin, first.url, first.marker) == (
+        "requirements.in:1",
+        "git+https://github.com/o/r@v1",
+        "",
+    )
+    assert (second.url, second.marker) == (
+        "git+https://h/o/r.git#subdirectory=pkg",
+        "python_version > '3'",
+    )
+    assert third.hashes == (("sha256", SHA_A),)
+    assert fourth.editable
+    named = first.named("r")
+    assert (str(named.requirement), named.origin) == (
+        "r @ git+https://github.com/o/r@v1",
+        "requirements.in:1",
+    )
+    assert str(second.named("r").requirement).endswith('; python_version > "3"')
+    assert str(first.refusal()) == (
+        "requirements.in:1: cannot tell the project name of git+https://github.com/o/r@v1; "
+        "write it as 'name @ git+https://github.com/o/r@v1'"
+    )
+
+
+def test_a_constraint_must_have_a_name(here: Path) -> None:
+    write(Path("constraints.txt"), "git+https://github.com/o/r@v1\n")
+    with pytest.raises(RequirementError) as info:
+        parse("-c constraints.txt\n")
+    assert str(info.value) == (
+        "constraints.txt:1: cannot tell the project name of git+https://github.com/o/r@v1; "
+        "write it as 'name @ git+https://github.com/o/r@v1'"
+    )
+    with pytest.raises(RequirementError, match="cannot tell the project name"):
+        parse("https://host/download\n", constraint=True)
 
 
 def test_local_dir_with_broken_metadata(here: Path) -> None:

@@ -10,7 +10,9 @@ from cloche.cli.context import app
 from cloche.cli.options import dependency_list_options
 
 if TYPE_CHECKING:
+    from cloche.cli.context import AppContext
     from cloche.core.project.spec import ProjectSpec
+    from cloche.ops.prepare.trees import SourceTrees
 
 
 @click.command("add")
@@ -70,6 +72,7 @@ def command(
         group = "dev"
     state = app(ctx)
     spec = find_project()
+    packages = _named(state, spec, packages)  # git+https://... -> name @ git+https://...
     names = tuple(r.name for r in parse_args(packages))
     routed = route_for_lock(project_settings(state, spec), spec, more_names=names)
     packages = tuple(with_extras(packages, routed.extras))  # jax -> jax[cuda12]
@@ -106,6 +109,22 @@ def command(
         committed.undo()
         state.reporter.info(f"{PYPROJECT} and {edit.spec.lock_path.name} are back as they were")
         raise
+
+
+def _named(state: AppContext, spec: ProjectSpec, packages: tuple[str, ...]) -> tuple[str, ...]:
+    """``packages`` with each URL or path written without ``name @`` named from its
+    metadata (a checkout, maybe a build, with the project's Python)."""
+    from cloche.cli.project_options import project_settings
+    from cloche.ops.prepare.naming import name_arguments
+    from cloche.ops.project.environment import project_interpreter
+
+    settings = project_settings(state, spec)
+
+    def trees() -> SourceTrees:
+        interpreter = project_interpreter(spec, settings.cache_dir)
+        return state.services(settings).sources(interpreter).trees
+
+    return name_arguments(packages, settings.cache_dir, trees, state.reporter)
 
 
 def _written(

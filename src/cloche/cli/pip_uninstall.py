@@ -41,10 +41,10 @@ def command(ctx: click.Context, /, packages: tuple[str, ...], **kwargs: Any) -> 
     state = app(ctx)
     names = list(packages)
     if kwargs["requirement_files"]:
-        names += [
-            r.requirement.name
-            for r in gather(requirement_files=kwargs["requirement_files"]).requirements
-        ]
+        asked = gather(requirement_files=kwargs["requirement_files"])
+        if asked.unnamed:
+            raise asked.unnamed[0].refusal()
+        names += [r.requirement.name for r in asked.requirements]
     if not names:
         raise UsageError("name at least one package to uninstall")
     from cloche.core.requirements.file import parse_requirement

@@ -83,7 +83,13 @@ def compile_requirements(services: Services, request: CompileRequest) -> Compile
         no_binary=asked.files.no_binary if asked.files else frozenset(),
         only_binary=asked.files.only_binary if asked.files else frozenset(),
     )
-    finder = services.sources(interpreter).finder
+    sources = services.sources(interpreter)
+    if asked.unnamed:
+        from cloche.ops.prepare.naming import ReferenceNames
+
+        namer = ReferenceNames(settings.cache_dir, lambda: sources.trees, reporter)
+        asked = asked.named(namer.names(asked.unnamed))
+    finder = sources.finder
     python_version = f"{target.python_version.major}.{target.python_version.minor}"
     if request.universal:
         from cloche.ops.compile_universal import resolve_universal

@@ -134,7 +134,12 @@ def _install_once(
         )
     sources = services.sources(interpreter, src_dir=request.src_dir)
     if asked.unnamed:
-        request = request.named([sources.finder.project_name(u.url) for u in asked.unnamed])
+        from cloche.ops.prepare.naming import ReferenceNames
+
+        namer = ReferenceNames(
+            services.settings.cache_dir, lambda: sources.trees, services.reporter
+        )
+        request = request.named(namer.names(asked.unnamed))
     with _pins_ahead(sources.preparer, request) as ahead:
         finder = install_view(sources.finder, no_deps=request.no_deps, ahead=ahead)
         resolution = resolve(

@@ -16,7 +16,7 @@ from cloche.core.requirements.file import (
     parse_requirement,
     parse_requirements_file,
 )
-from cloche.core.requirements.line import UnnamedRequirement
+from cloche.core.requirements.line import UnnamedReference, UnnamedRequirement
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,8 +26,9 @@ class Asked:
     requirements: tuple[UserRequirement, ...]
     constraints: tuple[UserRequirement, ...]
     files: RequirementsFile | None
-    unnamed: tuple[UnnamedRequirement, ...] = ()
-    """URLs and paths given on the command line whose name needs their metadata."""
+    unnamed: tuple[UnnamedReference, ...] = ()
+    """URLs and paths written without ``name @`` (on the command line or in files):
+    ``ops.prepare.naming`` names them from their metadata."""
 
     def named(self, names: Sequence[str]) -> Asked:
         """This request with ``unnamed[i]`` named ``names[i]``."""
@@ -55,14 +56,14 @@ def gather(
     ``only_binary``/``no_binary`` (the command line's) apply after every file's.
     """
     reqs: list[UserRequirement] = []
-    unnamed: list[UnnamedRequirement] = []
+    unnamed: list[UnnamedReference] = []
     for text, editable in [(a, False) for a in args] + [(e, True) for e in editables]:
         try:
             reqs.append(
                 parse_requirement(text, "command line", editable=editable, base_dir=Path.cwd())
             )
         except UnnamedRequirement as exc:
-            unnamed.append(exc)
+            unnamed.append(exc.reference)
     parsed = [parse_requirements_file(p) for p in requirement_files]
     parsed += [parse_requirements_file(p, constraint=True) for p in constraint_files]
     if only_binary or no_binary:
@@ -70,6 +71,7 @@ def gather(
     files = merge(parsed) if parsed else None
     if files is not None:
         reqs += files.requirements
+        unnamed += files.unnamed
     return Asked(tuple(reqs), files.constraints if files else (), files, tuple(unnamed))
 
 

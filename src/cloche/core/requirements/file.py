@@ -9,11 +9,16 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
 
 from cloche.core.models import UserRequirement
-from cloche.core.requirements.line import is_url, parse_requirement
+from cloche.core.requirements.line import (
+    UnnamedReference,
+    UnnamedRequirement,
+    is_url,
+    parse_requirement,
+)
 from cloche.core.requirements.options import apply_format, parse_hash, parse_options
 from cloche.errors import RequirementError
 
@@ -51,6 +56,8 @@ class RequirementsFile:
     require_hashes: bool = False
     sources: tuple[Path, ...] = ()
     """Every file read, resolved, in the order first read."""
+    unnamed: tuple[UnnamedReference, ...] = ()
+    """URLs and paths written without ``name @``: named later from their metadata."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +86,7 @@ class _Collector:
     only_binary: set[str] = field(default_factory=set)
     no_binary: set[str] = field(default_factory=set)
     sources: list[Path] = field(default_factory=list)
+    unnamed: list[UnnamedReference] = field(default_factory=list)
     reading: list[tuple[Path, str]] = field(default_factory=list)
 
     def read(self, source: _Source, where: str | None) -> None:
@@ -109,8 +117,17 @@ class _Collector:
                     f"{origin}: option {name} must be on its own line, not after a requirement"
                 )
             hashes.append(parse_hash(value, origin))
-        req = parse_requirement(text, origin, base_dir=source.path.parent)
+        try:
+            req = parse_requirement(text, origin, base_dir=source.path.parent)
+        except UnnamedRequirement as exc:
+            self._add_unnamed(replace(exc.reference, hashes=tuple(hashes)), source)
+            return
         self._add(UserRequirement(req.requirement, origin, hashes=tuple(hashes)), source, origin)
+
+    def _add_unnamed(self, reference: UnnamedReference, source: _Source) -> None:
+        if source.constraint:  # as pip: a constraint must name what it constrains
+            raise reference.refusal()
+        self.unnamed.append(reference)
 
     def _add(self, req: UserRequirement, source: _Source, origin: str) -> None:
         if not source.constraint:
@@ -137,7 +154,11 @@ class _Collector:
             )
             self.read(child, origin)
         elif name == "--editable":
-            req = parse_requirement(value, origin, base_dir=source.path.parent, editable=True)
+            try:
+                req = parse_requirement(value, origin, base_dir=source.path.parent, editable=True)
+            except UnnamedRequirement as exc:
+                self._add_unnamed(exc.reference, source)
+                return
             self._add(req, source, origin)
         elif name == "--index-url":
             self.index_url = value
@@ -164,6 +185,7 @@ class _Collector:
     def absorb(self, other: RequirementsFile) -> None:
         self.requirements.extend(other.requirements)
         self.constraints.extend(other.constraints)
+        self.unnamed.extend(other.unnamed)
         self.index_url = other.index_url or self.index_url
         self.extra_index_urls.extend(other.extra_index_urls)
         self.find_links.extend(other.find_links)
@@ -195,6 +217,7 @@ class _Collector:
             no_binary=frozenset(self.no_binary),
             require_hashes=self.require_hashes,
             sources=tuple(self.sources),
+            unnamed=tuple(self.unnamed),
         )
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path, PurePath
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from packaging.requirements import InvalidRequirement, Requirement
 
-from cloche.core.models import UserRequirement, parse_dist_filename
+from cloche.core.models import Hashes, UserRequirement, parse_dist_filename
 from cloche.errors import RequirementError
 
 _NAME = re.compile(r"^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$")
@@ -87,39 +88,51 @@ def _from_location(
         url = path.as_uri()
         name = _local_name(path, location, origin)
     if name is None:
-        raise UnnamedRequirement(origin, location, url, tuple(extras), marker, editable)
+        raise UnnamedRequirement(
+            UnnamedReference(origin, location, url, tuple(extras), marker, editable)
+        )
     req = _pep508(_requirement_text(name, extras, url, marker), origin)
     return UserRequirement(req, origin, editable=editable)
 
 
-class UnnamedRequirement(RequirementError):
-    """A URL or path whose project name only its metadata can tell (a build may be needed).
+@dataclass(frozen=True, slots=True)
+class UnnamedReference:
+    """A URL or path written without ``name @``, whose project name only its metadata can
+    tell (a checkout or a build may be needed): ``ops.prepare.naming`` names it."""
 
-    Callers that can build (``cloche pip install``) catch it and name the requirement
-    with ``named(name)``; others let it stand as the error it is.
+    origin: str
+    shown: str
+    """The URL or path as written."""
+    url: str
+    extras: tuple[str, ...] = ()
+    marker: str = ""
+    editable: bool = False
+    hashes: Hashes = ()
+
+    def named(self, name: str) -> UserRequirement:
+        """The requirement ``name @ url`` this reference is, once its name is known."""
+        text = _requirement_text(name, self.extras, self.url, self.marker)
+        req = _pep508(text, self.origin)
+        return UserRequirement(req, self.origin, editable=self.editable, hashes=self.hashes)
+
+    def refusal(self) -> RequirementError:
+        """The error for a caller that cannot name it."""
+        return UnnamedRequirement(self)
+
+
+class UnnamedRequirement(RequirementError):
+    """Raised by :func:`parse_requirement` for an :class:`UnnamedReference`.
+
+    Callers that can name it (requirement gathering for installs and compiles) catch it
+    and keep ``reference``; others let it stand as the error it is.
     """
 
-    def __init__(
-        self,
-        origin: str,
-        shown: str,
-        url: str,
-        extras: tuple[str, ...],
-        marker: str,
-        editable: bool,
-    ) -> None:
+    def __init__(self, reference: UnnamedReference) -> None:
+        shown, origin = reference.shown, reference.origin
         super().__init__(
             f"{origin}: cannot tell the project name of {shown}; write it as 'name @ {shown}'"
         )
-        self.origin = origin
-        self.url = url
-        self.extras = extras
-        self.marker = marker
-        self.editable = editable
-
-    def named(self, name: str) -> UserRequirement:
-        text = _requirement_text(name, self.extras, self.url, self.marker)
-        return UserRequirement(_pep508(text, self.origin), self.origin, editable=self.editable)
+        self.reference = reference
 
 
 def _local_path(location: str, base: Path, origin: str, editable: bool) -> Path:
@@ -140,14 +153,14 @@ def _local_path(location: str, base: Path, origin: str, editable: bool) -> Path:
 
 def _local_name(path: Path, shown: str, origin: str) -> str | None:
     if path.is_dir():
-        return _project_name(path, origin)
+        return static_project_name(path, origin)
     parsed = parse_dist_filename(path.name)
     if parsed is None:
         raise RequirementError(f"{origin}: {shown} is not a wheel, an sdist or a project directory")
     return parsed[0]
 
 
-def _project_name(directory: Path, origin: str) -> str | None:
+def static_project_name(directory: Path, origin: str) -> str | None:
     """[project].name from pyproject.toml, else [metadata] name from setup.cfg."""
     pyproject = directory / "pyproject.toml"
     if pyproject.is_file():

@@ -12,7 +12,7 @@ from packaging.version import Version
 
 from cloche.core.finder import PickFiles
 from cloche.core.models import DistFile, Metadata, NormalizedName
-from cloche.ops.prepare.trees import SourceTrees, direct_file
+from cloche.ops.prepare.trees import SourceTrees
 
 if TYPE_CHECKING:
     from cloche.adapters.index.client import IndexClient
@@ -59,13 +59,6 @@ class IndexFinder:
         except NeedsBuild:
             pass
         return self._trees.url_metadata(requirement.url or "", self.client.metadata_cache), None
-
-    def project_name(self, url: str) -> str:
-        """The project name of a URL or path, from its metadata (building it if need be)."""
-        file = direct_file(url)
-        if file is not None:
-            return file.name
-        return self._trees.url_metadata(url, self.client.metadata_cache).name
 
     def prefetch(self, names: Iterable[NormalizedName], then: PickFiles | None = None) -> None:
         self.client.prefetch(names, None if then is None else _Unseen(self, then))

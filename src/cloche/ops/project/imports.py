@@ -76,6 +76,8 @@ def project_name(root: Path) -> str:
 
 
 def _refuse_unsupported(parsed: RequirementsFile, path: Path) -> None:
+    if parsed.unnamed:
+        raise parsed.unnamed[0].refusal()
     for req in parsed.requirements:
         if req.editable and as_source(path.parent, req.requirement, editable=True) is None:
             raise RequirementError(
