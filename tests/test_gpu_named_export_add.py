@@ -4,6 +4,9 @@ matters, a fake ``nvidia-smi`` on PATH."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -11,6 +14,7 @@ import pytest
 import yaml
 from dockerfile_parse import DockerfileParser
 
+from cloche.adapters.accel.detect import CACHE_NAME
 from tests.support.gpu_machine import Machine, new_machine
 from tests.support.index_server import IndexServer
 from tests.support.torch_index import TorchIndex
@@ -126,3 +130,28 @@ def test_add_that_fails_to_lock_leaves_every_named_lock_as_it_was(machine: Machi
     assert {p.name: p.read_bytes() for p in machine.root.glob("pylock.*.toml")} == before
     assert (machine.root / "pyproject.toml").read_bytes() == pyproject
     assert not (machine.root / "pylock.toml").exists()
+
+
+@pytest.mark.parametrize("named", [True, False], ids=["named-locks", "pylock.toml"])
+def test_a_no_op_sync_runs_no_detection(machine: Machine, named: bool) -> None:
+    if not named:
+        for name in ("cpu", "cu128"):
+            (machine.root / f"pylock.{name}.toml").unlink()
+        machine.ok("lock")
+    machine.ok("sync")
+    detected = Path(os.environ["CLOCHE_CACHE_DIR"]) / CACHE_NAME
+    detected.unlink(missing_ok=True)
+    env = {**os.environ, "CLOCHE_TORCH_INDEX_URL": machine.torch.url}
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "cloche", "sync"],
+        cwd=machine.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "Environment is up to date" in proc.stderr
+    imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
+    detection = {"cloche.adapters.accel", "cloche.ops.gpu", "cloche.core.variants"}
+    assert not imported & detection, imported & detection
+    assert not detected.exists()
