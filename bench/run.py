@@ -1117,7 +1117,7 @@ class Bench:
     # -- gpu
 
     def scenario_gpu(self) -> ScenarioReport:
-        desc = "`cloche gpu` with detection cached (a warm run reads one JSON file)"
+        desc = "`cloche gpu` warm (its answer kept on disk, checked against its inputs)"
         skips = self.skips(("gpu",))
         cache = self.t.cache("gpu")
         env = self.t.env_for("cloche", cache)

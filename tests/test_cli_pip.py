@@ -771,7 +771,7 @@ def test_two_installs_into_one_env_at_once_leave_one_version(
 def test_an_install_waits_for_another_on_the_same_env_and_says_so(
     index: IndexServer, venv: Path, tmp_path: Path
 ) -> None:
-    from cloche.adapters.file_lock import FileLock
+    from cloche.file_lock import FileLock
 
     site = next((venv / "lib").glob("python*/site-packages"))
     held = FileLock(site.parent / ".cloche-install.lock")

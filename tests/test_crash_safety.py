@@ -278,7 +278,7 @@ def test_add_puts_the_project_files_back_when_the_install_fails(
 
 
 def test_venv_clear_waits_for_the_env_lock(venv: Path) -> None:
-    from cloche.adapters.file_lock import FileLock
+    from cloche.file_lock import FileLock
 
     lock = FileLock(_site(venv).parent / ".cloche-install.lock")
     with lock:

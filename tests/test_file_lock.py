@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from cloche.adapters.file_lock import FileLock, LockTimeout
+from cloche.file_lock import FileLock, LockTimeout
 
 _HOLDER = textwrap.dedent(
     """
     import sys, time
-    from cloche.adapters.file_lock import FileLock
+    from cloche.file_lock import FileLock
     FileLock(sys.argv[1]).acquire()
     print("held", flush=True)
     time.sleep(60)

@@ -4,33 +4,22 @@ version labels, and a fake ``nvidia-smi`` on PATH as the only fake."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from cloche.adapters.accel.detect import CACHE_NAME
-from tests.support.cli import Result, cloche
+from tests.support.cli import cloche
+from tests.support.gpu_machine import GTX_1080, OLD_DRIVER, RTX_3090, Machine, new_machine
 from tests.support.index_server import IndexServer
 from tests.support.torch_index import TorchIndex
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 pytestmark = pytest.mark.skipif(
     Path("/proc/driver/nvidia").exists() or Path("/opt/rocm").exists(),
     reason="a real GPU driver here would be detected before the fake nvidia-smi",
 )
-
-RTX_3090 = 'echo "NVIDIA GeForce RTX 3090, 24576, 8.6, 570.86.10"'
-GTX_1080 = 'echo "NVIDIA GeForce GTX 1080, 8192, 6.1, 570.86.10"'
-OLD_DRIVER = 'echo "NVIDIA GeForce RTX 3090, 24576, 8.6, 520.61.05"'  # CUDA 11.8
 
 
 @pytest.fixture
@@ -57,60 +46,9 @@ def pypi(index_server: IndexServer) -> IndexServer:
     return index_server
 
 
-@dataclass
-class Machine:
-    """A project on a machine whose only GPU fake is ``nvidia-smi`` on PATH."""
-
-    root: Path
-    pypi: IndexServer
-    torch: TorchIndex
-    smi: str | None = None
-    env: dict[str, str] = field(default_factory=dict)
-
-    def run(self, *args: str | Path) -> Result:
-        bin_dir = self.root.parent / "bin"
-        bin_dir.mkdir(exist_ok=True)
-        script = bin_dir / "nvidia-smi"
-        if self.smi is not None:
-            script.write_text(f"#!/bin/sh\n{self.smi}\n", encoding="utf-8")
-            script.chmod(0o755)
-        else:
-            script.unlink(missing_ok=True)
-        # The machine may change between commands: detect afresh each time.
-        (Path(os.environ["CLOCHE_CACHE_DIR"]) / CACHE_NAME).unlink(missing_ok=True)
-        env = {
-            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-            "CLOCHE_TORCH_INDEX_URL": self.torch.url,
-            **self.env,
-        }
-        return cloche(*args, cwd=self.root, env=env)
-
-    def ok(self, *args: str | Path) -> Result:
-        result = self.run(*args)
-        assert result.code == 0, result
-        return result
-
-    def locked(self, name: str = "pylock.toml") -> dict[str, str]:
-        with (self.root / name).open("rb") as fh:
-            data = tomllib.load(fh)
-        return {p["name"]: p.get("version", "") for p in data["packages"]}
-
-    def installed(self) -> dict[str, str]:
-        import json
-
-        result = cloche("pip", "list", "--python", self.root / ".venv", "--format", "json")
-        assert result.code == 0, result
-        return {d["name"]: d["version"] for d in json.loads(result.out)}
-
-
 @pytest.fixture
 def machine(tmp_path: Path, pypi: IndexServer, torch_index: TorchIndex) -> Machine:
-    result = cloche("init", "--python", sys.executable, "demo", cwd=tmp_path)
-    assert result.code == 0, result
-    root = tmp_path / "demo"
-    with (root / "pyproject.toml").open("a") as fh:
-        fh.write(f'\n[tool.cloche]\nindex-url = "{pypi.url}"\n')
-    return Machine(root, pypi, torch_index)
+    return new_machine(tmp_path, pypi, torch_index)
 
 
 def test_cpu_machine_locks_the_cpu_build_and_never_asks_the_cuda_index(machine: Machine) -> None:

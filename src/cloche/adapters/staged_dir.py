@@ -38,7 +38,7 @@ def lock_path(path: Path) -> Path:
 @contextmanager
 def held(path: Path, timeout: float = -1) -> Iterator[None]:
     """Hold the inter-process lock of ``path`` (released when the holder dies, too)."""
-    from cloche.adapters.file_lock import FileLock, LockTimeout
+    from cloche.file_lock import FileLock, LockTimeout
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -43,6 +43,13 @@ def main(argv: list[str] | None = None) -> NoReturn:
         json_wanted = python_list.parse_fast(args)
         if json_wanted is not None:
             run_guarded(lambda: python_list.run_fast(json_wanted), verbose=False)
+    if request is None and "gpu" in args[:3]:
+        from cloche.cli import gpu_fast
+
+        gpu_request = gpu_fast.parse(args)
+        found = gpu_fast.answer(gpu_request) if gpu_request is not None else None
+        if found is not None:
+            run_guarded(lambda: gpu_fast.run(found), verbose=False)
     if request is None:
         import gc
 

@@ -80,6 +80,7 @@ def requirements(
         locked.targets,
         request,
         locked.settings.index_urls,
+        locked.spec.lock_file,
     )
     if output is None:
         click.echo(text, nl=False)

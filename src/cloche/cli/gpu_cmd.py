@@ -10,8 +10,10 @@ import click
 from cloche.cli.context import app
 
 if TYPE_CHECKING:
+    from cloche.config import Settings
     from cloche.core.variants.frameworks import Selection
     from cloche.core.variants.select import FrameworkChoice
+    from cloche.ops.gpu import ToolTable
 
 
 @click.command("gpu")
@@ -45,15 +47,38 @@ def command(
     from cloche.ops.gpu import GpuAsk, choose_for_machine, project_tool_table
 
     state = app(ctx)
-    settings = state.settings(project_tool_table(Path.cwd()))
+    tool = project_tool_table(Path.cwd())
+    settings = state.settings(tool.table)
     ask = GpuAsk(accelerator=accelerator, cuda_policy=cuda_policy, python=python_version)
     selection = choose_for_machine(settings, ask)
-    for warning in selection.machine.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    if as_json:
-        click.echo(json.dumps(selection_json(selection), indent=2))
-    else:
-        click.echo(render(selection), nl=False)
+    err = "".join(f"warning: {warning}\n" for warning in selection.machine.warnings)
+    out = json.dumps(selection_json(selection), indent=2) + "\n" if as_json else render(selection)
+    click.echo(err, err=True, nl=False)
+    click.echo(out, nl=False)
+    _remember(settings, tool, (out, err))
+
+
+def _remember(settings: Settings, tool: ToolTable, answer: tuple[str, str]) -> None:
+    """Keep the answer for the fast path (``cli.gpu_fast``) when this command line is one
+    it answers: the same question, with no flag that changed the settings."""
+    import sys
+
+    from cloche.adapters.accel.answers import remember
+    from cloche.adapters.accel.detect import CACHE_NAME
+    from cloche.cli.gpu_fast import parse
+    from cloche.dirs import user_config_file
+    from cloche.ops.gpu import catalog_file
+
+    request = parse(sys.argv[1:])
+    if request is None:
+        return
+    files = [
+        str(settings.cache_dir / CACHE_NAME),
+        str(catalog_file(settings)),
+        user_config_file(),
+        *map(str, tool.read),
+    ]
+    remember(request.cache_dir, request.question, answer, files, tool.ended)
 
 
 def selection_json(selection: Selection) -> dict[str, Any]:

@@ -27,11 +27,12 @@ def render_environment(
     name: str,
     channels: Sequence[str] = ("conda-forge",),
     index_urls: Sequence[str] = (),
+    lock_file: str = LOCKFILE,
 ) -> str:
     """environment.yml text: python=X.Y and pip from conda, the lock's packages via pip."""
     import yaml
 
-    lines = render_requirements(lock, lock_dir, python, targets, request, index_urls)
+    lines = render_requirements(lock, lock_dir, python, targets, request, index_urls, lock_file)
     pip = [line for line in lines.splitlines() if line and not line.startswith("#")]
     document = {
         "name": name,
@@ -39,7 +40,7 @@ def render_environment(
         "dependencies": [f"python={_minor(python)}", "pip", {"pip": pip}],
     }
     header = (
-        f"# Exported by cloche {__version__} from {LOCKFILE}; do not edit.\n"
+        f"# Exported by cloche {__version__} from {lock_file}; do not edit.\n"
         "# Recreate with: conda env create -f environment.yml\n"
     )
     body: str = yaml.safe_dump(document, sort_keys=False, default_flow_style=False, width=1000)

@@ -72,12 +72,14 @@ def lock_accelerator(lock: Pylock) -> str | None:
     return None
 
 
-def linux_target(lock: Pylock, python: str, targets: Sequence[str]) -> str:
+def linux_target(
+    lock: Pylock, python: str, targets: Sequence[str], lock_file: str = LOCKFILE
+) -> str:
     """The lock's Linux target; an error naming what is missing when it has none."""
     linux = [t for t in targets if target_for(python, t).platform == "linux"]
     if not linux:
         raise UsageError(
-            f'{LOCKFILE} has no Linux target (it covers: {", ".join(targets)}); add "linux" '
+            f'{lock_file} has no Linux target (it covers: {", ".join(targets)}); add "linux" '
             "to [tool.cloche] targets and run 'cloche lock', then export again"
         )
     label = "linux" if "linux" in linux else linux[0]
@@ -86,7 +88,7 @@ def linux_target(lock: Pylock, python: str, targets: Sequence[str]) -> str:
         select(lock, dict(target.marker_env), target.tags)
     except ClocheError as exc:
         raise ClocheError(
-            f"{LOCKFILE} has no Linux wheels for every package, so no image can install it: "
+            f"{lock_file} has no Linux wheels for every package, so no image can install it: "
             f"{exc.message}",
             hint="add \"linux\" to [tool.cloche] targets and run 'cloche lock'",
         ) from None
@@ -103,9 +105,10 @@ def render_docker(
     accelerator: str | None,
     buildable: bool,
     index_urls: Sequence[str] = (),
+    lock_file: str = LOCKFILE,
 ) -> DockerExport:
     """The Dockerfile, .dockerignore and hashed requirements for the lock's Linux selection."""
-    label = linux_target(lock, python, targets)
+    label = linux_target(lock, python, targets, lock_file)
     accelerator = accelerator or lock_accelerator(lock)
     if accelerator is not None and accelerator not in CUDA_IMAGES:
         known = ", ".join(CUDA_IMAGES)
@@ -113,9 +116,11 @@ def render_docker(
     # The project's own directory is built from the copied code, after the lock layer.
     locked = dataclasses.replace(lock, packages=[p for p in lock.packages if p.directory is None])
     hashed = dataclasses.replace(request, hashes=True)
-    requirements = render_requirements(locked, lock_dir, python, [label], hashed, index_urls)
+    requirements = render_requirements(
+        locked, lock_dir, python, [label], hashed, index_urls, lock_file
+    )
     minor = ".".join(python.split(".")[:2])
-    dockerfile = _dockerfile(minor, accelerator, buildable)
+    dockerfile = _dockerfile(minor, accelerator, buildable, lock_file)
     return DockerExport(dockerfile, DOCKERIGNORE, requirements, accelerator)
 
 
@@ -132,10 +137,10 @@ def _python_stage(minor: str, accelerator: str | None) -> list[str]:
     ]
 
 
-def _dockerfile(minor: str, accelerator: str | None, buildable: bool) -> str:
+def _dockerfile(minor: str, accelerator: str | None, buildable: bool, lock_file: str) -> str:
     lines = [
         "# syntax=docker/dockerfile:1",
-        f"# Written by cloche {__version__} from {LOCKFILE}: 'cloche export docker' again "
+        f"# Written by cloche {__version__} from {lock_file}: 'cloche export docker' again "
         "after each lock.",
         *_python_stage(minor, accelerator),
         "",

@@ -26,7 +26,17 @@ class GpuAsk:
     python: str | None = None
 
 
-def project_tool_table(start: Path) -> dict[str, Any] | None:
+@dataclass(frozen=True, slots=True)
+class ToolTable:
+    """``[tool.cloche]`` of the nearest project (None: none), and the pyproject.toml files
+    read on the way up; ``ended``: the last of them ended the walk."""
+
+    table: dict[str, Any] | None
+    read: tuple[Path, ...] = ()
+    ended: bool = False
+
+
+def project_tool_table(start: Path) -> ToolTable:
     """``[tool.cloche]`` of the nearest pyproject.toml declaring a project, if any.
 
     Walks up as ``core.project.find_project_root`` does, without importing the
@@ -36,21 +46,31 @@ def project_tool_table(start: Path) -> dict[str, Any] | None:
     else:  # pragma: no cover
         import tomli as tomllib
     start = start.resolve()
+    read: list[Path] = []
     for directory in (start, *start.parents):
         candidate = directory / "pyproject.toml"
         if not candidate.is_file():
             continue
+        read.append(candidate)
         try:
             data = tomllib.loads(candidate.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-            return None  # the project's own commands report a broken pyproject.toml
+            # the project's own commands report a broken pyproject.toml
+            return ToolTable(None, tuple(read), ended=True)
         tool = data.get("tool")
         table = tool.get("cloche") if isinstance(tool, dict) else None
         if isinstance(table, dict):
-            return table
+            return ToolTable(table, tuple(read), ended=True)
         if "project" in data:
-            return None
-    return None
+            return ToolTable(None, tuple(read), ended=True)
+    return ToolTable(None, tuple(read))
+
+
+def catalog_file(settings: Settings) -> Path:
+    """The build catalog file the settings choose (the shipped one by default)."""
+    from cloche.core.variants.catalog import SHIPPED_CATALOG
+
+    return settings.variant_catalog or SHIPPED_CATALOG
 
 
 def load_catalog(settings: Settings) -> Catalog:

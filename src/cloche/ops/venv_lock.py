@@ -23,9 +23,9 @@ def clearing(path: str, base: Mapping[str, Any], *, clear: bool) -> Iterator[tup
     if not clear or not os.path.isfile(os.path.join(venv_dir, "pyvenv.cfg")):  # noqa: PTH113, PTH118
         yield ()
         return
-    from cloche.adapters.file_lock import FileLock
     from cloche.adapters.install.lock_name import LOCK_NAME
     from cloche.adapters.venv.create import venv_paths
+    from cloche.file_lock import FileLock
 
     site = venv_paths(base, venv_dir)["purelib"]
     lock = os.path.join(os.path.dirname(site), LOCK_NAME)  # noqa: PTH118, PTH120

@@ -50,14 +50,9 @@ class Detector:
 
     def cache_key(self) -> str:
         """What must stay the same for a cached answer to hold."""
-        parts = (
-            self.host.boot_id(),
-            self.host.read("/sys/module/nvidia/version") or "-",
-            self.host.read("/proc/driver/nvidia/version") or "-",
-            self.host.read("/opt/rocm/.info/version") or "-",
-            self.host.platform,
-        )
-        return "|".join(parts)
+        from cloche.adapters.accel.answers import machine_key
+
+        return machine_key(self.host.read, self.host.platform)
 
 
 def detect_cached(detector: Detector, cache_dir: Path) -> Machine:

@@ -110,7 +110,7 @@ def lock_at(path: Path, on_wait: Callable[[], None] | None = None) -> Iterator[N
         yield
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    from cloche.adapters.file_lock import FileLock, LockTimeout
+    from cloche.file_lock import FileLock, LockTimeout
 
     lock = FileLock(path)
     try:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from cloche.errors import CacheError
 
 if TYPE_CHECKING:
-    from cloche.adapters.file_lock import FileLock
+    from cloche.file_lock import FileLock
 
 ARCHIVES = "archives-v1"
 WHEELS = "wheels-v1"
@@ -73,7 +73,7 @@ def archive_dir(root: Path, sha256: str) -> Path:
 
 def store_lock(root: Path, name: str) -> FileLock:
     """An inter-process lock ``<root>/locks/<name>.lock`` (not yet acquired)."""
-    from cloche.adapters.file_lock import FileLock
+    from cloche.file_lock import FileLock
 
     locks = root / LOCKS
     try:

@@ -156,7 +156,7 @@ class StoreMaintenance:
         lock = store_lock(self.root, f"wheel-{entry.name}") if SHA256.match(entry.name) else None
         if lock is None:
             return remove_entry(entry, trash)
-        from cloche.adapters.file_lock import LockTimeout
+        from cloche.file_lock import LockTimeout
 
         try:
             lock.acquire(timeout=0)

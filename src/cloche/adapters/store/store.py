@@ -38,9 +38,9 @@ from cloche.core.models import DistFile
 from cloche.errors import HashMismatchError, InstallError
 
 if TYPE_CHECKING:
-    from cloche.adapters.file_lock import FileLock
     from cloche.adapters.store.stream import WheelStream
     from cloche.adapters.store.workers import UnpackWorkers
+    from cloche.file_lock import FileLock
 
 
 class Store:

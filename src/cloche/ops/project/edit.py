@@ -189,17 +189,19 @@ def lock_edit(
     pin_bare: Sequence[Requirement] = (),
     group: str | None = None,
     optional: str | None = None,
+    lock_name: str | None = None,
 ) -> Edit:
-    """Lock the project as ``new_text`` describes it. ``pin_bare`` requirements without a
-    version get ``>=`` the locked version written into the text (like uv)."""
-    new_spec = spec_from_text(root, new_text)
+    """Lock the project as ``new_text`` describes it, into ``pylock.toml`` or the named lock
+    ``lock_name``. ``pin_bare`` requirements without a version get ``>=`` the locked
+    version written into the text (like uv)."""
+    new_spec = replace(spec_from_text(root, new_text), lock_name=lock_name)
     previous = previous_lock(new_spec.lock_path, services.reporter)
     result = lock_project(services, new_spec, interpreter, previous, LockRequest())
     pinned = _lower_bounds(pin_bare, result.resolutions)
     if not pinned:
         return Edit(new_spec, new_text, result.lock, result.text, previous)
     final_text = add_requirements(new_text, pinned, group=group, optional=optional)
-    final_spec = spec_from_text(root, final_text)
+    final_spec = replace(spec_from_text(root, final_text), lock_name=lock_name)
     # Same resolutions: each new bound is met by the version just locked.
     index_urls = services.settings.index_urls
     lock = build_lock(final_spec, result.resolutions, index_urls, result.archive_sha256)

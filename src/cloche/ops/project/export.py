@@ -58,6 +58,7 @@ def render_requirements(
     targets: Sequence[str],
     request: ExportRequest,
     index_urls: Sequence[str] = (),
+    lock_file: str = LOCKFILE,
 ) -> str:
     """requirements.txt text for the lock's selection on every one of ``targets``."""
     groups = _chosen(
@@ -66,12 +67,13 @@ def render_requirements(
         lock.dependency_groups or (),
         () if request.no_default_groups else (lock.default_groups or ()),
         "dependency group",
+        lock_file,
     )
-    extras = _chosen(request.extras, request.all_extras, lock.extras or (), (), "extra")
+    extras = _chosen(request.extras, request.all_extras, lock.extras or (), (), "extra", lock_file)
     envs = [dict(target_for(python, label).marker_env) for label in targets]
     markers = TargetMarkers(list(targets), envs)
     lines = [
-        f"# Exported by cloche {__version__} from {LOCKFILE}; do not edit.",
+        f"# Exported by cloche {__version__} from {lock_file}; do not edit.",
         "# To change it, edit pyproject.toml and run 'cloche export requirements' again.",
     ]
     lines += _index_lines(index_urls)
@@ -95,6 +97,7 @@ def _chosen(
     declared: Sequence[str],
     default: Sequence[str],
     what: str,
+    lock_file: str,
 ) -> frozenset[str]:
     known = {normalize(name) for name in declared}
     if every:
@@ -102,7 +105,7 @@ def _chosen(
     chosen = {normalize(name) for name in asked} | {normalize(name) for name in default}
     for name in sorted(chosen - known):
         listed = ", ".join(sorted(known)) or "none"
-        raise UsageError(f"{LOCKFILE} does not cover {what} {name!r} (it covers: {listed})")
+        raise UsageError(f"{lock_file} does not cover {what} {name!r} (it covers: {listed})")
     return frozenset(chosen)
 
 
