@@ -12,7 +12,8 @@ from cloche.config import Settings
 from cloche.core.models import normalize
 from cloche.errors import UsageError
 from cloche.ops.accelerated import AcceleratorAsk, route, torch_series, with_extras
-from cloche.ops.named_locks import lock_name_for, named_locks, pick_lock, variant_of
+from cloche.ops.gpu_relevance import named_locks
+from cloche.ops.named_locks import lock_name_for, pick_lock, variant_of
 
 
 def settings(tmp_path: Path, **changes: object) -> Settings:

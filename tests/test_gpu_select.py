@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from cloche.core.variants.catalog import CatalogError, parse_catalog, read_catalog, with_torch_index
+from cloche.core.variants.catalog import parse_catalog, read_catalog, with_torch_index
+from cloche.core.variants.catalog_file import CatalogError
 from cloche.core.variants.frameworks import Selection, select
 from cloche.core.variants.machine import Gpu, Machine
 from cloche.core.variants.model import CudaPolicy

@@ -325,6 +325,37 @@ def test_noop_sync_and_run_take_the_fast_path(project: Project) -> None:
     assert len(project.index.requests) == requests  # no network
 
 
+def test_a_fresh_sync_from_the_store_takes_the_light_path(project: Project) -> None:
+    # Re-creating .venv from the lock with every wheel stored is what teammates and CI
+    # do most: it links, and imports neither the index client, the installer package's
+    # email parser, a locking library nor the GPU layer (the project has no torch).
+    project.ok("add", "alpha")
+    before = project.installed()
+    shutil.rmtree(project.root / ".venv")
+    requests = len(project.index.requests)
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "cloche", "sync"],
+        cwd=project.root,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
+    heavy = {
+        "httpx",
+        "resolvelib",
+        "installer",
+        "email",
+        "filelock",
+        "cloche.core.variants.model",
+        "cloche.ops.accelerated",
+        "cloche.ops.named_locks",
+    }
+    assert not imported & heavy, imported & heavy
+    assert project.installed() == before
+    assert len(project.index.requests) == requests  # no network
+
+
 def test_stamp_notices_changes(project: Project) -> None:
     project.ok("add", "beta==1.0")
     cloche("pip", "uninstall", "--python", project.root / ".venv", "beta")

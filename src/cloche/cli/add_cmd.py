@@ -163,7 +163,8 @@ def _routes(settings: Settings, spec: ProjectSpec, names: tuple[str, ...]) -> _R
     from dataclasses import replace
 
     from cloche.core.project.spec import LOCKFILE
-    from cloche.ops.named_locks import LockRefused, named_locks, pick_lock, route_for_lock
+    from cloche.ops.gpu_relevance import named_locks
+    from cloche.ops.named_locks import LockRefused, pick_lock, route_for_lock
 
     present = named_locks(spec.root)
     if not present or (spec.root / LOCKFILE).is_file():

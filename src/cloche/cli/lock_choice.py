@@ -94,11 +94,19 @@ def project_lock(
     from dataclasses import replace
 
     from cloche.cli.project_options import project_settings
-    from cloche.ops.named_locks import pick_lock, route_for_lock
+    from cloche.core.project.spec import LOCKFILE
+    from cloche.ops.gpu_relevance import plain_project
     from cloche.ops.project.environment import find_project
 
     spec = find_project()
     settings = project_settings(state, spec, **flags)
+    asked = choice.accelerator is not None or choice.lock is not None
+    if name is None and pick and not asked:
+        plain_lock = (spec.root / LOCKFILE).is_file()
+        if plain_project(settings, spec.root, spec.named, plain_lock):
+            return ProjectLock(spec, settings, None, ())
+    from cloche.ops.named_locks import pick_lock, route_for_lock
+
     if name is None and pick:
         name = pick_lock(settings, spec.root, choice.accelerator, choice.lock)
     spec = replace(spec, lock_name=name)

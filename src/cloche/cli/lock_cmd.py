@@ -46,7 +46,7 @@ def command(
       cloche lock --check      # in CI: is the lock up to date?
       cloche lock --accelerator cpu --accelerator cu128   # pylock.cpu.toml, pylock.cu128.toml
     """
-    from cloche.ops.named_locks import named_locks
+    from cloche.ops.gpu_relevance import named_locks
     from cloche.ops.project.environment import find_project
 
     state = app(ctx)

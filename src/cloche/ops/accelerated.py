@@ -18,9 +18,8 @@ from cloche.core.models import NormalizedName, normalize
 from cloche.core.variants.frameworks import Selection, select
 from cloche.core.variants.model import Catalog, CudaPolicy
 from cloche.core.variants.select import FrameworkChoice, Request, check_accelerator
+from cloche.ops.gpu_relevance import EXTRA_FRAMEWORKS
 from cloche.ops.requirements import Asked
-
-EXTRA_FRAMEWORKS = ("jax", "tensorflow")
 
 
 def _no_extras() -> Mapping[NormalizedName, str]:

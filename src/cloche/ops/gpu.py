@@ -13,8 +13,7 @@ from cloche.core.variants.frameworks import Selection, select
 from cloche.core.variants.machine import Machine
 from cloche.core.variants.model import Catalog, CudaPolicy
 from cloche.core.variants.select import Request, check_accelerator
-
-PARSED_CATALOG = "variants-v1.json"
+from cloche.ops.gpu_relevance import PARSED_CATALOG
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +67,7 @@ def project_tool_table(start: Path) -> ToolTable:
 
 def catalog_file(settings: Settings) -> Path:
     """The build catalog file the settings choose (the shipped one by default)."""
-    from cloche.core.variants.catalog import SHIPPED_CATALOG
+    from cloche.core.variants.catalog_file import SHIPPED_CATALOG
 
     return settings.variant_catalog or SHIPPED_CATALOG
 

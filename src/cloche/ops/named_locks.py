@@ -8,13 +8,11 @@ the fix.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from packaging.pylock import Pylock
 
 from cloche.config import Settings
-from cloche.core.models import normalize
 from cloche.core.project.roots import requirements_for
 from cloche.core.project.spec import LOCKFILE, ProjectSpec, lock_file_name
 from cloche.core.variants.cuda import arch_fit, describe_driver, driver_fit, required_driver
@@ -29,8 +27,7 @@ from cloche.ops.accelerated import (
     route,
     torch_series,
 )
-
-_NAMED = re.compile(r"^pylock\.([^.\\/]+)\.toml$")  # PEP 751: no dot in the name
+from cloche.ops.gpu_relevance import NAMED_LOCK, named_locks, torch_label
 
 
 def lock_name_for(variant: str) -> str:
@@ -48,15 +45,6 @@ class LockRefused(UsageError):
     """This machine cannot run the torch build a lock holds."""
 
 
-def named_locks(root: Path) -> tuple[str, ...]:
-    """The names of the project's named locks (``pylock.<name>.toml``), sorted."""
-    try:
-        entries = [entry.name for entry in root.iterdir()]
-    except OSError:
-        return ()
-    return tuple(sorted(m.group(1) for m in map(_NAMED.match, entries) if m is not None))
-
-
 def pick_lock(
     settings: Settings, root: Path, accelerator: str | None, lock: str | None
 ) -> str | None:
@@ -69,7 +57,7 @@ def pick_lock(
     from cloche.ops.gpu import load_catalog
 
     if lock is not None:
-        if lock != lock.strip() or not lock or not _NAMED.match(lock_file_name(lock)):
+        if lock != lock.strip() or not lock or not NAMED_LOCK.match(lock_file_name(lock)):
             raise UsageError(
                 f"--lock {lock!r} is no lock name: PEP 751 names pylock.<name>.toml, "
                 "with no dot or slash in <name> (pylock.rocm6-4.toml is --accelerator rocm6.4)"
@@ -142,12 +130,12 @@ def _held_variant(spec: ProjectSpec, settings: Settings) -> str | None:
         lock = read_lock(spec.lock_path, settings.cache_dir)
     except ProjectError:
         return None
-    return _torch_label(lock) if lock is not None else None
+    return torch_label(lock) if lock is not None else None
 
 
 def check_lock_fits(settings: Settings, lock: Pylock, lock_file: str) -> None:
     """Raise LockRefused when this machine cannot run the lock's torch build."""
-    version = _torch_label(lock)
+    version = torch_label(lock)
     if version is None:
         return
     problems = _problems(settings, version.split("+", 1)[1], version)
@@ -173,14 +161,6 @@ def check_lock_fits(settings: Settings, lock: Pylock, lock_file: str) -> None:
         f"{'; '.join(problems)} ({describe_driver(catalog, machine)}); nothing was installed",
         hint=f"use --accelerator {fits} (cloche lock --accelerator {fits}){driver_fix}",
     )
-
-
-def _torch_label(lock: Pylock) -> str | None:
-    for package in lock.packages:
-        version = package.version
-        if normalize(package.name) == "torch" and version is not None and version.local:
-            return str(version)
-    return None
 
 
 def _problems(settings: Settings, variant: str | None, version: str | None = None) -> list[str]:

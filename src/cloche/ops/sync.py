@@ -24,6 +24,7 @@ from cloche.core.project.spec import ProjectSpec
 from cloche.errors import LockStaleError, ProjectError
 from cloche.ops.apply import apply
 from cloche.ops.bundle.local import local_copy, local_folders
+from cloche.ops.gpu_relevance import torch_label
 from cloche.ops.layouts import layout_for
 from cloche.ops.lock import LockRequest, lock_project, read_lock, stale_message
 from cloche.ops.plan import Artifact, Plan, check_wheels_fit, plan_for, present_in
@@ -99,12 +100,13 @@ def sync_project(
     the lock does not select is removed), or with ``exact=False`` (``cloche run``, as
     ``uv run``) keeping what was installed by hand. A lock this machine cannot run is
     refused before anything is installed."""
-    from cloche.ops.named_locks import check_lock_fits
-
     inputs = Inputs.read(spec.root, spec.lock_file)
     interpreter = ensure_venv(spec, services.settings.cache_dir, services.reporter)
     lock, inputs, fresh, relocked = current_lock(services, spec, interpreter, mode, inputs)
-    check_lock_fits(services.settings, lock, spec.lock_file)
+    if torch_label(lock) is not None:  # a torch build: can this machine run it?
+        from cloche.ops.named_locks import check_lock_fits
+
+        check_lock_fits(services.settings, lock, spec.lock_file)
     plan = install_lock(services, lock, interpreter, selection, spec, exact=exact)
     scheme = interpreter.scheme
     write_stamp(

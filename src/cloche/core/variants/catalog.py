@@ -3,15 +3,18 @@ replacement) into frozen values, with errors that name the key that was wrong.""
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import sys
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from cloche.core.variants.catalog_file import (
+    SHIPPED_CATALOG,
+    CatalogError,
+    parse_catalog_toml,
+    read_catalog_data,
+)
 from cloche.core.variants.model import (
     ArchList,
     Capability,
@@ -26,74 +29,20 @@ from cloche.core.variants.model import (
     parse_driver_version,
     variant_kind_and_toolkit,
 )
-from cloche.errors import UsageError
 
-SHIPPED_CATALOG = Path(__file__).with_name("catalog.toml")
 SCHEMA = 1
 _SPECIFIER = re.compile(r"\s*(~=|==|!=|<=|>=|<|>)\s*\d+(\.\d+)*(\.\*)?\s*$")
 
 
-class CatalogError(UsageError):
-    """The build catalog (shipped or the user's ``variant-catalog``) is invalid."""
-
-
 def read_catalog(path: Path | None = None, parsed: Path | None = None) -> Catalog:
-    """The catalog in ``path`` (default: the one shipped with cloche).
-
-    ``parsed``: a JSON file that keeps the parsed TOML, reused while the catalog file
-    keeps its size and modification time (json parses in a tenth of tomllib's time).
-    """
+    """The catalog in ``path`` (default: the one shipped with cloche); ``parsed`` keeps
+    the parsed TOML (see ``read_catalog_data``)."""
     where = path or SHIPPED_CATALOG
-    try:
-        stat = where.stat()
-        stamp = f"{where.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
-        data = _read_parsed(parsed, stamp)
-        if data is None:
-            data = _parse_toml(where.read_bytes().decode("utf-8", errors="replace"), str(where))
-            _write_parsed(parsed, stamp, data)
-    except OSError as exc:
-        raise CatalogError(f"cannot read the build catalog {where}: {exc.strerror}") from None
-    return _Reader(str(where)).catalog(data)
+    return _Reader(str(where)).catalog(read_catalog_data(where, parsed))
 
 
 def parse_catalog(text: str, where: str) -> Catalog:
-    return _Reader(where).catalog(_parse_toml(text, where))
-
-
-def _parse_toml(text: str, where: str) -> dict[str, Any]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise CatalogError(f"{where}: invalid TOML: {exc}") from None
-
-
-def _read_parsed(parsed: Path | None, stamp: str) -> dict[str, Any] | None:
-    if parsed is None:
-        return None
-    try:
-        document = json.loads(parsed.read_bytes())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(document, dict) or document.get("stamp") != stamp:
-        return None
-    data = document.get("data")
-    return data if isinstance(data, dict) else None
-
-
-def _write_parsed(parsed: Path | None, stamp: str, data: dict[str, Any]) -> None:
-    if parsed is None:
-        return
-    temporary = parsed.with_name(f".{parsed.name}.{os.getpid()}")
-    try:
-        parsed.parent.mkdir(parents=True, exist_ok=True)
-        temporary.write_text(json.dumps({"stamp": stamp, "data": data}), encoding="utf-8")
-        temporary.replace(parsed)
-    except OSError:
-        temporary.unlink(missing_ok=True)  # only the next run pays for parsing again
+    return _Reader(where).catalog(parse_catalog_toml(text, where))
 
 
 def with_torch_index(catalog: Catalog, base_url: str) -> Catalog:
