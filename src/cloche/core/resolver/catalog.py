@@ -45,6 +45,9 @@ class Catalog:
                 self._user_pins.setdefault(need.name, []).append(need.specifier)
         self._tables: dict[NormalizedName, ReleaseTable] = {}
         self._allowed_sets: dict[tuple[NormalizedName, SpecifierSet], frozenset[Version]] = {}
+        self._matching_lists: dict[
+            tuple[NormalizedName, frozenset[SpecifierSet]], list[Version]
+        ] = {}
 
     def is_listed(self, name: NormalizedName) -> bool:
         """Whether the releases of ``name`` were read already."""
@@ -131,19 +134,29 @@ class Catalog:
 
     def allowed_versions(self, name: NormalizedName, needs: Sequence[Need]) -> list[Version]:
         """Versions the specifiers allow, in the order they are tried (files not judged)."""
-        allowed = [self._allowed_by(name, s) for s in self._specs(name, needs) if s]
-        allowed.sort(key=len)  # the smallest first: a pin rejects all but one version at once
-        versions = [
-            v
-            for v in self._table(name).versions
-            if not allowed or (v in allowed[0] and all(v in a for a in allowed[1:]))
-        ]
+        versions = self._matching(name, [s for s in self._specs(name, needs) if s])
         if not self._prereleases_ok(name, needs, versions):
             versions = [v for v in versions if not v.is_prerelease]
         preferred = self._preferred.get(name)
         if preferred is not None:
-            versions.sort(key=lambda v: v != preferred)
+            versions = sorted(versions, key=lambda v: v != preferred)
         return versions
+
+    def _matching(self, name: NormalizedName, specs: Sequence[SpecifierSet]) -> list[Version]:
+        """The table's versions every one of ``specs`` allows, in table order (a shared list:
+        callers must not change it)."""
+        key = (name, frozenset(specs))
+        known = self._matching_lists.get(key)
+        if known is not None:
+            return known
+        versions = self._table(name).versions
+        if specs:
+            allowed = frozenset.intersection(*(self._allowed_by(name, s) for s in specs))
+            known = [v for v in versions if v in allowed]
+        else:
+            known = list(versions)
+        self._matching_lists[key] = known
+        return known
 
     def _allowed_by(self, name: NormalizedName, spec: SpecifierSet) -> frozenset[Version]:
         # Each new need re-filters every version; the same specifiers come back each time.
@@ -173,13 +186,11 @@ class Catalog:
 
         Wider than ``allowed``: other needs may let pre-releases in.
         """
-        specs = [s for s in self._specs(name, needs) if s]
         table = self._table(name)
-        for version in table.versions:
-            if all(s.contains(version, prereleases=True) for s in specs):
-                release = table.release(version)
-                if release.chosen is not None and self._yank_allowed(name, release):
-                    yield release
+        for version in self._matching(name, [s for s in self._specs(name, needs) if s]):
+            release = table.release(version)
+            if release.chosen is not None and self._yank_allowed(name, release):
+                yield release
 
     def _yank_allowed(self, name: NormalizedName, release: Release) -> bool:
         """A yanked release only for the user's own ``==`` pin (a dependency's never)."""
