@@ -293,9 +293,10 @@ class MetadataCache:
         self.root = root
 
     def load(self, key: str) -> Metadata | None:
-        from packaging.requirements import Requirement
         from packaging.specifiers import SpecifierSet
         from packaging.version import Version
+
+        from cloche.adapters.index.requires_dist import parse_requires_dist
 
         try:
             doc = json.loads(_key_path(self.root, key).read_bytes())
@@ -305,7 +306,7 @@ class MetadataCache:
             return Metadata(
                 name=NormalizedName(doc["name"]),
                 version=Version(doc["version"]),
-                requires_dist=tuple(Requirement(r) for r in doc["requires_dist"]),
+                requires_dist=tuple(parse_requires_dist(r) for r in doc["requires_dist"]),
                 requires_python=SpecifierSet(requires_python) if requires_python else None,
                 provides_extras=frozenset(NormalizedName(e) for e in doc["provides_extras"]),
             )
