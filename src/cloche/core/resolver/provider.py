@@ -122,7 +122,7 @@ class Provider(AbstractProvider[Need, Candidate, str]):
             # Once resolvelib marks the interpreter incompatible it must not come back:
             # offering it again makes the resolver backjump and pin it forever.
             ok = self._python not in bad and all(
-                n.specifier.contains(self._python.version, prereleases=True) for n in needs
+                self.is_satisfied_by(n, self._python) for n in needs
             )
             return [self._python] if ok else []
         name, extras = needs[0].name, needs[0].extras
