@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import os
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -273,7 +275,9 @@ def _spans_fit(spans: Any, size: int) -> bool:
             return False
         bounds = span[1:]
         # Each version's ranges come in file order: strictly increasing integers.
-        if not bounds or set(map(type, bounds)) != {int} or bounds != sorted(set(bounds)):
+        if not bounds or set(map(type, bounds)) != {int}:
+            return False
+        if not all(map(operator.lt, bounds, islice(bounds, 1, None))):
             return False
         if bounds[0] < 0 or bounds[-1] > size:
             return False
