@@ -66,6 +66,9 @@ class Need:
     """Where the user wrote it ("requirements.in:2"); None for a dependency."""
     requirement: Requirement | None = None
     """The requirement it came from (direct URLs are fetched through it)."""
+    allows: dict[Version, bool] = field(default_factory=dict, init=False, repr=False)
+    """Memo of the versions asked about: whether ``specifier`` allows each (pre-releases
+    included). resolvelib asks again for every need in every round."""
 
     @property
     def key(self) -> str:

@@ -65,8 +65,6 @@ class Provider(AbstractProvider[Need, Candidate, str]):
         self._dependencies: dict[Candidate, list[Need]] = {}
         self._match_counts: dict[str, int] = {}
         self._unreadable: set[Candidate] = set()
-        self._satisfied: dict[tuple[Need, Version], bool] = {}
-        """``is_satisfied_by`` answers: resolvelib asks the same ones every round."""
         self._prefetch = Prefetcher(finder, lookahead, self.catalog, self._metadata)
         self.trail = NeedTrail()
         for need in user_needs:
@@ -163,11 +161,10 @@ class Provider(AbstractProvider[Need, Candidate, str]):
     def is_satisfied_by(self, requirement: Need, candidate: Candidate) -> bool:
         if requirement.url:
             return candidate.direct_url == requirement.url
-        key = (requirement, candidate.version)  # a Need hashes by identity: cheap
-        known = self._satisfied.get(key)
+        allows, version = requirement.allows, candidate.version
+        known = allows.get(version)
         if known is None:
-            known = requirement.specifier.contains(candidate.version, prereleases=True)
-            self._satisfied[key] = known
+            known = allows[version] = requirement.specifier.contains(version, prereleases=True)
         return known
 
     def get_dependencies(self, candidate: Candidate) -> list[Need]:
