@@ -40,3 +40,43 @@ def test_invalid_lines_fail_as_packaging_fails(line: str) -> None:
     with pytest.raises(ValueError) as got:
         parse_requires_dist(line)
     assert type(got.value) is type(expected.value) and str(got.value) == str(expected.value)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "a",
+        "a_",
+        "a-1.0",
+        "a.b[c_d,e-f]",
+        "a[x]",
+        "a===1.0+local",
+        "a==1.0.*,!=1.0.3",
+        "a~=1.4.2",
+        "a>=1.0-1",
+        "a (>=1.0, <2)",
+        "a[ x , y ]>=1",
+        "a>=1,",
+        "a>=1.0.*",
+        "a>=",
+        "a[]",
+    ],
+)
+def test_requirement_parts_as_packaging_parses_them(line: str) -> None:
+    try:
+        expected = Requirement(line)
+    except ValueError as error:
+        with pytest.raises(ValueError) as got:
+            parse_requires_dist(line)
+        assert type(got.value) is type(error) and str(got.value) == str(error)
+        return
+    got_req = parse_requires_dist(line)
+    assert (got_req.name, got_req.url, got_req.extras) == (
+        expected.name,
+        expected.url,
+        expected.extras,
+    )
+    assert got_req.specifier == expected.specifier and str(got_req) == str(expected)
+    assert [(s.operator, s.version) for s in got_req.specifier] == [
+        (s.operator, s.version) for s in expected.specifier
+    ]
