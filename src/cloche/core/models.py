@@ -107,8 +107,10 @@ def parse_dist_filename(filename: str) -> tuple[NormalizedName, Version] | None:
     return None
 
 
-_WHEEL_NAME = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)*")
-_TAG_PART = re.compile(r"[A-Za-z0-9_.]+")
+_PLAIN_WHEEL = re.compile(
+    r"(?P<name>[a-z0-9]+(?:_[a-z0-9]+)*)-(?P<version>[^-]*)(?:-[A-Za-z0-9_.]+){3}"
+)
+"""A wheel filename less ``.whl``: five dash-separated parts, a normalized name, plain tags."""
 
 
 def _wheel_name_version(filename: str) -> tuple[NormalizedName, Version] | None:
@@ -118,15 +120,13 @@ def _wheel_name_version(filename: str) -> tuple[NormalizedName, Version] | None:
     time to read one. Anything unusual (upper case, build tags, odd versions) returns
     None and goes through ``parse_wheel_filename``.
     """
-    parts = filename[:-4].split("-")
-    if len(parts) != 5 or not _WHEEL_NAME.fullmatch(parts[0]):
+    match = _PLAIN_WHEEL.fullmatch(filename, 0, len(filename) - 4)
+    if match is None:
         return None
-    if not all(_TAG_PART.fullmatch(p) for p in parts[2:]):
-        return None
-    version = _canonical_version(parts[1])
+    version = _canonical_version(match["version"])
     if version is None:
         return None
-    return NormalizedName(parts[0].replace("_", "-")), version
+    return NormalizedName(match["name"].replace("_", "-")), version
 
 
 @functools.lru_cache(maxsize=8192)

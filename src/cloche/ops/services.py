@@ -8,9 +8,9 @@ alone (a warm ``sync``) never makes one.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,13 +29,29 @@ if TYPE_CHECKING:
     from cloche.ops.prepare.trees import SourceTrees
 
 
-@dataclass(frozen=True, slots=True)
 class Sources:
-    """The finder the resolver asks and the preparer that makes wheels, sharing trees."""
+    """The finder the resolver asks and the preparer that makes wheels, sharing trees.
 
-    finder: IndexFinder
-    preparer: Preparer
-    trees: SourceTrees
+    The preparer is made on first use: a compile never needs it, nor its imports.
+    """
+
+    __slots__ = ("_lock", "_make_preparer", "_preparer", "finder", "trees")
+
+    def __init__(
+        self, finder: IndexFinder, trees: SourceTrees, make_preparer: Callable[[], Preparer]
+    ) -> None:
+        self.finder = finder
+        self.trees = trees
+        self._make_preparer = make_preparer
+        self._preparer: Preparer | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def preparer(self) -> Preparer:
+        with self._lock:
+            if self._preparer is None:
+                self._preparer = self._make_preparer()
+            return self._preparer
 
 
 class Services(Closing):
@@ -102,31 +118,44 @@ class Services(Closing):
         """
         from cloche.ops.finder.index_finder import IndexFinder
         from cloche.ops.prepare.build_keys import build_variant
-        from cloche.ops.prepare.buildenv import IsolatedBuildEnvs
-        from cloche.ops.prepare.preparer import Preparer
         from cloche.ops.prepare.trees import SourceTrees
 
         settings, reporter = self.settings, self.reporter
         sources: list[Sources] = []  # set below: build envs install with these sources
+        made_envs: list[IsolatedBuildEnvs] = []
+        envs_lock = threading.Lock()
 
         def install(env: Interpreter, requirements: Sequence[str]) -> None:
             _install_build_requirements(self, sources[0], env, requirements)
 
-        envs = IsolatedBuildEnvs(interpreter, install)
+        def envs() -> IsolatedBuildEnvs:
+            # Made on first use, as the builder is: most commands build nothing.
+            with envs_lock:
+                if not made_envs:
+                    from cloche.ops.prepare.buildenv import IsolatedBuildEnvs
+
+                    made_envs.append(IsolatedBuildEnvs(interpreter, install))
+                return made_envs[0]
+
         trees = SourceTrees(
             self.client,
             self.store,
-            lambda: _builder(settings, reporter, envs),
+            lambda: _builder(settings, reporter, envs()),
             reporter,
             build_variant=build_variant(settings),
-            build_python=lambda: envs.base,
+            build_python=lambda: envs().base,
             src_dir=src_dir,
         )
         self._stack.callback(trees.close)
-        preparer = Preparer(
-            self.client, self.store, trees, reporter, concurrency=settings.concurrency
-        )
-        sources.append(Sources(IndexFinder(self.client(), trees), preparer, trees))
+
+        def preparer() -> Preparer:
+            from cloche.ops.prepare.preparer import Preparer
+
+            return Preparer(
+                self.client, self.store, trees, reporter, concurrency=settings.concurrency
+            )
+
+        sources.append(Sources(IndexFinder(self.client(), trees), trees, preparer))
         return sources[0]
 
     def close(self) -> None:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import os
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -273,7 +275,9 @@ def _spans_fit(spans: Any, size: int) -> bool:
             return False
         bounds = span[1:]
         # Each version's ranges come in file order: strictly increasing integers.
-        if not bounds or set(map(type, bounds)) != {int} or bounds != sorted(set(bounds)):
+        if not bounds or set(map(type, bounds)) != {int}:
+            return False
+        if not all(map(operator.lt, bounds, islice(bounds, 1, None))):
             return False
         if bounds[0] < 0 or bounds[-1] > size:
             return False
@@ -293,9 +297,10 @@ class MetadataCache:
         self.root = root
 
     def load(self, key: str) -> Metadata | None:
-        from packaging.requirements import Requirement
         from packaging.specifiers import SpecifierSet
         from packaging.version import Version
+
+        from cloche.adapters.index.requires_dist import parse_requires_dist
 
         try:
             doc = json.loads(_key_path(self.root, key).read_bytes())
@@ -305,7 +310,7 @@ class MetadataCache:
             return Metadata(
                 name=NormalizedName(doc["name"]),
                 version=Version(doc["version"]),
-                requires_dist=tuple(Requirement(r) for r in doc["requires_dist"]),
+                requires_dist=tuple(parse_requires_dist(r) for r in doc["requires_dist"]),
                 requires_python=SpecifierSet(requires_python) if requires_python else None,
                 provides_extras=frozenset(NormalizedName(e) for e in doc["provides_extras"]),
             )

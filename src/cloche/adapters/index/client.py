@@ -100,8 +100,12 @@ class IndexClient(Closing):
         """Start fetching these projects' pages in the background; returns at once.
 
         With ``then``, the metadata of the files it picks is fetched as soon as
-        each page arrives (see ``PackageFinder.prefetch``).
+        each page arrives (see ``PackageFinder.prefetch``). Offline, nothing is
+        started: every answer is on disk, and background threads reading it would
+        only fight the resolver for the GIL (and read what it never asks for).
         """
+        if self._settings.offline:
+            return
         for name in names:
             key = normalize(name)
             future, mine = self._files.start(key, partial(self._list_then, key, then), self._pool)
@@ -140,8 +144,11 @@ class IndexClient(Closing):
     def prefetch_metadata(self, files: Iterable[DistFile], then: PickFiles | None = None) -> None:
         """Start reading these files' metadata in the background; returns at once.
 
-        With ``then``, ``then.on_metadata`` hears of each as it arrives.
+        With ``then``, ``then.on_metadata`` hears of each as it arrives. Nothing
+        offline (see ``prefetch``).
         """
+        if self._settings.offline:
+            return
         for file in files:
             future = self._metadata.start(file, self._pool)
             if then is not None:

@@ -9,7 +9,6 @@ neither stays cheap.
 from __future__ import annotations
 
 import os
-import ssl
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -18,17 +17,14 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from cloche.adapters.index.auth import CredentialStore, redact
-from cloche.adapters.index.kept_connections import (
-    Broken,
-    HandOff,
-    KeptConnections,
-    Reply,
-    proxy_configured,
-)
 from cloche.errors import IndexResponseError, NetworkError, OfflineError, UsageError
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
+
+    from cloche.adapters.index.kept_connections import KeptConnections, Reply
 
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _BACKOFF_BASE = 0.25
@@ -147,6 +143,8 @@ class HttpTransport:
 
     def _kept_connections(self) -> KeptConnections | None:
         """The http.client path (see ``kept_connections.py``); None behind a proxy."""
+        from cloche.adapters.index.kept_connections import KeptConnections, proxy_configured
+
         if proxy_configured():
             return None
         with self._lock:
@@ -162,6 +160,9 @@ class HttpTransport:
         clean = redact(url)
         if self._offline:
             raise OfflineError(f"{clean} is needed but --offline is set; run once online first")
+        # Here, not at the top: a command the caches answer never loads http.client or ssl.
+        from cloche.adapters.index.kept_connections import Broken, HandOff
+
         request_headers = dict(headers or {})
         credential = self._credentials.for_url(url)
         if credential is not None:
@@ -220,6 +221,8 @@ class HttpTransport:
         """One attempt through httpx; raises Broken as ``KeptConnections.exchange`` does."""
         client = self._http()
         import httpx  # imported by _http()
+
+        from cloche.adapters.index.kept_connections import Broken
 
         try:
             with client.stream("GET", url, headers=headers) as response:
@@ -313,6 +316,8 @@ def default_tls() -> ssl.SSLContext:
 
     ``SSL_CERT_FILE`` or ``SSL_CERT_DIR`` when set, else certifi's bundle.
     """
+    import ssl
+
     for variable in ("SSL_CERT_FILE", "SSL_CERT_DIR"):
         where = os.environ.get(variable)
         if where:

@@ -123,6 +123,10 @@ def _fragment_hashes(fragment: str) -> Hashes:
 def _hash_dict(value: Any) -> Hashes:
     if not isinstance(value, dict):
         return ()
+    if len(value) == 1:  # nearly always: {"sha256": ...}
+        ((algo, digest),) = value.items()
+        if type(algo) is str and type(digest) is str:
+            return ((algo.lower(), digest.lower()),)
     return tuple(
         sorted((str(k).lower(), str(v).lower()) for k, v in value.items() if isinstance(v, str))
     )

@@ -45,6 +45,13 @@ class Catalog:
                 self._user_pins.setdefault(need.name, []).append(need.specifier)
         self._tables: dict[NormalizedName, ReleaseTable] = {}
         self._allowed_sets: dict[tuple[NormalizedName, SpecifierSet], frozenset[Version]] = {}
+        self._matching_lists: dict[
+            tuple[NormalizedName, frozenset[SpecifierSet]], list[Version]
+        ] = {}
+        self._allowed_lists: dict[
+            tuple[NormalizedName, frozenset[SpecifierSet], bool], list[Version]
+        ] = {}
+        self._prerelease_named: dict[Need, bool] = {}
 
     def is_listed(self, name: NormalizedName) -> bool:
         """Whether the releases of ``name`` were read already."""
@@ -97,7 +104,14 @@ class Catalog:
 
     def allows_prereleases(self, needs: Iterable[Need]) -> bool:
         """Pre-releases allowed by option or because a specifier names one."""
-        return self._options.prerelease or any(n.specifier.prereleases for n in needs)
+        return self._options.prerelease or any(self._names_prerelease(n) for n in needs)
+
+    def _names_prerelease(self, need: Need) -> bool:
+        # Kept: packaging works it out from the specifiers' versions on every call.
+        named = self._prerelease_named.get(need)
+        if named is None:
+            named = self._prerelease_named[need] = bool(need.specifier.prereleases)
+        return named
 
     def matches_alone(self, need: Need) -> bool:
         """Whether ``need`` (with the constraints) has any candidate at all."""
@@ -118,7 +132,7 @@ class Catalog:
         if mode is PrereleaseMode.ALLOW or mode is PrereleaseMode.DISALLOW:
             return mode is PrereleaseMode.ALLOW
         user = [*(n for n in needs if n.parent is None), *self.constraints_for(name)]
-        explicit = any(n.specifier.prereleases for n in user)
+        explicit = any(self._names_prerelease(n) for n in user)
         necessary = all(v.is_prerelease for v in self._table(name).versions)
         if mode is PrereleaseMode.EXPLICIT:
             return explicit
@@ -130,20 +144,38 @@ class Catalog:
         return [n.specifier for n in needs] + [c.specifier for c in self.constraints_for(name)]
 
     def allowed_versions(self, name: NormalizedName, needs: Sequence[Need]) -> list[Version]:
-        """Versions the specifiers allow, in the order they are tried (files not judged)."""
-        allowed = [self._allowed_by(name, s) for s in self._specs(name, needs) if s]
-        allowed.sort(key=len)  # the smallest first: a pin rejects all but one version at once
-        versions = [
-            v
-            for v in self._table(name).versions
-            if not allowed or (v in allowed[0] and all(v in a for a in allowed[1:]))
-        ]
-        if not self._prereleases_ok(name, needs, versions):
-            versions = [v for v in versions if not v.is_prerelease]
-        preferred = self._preferred.get(name)
-        if preferred is not None:
-            versions.sort(key=lambda v: v != preferred)
+        """Versions the specifiers allow, in the order they are tried (files not judged).
+
+        A list shared between calls with the same specifiers: callers must not change it.
+        """
+        specs = frozenset(s for s in self._specs(name, needs) if s)
+        matching = self._matching(name, specs)
+        finals_only = not self._prereleases_ok(name, needs, matching)
+        key = (name, specs, finals_only)
+        versions = self._allowed_lists.get(key)
+        if versions is None:
+            versions = [v for v in matching if not v.is_prerelease] if finals_only else matching
+            preferred = self._preferred.get(name)
+            if preferred is not None:
+                versions = sorted(versions, key=lambda v: v != preferred)
+            self._allowed_lists[key] = versions
         return versions
+
+    def _matching(self, name: NormalizedName, specs: frozenset[SpecifierSet]) -> list[Version]:
+        """The table's versions every one of ``specs`` allows, in table order (a shared list:
+        callers must not change it)."""
+        key = (name, specs)
+        known = self._matching_lists.get(key)
+        if known is not None:
+            return known
+        versions = self._table(name).versions
+        if specs:
+            allowed = frozenset.intersection(*(self._allowed_by(name, s) for s in specs))
+            known = [v for v in versions if v in allowed]
+        else:
+            known = list(versions)
+        self._matching_lists[key] = known
+        return known
 
     def _allowed_by(self, name: NormalizedName, spec: SpecifierSet) -> frozenset[Version]:
         # Each new need re-filters every version; the same specifiers come back each time.
@@ -173,13 +205,11 @@ class Catalog:
 
         Wider than ``allowed``: other needs may let pre-releases in.
         """
-        specs = [s for s in self._specs(name, needs) if s]
         table = self._table(name)
-        for version in table.versions:
-            if all(s.contains(version, prereleases=True) for s in specs):
-                release = table.release(version)
-                if release.chosen is not None and self._yank_allowed(name, release):
-                    yield release
+        for version in self._matching(name, frozenset(s for s in self._specs(name, needs) if s)):
+            release = table.release(version)
+            if release.chosen is not None and self._yank_allowed(name, release):
+                yield release
 
     def _yank_allowed(self, name: NormalizedName, release: Release) -> bool:
         """A yanked release only for the user's own ``==`` pin (a dependency's never)."""

@@ -66,6 +66,9 @@ class Need:
     """Where the user wrote it ("requirements.in:2"); None for a dependency."""
     requirement: Requirement | None = None
     """The requirement it came from (direct URLs are fetched through it)."""
+    allows: dict[Version, bool] = field(default_factory=dict, init=False, repr=False)
+    """Memo of the versions asked about: whether ``specifier`` allows each (pre-releases
+    included). resolvelib asks again for every need in every round."""
 
     @property
     def key(self) -> str:
@@ -110,6 +113,29 @@ def marker_applies(
     except (UndefinedComparison, UndefinedEnvironmentName):
         # A marker that cannot be evaluated on this target does not apply to it.
         return False
+
+
+class MarkerVerdicts:
+    """``marker_applies`` on one environment (no extra), each marker object judged once.
+
+    The requirements of cached metadata share their marker objects (``extra == "dev"``
+    on hundreds of lines): a warm resolve judged ~1,400 markers, ~260 of them distinct.
+    """
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self._env = env
+        self._known: dict[int, tuple[Marker, bool]] = {}
+        """By ``id``, with the marker itself: kept alive, its id is never reused."""
+
+    def __call__(self, marker: Marker | None) -> bool:
+        if marker is None:
+            return True
+        known = self._known.get(id(marker))
+        if known is not None and known[0] is marker:
+            return known[1]
+        verdict = marker_applies(marker, self._env)
+        self._known[id(marker)] = (marker, verdict)
+        return verdict
 
 
 def is_exact_pin(specifier: SpecifierSet) -> bool:

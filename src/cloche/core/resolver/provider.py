@@ -22,7 +22,13 @@ from cloche.core.report import Reporter
 from cloche.core.resolver.catalog import Catalog
 from cloche.core.resolver.deadends import DeadEnds
 from cloche.core.resolver.lookahead import Lookahead
-from cloche.core.resolver.model import PYTHON, Candidate, Need, marker_applies
+from cloche.core.resolver.model import (
+    PYTHON,
+    Candidate,
+    MarkerVerdicts,
+    Need,
+    marker_applies,
+)
 from cloche.core.resolver.options import ResolveOptions
 from cloche.core.resolver.prefetch import Prefetcher
 from cloche.core.resolver.releases import Release
@@ -50,6 +56,7 @@ class Provider(AbstractProvider[Need, Candidate, str]):
         self._finder = finder
         self._reporter = reporter
         self._env = target.markers
+        self._applies = MarkerVerdicts(self._env)
         self._python = Candidate(PYTHON, target.python_version)
         direct: dict[NormalizedName, Need] = {}
         for need in (*constraints, *user_needs):
@@ -120,7 +127,7 @@ class Provider(AbstractProvider[Need, Candidate, str]):
             # Once resolvelib marks the interpreter incompatible it must not come back:
             # offering it again makes the resolver backjump and pin it forever.
             ok = self._python not in bad and all(
-                n.specifier.contains(self._python.version, prereleases=True) for n in needs
+                self.is_satisfied_by(n, self._python) for n in needs
             )
             return [self._python] if ok else []
         name, extras = needs[0].name, needs[0].extras
@@ -161,7 +168,11 @@ class Provider(AbstractProvider[Need, Candidate, str]):
     def is_satisfied_by(self, requirement: Need, candidate: Candidate) -> bool:
         if requirement.url:
             return candidate.direct_url == requirement.url
-        return requirement.specifier.contains(candidate.version, prereleases=True)
+        allows, version = requirement.allows, candidate.version
+        known = allows.get(version)
+        if known is None:
+            known = allows[version] = requirement.specifier.contains(version, prereleases=True)
+        return known
 
     def get_dependencies(self, candidate: Candidate) -> list[Need]:
         known = self._dependencies.get(candidate)
@@ -170,7 +181,7 @@ class Provider(AbstractProvider[Need, Candidate, str]):
         if candidate.name == PYTHON:
             return []
         metadata = self._metadata_of(candidate)
-        needs = _needs_of(candidate, metadata, self._env, self._reporter)
+        needs = _needs_of(candidate, metadata, self._env, self._applies, self._reporter)
         self._dependencies[candidate] = needs
         for need in needs:
             self.trail.record(need)
@@ -254,7 +265,11 @@ class Provider(AbstractProvider[Need, Candidate, str]):
 
 
 def _needs_of(
-    candidate: Candidate, metadata: Metadata, env: dict[str, str], reporter: Reporter
+    candidate: Candidate,
+    metadata: Metadata,
+    env: dict[str, str],
+    applies: MarkerVerdicts,
+    reporter: Reporter,
 ) -> list[Need]:
     needs: list[Need] = []
     if candidate.extras:
@@ -272,15 +287,13 @@ def _needs_of(
         needs.append(base)
         _warn_missing_extras(candidate, metadata, reporter)
         for req in metadata.requires_dist:
-            if marker_applies(req.marker, env, candidate.extras) and not marker_applies(
-                req.marker, env
-            ):
+            if not applies(req.marker) and marker_applies(req.marker, env, candidate.extras):
                 needs.append(Need.from_requirement(req, parent=candidate))
         return needs
     if metadata.requires_python is not None:
         needs.append(Need(PYTHON, metadata.requires_python, parent=candidate))
     for req in metadata.requires_dist:
-        if marker_applies(req.marker, env):
+        if applies(req.marker):
             need = Need.from_requirement(req, parent=candidate)
             if need.key != candidate.key:
                 needs.append(need)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import gc
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from cloche.core.finder import PackageFinder
@@ -75,7 +77,8 @@ def resolve(
     progress = ResolverProgress(reporter, task_id)
     resolver: Resolver[Need, Candidate, str] = Resolver(provider, progress)
     try:
-        result = resolver.resolve(user_needs, max_rounds=options.max_rounds)
+        with _collector_paused():
+            result = resolver.resolve(user_needs, max_rounds=options.max_rounds)
     except ResolutionImpossible as exc:
         raise _impossible(exc.causes, provider, target) from None
     except ResolutionTooDeep as exc:
@@ -94,6 +97,25 @@ def resolve(
             why = f" ({reason})" if reason else ""
             reporter.warning(f"{package.name} {package.version} is yanked{why}; pinned with ==")
     return resolution
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while resolving, and what it made is then frozen.
+
+    A resolve makes hundreds of thousands of objects (versions, files, needs) and
+    almost no cycles, yet each pass of the collector over them cost 20-50 ms of a
+    warm ``pip compile``; frozen afterwards, they are not walked by the pass that
+    would otherwise come right after.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 def _impossible(
