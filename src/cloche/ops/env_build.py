@@ -68,8 +68,7 @@ def create_env(request: CreateRequest, services: Services) -> Created:
         raise ProjectError("--lock installs exactly what the lock lists; give it alone")
     if request.lock is not None and request.accelerator is not None:
         raise UsageError(
-            "--lock installs the builds the lock lists; --accelerator chooses builds for "
-            "packages",
+            "--lock installs the builds the lock lists; --accelerator chooses builds for packages",
             hint="make a lock for that build with 'cloche lock --accelerator NAME', "
             "or name the packages instead of --lock",
         )

@@ -102,7 +102,7 @@ def sync_project(
     from cloche.ops.named_locks import check_lock_fits
 
     inputs = Inputs.read(spec.root, spec.lock_file)
-    interpreter = ensure_venv(spec, services.settings.cache_dir, services.reporter)
+    interpreter = ensure_venv(spec, services.settings, services.reporter)
     lock, inputs, fresh, relocked = current_lock(services, spec, interpreter, mode, inputs)
     check_lock_fits(services.settings, lock, spec.lock_file)
     plan = install_lock(services, lock, interpreter, selection, spec, exact=exact)
