@@ -111,3 +111,25 @@ def test_another_error_is_raised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(os, "link", full)
     with pytest.raises(OSError, match="No space"):
         clone_tree(src, tmp_path / "staged", tmp_path / "envs" / "dst")
+
+
+def test_rewrite_in_place_after_a_build_beside_the_name(tmp_path: Path) -> None:
+    from cloche.ops.env_clone import rewrite_in_place
+
+    src = _venv(tmp_path, tmp_path / "store")
+    site = src / "lib" / "python3.12" / "site-packages"
+    (site / "pkg" / "from_a_wheel.py").write_text(f"# {src}\n")  # never read
+    metadata = site / "pkg-1.0.dist-info" / "METADATA"
+    final = tmp_path / "envs" / "final"
+    count = rewrite_in_place(src, src, final)
+    for path in (
+        src / "pyvenv.cfg",
+        src / "bin" / "tool",
+        site / "editable.pth",
+        site / "pkg-1.0.dist-info" / "direct_url.json",
+    ):
+        assert str(final) in path.read_text() and f"{src}/" not in path.read_text(), path
+    assert str((src / "bin" / "tool-link").readlink()) == f"{final}/bin/tool"
+    assert (site / "pkg" / "from_a_wheel.py").read_text() == f"# {src}\n"
+    assert metadata.stat().st_nlink == 2  # linked from the store: left alone
+    assert count == 6  # 4 files, the kernelspec and the symlink

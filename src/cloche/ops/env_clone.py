@@ -179,12 +179,18 @@ def clone_tree(src: Path, dst: Path, final: Path) -> CloneCounts:
 
 def rewrite_in_place(root: Path, old: Path, new: Path) -> int:
     """Replace ``old`` by ``new`` in the files ``root`` owns alone and in its symlinks
-    (a venv built at ``old`` and about to be renamed to ``new``); returns the count."""
+    (a venv built at ``old`` and about to be renamed to ``new``); returns the count.
+
+    Packages' directories in site-packages are not read: an install puts there only
+    files from wheels, which cannot know where the env was built."""
     pattern = path_pattern(old)
     replacement = os.fsencode(new)
     count = 0
     for directory, subdirs, files in os.walk(root):
-        for name in [*files, *(d for d in subdirs if os.path.islink(os.path.join(directory, d)))]:
+        links = [d for d in subdirs if os.path.islink(os.path.join(directory, d))]
+        if os.path.basename(directory) == "site-packages":
+            subdirs[:] = [d for d in subdirs if d.endswith(_METADATA_SUFFIXES)]
+        for name in [*files, *links]:
             path = os.path.join(directory, name)
             st = os.lstat(path)
             if os.path.islink(path):
