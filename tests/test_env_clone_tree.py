@@ -133,3 +133,15 @@ def test_rewrite_in_place_after_a_build_beside_the_name(tmp_path: Path) -> None:
     assert (site / "pkg" / "from_a_wheel.py").read_text() == f"# {src}\n"
     assert metadata.stat().st_nlink == 2  # linked from the store: left alone
     assert count == 6  # 4 files, the kernelspec and the symlink
+
+
+def test_a_script_shared_by_another_link_is_still_rewritten(tmp_path: Path) -> None:
+    src = _venv(tmp_path, tmp_path / "store")
+    other = tmp_path / "cp-al-copy"
+    other.mkdir()
+    os.link(src / "bin" / "tool", other / "tool")  # as `cp -al` of the env leaves it
+    staged, final = tmp_path / "staged", tmp_path / "envs" / "dst"
+    clone_tree(src, staged, final)
+    assert f"#!{final}/bin/python" in (staged / "bin" / "tool").read_text()
+    assert (staged / "bin" / "tool").stat().st_ino != (src / "bin" / "tool").stat().st_ino
+    assert f"#!{src}/bin/python" in (other / "tool").read_text()

@@ -78,8 +78,21 @@ class _Cloner:
         self.umask = _current_umask()
 
     def file(self, source: str, target: str) -> str:
-        """Make ``target`` from ``source``; returns what was done."""
+        """Make ``target`` from ``source``; returns what was done.
+
+        A small file naming the old path becomes a new file with the new one, whatever
+        its link count (a venv copied by ``cp -al`` shares its scripts); else one
+        linked from the store is linked again, and one the env owns alone is copied.
+        """
         st = os.lstat(source)
+        data = None
+        if st.st_size <= _REWRITE_LIMIT:
+            with open(source, "rb") as fh:
+                data = fh.read()
+            changed = _rewritten(data, self.pattern, self.new)
+            if changed is not None:
+                _write(target, changed, st.st_mode)
+                return "rewritten"
         if st.st_nlink > 1 and self.link_ok:
             try:
                 os.link(source, target)
@@ -88,17 +101,12 @@ class _Cloner:
                 if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
                     raise
                 self.link_ok = exc.errno == errno.EMLINK
-        # A file the env owns alone (scripts, pyvenv.cfg, RECORD, caches): never shared.
-        if st.st_size <= _REWRITE_LIMIT:
-            with open(source, "rb") as fh:
-                data = fh.read()
-            changed = _rewritten(data, self.pattern, self.new)
-            _write(target, data if changed is None else changed, st.st_mode)
-            if changed is None:
-                os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
-                return "copied"
-            return "rewritten"
-        shutil.copy2(source, target)
+        # A file the env owns alone (RECORD, INSTALLER, caches): never shared.
+        if data is None:
+            shutil.copy2(source, target)
+        else:
+            _write(target, data, st.st_mode)
+            os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
         return "copied"
 
     def package_file(self, source: str, target: str) -> str:
