@@ -1163,7 +1163,8 @@ class Bench:
 
         def before_clone() -> None:
             set_aside(clone)
-            set_aside(floor)  # its links would make every file of the source look shared
+            # Deleted, not set aside: its links would make the source's files look shared.
+            rmtree(floor)
 
         cases = [
             simple_case("cloche", argv, env, envs, before_clone, repeat),
