@@ -620,6 +620,7 @@ class Bench:
         *,
         priming: Callable[[Path], list[list[str]]] | None = None,
         fails_naming: str | None = None,
+        extra_env: dict[str, str] | None = None,
     ) -> Case:
         """A tool whose cache ``key`` is emptied before each repeat (cold) or primed once (warm).
 
@@ -627,7 +628,7 @@ class Bench:
         venv, a requirements.txt) is removed before each run and they run in its parent.
         """
         cache = self.t.cache(key)
-        env = self.t.env_for(tool, cache)
+        env = self.t.env_for(tool, cache, extra_env)
         cwd = scratch.parent
         cwd.mkdir(parents=True, exist_ok=True)
 
@@ -1137,6 +1138,105 @@ class Bench:
         rep.notes.append("'python -c pass' is the bare interpreter start-up, for reference")
         return rep
 
+    # -- named environments
+
+    def scenario_env_clone(self) -> ScenarioReport:
+        desc = "`env clone` of an env with the packages vs `cp -a` of it (the conda-style copy)"
+        name = "env-clone"
+        skips = self.skips(("env", "clone"))
+        rep = ScenarioReport(name, desc)
+        if "cloche" in skips:
+            rep.notes.append(f"skipped: {skips['cloche']}")
+            return rep
+        cache = self.t.cache(name)
+        envs = self.fresh_dir(name, "envs")
+        env = self.t.env_for("cloche", cache, {"CLOCHE_ENVS_DIR": str(envs)})
+        source, clone, copy = envs / "src", envs / "clone", self.scratch(name, "copy")
+        try:  # the source env, untimed (its cache is this scenario's)
+            run_cmd(self.t.cloche_cmd(cache, "env", "create", "src", *PACKAGES), env, envs)
+        except CommandFailed as exc:
+            rep.notes.append(f"skipped: creating the source env failed: {exc}")
+            return rep
+        argv = [self.t.cloche or "cloche", "env", "clone", "src", "clone", "-q"]
+        repeat = max(self.repeat, 5)
+        floor = self.scratch(name, "linked")
+
+        def before_clone() -> None:
+            set_aside(clone)
+            # Deleted, not set aside: its links would make the source's files look shared.
+            rmtree(floor)
+
+        cases = [
+            simple_case("cloche", argv, env, envs, before_clone, repeat),
+            simple_case(
+                "cp -a", ["cp", "-a", str(source), str(copy)], env, envs, self.remover(copy)
+            ),
+        ]
+        cases[1].repeat = repeat
+        # The floor of any clone by hardlinks: the same links made by cp, in C.
+        cases.append(
+            simple_case(
+                "cp -al",
+                ["cp", "-al", str(source), str(floor)],
+                env,
+                envs,
+                self.remover(floor),
+                repeat,
+                baseline=True,
+            )
+        )
+        targets = [
+            Target("cloche >= 20x faster than cp -a", "cp -a", 1 / 20),
+            Target("cloche env clone < 0.5 s", max_s=0.5),
+        ]
+        rep = self.run_cases(name, desc, cases, targets, {})
+        size, added = own_bytes(copy), own_bytes(clone)
+        if size and clone.exists():
+            share = added / size
+            rep.outcomes.append(
+                Outcome(
+                    "the clone adds < 5% of the env to the disk",
+                    "MET" if share < 0.05 else "NOT MET",
+                    f"{added / 1e6:.2f} MB of {size / 1e6:.0f} MB ({100 * share:.2f}%)",
+                )
+            )
+        rep.notes.append("disk added: blocks of the files nothing else links, each counted once")
+        rep.notes.append("'cp -al' (hardlinks only, no rewriting) is the floor, for reference")
+        return rep
+
+    def scenario_env_create(self) -> ScenarioReport:
+        desc = "`env create NAME packages` vs `uv venv && uv pip install packages` (warm cache)"
+        name = "env-create"
+        skips = self.skips(("env", "create"), "uv")
+        py, uv = self.t.python, self.t.uv or "uv"
+        envs = self.scratch(name, "cloche-envs")
+        venv = self.scratch(name, "uv", "v")
+        cloche_env = {"CLOCHE_ENVS_DIR": str(envs)}
+        cases = [
+            self.cached_case(
+                "cloche",
+                f"{name}-cloche",
+                True,
+                lambda c: [self.t.cloche_cmd(c, "env", "create", "e", "--python", py, *PACKAGES)],
+                envs / "e",
+                extra_env=cloche_env,
+            ),
+            self.cached_case(
+                "uv",
+                f"{name}-uv",
+                True,
+                lambda c: [
+                    [uv, "venv", str(venv), "--python", py],
+                    [uv, "pip", "install", "--python", str(venv / "bin" / "python"), *PACKAGES],
+                ],
+                venv,
+            ),
+        ]
+        targets = [Target("cloche within 1.3x of uv", "uv", 1.3)]
+        rep = self.run_cases(name, desc, cases, targets, skips)
+        rep.notes.append("the same unpinned names for both: each resolves, from a warm cache")
+        return rep
+
 
 def step_breakdown(rep: ScenarioReport, names: Sequence[str]) -> list[str]:
     """One note per tool: the median of each timed command."""
@@ -1224,6 +1324,17 @@ def du(paths: Sequence[Path], count_links: bool = False) -> int:
     return 0
 
 
+def own_bytes(root: Path) -> int:
+    """Bytes allocated to the files under ``root`` that nothing else links."""
+    total = 0
+    for directory, _dirs, files in os.walk(root):
+        for file_name in files:
+            st = os.lstat(Path(directory, file_name))
+            if st.st_nlink == 1:
+                total += st.st_blocks * 512
+    return total
+
+
 def fmt_kib(kib: int) -> str:
     if kib >= 1024 * 1024:
         return f"{kib / 1024 / 1024:.2f} GiB"
@@ -1246,6 +1357,8 @@ SCENARIOS: dict[str, Callable[[Bench], ScenarioReport]] = {
     "sync-noop": lambda b: b.scenario_noop("sync-noop"),
     "run-noop": lambda b: b.scenario_noop("run-noop"),
     "gpu": lambda b: b.scenario_gpu(),
+    "env-clone": lambda b: b.scenario_env_clone(),
+    "env-create": lambda b: b.scenario_env_create(),
 }
 
 

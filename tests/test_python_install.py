@@ -233,3 +233,112 @@ def test_member_check_without_tar_filters(target: str, refused: bool) -> None:
                 _check_members(tar)
         else:
             _check_members(tar)
+
+
+def _project(root: Path, requires: str, pin: str | None = None) -> Path:
+    root.mkdir()
+    (root / "pyproject.toml").write_text(
+        f'[project]\nname = "demo"\nversion = "0.1"\nrequires-python = "{requires}"\n'
+        "dependencies = []\n"
+    )
+    if pin is not None:
+        (root / ".python-version").write_text(pin + "\n")
+    return root
+
+
+def _older_python() -> str | None:
+    """An interpreter on this machine older than the running one, or None."""
+    from packaging.version import Version
+
+    from cloche.adapters.python.discovery import list_interpreters
+
+    for found in list_interpreters():
+        if found.version < Version(VERSION) and not found.is_venv:
+            return str(found.executable)
+    return None
+
+
+def test_sync_downloads_the_python_the_pin_asks_for(managed: Path, tmp_path: Path) -> None:
+    root = _project(tmp_path / "demo", f">={MINOR}", MINOR)
+    result = cloche("sync", cwd=root)
+    assert result.code == 0, result
+    assert f"Installed Python {VERSION}" in result.err
+    # The venv is made from the download (whose copied binary says its home is the
+    # original's directory, so pyvenv.cfg names that one).
+    assert (managed / f"cpython-{VERSION}-{TRIPLE}" / "bin" / "python3").is_file()
+    assert f"Creating .venv with Python {VERSION} ({managed}" in result.err, result
+    assert (root / ".venv" / "pyvenv.cfg").is_file()
+    again = cloche("sync", cwd=root)  # the venv's Python fits now: nothing downloaded
+    assert again.code == 0 and "Installed Python" not in again.err, again
+
+
+def test_sync_downloads_what_requires_python_asks_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mirror: Mirror
+) -> None:
+    older = _older_python()  # found before the fixture hides every interpreter
+    if older is None:
+        pytest.skip("no interpreter older than the running one here")
+    managed = tmp_path / "managed"
+    bin_dir = tmp_path / "old-bin"
+    bin_dir.mkdir()
+    (bin_dir / "python3").symlink_to(older)  # python3 on PATH, too old for the project
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "no-pyenv"))
+    monkeypatch.setenv("ASDF_DATA_DIR", str(tmp_path / "no-asdf"))
+    monkeypatch.setenv("CLOCHE_PYTHON_DIR", str(managed))
+    monkeypatch.setenv("CLOCHE_PYTHON_MIRROR", mirror.url)
+    mirror.publish({archive_name(VERSION): _real_archive()})
+    root = _project(tmp_path / "demo", f">={VERSION}")
+    result = cloche("sync", cwd=root)
+    assert result.code == 0, result
+    assert f"Installed Python {VERSION}" in result.err
+    assert f"Creating .venv with Python {VERSION} ({managed}" in result.err, result
+
+
+@pytest.mark.parametrize("mode", ["manual", "never"])
+def test_sync_without_automatic_downloads_says_how_to_install(
+    managed: Path, tmp_path: Path, mode: str
+) -> None:
+    root = _project(tmp_path / "demo", f">={MINOR}", MINOR)
+    result = cloche("sync", cwd=root, env={"CLOCHE_PYTHON_DOWNLOADS": mode})
+    assert result.code == 1, result
+    assert f"cloche python install {MINOR}" in result.err
+    assert not managed.exists() and not (root / ".venv").exists()
+    if mode == "manual":  # an explicit install is then used
+        assert cloche("python", "install", MINOR, env={"CLOCHE_PYTHON_DOWNLOADS": mode}).code == 0
+        done = cloche("sync", cwd=root, env={"CLOCHE_PYTHON_DOWNLOADS": mode})
+        assert done.code == 0 and "Installed Python" not in done.err, done
+
+
+def test_sync_with_a_version_the_mirror_lacks(managed: Path, tmp_path: Path) -> None:
+    root = _project(tmp_path / "demo", ">=3.99")
+    result = cloche("sync", cwd=root)
+    assert result.code == 1, result
+    assert "downloading one failed" in result.err and "it has:" in result.err
+    assert "Traceback" not in result.err and not (root / ".venv").exists()
+
+
+def test_offline_downloads_nothing(managed: Path, tmp_path: Path) -> None:
+    root = _project(tmp_path / "demo", f">={MINOR}", MINOR)
+    result = cloche("sync", cwd=root, env={"CLOCHE_OFFLINE": "1"})
+    assert result.code == 1 and f"cloche python install {MINOR}" in result.err, result
+    assert not managed.exists()
+
+
+def test_env_create_downloads_its_python(managed: Path, tmp_path: Path) -> None:
+    envs = tmp_path / "envs"
+    result = cloche("env", "create", "e", "--python", MINOR, env={"CLOCHE_ENVS_DIR": str(envs)})
+    assert result.code == 0, result
+    assert f"Installed Python {VERSION}" in result.err
+    assert (managed / f"cpython-{VERSION}-{TRIPLE}").is_dir()
+    assert (envs / "e" / "pyvenv.cfg").is_file()
+    manual = cloche(
+        "env",
+        "create",
+        "f",
+        "--python",
+        "3.99",
+        env={"CLOCHE_ENVS_DIR": str(envs), "CLOCHE_PYTHON_DOWNLOADS": "manual"},
+    )
+    assert manual.code == 1 and "cloche python install 3.99" in manual.err, manual
+    assert sorted(p.name for p in envs.iterdir()) == ["e"]

@@ -19,6 +19,7 @@ def command() -> None:
     \b
     Examples:
       cloche env create ml_env --python 3.10 numpy pandas
+      cloche env create gpu_env torch --accelerator auto
       cloche env clone ml_env exp-1
       cloche run -n ml_env python train.py
       source "$(cloche env path ml_env)/bin/activate"
@@ -52,6 +53,14 @@ def command() -> None:
     help="Install exactly what this pylock.toml lists (from 'cloche env export').",
 )
 @click.option("--force", is_flag=True, help="Replace an environment of that name.")
+@click.option(
+    "--accelerator",
+    default=None,
+    metavar="NAME",
+    help="Install torch / torchvision / torchaudio from the build index for this "
+    "accelerator, and jax / tensorflow with its CUDA extra: auto (this machine's), cpu, "
+    "cu118 ... cu130, rocm6.x, xpu. Without it, the normal indexes.",
+)
 @link_options
 @index_options
 @click.pass_context
@@ -70,6 +79,7 @@ def create(ctx: click.Context, /, name: str, packages: tuple[str, ...], **kwargs
         requirement_files=tuple(kwargs["requirement_files"]),
         lock=kwargs["lock_file"],
         force=kwargs["force"],
+        accelerator=kwargs["accelerator"],
     )
     try:
         created = create_env(request, state.services(settings))

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cloche.errors import ProjectError
+from cloche.errors import ProjectError, UsageError
 from cloche.ops.env_clone import CloneCounts, clone_tree, rename_prompt, rewrite_in_place
 from cloche.ops.named_env import (
     ENV_RECORD,
@@ -25,6 +25,7 @@ from cloche.ops.named_env import (
 
 if TYPE_CHECKING:
     # Only for types: `env clone` must not pay for the installer's imports.
+    from cloche.config import Settings
     from cloche.core.models import Interpreter
     from cloche.ops.services import Services
 
@@ -39,6 +40,9 @@ class CreateRequest:
     requirement_files: tuple[Path, ...] = ()
     lock: Path | None = None
     force: bool = False
+    accelerator: str | None = None
+    """``auto``, ``cpu``, ``cu128``...: the torch family from that build's index, as
+    ``cloche pip install --accelerator`` chooses it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,12 +66,20 @@ def create_env(request: CreateRequest, services: Services) -> Created:
     name = check_name(request.name)
     if request.lock is not None and (request.packages or request.requirement_files):
         raise ProjectError("--lock installs exactly what the lock lists; give it alone")
+    if request.lock is not None and request.accelerator is not None:
+        raise UsageError(
+            "--lock installs the builds the lock lists; --accelerator chooses builds for packages",
+            hint="make a lock for that build with 'cloche lock --accelerator NAME', "
+            "or name the packages instead of --lock",
+        )
+    if request.accelerator is not None:
+        _check_accelerator(settings, request.accelerator)
     root = envs_root()
     refuse_existing(name, root, request.force)
     final = root / name
     with staged_env(name, root) as staged:
         env = make_venv(staged, settings, python=request.python, prompt=name, reporter=reporter)
-        installed = _install(services, env, staged, request)
+        installed, accelerator = _install(services, env, staged, request)
         record = EnvRecord(
             name=name,
             python_version=str(env.version),
@@ -76,6 +88,7 @@ def create_env(request: CreateRequest, services: Services) -> Created:
             packages=request.packages,
             requirement_files=tuple(str(p.absolute()) for p in request.requirement_files),
             lock=None if request.lock is None else str(request.lock.absolute()),
+            accelerator=accelerator,
             created=_now(),
         )
         write_record(staged, record)
@@ -84,17 +97,40 @@ def create_env(request: CreateRequest, services: Services) -> Created:
     return Created(final, str(env.version), installed)
 
 
-def _install(services: Services, env: Interpreter, staged: Path, request: CreateRequest) -> int:
+def _check_accelerator(settings: Settings, accelerator: str) -> None:
+    """An unknown accelerator is refused before anything is made (routing only checks
+    it when a GPU-built package is asked for)."""
+    from cloche.core.variants.select import check_accelerator
+    from cloche.ops.gpu import load_catalog
+
+    check_accelerator(load_catalog(settings), accelerator, "--accelerator")
+
+
+def _install(
+    services: Services, env: Interpreter, staged: Path, request: CreateRequest
+) -> tuple[int, str | None]:
+    """Install what ``request`` asks for: how many packages, and the accelerator build
+    the torch family was routed to (None when nothing was routed)."""
     if request.lock is not None:
-        return _install_lock(services, env, staged, request.lock)
+        return _install_lock(services, env, staged, request.lock), None
     if not request.packages and not request.requirement_files:
-        return 0
+        return 0, None
     from cloche.ops.pip_env import InstallOptions, install_requirements
     from cloche.ops.requirements import gather
 
     asked = gather(request.packages, request.requirement_files)
+    variant = None
+    if request.accelerator is not None:
+        from cloche.ops.accelerated import route_request
+
+        routed, asked = route_request(services.settings, asked, request.accelerator)
+        for warning in routed.warnings:
+            services.reporter.warning(warning)
+        if routed.line is not None:
+            services.reporter.info(routed.line)
+        services, variant = services.using(routed.settings), routed.accelerator
     plan = install_requirements(services, env, asked, InstallOptions())
-    return len(plan.install)
+    return len(plan.install), variant
 
 
 def _install_lock(services: Services, env: Interpreter, staged: Path, lock_file: Path) -> int:

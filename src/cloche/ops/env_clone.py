@@ -3,9 +3,14 @@ the env's own path is rewritten.
 
 A venv holds its own absolute path in a few small text files: script shebangs,
 ``pyvenv.cfg``, the activate scripts, ``.pth`` files and ``direct_url.json`` of
-editable installs. Every other file is position-independent. Files linked from
-the store (more than one link) are linked again; files the env owns alone are
-copied, and the small text ones among them have the old path replaced.
+editable installs. Every other file is position-independent.
+
+Inside a package's directory in site-packages (``numpy/...``: nearly every file)
+each file is linked with no other system call: its contents never name the env.
+Everywhere else (the env's top level, ``bin``, ``share``, ``*.dist-info``, the
+files at the top of site-packages, any ``.pth``) a file linked from the store
+(more than one link) is linked again, and a file the env owns alone is copied,
+the small text ones with the old path replaced: never written through a link.
 """
 
 from __future__ import annotations
@@ -21,6 +26,10 @@ from pathlib import Path
 _REWRITE_LIMIT = 1 << 20
 """Files the env owns larger than this are copied as they are (wheel data, not scripts)."""
 _WORKERS = 8
+_METADATA_SUFFIXES = (".dist-info", ".egg-info", ".data")
+"""Directories in site-packages that hold an install's own files (RECORD, direct_url.json)."""
+_PATH_FILE_SUFFIXES = (".pth", ".egg-link")
+"""Files that name directories by absolute path wherever they are (editable installs)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +78,21 @@ class _Cloner:
         self.umask = _current_umask()
 
     def file(self, source: str, target: str) -> str:
-        """Make ``target`` from ``source``; returns what was done."""
+        """Make ``target`` from ``source``; returns what was done.
+
+        A small file naming the old path becomes a new file with the new one, whatever
+        its link count (a venv copied by ``cp -al`` shares its scripts); else one
+        linked from the store is linked again, and one the env owns alone is copied.
+        """
         st = os.lstat(source)
+        data = None
+        if st.st_size <= _REWRITE_LIMIT:
+            with open(source, "rb") as fh:
+                data = fh.read()
+            changed = _rewritten(data, self.pattern, self.new)
+            if changed is not None:
+                _write(target, changed, st.st_mode)
+                return "rewritten"
         if st.st_nlink > 1 and self.link_ok:
             try:
                 os.link(source, target)
@@ -79,26 +101,37 @@ class _Cloner:
                 if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
                     raise
                 self.link_ok = exc.errno == errno.EMLINK
-        # A file the env owns alone (scripts, pyvenv.cfg, RECORD, caches): never shared.
-        if st.st_size <= _REWRITE_LIMIT:
-            with open(source, "rb") as fh:
-                data = fh.read()
-            changed = _rewritten(data, self.pattern, self.new)
-            _write(target, data if changed is None else changed, st.st_mode)
-            if changed is None:
-                os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
-                return "copied"
-            return "rewritten"
-        shutil.copy2(source, target)
+        # A file the env owns alone (RECORD, INSTALLER, caches): never shared.
+        if data is None:
+            shutil.copy2(source, target)
+        else:
+            _write(target, data, st.st_mode)
+            os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
         return "copied"
 
-    def directory(self, source: str, target: str) -> tuple[list[tuple[str, str]], list[str]]:
-        """Fill ``target`` (made already) from ``source``: its subdirectories to do next,
-        and what was done with each entry."""
-        subdirs: list[tuple[str, str]] = []
+    def package_file(self, source: str, target: str) -> str:
+        """A file in a package's directory: linked as it is, else as ``file`` does it."""
+        if self.link_ok and not source.endswith(_PATH_FILE_SUFFIXES):
+            try:
+                os.link(source, target)
+                return "linked"
+            except OSError as exc:
+                if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
+                    raise
+        return self.file(source, target)
+
+    def directory(
+        self, source: str, target: str, in_package: bool = False
+    ) -> tuple[list[tuple[str, str, bool]], list[str]]:
+        """Fill ``target`` (made already) from ``source``: its subdirectories to do next
+        (with whether they are inside a package's directory), and what was done with
+        each entry."""
+        subdirs: list[tuple[str, str, bool]] = []
         done: list[str] = []
         with os.scandir(source) as entries:
             listed = list(entries)
+        site_packages = os.path.basename(source) == "site-packages"
+        make = self.package_file if in_package else self.file
         for entry in listed:
             into = target + os.sep + entry.name
             if entry.is_symlink():
@@ -106,9 +139,12 @@ class _Cloner:
                 done.append("symlinks")
             elif entry.is_dir(follow_symlinks=False):
                 self.make_dir(entry.path, into)
-                subdirs.append((entry.path, into))
+                package = in_package or (
+                    site_packages and not entry.name.endswith(_METADATA_SUFFIXES)
+                )
+                subdirs.append((entry.path, into, package))
             else:
-                done.append(self.file(entry.path, into))
+                done.append(make(entry.path, into))
         return subdirs, done
 
     def make_dir(self, source: str, target: str) -> None:
@@ -145,18 +181,24 @@ def clone_tree(src: Path, dst: Path, final: Path) -> CloneCounts:
                 subdirs, done = future.result()
                 for what in done:
                     counts[what] += 1
-                pending.update(pool.submit(cloner.directory, *pair) for pair in subdirs)
+                pending.update(pool.submit(cloner.directory, *task) for task in subdirs)
     return CloneCounts(**counts)
 
 
 def rewrite_in_place(root: Path, old: Path, new: Path) -> int:
     """Replace ``old`` by ``new`` in the files ``root`` owns alone and in its symlinks
-    (a venv built at ``old`` and about to be renamed to ``new``); returns the count."""
+    (a venv built at ``old`` and about to be renamed to ``new``); returns the count.
+
+    Packages' directories in site-packages are not read: an install puts there only
+    files from wheels, which cannot know where the env was built."""
     pattern = path_pattern(old)
     replacement = os.fsencode(new)
     count = 0
     for directory, subdirs, files in os.walk(root):
-        for name in [*files, *(d for d in subdirs if os.path.islink(os.path.join(directory, d)))]:
+        links = [d for d in subdirs if os.path.islink(os.path.join(directory, d))]
+        if os.path.basename(directory) == "site-packages":
+            subdirs[:] = [d for d in subdirs if d.endswith(_METADATA_SUFFIXES)]
+        for name in [*files, *links]:
             path = os.path.join(directory, name)
             st = os.lstat(path)
             if os.path.islink(path):

@@ -65,6 +65,8 @@ class EnvRecord:
     packages: tuple[str, ...] = ()
     requirement_files: tuple[str, ...] = ()
     lock: str | None = None
+    accelerator: str | None = None
+    """The build the torch family was installed from (``cpu``, ``cu128``), if routed."""
     cloned_from: str | None = None
     created: str = ""
     extra: dict[str, Any] = field(default_factory=dict)

@@ -101,7 +101,7 @@ def sync_project(
     ``uv run``) keeping what was installed by hand. A lock this machine cannot run is
     refused before anything is installed."""
     inputs = Inputs.read(spec.root, spec.lock_file)
-    interpreter = ensure_venv(spec, services.settings.cache_dir, services.reporter)
+    interpreter = ensure_venv(spec, services.settings, services.reporter)
     lock, inputs, fresh, relocked = current_lock(services, spec, interpreter, mode, inputs)
     if torch_label(lock) is not None:  # a torch build: can this machine run it?
         from cloche.ops.named_locks import check_lock_fits

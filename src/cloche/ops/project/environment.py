@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cloche.core.models import Interpreter
 from cloche.core.project.load import find_project_root, load_project
@@ -12,6 +13,9 @@ from cloche.core.project.spec import ProjectSpec
 from cloche.core.report import NullReporter, Reporter
 from cloche.errors import InterpreterNotFound, ProjectError, UnusableEnvError
 from cloche.ops.stamp import VENV_NAME
+
+if TYPE_CHECKING:
+    from cloche.config import Settings
 
 _PLAIN_VERSION = re.compile(r"^3\.\d+(?:\.\d+)?$")
 
@@ -61,18 +65,34 @@ def _venv_interpreter(spec: ProjectSpec, cache_dir: Path) -> Interpreter | None:
         return None
 
 
-def base_interpreter(spec: ProjectSpec, cache_dir: Path) -> Interpreter:
+def base_interpreter(
+    spec: ProjectSpec,
+    cache_dir: Path,
+    settings: Settings | None = None,
+    reporter: Reporter | None = None,
+) -> Interpreter:
     """The interpreter the project's venv is (or would be) made from: the project's
     Python pin, else the one ``python3`` runs (as ``init`` chooses) when it fits
-    requires-python, else the highest that fits."""
+    requires-python, else the highest that fits. With ``settings``, one that is not
+    found is downloaded as ``python-downloads`` allows."""
     from cloche.adapters.python.discovery import find_interpreter
 
     if spec.python is None:
-        default = find_interpreter(None, cache_dir=cache_dir)
-        if _fits(spec, default):
+        try:
+            default: Interpreter | None = find_interpreter(None, cache_dir=cache_dir)
+        except InterpreterNotFound:
+            if settings is None:
+                raise
+            default = None  # no python3 on PATH: one that fits may still be found or fetched
+        if default is not None and _fits(spec, default):
             return default
     request = python_request(spec)
-    found = find_interpreter(request, cache_dir=cache_dir)
+    if settings is None:
+        found = find_interpreter(request, cache_dir=cache_dir)
+    else:
+        from cloche.ops.python_install import find_or_install
+
+        found = find_or_install(request, settings, reporter)
     if not _fits(spec, found):
         raise InterpreterNotFound(
             f"Python {found.version} ({found.executable}) does not satisfy the project's "
@@ -91,12 +111,14 @@ def project_interpreter(spec: ProjectSpec, cache_dir: Path) -> Interpreter:
 
 
 def ensure_venv(
-    spec: ProjectSpec, cache_dir: Path, reporter: Reporter | None = None
+    spec: ProjectSpec, settings: Settings, reporter: Reporter | None = None
 ) -> Interpreter:
-    """The project's ``.venv`` interpreter, creating (or re-creating) the venv when needed."""
+    """The project's ``.venv`` interpreter, creating (or re-creating) the venv when needed,
+    with a Python downloaded first when none fits and ``python-downloads`` allows it."""
     from cloche.ops.venv_create import create_venv
 
     reporter = reporter or NullReporter()
+    cache_dir = settings.cache_dir
     path = venv_dir(spec)
     existing = _venv_interpreter(spec, cache_dir)
     if existing is not None and _fits(spec, existing):
@@ -105,7 +127,7 @@ def ensure_venv(
         raise UnusableEnvError(
             f"{path} exists but is not a virtual environment; move it away and run again"
         )
-    base = base_interpreter(spec, cache_dir)
+    base = base_interpreter(spec, cache_dir, settings, reporter)
     if existing is not None:
         reporter.info(
             f"Re-creating {VENV_NAME}: Python {existing.version} does not fit the project"
@@ -129,7 +151,11 @@ def _why(spec: ProjectSpec, base: Interpreter, cache_dir: Path) -> str:
 
     if spec.python is not None:
         return f"{base.executable}, the project's Python {spec.python}"
-    if find_interpreter(None, cache_dir=cache_dir).executable == base.executable:
+    try:
+        default = find_interpreter(None, cache_dir=cache_dir).executable
+    except InterpreterNotFound:
+        default = None
+    if default == base.executable:
         return f"{base.executable}, python3 on PATH"
     return f"{base.executable}, the highest found for requires-python {spec.requires_python}"
 
