@@ -99,11 +99,12 @@ def sync_project(
     the lock does not select is removed), or with ``exact=False`` (``cloche run``, as
     ``uv run``) keeping what was installed by hand. A lock this machine cannot run is
     refused before anything is installed."""
-    from cloche.ops.named_locks import check_lock_fits
+    from cloche.ops.named_locks import check_lock_covers, check_lock_fits
 
     inputs = Inputs.read(spec.root, spec.lock_file)
     interpreter = ensure_venv(spec, services.settings.cache_dir, services.reporter)
     lock, inputs, fresh, relocked = current_lock(services, spec, interpreter, mode, inputs)
+    check_lock_covers(services.settings, lock, spec.lock_file, dict(interpreter.marker_env))
     check_lock_fits(services.settings, lock, spec.lock_file)
     plan = install_lock(services, lock, interpreter, selection, spec, exact=exact)
     scheme = interpreter.scheme
