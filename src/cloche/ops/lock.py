@@ -150,7 +150,9 @@ def lock_project(
         python = lock_python(spec)
     every = [target_for(python, name) for name in spec.targets]
     targets = covered_targets(every, spec, services)
-    names = tuple(name for name, target in zip(spec.targets, every) if target in targets)
+    names = tuple(
+        name for name, target in zip(spec.targets, every, strict=True) if target in targets
+    )
     options = ResolveOptions(
         preferences=tuple((name, versions[-1]) for name, versions in sorted(known.items())),
         upgrade=request.upgrade,
