@@ -8,18 +8,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, cast
 
 import pytest
 
 from cloche.config import Settings
 from cloche.core.lock.select import select
-from cloche.core.targets import target_for
+from cloche.core.project.spec import ProjectSpec
+from cloche.core.report import NullReporter
+from cloche.core.targets import TARGET_NAMES, target_for
+from cloche.core.variants.catalog import PLATFORM_LABELS, CatalogError, parse_catalog, read_catalog
 from cloche.errors import ClocheError
-from cloche.ops.lock import read_lock
+from cloche.ops.lock import covered_targets, read_lock
 from cloche.ops.named_locks import LockRefused, check_lock_covers
 from tests.support.gpu_machine import RTX_3090, Machine, new_machine
 from tests.support.index_server import IndexServer
 from tests.support.torch_index import TorchIndex
+
+if TYPE_CHECKING:
+    from cloche.ops.services import Services
 
 pytestmark = pytest.mark.skipif(
     Path("/proc/driver/nvidia").exists() or Path("/opt/rocm").exists(),
@@ -157,3 +165,49 @@ def test_a_cuda_lock_for_macos_only_is_refused_and_nothing_is_written(
     assert hint == "hint: lock the CPU build for them: 'cloche lock --accelerator cpu'"
     assert not (machine.root / "pylock.cu128.toml").exists()
     assert machine.torch.asked("cu128") == 0
+
+
+class _Lines(NullReporter):
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def info(self, message: str) -> None:
+        self.lines.append(message)
+
+
+def test_a_rocm_lock_covers_linux_alone() -> None:
+    catalog = read_catalog()
+    where = catalog.build_platforms("rocm6.4")
+    assert where is not None and where.build == "ROCm"
+    assert catalog.build_platforms("cpu") is None  # every target
+    reporter = _Lines()
+    services = SimpleNamespace(
+        settings=Settings(Path("/c"), build_platforms=where), reporter=reporter
+    )
+    spec = ProjectSpec(Path("/p"), "demo", None, lock_name="rocm6-4")
+    targets = [target_for("3.11", name) for name in ("linux", "macos", "windows")]
+    kept = covered_targets(targets, spec, cast("Services", services))
+    assert [t.platform for t in kept] == ["linux"]
+    assert reporter.lines == [
+        "pylock.rocm6-4.toml covers linux: ROCm builds do not exist for macOS and windows; "
+        "use pylock.cpu.toml there ('cloche lock --accelerator cpu')"
+    ]
+    services = SimpleNamespace(settings=Settings(Path("/c")), reporter=reporter)
+    assert covered_targets(targets, spec, cast("Services", services)) == targets
+
+
+def test_the_catalog_names_platforms_as_targets_do() -> None:
+    labels = {target_for("3.11", name).platform for name in TARGET_NAMES}
+    assert labels <= PLATFORM_LABELS
+    shipped = Path(read_catalog().source).read_text(encoding="utf-8")
+    for old, new, problem in [
+        ('rocm = ["linux"]', 'rocm = ["linux", "mac"]', "torch.platforms.rocm: 'mac' is no"),
+        ('rocm = ["linux"]', 'metal = ["macos"]', "torch.platforms.metal: not a kind"),
+        ('rocm = ["linux"]', 'rocm = "linux"', "torch.platforms.rocm: missing, or not a list"),
+    ]:
+        with pytest.raises(CatalogError) as info:
+            parse_catalog(shipped.replace(old, new), "x.toml")
+        assert problem in info.value.message
+    start = shipped.index("[torch.platforms]")
+    end = shipped.index("\n\n", start)
+    assert parse_catalog(shipped[:start] + shipped[end:], "x.toml").platforms == {}
