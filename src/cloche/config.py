@@ -30,6 +30,7 @@ from cloche.index_settings import (
 
 if TYPE_CHECKING:
     from cloche.core.models import NormalizedName
+    from cloche.core.variants.model import BuildPlatforms
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple/"
 
@@ -94,6 +95,9 @@ class Settings:
     package_indexes: Mapping[NormalizedName, str] = field(default_factory=no_pins)
     """Names that come from one index URL only (``[tool.cloche.sources] x = { index =
     ... }``); no other index is asked for them, not even when theirs lacks them."""
+    build_platforms: BuildPlatforms | None = None
+    """Set by routing: the torch build a lock is made with exists only for these
+    targets (CUDA: no macOS), so the lock covers only them."""
     python_downloads: str = "automatic"
     """``automatic`` (``--python X`` installs X when none is found), ``manual`` (only
     ``cloche python install``) or ``never``."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import click
@@ -14,9 +12,7 @@ from cloche.cli.options import dependency_list_options
 if TYPE_CHECKING:
     from cloche.cli.context import AppContext
     from cloche.config import Settings
-    from cloche.core.models import NormalizedName
     from cloche.core.project.spec import ProjectSpec
-    from cloche.ops.accelerated import Routed
     from cloche.ops.prepare.trees import SourceTrees
 
 
@@ -58,17 +54,20 @@ def command(
     A project with named locks (pylock.cpu.toml, pylock.cu128.toml) and no pylock.toml
     gets each named lock re-made for its own accelerator.
     """
+    from cloche.cli.lock_edits import edit_each, lock_files, lock_routes
     from cloche.cli.project_options import project_settings
     from cloche.cli.project_sync import default_sync
     from cloche.core.models import normalize
     from cloche.core.project.spec import PYPROJECT
     from cloche.ops.accelerated import with_extras
     from cloche.ops.project.edit import (
-        commit,
+        Edit,
+        commit_each,
         local_sources,
         lock_edit,
         parse_args,
         read_pyproject,
+        undo_each,
         with_added,
     )
     from cloche.ops.project.environment import find_project, project_interpreter
@@ -81,43 +80,32 @@ def command(
     spec = find_project()
     packages = _named(state, spec, packages)  # git+https://... -> name @ git+https://...
     names = tuple(r.name for r in parse_args(packages))
-    routes = _routes(project_settings(state, spec), spec, names)
+    routes = lock_routes(project_settings(state, spec), spec, names)
     packages = tuple(with_extras(packages, routes.extras))  # jax -> jax[cuda12]
     reqs, sources = local_sources(spec.root, parse_args(packages), editable=editable)
     text = with_added(
         read_pyproject(spec.root), reqs, group=group, optional=optional, sources=sources
     )
     pin_bare = [r for r in reqs if normalize(r.name) not in sources]  # one version each
-    interpreter = project_interpreter(spec, routes.each[0][1].settings.cache_dir)
-    edits = []
-    try:
-        for lock_name, routed in routes.each:
-            for warning in routed.warnings:
-                state.reporter.warning(warning)
-            if routed.line is not None:
-                state.reporter.info(routed.line)
-            edit = lock_edit(
-                spec.root,
-                text,
-                state.services(routed.settings),
-                interpreter,
-                pin_bare=pin_bare,
-                group=group,
-                optional=optional,
-                lock_name=lock_name,
-            )
-            edits.append(edit)
-            text, pin_bare = edit.pyproject_text, []  # every lock gets the first's bounds
-    finally:
-        state.reporter.close()
-    committed = []
-    try:
-        for edit in edits:
-            committed.append(commit(spec.root, edit))
-    except BaseException:
-        for done in reversed(committed):
-            done.undo()
-        raise
+    interpreter = project_interpreter(spec, routes.first.cache_dir)
+
+    def make(lock_name: str | None, settings: Settings) -> Edit:
+        nonlocal text, pin_bare
+        edit = lock_edit(
+            spec.root,
+            text,
+            state.services(settings),
+            interpreter,
+            pin_bare=pin_bare,
+            group=group,
+            optional=optional,
+            lock_name=lock_name,
+        )
+        text, pin_bare = edit.pyproject_text, []  # every lock gets the first's bounds
+        return edit
+
+    edits = edit_each(state, routes, make)
+    committed = commit_each(spec.root, edits)
     where = f"group {group!r}" if group else f"extra {optional!r}" if optional else "dependencies"
     written = _written(edits[-1].spec, [r.name for r in reqs], group, optional)
     state.reporter.info(f"Added {', '.join(written)} to {where}")
@@ -125,10 +113,8 @@ def command(
         default_sync(state, no_sync)
     except BaseException:
         # The env could not get it: the project must not claim it (uv does the same).
-        for done in reversed(committed):
-            done.undo()
-        locks = " and ".join(edit.spec.lock_file for edit in edits)
-        state.reporter.info(f"{PYPROJECT} and {locks} are back as they were")
+        undo_each(committed)
+        state.reporter.info(f"{PYPROJECT} and {lock_files(edits)} are back as they were")
         raise
 
 
@@ -146,40 +132,6 @@ def _named(state: AppContext, spec: ProjectSpec, packages: tuple[str, ...]) -> t
         return state.services(settings).sources(interpreter).trees
 
     return name_arguments(packages, settings.cache_dir, trees, state.reporter)
-
-
-@dataclass(frozen=True, slots=True)
-class _Routes:
-    """Each lock ``add`` re-makes (None: pylock.toml) with the settings to lock it with, and
-    the CUDA extras this machine's lock takes (``jax -> cuda12``)."""
-
-    each: tuple[tuple[str | None, Routed], ...]
-    extras: Mapping[NormalizedName, str]
-
-
-def _routes(settings: Settings, spec: ProjectSpec, names: tuple[str, ...]) -> _Routes:
-    """A project with named locks and no pylock.toml gets each named lock re-made for its
-    own accelerator; any other gets pylock.toml."""
-    from dataclasses import replace
-
-    from cloche.core.project.spec import LOCKFILE
-    from cloche.ops.gpu_relevance import named_locks
-    from cloche.ops.named_locks import LockRefused, pick_lock, route_for_lock
-
-    present = named_locks(spec.root)
-    if not present or (spec.root / LOCKFILE).is_file():
-        routed = route_for_lock(settings, spec, more_names=names)
-        return _Routes(((None, routed),), routed.extras)
-    each = tuple(
-        (name, route_for_lock(settings, replace(spec, lock_name=name), more_names=names))
-        for name in present
-    )
-    try:
-        mine = pick_lock(settings, spec.root, None, None)
-    except LockRefused:
-        mine = None
-    extras = next((routed.extras for name, routed in each if name == mine), {})
-    return _Routes(each, extras)
 
 
 def _written(

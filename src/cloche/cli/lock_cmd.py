@@ -102,5 +102,5 @@ def _lock(state: AppContext, project: ProjectLock, upgrade: bool) -> None:
     from cloche.cli.upgrade_cmd import print_changes
 
     print_changes(state.reporter, previous, result.lock, verbose_only=previous is None)
-    targets = ", ".join(spec.targets)
+    targets = ", ".join(result.targets)
     state.reporter.info(f"Locked {len(result.lock.packages)} packages for {targets} in {lock_file}")

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from cloche.cli.context import app
 from cloche.cli.options import dependency_list_options
+
+if TYPE_CHECKING:
+    from cloche.config import Settings
 
 
 @click.command("remove")
@@ -26,12 +31,16 @@ def command(
     Examples:
       cloche remove pandas
       cloche remove --dev pytest
+
+    A project with named locks (pylock.cpu.toml, pylock.cu128.toml) and no pylock.toml
+    gets each named lock re-made for its own accelerator: all of them, or none.
     """
+    from cloche.cli.lock_edits import edit_each, lock_routes
     from cloche.cli.project_options import project_settings
     from cloche.cli.project_sync import default_sync
-    from cloche.ops.named_locks import route_for_lock
     from cloche.ops.project.edit import (
-        commit,
+        Edit,
+        commit_each,
         lock_edit,
         read_pyproject,
         spec_from_text,
@@ -49,13 +58,13 @@ def command(
     text = with_removed(read_pyproject(spec.root), packages, group=group, optional=optional)
     text = without_unused_sources(spec.root, text)
     # The torch family stays routed to its build while the new text still names it.
-    new_spec = spec_from_text(spec.root, text)
-    settings = route_for_lock(project_settings(state, spec), new_spec).settings
-    interpreter = project_interpreter(spec, settings.cache_dir)
-    try:
-        edit = lock_edit(spec.root, text, state.services(settings), interpreter)
-    finally:
-        state.reporter.close()
-    commit(spec.root, edit)
+    routes = lock_routes(project_settings(state, spec), spec_from_text(spec.root, text))
+    interpreter = project_interpreter(spec, routes.first.cache_dir)
+
+    def make(lock_name: str | None, settings: Settings) -> Edit:
+        services = state.services(settings)
+        return lock_edit(spec.root, text, services, interpreter, lock_name=lock_name)
+
+    commit_each(spec.root, edit_each(state, routes, make))
     state.reporter.info(f"Removed {', '.join(packages)}")
     default_sync(state, no_sync)

@@ -11,6 +11,7 @@ from cloche.cli.context import app
 if TYPE_CHECKING:
     from packaging.pylock import Pylock
 
+    from cloche.config import Settings
     from cloche.core.report import Reporter
 
 
@@ -45,25 +46,37 @@ def command(ctx: click.Context, packages: tuple[str, ...], no_sync: bool) -> Non
     Examples:
       cloche upgrade            # everything
       cloche upgrade pandas     # pandas only (and what it needs)
+
+    A project with named locks (pylock.cpu.toml, pylock.cu128.toml) and no pylock.toml
+    gets each named lock upgraded with its own accelerator's build: all, or none.
     """
+    from dataclasses import replace
+
+    from cloche.cli.lock_edits import edit_each, lock_routes
     from cloche.cli.project_options import project_settings
     from cloche.cli.project_sync import default_sync
-    from cloche.core.project.spec import LOCKFILE
-    from cloche.ops.named_locks import route_for_lock
-    from cloche.ops.project.edit import commit, upgrade_lock
+    from cloche.ops.project.edit import Edit, commit_each, upgrade_lock
     from cloche.ops.project.environment import find_project, project_interpreter
 
     state = app(ctx)
     spec = find_project()
     settings = project_settings(state, spec, refresh=True)  # newer releases must be seen
-    settings = route_for_lock(settings, spec).settings
-    interpreter = project_interpreter(spec, settings.cache_dir)
-    try:
-        edit = upgrade_lock(spec, state.services(settings), interpreter, packages)
-    finally:
-        state.reporter.close()
-    if print_changes(state.reporter, edit.previous, edit.lock) == 0:
-        state.reporter.info("Nothing to upgrade: every package is at the newest allowed version")
-    commit(spec.root, edit)
-    state.reporter.debug(f"Wrote {LOCKFILE}")
+    routes = lock_routes(settings, spec)
+    interpreter = project_interpreter(spec, routes.first.cache_dir)
+
+    def make(lock_name: str | None, settings: Settings) -> Edit:
+        locked = replace(spec, lock_name=lock_name)
+        return upgrade_lock(locked, state.services(settings), interpreter, packages)
+
+    edits = edit_each(state, routes, make)
+    for edit in edits:
+        if len(edits) > 1:
+            state.reporter.info(f"{edit.spec.lock_file}:")
+        if print_changes(state.reporter, edit.previous, edit.lock) == 0:
+            state.reporter.info(
+                "Nothing to upgrade: every package is at the newest allowed version"
+            )
+    commit_each(spec.root, edits)
+    for edit in edits:
+        state.reporter.debug(f"Wrote {edit.spec.lock_file}")
     default_sync(state, no_sync)

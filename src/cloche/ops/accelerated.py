@@ -81,7 +81,8 @@ def route(settings: Settings, names: Iterable[str], ask: AcceleratorAsk) -> Rout
             line = f"torch: {torch.reason}"
         else:
             pins = {**settings.package_indexes, **dict.fromkeys(sorted(family), torch.index_url)}
-            routed = replace(settings, package_indexes=pins)
+            where = catalog.build_platforms(torch.variant) if torch.variant else None
+            routed = replace(settings, package_indexes=pins, build_platforms=where)
             line = f"torch: the {torch.variant} build from {torch.index_url} ({torch.reason})"
     extras = _extras(selection, asked)
     if line is None and extras:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,7 +15,14 @@ from cloche.core.lock.inputs import is_fresh
 from cloche.core.lock.model import build_lock
 from cloche.core.lock.toml_reader import parse_lock
 from cloche.core.lock.toml_writer import dump_lock
-from cloche.core.models import Interpreter, Metadata, NormalizedName, Resolution, normalize
+from cloche.core.models import (
+    Interpreter,
+    Metadata,
+    NormalizedName,
+    Resolution,
+    Target,
+    normalize,
+)
 from cloche.core.project.roots import requirements_for
 from cloche.core.project.spec import LOCKFILE, ProjectSpec
 from cloche.core.report import Reporter
@@ -58,6 +65,8 @@ class LockResult:
     resolutions: tuple[Resolution, ...]
     archive_hashes: Mapping[str, str] = field(default_factory=dict)
     """sha256 of each direct archive URL that gave none, as hashed for this lock."""
+    targets: tuple[str, ...] = ()
+    """The project's targets the lock covers (``covered_targets``)."""
 
     def archive_sha256(self, url: str) -> str:
         return self.archive_hashes[url]
@@ -139,7 +148,11 @@ def lock_project(
         python = lock_python(spec, interpreter)
     else:
         python = lock_python(spec)
-    targets = [target_for(python, name) for name in spec.targets]
+    every = [target_for(python, name) for name in spec.targets]
+    targets = covered_targets(every, spec, services)
+    names = tuple(
+        name for name, target in zip(spec.targets, every, strict=True) if target in targets
+    )
     options = ResolveOptions(
         preferences=tuple((name, versions[-1]) for name, versions in sorted(known.items())),
         upgrade=request.upgrade,
@@ -166,7 +179,40 @@ def lock_project(
         return sha
 
     lock = build_lock(spec, resolutions, settings.index_urls, archive_sha256)
-    return LockResult(lock, dump_lock(lock), tuple(resolutions), hashes)
+    return LockResult(lock, dump_lock(lock), tuple(resolutions), hashes, names)
+
+
+def covered_targets(targets: list[Target], spec: ProjectSpec, services: Services) -> list[Target]:
+    """The targets the build the torch family is routed to exists for: a CUDA build has
+    no macOS wheels, so its lock covers the rest (said in one line). The lock's inputs
+    hash keeps the project's own targets: narrowing follows from the build alone."""
+    where = services.settings.build_platforms
+    if where is None:
+        return targets
+    kept = [t for t in targets if not t.platform or t.platform in where.platforms]
+    left = list(dict.fromkeys(t.platform for t in targets if t not in kept))
+    if not left:
+        return targets
+    build, cpu = f"{where.build} builds", "'cloche lock --accelerator cpu'"
+    gone = _listing(label.replace("macos", "macOS") for label in left)
+    if not kept:
+        raise UsageError(
+            f"{spec.lock_file} would cover none of the project's targets: {build} of torch "
+            f"do not exist for {gone} (only for {_listing(where.platforms)})",
+            hint=f"lock the CPU build for them: {cpu}",
+        )
+    covered = _listing(dict.fromkeys(t.platform for t in kept))
+    services.reporter.info(
+        f"{spec.lock_file} covers {covered}: {build} do not exist for {gone}; "
+        f"use pylock.cpu.toml there ({cpu})"
+    )
+    return kept
+
+
+def _listing(names: Iterable[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    items = list(names)
+    return " and ".join(items) if len(items) < 3 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def with_backend_dependencies(

@@ -8,6 +8,7 @@ the fix.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from packaging.pylock import Pylock
@@ -160,6 +161,37 @@ def check_lock_fits(settings: Settings, lock: Pylock, lock_file: str) -> None:
         f"{lock_file} holds torch {version}, which this machine cannot run: "
         f"{'; '.join(problems)} ({describe_driver(catalog, machine)}); nothing was installed",
         hint=f"use --accelerator {fits} (cloche lock --accelerator {fits}){driver_fix}",
+    )
+
+
+def check_lock_covers(
+    settings: Settings, lock: Pylock, lock_file: str, marker_env: Mapping[str, str]
+) -> None:
+    """Raise LockRefused, naming the lock to use, when ``lock`` holds a torch build that
+    does not exist for this machine's platform (a CUDA lock on macOS): it was locked
+    without that platform (``ops.lock.covered_targets``)."""
+    from packaging.markers import Marker
+
+    environments: list[Marker] = list(lock.environments or ())
+    if not environments or any(m.evaluate(dict(marker_env)) for m in environments):
+        return
+    version = torch_label(lock)
+    if version is None:
+        return
+    from cloche.ops.gpu import load_catalog
+
+    where = load_catalog(settings).build_platforms(version.split("+", 1)[1])
+    if where is None:
+        return
+    machine = " ".join(marker_env.get(key, "?") for key in ("sys_platform", "platform_machine"))
+    table = (lock.tool or {}).get("cloche")
+    labels = table.get("targets") if isinstance(table, dict) else None
+    covered = labels if isinstance(labels, list) and labels else where.platforms
+    raise LockRefused(
+        f"{lock_file} covers {', '.join(map(str, covered))} only: it holds torch {version}, "
+        f"and {where.build} builds do not exist for this machine ({machine}); "
+        "nothing was installed",
+        hint="use pylock.cpu.toml here: 'cloche sync --accelerator cpu' (made when missing)",
     )
 
 

@@ -103,9 +103,10 @@ def sync_project(
     inputs = Inputs.read(spec.root, spec.lock_file)
     interpreter = ensure_venv(spec, services.settings, services.reporter)
     lock, inputs, fresh, relocked = current_lock(services, spec, interpreter, mode, inputs)
-    if torch_label(lock) is not None:  # a torch build: can this machine run it?
-        from cloche.ops.named_locks import check_lock_fits
+    if torch_label(lock) is not None:  # a torch build: is it for this machine?
+        from cloche.ops.named_locks import check_lock_covers, check_lock_fits
 
+        check_lock_covers(services.settings, lock, spec.lock_file, dict(interpreter.marker_env))
         check_lock_fits(services.settings, lock, spec.lock_file)
     plan = install_lock(services, lock, interpreter, selection, spec, exact=exact)
     scheme = interpreter.scheme

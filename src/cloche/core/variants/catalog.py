@@ -31,6 +31,14 @@ from cloche.core.variants.model import (
 )
 
 SCHEMA = 1
+PLATFORM_LABELS = frozenset(
+    (
+        *("linux", "linux-aarch64", "musllinux", "musllinux-aarch64"),
+        *("macos", "macos-x86_64", "windows", "windows-arm64", "windows-x86"),
+    )
+)
+"""The platforms ``core.targets`` names its targets by (``Target.platform``); spelled out
+here because importing ``core.targets`` (``packaging.tags``) would slow every read."""
 _SPECIFIER = re.compile(r"\s*(~=|==|!=|<=|>=|<|>)\s*\d+(\.\d+)*(\.\*)?\s*$")
 
 
@@ -148,7 +156,26 @@ class _Reader:
             tensorflow_releases=self.tensorflow_releases(tensorflow),
             jax_extras=self.jax_extras(jax),
             source=self.where,
+            platforms=self.platforms(torch),
         )
+
+    def platforms(self, torch: Mapping[str, Any]) -> dict[VariantKind, tuple[str, ...]]:
+        """``[torch.platforms]`` (optional: without it every build exists everywhere)."""
+        if "platforms" not in torch:
+            return {}
+        table = self.table(torch, "platforms", "torch.")
+        out = {}
+        for kind in table:
+            path = f"torch.platforms.{kind}"
+            if kind not in {k.value for k in VariantKind}:
+                raise self.error(path, "not a kind of build (cpu, cuda, rocm, xpu)")
+            names = self.strings(table, kind, "torch.platforms.")
+            unknown = [name for name in names if name not in PLATFORM_LABELS]
+            if unknown:
+                listed = ", ".join(sorted(PLATFORM_LABELS))
+                raise self.error(path, f"{unknown[0]!r} is no platform ({listed})")
+            out[VariantKind(kind)] = names
+        return out
 
     def torch_releases(
         self, torch: Mapping[str, Any], index: str, majors: Mapping[int, DriverMinimum]

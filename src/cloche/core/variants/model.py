@@ -136,6 +136,26 @@ class CudaDrivers:
     per_toolkit: dict[tuple[int, int], DriverMinimum]
 
 
+_BUILD_NAMES = {VariantKind.CUDA: "CUDA", VariantKind.ROCM: "ROCm", VariantKind.XPU: "XPU"}
+
+
+@dataclass(frozen=True, slots=True)
+class BuildPlatforms:
+    """The targets a build of torch exists for (the catalog's ``[torch.platforms]``): a
+    lock of it covers only these."""
+
+    variant: str
+    """``cu128``."""
+    kind: VariantKind
+    platforms: tuple[str, ...]
+    """Target names as ``[tool.cloche] targets`` spells them: ``linux``, ``windows``."""
+
+    @property
+    def build(self) -> str:
+        """How a person calls the kind: ``CUDA``, ``ROCm``."""
+        return _BUILD_NAMES.get(self.kind, self.kind.value)
+
+
 @dataclass(frozen=True, slots=True)
 class Catalog:
     """Everything cloche knows about ML builds (see ``catalog.toml``)."""
@@ -150,6 +170,16 @@ class Catalog:
     jax_extras: tuple[JaxExtra, ...]
     """Newest CUDA first."""
     source: str = field(default="catalog.toml")
+    platforms: dict[VariantKind, tuple[str, ...]] = field(default_factory=dict)
+    """Where each kind of build exists; a kind not listed exists for every target."""
+
+    def build_platforms(self, variant: str) -> BuildPlatforms | None:
+        """Where builds of ``variant`` exist, when that is not everywhere."""
+        meaning = variant_kind_and_toolkit(variant)
+        listed = self.platforms.get(meaning[0]) if meaning is not None else None
+        if meaning is None or listed is None:
+            return None
+        return BuildPlatforms(variant, meaning[0], listed)
 
     def variant_names(self) -> tuple[str, ...]:
         """Every variant name any release has, in a stable order."""

@@ -278,6 +278,25 @@ def commit(root: Path, edit: Edit) -> Committed:
     return Committed(pyproject, old, lock_path, old_lock)
 
 
+def commit_each(root: Path, edits: Sequence[Edit]) -> list[Committed]:
+    """``commit`` every edit (pylock.toml, or each named lock), or none: when a write
+    fails, the files written before it are put back."""
+    committed: list[Committed] = []
+    try:
+        for edit in edits:
+            committed.append(commit(root, edit))
+    except BaseException:
+        undo_each(committed)
+        raise
+    return committed
+
+
+def undo_each(committed: Sequence[Committed]) -> None:
+    """Put back what ``commit_each`` replaced, the last write first."""
+    for done in reversed(committed):
+        done.undo()
+
+
 def _read_or_none(path: Path) -> bytes | None:
     """The file's bytes; None when there is no file to read (writing it then says why)."""
     try:
