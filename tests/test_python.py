@@ -319,6 +319,24 @@ def test_list_interpreters_dedupes_and_sorts(
     assert [str(i.version)[:4] for i in found] == ["3.13", "3.11", "3.10"]
 
 
+def test_a_warm_discovery_reads_the_cache_and_starts_no_probe_or_thread(
+    fake_machine: Callable[..., Path], shared_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_machine("3.11", on_path=("python3", "python3.11"), in_pyenv=True)
+    fake_machine("3.13", in_pyenv=True)
+    first = list_interpreters(shared_cache)
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("a warm discovery must not probe or start threads")
+
+    import cloche.adapters.python.cache as python_cache
+    import cloche.adapters.python.discovery as discovery
+
+    monkeypatch.setattr(python_cache, "_run_probe", refuse)
+    monkeypatch.setattr(discovery, "ThreadPoolExecutor", refuse)
+    assert list_interpreters(shared_cache) == first
+
+
 # --- find_environment ------------------------------------------------------------------
 
 

@@ -60,6 +60,15 @@ def probe_data(executable: str | PathLike[str], cache_dir: str | None = None) ->
     return data
 
 
+def cached_probe_data(
+    executable: str | PathLike[str], cache_dir: str | None = None
+) -> dict[str, Any] | None:
+    """What the cache holds for ``executable`` while it is still valid; None otherwise."""
+    shown = absolute(executable)
+    path = _key_path(shown)
+    return _read_cache(_cache_file(cache_dir, path), _stat_key(path, shown))
+
+
 def store_probes(
     executables: Iterable[str], data: Mapping[str, Any], cache_dir: str | None = None
 ) -> None:
