@@ -125,6 +125,18 @@ def test_add_torch_on_an_nvidia_machine_locks_cuda_for_linux_and_windows(
     assert machine.ok("lock").err.count(NARROWED) == 1  # kept as it is, said again
 
 
+def test_a_requirements_export_of_a_cuda_lock_keeps_its_lines_off_macos(
+    machine: Machine,
+) -> None:
+    machine.smi = RTX_3090
+    machine.ok("add", "torch", "--no-sync")
+    text = machine.ok("export", "requirements").out
+    lines = [line for line in text.splitlines() if line.startswith(("torch", "filelock"))]
+    assert lines, text
+    for line in lines:  # pip on macOS skips them instead of finding no CUDA wheel
+        assert "sys_platform == 'linux' or sys_platform == 'win32'" in line, line
+
+
 def _depend_on_torch(machine: Machine) -> None:
     pyproject = machine.root / "pyproject.toml"
     pyproject.write_text(

@@ -81,6 +81,7 @@ def requirements(
         request,
         locked.settings.index_urls,
         locked.spec.lock_file,
+        universe=locked.spec.targets,
     )
     if output is None:
         click.echo(text, nl=False)

@@ -59,8 +59,14 @@ def render_requirements(
     request: ExportRequest,
     index_urls: Sequence[str] = (),
     lock_file: str = LOCKFILE,
+    universe: Sequence[str] = (),
 ) -> str:
-    """requirements.txt text for the lock's selection on every one of ``targets``."""
+    """requirements.txt text for the lock's selection on every one of ``targets``.
+
+    ``universe``: the project's targets, of which a lock for a build that exists on
+    fewer platforms (a CUDA lock: no macOS) covers only ``targets``; its lines then
+    carry markers that keep them off the others.
+    """
     groups = _chosen(
         request.groups,
         request.all_groups,
@@ -70,8 +76,9 @@ def render_requirements(
         lock_file,
     )
     extras = _chosen(request.extras, request.all_extras, lock.extras or (), (), "extra", lock_file)
-    envs = [dict(target_for(python, label).marker_env) for label in targets]
-    markers = TargetMarkers(list(targets), envs)
+    labels = [*targets, *(label for label in universe if label not in targets)]
+    envs = [dict(target_for(python, label).marker_env) for label in labels]
+    markers = TargetMarkers(labels, envs)
     lines = [
         f"# Exported by cloche {__version__} from {lock_file}; do not edit.",
         "# To change it, edit pyproject.toml and run 'cloche export requirements' again.",
@@ -80,7 +87,7 @@ def render_requirements(
     for package in sorted(lock.packages, key=lambda p: (p.name, str(p.version or ""))):
         members = [
             i
-            for i, env in enumerate(envs)
+            for i, env in enumerate(envs[: len(targets)])
             if package.marker is None
             or package.marker.evaluate(
                 {**env, "extras": extras, "dependency_groups": groups}, "lock_file"
