@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import marshal
 import os
 import subprocess
 import sys
@@ -117,7 +117,7 @@ def test_probe_is_cached_without_subprocess(tmp_path: Path, count_probes: list[l
     cache = tmp_path / "cache"
     first = probe(Path(sys.executable), cache)
     assert len(count_probes) == 1
-    entries = list((cache / "interpreter-v2").glob("*.json"))
+    entries = list((cache / "interpreter-v3").glob("*.marshal"))
     assert len(entries) == 1
     assert probe(Path(sys.executable), cache) == first
     assert len(count_probes) == 1
@@ -128,12 +128,13 @@ def test_corrupt_cache_is_ignored_and_rewritten(
 ) -> None:
     cache = tmp_path / "cache"
     first = probe(Path(sys.executable), cache)
-    (entry,) = (cache / "interpreter-v2").glob("*.json")
-    for garbage in ("{not json", json.dumps({"key": "x", "data": []}), "[]"):
-        entry.write_text(garbage, encoding="utf-8")
+    (entry,) = (cache / "interpreter-v3").glob("*.marshal")
+    garbage = [b"{not marshal", marshal.dumps({"key": "x", "data": []}), marshal.dumps([]), b""]
+    for content in garbage:
+        entry.write_bytes(content)
         assert probe(Path(sys.executable), cache) == first
-        assert json.loads(entry.read_text(encoding="utf-8"))["data"]["prefix"] == sys.prefix
-    assert len(count_probes) == 4
+        assert marshal.loads(entry.read_bytes())["data"]["prefix"] == sys.prefix
+    assert len(count_probes) == 5
 
 
 def test_cache_is_invalidated_when_the_file_changes(
@@ -152,8 +153,8 @@ def test_cache_is_invalidated_when_the_file_changes(
 
 def test_default_cache_dir_is_the_clochecachedir(count_probes: list[list[str]]) -> None:
     probe(Path(sys.executable))
-    cache = Path(os.environ["CLOCHE_CACHE_DIR"]) / "interpreter-v2"
-    assert len(list(cache.glob("*.json"))) == 1
+    cache = Path(os.environ["CLOCHE_CACHE_DIR"]) / "interpreter-v3"
+    assert len(list(cache.glob("*.marshal"))) == 1
 
 
 @pytest.mark.parametrize(

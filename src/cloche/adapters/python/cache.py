@@ -1,7 +1,7 @@
 """What an interpreter said about itself, cached on disk; light enough for ``cloche venv``.
 
 The cache entry of an executable lives at
-``<cache>/interpreter-v2/<crc32 and length of its path>.json``; the entry holds the
+``<cache>/interpreter-v3/<crc32 and length of its path>.marshal``; the entry holds the
 full path too, so two paths that share a name only ever cost a probe. The path is absolute with
 its directories resolved but not its last component: a venv's ``bin/python`` is
 a symlink to the base interpreter, and the two must not share an entry. An entry
@@ -15,7 +15,7 @@ no dataclasses (``inspect`` alone costs more than uv's whole ``venv``).
 from __future__ import annotations
 
 import binascii
-import json
+import marshal
 import os
 import sys
 
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from os import PathLike
     from typing import Any
 
-CACHE_BUCKET = "interpreter-v2"
+CACHE_BUCKET = "interpreter-v3"
 MIN_VERSION = (3, 8)
 _PROBE_TIMEOUT = 60.0
 _PRE_RELEASE = {"alpha": "a", "beta": "b", "candidate": "rc"}
@@ -161,14 +161,15 @@ def _cache_file(cache_dir: str | None, path: str) -> str:
     root = cache_dir if cache_dir is not None else default_cache_dir()
     # crc32, not sha256: hashlib's OpenSSL start-up alone costs ~3 ms of `cloche venv`.
     raw = path.encode("utf-8", "surrogateescape")
-    return os.path.join(root, CACHE_BUCKET, f"{binascii.crc32(raw):08x}-{len(raw):x}.json")
+    return os.path.join(root, CACHE_BUCKET, f"{binascii.crc32(raw):08x}-{len(raw):x}.marshal")
 
 
 def _read_cache(cache_file: str, key: Mapping[str, Any]) -> dict[str, Any] | None:
+    # marshal, not json: json's import (and re's, under it) cost more than reading.
     try:
-        with open(cache_file, encoding="utf-8") as fh:
-            entry = json.load(fh)
-    except (OSError, ValueError):
+        with open(cache_file, "rb") as fh:
+            entry = marshal.load(fh)
+    except (OSError, ValueError, EOFError, TypeError):
         return None
     if not isinstance(entry, dict) or entry.get("key") != key:
         return None
@@ -198,8 +199,8 @@ def _write_cache(cache_file: str, key: Mapping[str, Any], data: Mapping[str, Any
     except OSError:
         return
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"key": key, "data": data}, fh)
+        with os.fdopen(fd, "wb") as fh:
+            marshal.dump({"key": dict(key), "data": dict(data)}, fh)
         os.replace(tmp, cache_file)
     except OSError:
         import contextlib
@@ -221,6 +222,7 @@ def _probe_flags(path: str) -> list[str]:
 
 
 def _run_probe(path: str, shown: str) -> dict[str, Any]:
+    import json
     import subprocess
 
     from cloche.adapters.python.probe_script import PROBE_SCRIPT

@@ -1,6 +1,6 @@
 """Where the store keeps what, and the helpers every part of it shares.
 
-Layout under the root (other adapters own ``http-v1``, ``metadata-v1``, ``interpreter-v2``)::
+Layout under the root (other adapters own ``http-v1``, ``metadata-v1``, ``interpreter-v3``)::
 
     archives-v1/<sha[:2]>/<sha256>/<filename>
     wheels-v1/<sha256>/...             the wheel's tree + .cloche-manifest.json

@@ -12,12 +12,16 @@ dataclasses or pathlib (see ``adapters.python.cache``).
 from __future__ import annotations
 
 import os
-import re
-import shlex
 
 from cloche.errors import UnusableEnvError
 
-_OLD_PROMPT = re.compile(r"context\.prompt\s*=\s*'\(%s\) '\s*%")
+# The CPythons that wrap the prompt in parentheses themselves say so in venv/__init__.py.
+_OLD_PROMPT = "context.prompt = '(%s) ' %"
+# What shlex.quote leaves bare (no ``re`` on this start-up path: it costs more than
+# the rest of the activation scripts).
+_SHELL_SAFE = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-"
+)
 
 
 class ActivationContext:
@@ -108,7 +112,16 @@ def _quote(value: str, script_name: str) -> str:
         return "'" + value.replace("'", "''") + "'"
     if script_name.endswith(".bat"):
         return value
-    return shlex.quote(value)
+    return shell_quote(value)
+
+
+def shell_quote(value: str) -> str:
+    """``value`` as one POSIX shell word: as ``shlex.quote`` writes it."""
+    if not value:
+        return "''"
+    if all(c in _SHELL_SAFE for c in value):
+        return value
+    return "'" + value.replace("'", "'\"'\"'") + "'"
 
 
 def _read_rules(venv_init: str) -> tuple[bool, bool]:
@@ -119,4 +132,4 @@ def _read_rules(venv_init: str) -> tuple[bool, bool]:
     except (OSError, UnicodeError):
         # No source to read: assume the rules of the newest CPython.
         return False, True
-    return bool(_OLD_PROMPT.search(source)), "shlex.quote" in source
+    return _OLD_PROMPT in source, "shlex.quote" in source
