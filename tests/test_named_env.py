@@ -210,6 +210,12 @@ def _interrupt_when(process: subprocess.Popen[str], ready: Callable[[], bool]) -
     process.send_signal(signal.SIGINT)
 
 
+# 130, or the interpreter's own exit by SIGINT: both read as "interrupted" to a shell.
+# On a loaded machine the latter was seen once in CI (after "aborted" was printed);
+# what these tests check is that nothing is left under the name either way.
+_INTERRUPTED = (130, -signal.SIGINT)
+
+
 def _staging(envs: Path) -> list[Path]:
     return [p for p in envs.iterdir() if p.name.startswith(".")] if envs.exists() else []
 
@@ -229,7 +235,7 @@ def test_ctrl_c_during_create_leaves_nothing(index: IndexServer, envs: Path) -> 
 
     _interrupt_when(process, venv_made)
     _out, err = process.communicate(timeout=60)
-    assert process.returncode == 130, err
+    assert process.returncode in _INTERRUPTED, err
     assert not (envs / "slow").exists()
     assert _staging(envs) == []
 
@@ -249,7 +255,7 @@ def test_ctrl_c_during_clone_leaves_nothing(index: IndexServer, envs: Path) -> N
     )
     _interrupt_when(process, lambda: any((p / "env").exists() for p in _staging(envs)))
     _out, err = process.communicate(timeout=60)
-    assert process.returncode == 130, err
+    assert process.returncode in _INTERRUPTED, err
     assert not (envs / "copy").exists()
     assert _staging(envs) == []
     assert listing().keys() == {"big"}
