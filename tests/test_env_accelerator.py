@@ -6,7 +6,6 @@ with the PyTorch index's layout; the machine is this one (no GPU) or the
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,18 +18,6 @@ pytestmark = pytest.mark.skipif(
     Path("/proc/driver/nvidia").exists() or Path("/opt/rocm").exists(),
     reason="a real GPU driver here would be detected",
 )
-
-
-@pytest.fixture
-def torch_index(make_index: Callable[[], IndexServer]) -> Iterator[TorchIndex]:
-    index = TorchIndex(make_index)
-    for variant in ("cpu", "cu126", "cu128"):
-        index.add_wheel(variant, "torch", f"2.9.0+{variant}", requires=["filelock"])
-        index.add_wheel(variant, "torchvision", f"0.24.0+{variant}", requires=["torch"])
-    try:
-        yield index
-    finally:
-        index.close()
 
 
 @pytest.fixture

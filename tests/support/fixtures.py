@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.index_server import IndexServer
+from tests.support.torch_index import TorchIndex
 
 
 @pytest.fixture
@@ -35,6 +36,20 @@ def make_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[]
     finally:
         for server in servers:
             server.close()
+
+
+@pytest.fixture
+def torch_index(make_index: Callable[[], IndexServer]) -> Iterator[TorchIndex]:
+    """The PyTorch index's layout with torch 2.9.0 and torchvision 0.24.0 built for cpu,
+    cu126 and cu128 (a test module that needs other wheels defines its own)."""
+    index = TorchIndex(make_index)
+    for variant in ("cpu", "cu126", "cu128"):
+        index.add_wheel(variant, "torch", f"2.9.0+{variant}", requires=["filelock"])
+        index.add_wheel(variant, "torchvision", f"0.24.0+{variant}", requires=["torch"])
+    try:
+        yield index
+    finally:
+        index.close()
 
 
 @pytest.fixture
