@@ -18,7 +18,7 @@ from cloche.core.models import NormalizedName, normalize
 from cloche.core.variants.frameworks import Selection, select
 from cloche.core.variants.model import Catalog, CudaPolicy
 from cloche.core.variants.select import FrameworkChoice, Request, check_accelerator
-from cloche.ops.gpu_relevance import EXTRA_FRAMEWORKS
+from cloche.ops.gpu_relevance import gpu_built
 from cloche.ops.requirements import Asked
 
 
@@ -52,8 +52,7 @@ class Routed:
 
 def governed(catalog: Catalog, names: Iterable[str]) -> set[NormalizedName]:
     """The names among ``names`` whose build depends on the accelerator."""
-    family = {normalize(member) for member in (*catalog.torch_family, *EXTRA_FRAMEWORKS)}
-    return {normalize(name) for name in names} & family
+    return gpu_built(catalog.torch_family, names)
 
 
 def route(settings: Settings, names: Iterable[str], ask: AcceleratorAsk) -> Routed:

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cloche.core.models import normalize
+from cloche.core.models import NormalizedName, normalize
 from cloche.core.variants.catalog_file import SHIPPED_CATALOG, read_catalog_data, torch_family
 
 if TYPE_CHECKING:
@@ -45,15 +45,21 @@ def torch_label(lock: Pylock) -> str | None:
     return None
 
 
+def gpu_built(family: Iterable[str], names: Iterable[str]) -> set[NormalizedName]:
+    """The names among ``names`` built per accelerator: the torch ``family`` the catalog
+    lists, and the frameworks chosen by an extra."""
+    gpu = {normalize(member) for member in (*family, *EXTRA_FRAMEWORKS)}
+    return {normalize(name) for name in names} & gpu
+
+
 def governs_any(settings: Settings, names: Iterable[str]) -> bool:
     """Whether any of ``names`` is built per accelerator, by the settings' catalog."""
-    wanted = {normalize(name) for name in names}
-    if not wanted:
+    names = list(names)
+    if not names:
         return False
     where = settings.variant_catalog or SHIPPED_CATALOG
     data = read_catalog_data(where, settings.cache_dir / PARSED_CATALOG)
-    family = {normalize(name) for name in (*torch_family(data), *EXTRA_FRAMEWORKS)}
-    return bool(wanted & family)
+    return bool(gpu_built(torch_family(data), names))
 
 
 def plain_project(
