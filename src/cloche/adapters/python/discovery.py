@@ -9,7 +9,11 @@ from pathlib import Path
 
 from cloche.adapters.python import cache as python_cache
 from cloche.adapters.python.places import candidates
-from cloche.adapters.python.probe import interpreter_from_data, probe_interpreter
+from cloche.adapters.python.probe import (
+    cached_interpreter,
+    interpreter_from_data,
+    probe_interpreter,
+)
 from cloche.adapters.python.request import PythonRequest, parse_request
 from cloche.core.models import Interpreter
 from cloche.errors import InterpreterNotFound, UnusableEnvError
@@ -172,15 +176,15 @@ def _discover(cache_dir: Path | None) -> list[Interpreter]:
 
     # Cached probes first, in this thread: on a warm cache, starting the pool cost
     # more (~10 ms of thread starts) than reading every entry.
-    where = None if cache_dir is None else os.fspath(cache_dir)
     results: dict[Path, Interpreter | None] = {}
     for path in unique.values():
-        data = python_cache.cached_probe_data(path, where)
-        if data is not None:
-            try:
-                results[path] = interpreter_from_data(python_cache.absolute(path), data)
-            except InterpreterNotFound:
-                results[path] = None
+        try:
+            cached = cached_interpreter(path, cache_dir)
+        except InterpreterNotFound:
+            results[path] = None
+            continue
+        if cached is not None:
+            results[path] = cached
     missing = [path for path in unique.values() if path not in results]
     if len(missing) == 1:
         results[missing[0]] = attempt(missing[0])

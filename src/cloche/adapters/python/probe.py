@@ -25,6 +25,13 @@ def probe_interpreter(executable: Path, cache_dir: Path | None = None) -> Interp
     return interpreter_from_data(python_cache.absolute(executable), data)
 
 
+def cached_interpreter(executable: Path, cache_dir: Path | None = None) -> Interpreter | None:
+    """``probe_interpreter``'s answer when the cache holds a valid probe; None otherwise."""
+    where = None if cache_dir is None else os.fspath(cache_dir)
+    data = python_cache.cached_probe_data(executable, where)
+    return None if data is None else interpreter_from_data(python_cache.absolute(executable), data)
+
+
 def interpreter_from_data(executable: str, data: Mapping[str, Any]) -> Interpreter:
     """Build the Interpreter value a probe describes; refuse Pythons cloche cannot use."""
     python_cache.check_usable(executable, data)
