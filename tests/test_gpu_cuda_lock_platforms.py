@@ -68,13 +68,7 @@ def torch_index(make_index: Callable[[], IndexServer]) -> Iterator[TorchIndex]:
 @pytest.fixture
 def machine(tmp_path: Path, index_server: IndexServer, torch_index: TorchIndex) -> Machine:
     index_server.add_wheel("filelock", "3.0")
-    found = new_machine(tmp_path, index_server, torch_index)
-    pyproject = found.root / "pyproject.toml"
-    text = pyproject.read_text()
-    start = text.index("requires-python")
-    end = text.index("\n", start)
-    pyproject.write_text(text[:start] + 'requires-python = ">=3.11,<3.12"' + text[end:])
-    return found
+    return new_machine(tmp_path, index_server, torch_index, requires_python=">=3.11,<3.12")
 
 
 def _installs(lock_path: Path) -> dict[str, str | None]:

@@ -68,11 +68,22 @@ class Machine:
         return {d["name"]: d["version"] for d in json.loads(result.out)}
 
 
-def new_machine(tmp_path: Path, pypi: IndexServer, torch_index: TorchIndex) -> Machine:
-    """``cloche init`` a project whose normal index is ``pypi``."""
+def new_machine(
+    tmp_path: Path,
+    pypi: IndexServer,
+    torch_index: TorchIndex,
+    requires_python: str | None = None,
+) -> Machine:
+    """``cloche init`` a project whose normal index is ``pypi`` (and whose
+    ``requires-python`` is ``requires_python`` when given)."""
     result = cloche("init", "--python", sys.executable, "demo", cwd=tmp_path)
     assert result.code == 0, result
     root = tmp_path / "demo"
-    with (root / "pyproject.toml").open("a") as fh:
-        fh.write(f'\n[tool.cloche]\nindex-url = "{pypi.url}"\n')
+    pyproject = root / "pyproject.toml"
+    text = pyproject.read_text()
+    if requires_python is not None:
+        start = text.index("requires-python")
+        end = text.index("\n", start)
+        text = f'{text[:start]}requires-python = "{requires_python}"{text[end:]}'
+    pyproject.write_text(f'{text}\n[tool.cloche]\nindex-url = "{pypi.url}"\n')
     return Machine(root, pypi, torch_index)
