@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from cloche.core.models import normalize
-from cloche.core.project.load import find_project_root, load_project
+from cloche.core.project.load import load_project
+from cloche.core.project.root import find_project_root
 from cloche.core.project.roots import requirements_for
 from cloche.core.project.spec import DEFAULT_TARGETS
 from cloche.errors import ProjectError, UsageError

@@ -50,6 +50,14 @@ def main(argv: list[str] | None = None) -> NoReturn:
         found = gpu_fast.answer(gpu_request) if gpu_request is not None else None
         if found is not None:
             run_guarded(lambda: gpu_fast.run(found), verbose=False)
+    if request is None and "sync" in args[:4]:
+        from cloche.cli import sync_fast
+
+        sync_request = sync_fast.parse(args)
+        if sync_request is not None:
+            answered = guarded(lambda: sync_fast.run(sync_request), verbose=False)
+            if answered is not None:
+                sys.exit(answered)
     if request is None:
         import gc
 
@@ -82,6 +90,12 @@ def run_guarded(call: Callable[[], int], *, verbose: Callable[[], bool] | bool) 
     The one error boundary of the CLI: ``-v`` (``verbose``, asked once an error
     happened) also shows the traceback.
     """
+    sys.exit(guarded(call, verbose=verbose))
+
+
+def guarded(call: Callable[[], int | None], *, verbose: Callable[[], bool] | bool) -> int | None:
+    """``call``'s exit code (None: a fast path that did not answer); on an error, one
+    line and exit, as ``run_guarded``."""
     from cloche.cli.signals import Terminated
     from cloche.errors import ClocheError
 
@@ -114,7 +128,7 @@ def run_guarded(call: Callable[[], int], *, verbose: Callable[[], bool] | bool) 
             f"unexpected error: {type(exc).__name__}: {exc}", "run again with -v for details"
         )
         sys.exit(1)
-    sys.exit(code)
+    return code
 
 
 def print_error(message: str, hint: str | None) -> None:

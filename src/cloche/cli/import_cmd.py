@@ -27,7 +27,7 @@ def command(ctx: click.Context, requirements: Path) -> None:
     """
     from cloche.adapters.python.discovery import find_interpreter
     from cloche.cli.project_options import project_settings
-    from cloche.core.project.load import find_project_root
+    from cloche.core.project.root import find_project_root
     from cloche.core.project.spec import PYPROJECT
     from cloche.ops.named_locks import route_for_lock
     from cloche.ops.project.edit import commit, lock_edit, read_pyproject, spec_from_text

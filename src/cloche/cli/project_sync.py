@@ -6,14 +6,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cloche.cli.lock_choice import NO_CHOICE, LockChoice, project_lock, say
+from cloche.cli.sync_fast import UP_TO_DATE
 
 if TYPE_CHECKING:
     from cloche.cli.context import AppContext
     from cloche.ops.plan import Plan
     from cloche.ops.stamp import Selection
     from cloche.ops.sync import SyncResult
-
-UP_TO_DATE = "Environment is up to date"
 
 
 def sync_now(
@@ -31,6 +30,7 @@ def sync_now(
     from cloche.ops.sync import LockMode, sync_project
 
     project = project_lock(state, choice, offline=offline, find_links=find_links)
+    said_before = len(state.reporter.said)
     say(state, project)
     try:
         services = state.services(project.settings)
@@ -38,6 +38,10 @@ def sync_now(
     finally:
         state.reporter.close()
     _print_sync(state, result.plan)
+    if result.recipe is not None:
+        from cloche.ops.sync_replay import save
+
+        save(services.settings.cache_dir, result.recipe, state.reporter.said[said_before:])
     return result
 
 

@@ -20,6 +20,9 @@ class ConsoleReporter:
         self._progress: Any = None
         self._bar_ids: dict[int, Any] = {}
         self._open = 0
+        self.said: list[tuple[int, str]] = []
+        """Every info and warning line, shown or not, with the least verbosity that shows
+        it (0 and -1): what a replayed ``sync`` says again (``ops.sync_replay``)."""
 
     def started(self, task: str, total: int | None = None, *, unit: str = "") -> int:
         with self._lock:
@@ -56,12 +59,15 @@ class ConsoleReporter:
                     self._progress = None
 
     def info(self, message: str) -> None:
-        if self.verbosity >= 0:
-            self._echo(message)
+        self._say(0, message)
 
     def warning(self, message: str) -> None:
-        if self.verbosity >= -1:
-            self._echo(f"warning: {message}")
+        self._say(-1, f"warning: {message}")
+
+    def _say(self, least_verbosity: int, line: str) -> None:
+        self.said.append((least_verbosity, line))
+        if self.verbosity >= least_verbosity:
+            self._echo(line)
 
     def debug(self, message: str) -> None:
         if self.verbosity >= 1:

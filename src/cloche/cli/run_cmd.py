@@ -76,7 +76,7 @@ def command(
             Path.cwd(), selection, need_fresh=not frozen, exact=exact, lock_file=lock_file
         )
     if synced is not None:
-        venv = synced.venv
+        venv = Path(synced.venv)
     elif no_sync:
         from cloche.errors import UnusableEnvError
         from cloche.ops.project.environment import find_project

@@ -41,7 +41,7 @@ def command(
     selection = selection_from(kwargs)
     synced = check_stamp(Path.cwd(), selection, need_fresh=not frozen)
     if synced is not None:
-        venv = synced.venv
+        venv = Path(synced.venv)
     else:
         from cloche.cli.project_sync import sync_now
 

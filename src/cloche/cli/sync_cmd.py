@@ -14,7 +14,8 @@ import click
 from cloche.cli.context import app
 from cloche.cli.lock_choice import lock_choice_from, lock_choice_options
 from cloche.cli.project_options import lock_mode, selection_from, selection_options
-from cloche.cli.project_sync import UP_TO_DATE, sync_now
+from cloche.cli.project_sync import sync_now
+from cloche.cli.sync_fast import UP_TO_DATE
 
 
 @click.command("sync")

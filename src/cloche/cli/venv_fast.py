@@ -53,9 +53,10 @@ class FastVenv:
 def parse(args: Sequence[str]) -> FastVenv | None:
     """The request, when ``args`` is a ``venv`` command this module can run; else None."""
     out = FastVenv()
-    index = _parse_globals(args, out)
-    if index is None or index >= len(args) or args[index] != "venv":
+    found = parse_globals(args)
+    if found is None or args[found[0]] != "venv":
         return None
+    index, out.quiet, out.cache_dir = found
     rest = list(args[index + 1 :])
     seen_path = False
     while rest:
@@ -95,23 +96,25 @@ def _interpreter_file(request: str) -> str | None:
     return path if os.path.isfile(path) else None
 
 
-def _parse_globals(args: Sequence[str], out: FastVenv) -> int | None:
-    index = 0
+def parse_globals(args: Sequence[str]) -> tuple[int, int, str | None] | None:
+    """Where the subcommand is, the global ``-q`` count and ``--cache-dir``, when the
+    global options before it are only those (and ``--no-progress``); else None."""
+    index, quiet, cache_dir = 0, 0, None
     while index < len(args):
         arg = args[index]
-        if quiet := flag_count(arg, "q", "--quiet"):
-            out.quiet += quiet
+        if count := flag_count(arg, "q", "--quiet"):
+            quiet += count
         elif arg == "--no-progress":
             pass
         elif arg in _GLOBAL_VALUE_OPTIONS and index + 1 < len(args):
             index += 1
-            out.cache_dir = args[index]
+            cache_dir = args[index]
         elif arg.startswith("--cache-dir="):
-            out.cache_dir = arg.split("=", 1)[1]
+            cache_dir = arg.split("=", 1)[1]
         elif arg.startswith("-"):
             return None
         else:
-            return index
+            return index, quiet, cache_dir
         index += 1
     return None
 

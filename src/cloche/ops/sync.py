@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from packaging.pylock import PackageDirectory, PackageVcs, Pylock
 from packaging.version import Version
@@ -22,14 +22,15 @@ from cloche.core.models import Interpreter, NormalizedName, normalize
 from cloche.core.plan import Wanted
 from cloche.core.project.spec import ProjectSpec
 from cloche.errors import LockStaleError, ProjectError
+from cloche.ops import sync_replay
 from cloche.ops.apply import apply
 from cloche.ops.bundle.local import local_copy, local_folders
 from cloche.ops.gpu_relevance import torch_label
 from cloche.ops.layouts import layout_for
 from cloche.ops.lock import LockRequest, lock_project, read_lock, stale_message
 from cloche.ops.plan import Artifact, Plan, check_wheels_fit, plan_for, present_in
-from cloche.ops.project.environment import ensure_venv
-from cloche.ops.stamp import Inputs, Selection, clear_stamp, write_stamp
+from cloche.ops.project.environment import ensure_venv, venv_dir
+from cloche.ops.stamp import Inputs, Selection, clear_stamp, read_stamp, write_stamp
 
 if TYPE_CHECKING:
     from cloche.adapters.install import EnvLayout
@@ -52,6 +53,9 @@ class SyncResult:
     plan: Plan
     interpreter: Interpreter
     relocked: bool
+    recipe: dict[str, Any] | None = None
+    """How to make this ``.venv`` again without planning (``ops.sync_replay``), when the
+    sync made it new from stored wheels; the CLI keeps it with the lines it said."""
 
 
 def current_lock(
@@ -101,6 +105,11 @@ def sync_project(
     ``uv run``) keeping what was installed by hand. A lock this machine cannot run is
     refused before anything is installed."""
     inputs = Inputs.read(spec.root, spec.lock_file)
+    sync_replay.remove_partials(spec.root)
+    before = None
+    fresh_venv = not venv_dir(spec).exists()
+    if fresh_venv and exact and spec.lock_name is None and selection == Selection():
+        before = sync_replay.machine_state()
     interpreter = ensure_venv(spec, services.settings, services.reporter)
     lock, inputs, fresh, relocked = current_lock(services, spec, interpreter, mode, inputs)
     if torch_label(lock) is not None:  # a torch build: is it for this machine?
@@ -118,7 +127,20 @@ def sync_project(
         site_dirs=[scheme["purelib"], scheme["platlib"]],
         exact=exact,
     )
-    return SyncResult(plan=plan, interpreter=interpreter, relocked=relocked)
+    recipe = None
+    if before is not None and fresh and not relocked and torch_label(lock) is None:
+        wheel_dirs = [str(w.source.stored.path.absolute()) for w in plan.install if w.source.stored]
+        if all(_linked_wheel(w) for w in plan.install):
+            stamp = read_stamp(spec.root)
+            if stamp is not None:
+                recipe = sync_replay.record(spec.root, wheel_dirs, before, stamp)
+    return SyncResult(plan=plan, interpreter=interpreter, relocked=relocked, recipe=recipe)
+
+
+def _linked_wheel(want: Wanted[Artifact]) -> bool:
+    """Installed from an index or lock file's wheel, linked from the store."""
+    source = want.source
+    return source.file is not None and source.stored is not None and not want.editable
 
 
 def install_lock(

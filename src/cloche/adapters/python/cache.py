@@ -52,7 +52,7 @@ def probe_data(executable: str | PathLike[str], cache_dir: str | None = None) ->
     shown = absolute(executable)
     path = _key_path(shown)
     cache_file = _cache_file(cache_dir, path)
-    key = _stat_key(path, shown)
+    key = stat_key(path, shown)
     data = _read_cache(cache_file, key)
     if data is None:
         data = _run_probe(path, shown)
@@ -66,7 +66,7 @@ def cached_probe_data(
     """What the cache holds for ``executable`` while it is still valid; None otherwise."""
     shown = absolute(executable)
     path = _key_path(shown)
-    return _read_cache(_cache_file(cache_dir, path), _stat_key(path, shown))
+    return _read_cache(_cache_file(cache_dir, path), stat_key(path, shown))
 
 
 def store_probes(
@@ -76,7 +76,7 @@ def store_probes(
     without a subprocess, so that later commands on it run none either)."""
     for executable in executables:
         path = _key_path(absolute(executable))
-        _write_cache(_cache_file(cache_dir, path), _stat_key(path, executable), data)
+        _write_cache(_cache_file(cache_dir, path), stat_key(path, executable), data)
 
 
 def default_interpreter(cache_dir: str | None = None) -> tuple[str, dict[str, Any]]:
@@ -141,7 +141,8 @@ def _key_path(shown: str) -> str:
     return os.path.join(os.path.realpath(head), name)
 
 
-def _stat_key(path: str, shown: str) -> dict[str, Any]:
+def stat_key(path: str, shown: str) -> dict[str, Any]:
+    """What a probe of ``path`` stays valid for: the file and its size and mtime."""
     try:
         st = os.stat(path)
     except OSError as exc:

@@ -53,8 +53,7 @@ def managed_root() -> Path:
     return Path(override) if override else Path(dirs.platform_data_dir()) / "python"
 
 
-def conda_prefixes() -> list[Path]:
-    """Conda/mamba installs and their environments, as far as they can be found cheaply."""
+def _conda_roots() -> list[Path]:
     roots: list[Path] = []
     for variable in ("CONDA_PREFIX", "MAMBA_ROOT_PREFIX", "CONDA_ROOT"):
         if os.environ.get(variable):
@@ -62,11 +61,16 @@ def conda_prefixes() -> list[Path]:
     conda_exe = os.environ.get("CONDA_EXE")
     if conda_exe:
         roots.append(Path(conda_exe).parent.parent)
-    home = _home()
-    roots += [home / name for name in _CONDA_ROOTS]
+    roots += [_home() / name for name in _CONDA_ROOTS]
     roots.append(Path("/opt/conda"))
+    return roots
+
+
+def conda_prefixes() -> list[Path]:
+    """Conda/mamba installs and their environments, as far as they can be found cheaply."""
+    home = _home()
     prefixes: list[Path] = []
-    for root in roots:
+    for root in _conda_roots():
         prefixes.append(root)
         with contextlib.suppress(OSError):
             prefixes += sorted(p for p in (root / "envs").iterdir() if p.is_dir())
@@ -143,6 +147,19 @@ def candidates() -> Iterator[Path]:
         if found is not None:
             yield found
     yield from _installs(managed_root())
+
+
+def searched_places() -> list[str]:
+    """The directories (and files) whose listing decides what ``candidates`` yields: while
+    none of them changed (mtime) and no candidate did (size, mtime), discovery chooses
+    as it did (``ops.sync_replay`` relies on it)."""
+    places = [entry for entry in os.environ.get("PATH", "").split(os.pathsep) if entry]
+    places += [str(pyenv_root() / "versions"), str(asdf_root() / "installs" / "python")]
+    for root in _conda_roots():
+        places += [str(root), str(root / "envs")]
+    places += [str(p / "bin") for p in conda_prefixes()]
+    places += [str(_home() / ".conda" / "environments.txt"), str(managed_root())]
+    return places
 
 
 def probed_candidates(cache_dir: str | None = None) -> list[tuple[str, dict[str, Any]]]:

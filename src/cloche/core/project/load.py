@@ -43,29 +43,6 @@ def _read_toml(path: Path) -> dict[str, Any]:
     return data
 
 
-def _declares_project(data: Mapping[str, Any]) -> bool:
-    tool = data.get("tool")
-    return "project" in data or (isinstance(tool, Mapping) and "cloche" in tool)
-
-
-def find_project_root(start: Path) -> Path | None:
-    """Nearest directory from ``start`` upward whose pyproject.toml has [project] or
-    [tool.cloche]. A pyproject.toml that is not valid TOML counts, so that loading it
-    reports the error instead of silently skipping to a parent project."""
-    start = start.resolve()
-    for directory in (start, *start.parents):
-        candidate = directory / PYPROJECT
-        if not candidate.is_file():
-            continue
-        try:
-            data = tomllib.loads(candidate.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-            return directory
-        if _declares_project(data):
-            return directory
-    return None
-
-
 def load_project(root: Path) -> ProjectSpec:
     """Read ``root/pyproject.toml`` (and ``root/.python-version``) into a ProjectSpec."""
     path = root / PYPROJECT

@@ -14,7 +14,8 @@ from packaging.version import InvalidVersion, Version
 
 from cloche.adapters.install import EnvLayout, InstalledDist, installed_distributions
 from cloche.core.models import Interpreter
-from cloche.core.project.load import find_project_root, load_project
+from cloche.core.project.load import load_project
+from cloche.core.project.root import find_project_root
 from cloche.core.project.spec import ProjectSpec
 from cloche.errors import ClocheError, UsageError
 from cloche.ops.doctor.model import DoctorEnv, GpuContext

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cloche.core.models import Interpreter
-from cloche.core.project.load import find_project_root, load_project
+from cloche.core.project.load import load_project
+from cloche.core.project.root import find_project_root
 from cloche.core.project.spec import ProjectSpec
 from cloche.core.report import NullReporter, Reporter
 from cloche.errors import InterpreterNotFound, ProjectError, UnusableEnvError
