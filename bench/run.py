@@ -156,6 +156,9 @@ class Tools:
             env["UV_NO_CONFIG"] = "1"
             env["UV_CACHE_DIR"] = str(cache / "uv")
             env["UV_PYTHON_DOWNLOADS"] = "never"
+            # The interpreter cloche finds: without it uv may run a pyenv shim (a bash
+            # script, ~150 ms) on every command, which would time pyenv, not uv.
+            env["UV_PYTHON"] = self.python
         elif tool in ("pip", "pip-compile"):
             env["PIP_CONFIG_FILE"] = os.devnull
             env["PIP_CACHE_DIR"] = str(cache / "pip")
@@ -685,7 +688,22 @@ class Bench:
                     [*self.t.cloche_cmd(c, "pip", "compile", req_in), "-o", str(o_cl), *py_v]
                 ],
             ),
-            "uv": (o_uv, lambda c: [[uv, "pip", "compile", req_in, "-o", str(o_uv), *py_v]]),
+            "uv": (
+                o_uv,
+                lambda c: [
+                    [
+                        uv,
+                        "pip",
+                        "compile",
+                        req_in,
+                        "-o",
+                        str(o_uv),
+                        *py_v,
+                        "--python",
+                        self.t.python,
+                    ]
+                ],
+            ),
             "pip-compile": (
                 o_pc,
                 lambda c: [
@@ -729,7 +747,20 @@ class Bench:
             return [self.t.cloche_cmd(cache, *args)]
 
         def uv_cmd(cache: Path, *offline: str) -> list[list[str]]:
-            return [[uv, "pip", "compile", req_in, "-o", str(o_uv), *py_v, *offline]]
+            return [
+                [
+                    uv,
+                    "pip",
+                    "compile",
+                    req_in,
+                    "-o",
+                    str(o_uv),
+                    *py_v,
+                    "--python",
+                    self.t.python,
+                    *offline,
+                ]
+            ]
 
         cases = [
             self.cached_case(
@@ -784,7 +815,19 @@ class Bench:
                 "uv",
                 "conflict-uv",
                 True,
-                lambda c: [[uv, "pip", "compile", req_in, "-o", str(o_uv), *py_v]],
+                lambda c: [
+                    [
+                        uv,
+                        "pip",
+                        "compile",
+                        req_in,
+                        "-o",
+                        str(o_uv),
+                        *py_v,
+                        "--python",
+                        self.t.python,
+                    ]
+                ],
                 o_uv,
                 fails_naming="numpy",
             ),
@@ -980,8 +1023,7 @@ class Bench:
         return root
 
     def project_env(self, tool: str, cache: Path) -> dict[str, str]:
-        extra = {"UV_PYTHON": self.t.python} if tool == "uv" else None
-        return self.t.env_for(tool, cache, extra)
+        return self.t.env_for(tool, cache)
 
     def scenario_lock(self) -> ScenarioReport:
         desc = "lock a project depending on the set, cold cache (requires-python >= 3.11)"

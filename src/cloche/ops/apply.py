@@ -8,12 +8,11 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from cloche.adapters.install import EnvLayout, InstallRequest, env_lock, install
-from cloche.adapters.store.wheel import UnpackedWheel
 from cloche.config import Settings
-from cloche.core.plan import Present, Wanted, removals_now
+from cloche.core.plan import Present, removals_now
 from cloche.core.report import NullReporter, Reporter
 from cloche.errors import InstallError
-from cloche.ops.plan import Artifact, Plan, present_in
+from cloche.ops.plan import Plan, present_in
 
 if TYPE_CHECKING:
     from cloche.adapters.install import InstalledDist
@@ -39,8 +38,7 @@ def apply(
     all stored is linked without an index client or a builder. A directory or VCS
     source's version, unknown until it was built, is the built wheel's. With
     ``planned_against`` (what was installed when the plan was made), a changed env
-    raises ``StalePlan`` under the lock instead of carrying out an outdated plan. The
-    plan returned says which unpacked wheel each package was linked from.
+    raises ``StalePlan`` under the lock instead of carrying out an outdated plan.
     """
     reporter = reporter or NullReporter()
     remote = plan.remote
@@ -75,15 +73,10 @@ def apply(
             reporter=reporter,
         )
     done = tuple(
-        replace(want, version=request.wheel.version, source=_linked_from(want, request))
+        replace(want, version=request.wheel.version)
         for want, request in zip(plan.install, requests, strict=True)
     )
     return replace(plan, install=done)
-
-
-def _linked_from(want: Wanted[Artifact], request: InstallRequest) -> Artifact:
-    wheel = request.wheel
-    return replace(want.source, stored=wheel) if isinstance(wheel, UnpackedWheel) else want.source
 
 
 @contextmanager

@@ -129,18 +129,26 @@ def sync_project(
     )
     recipe = None
     if before is not None and fresh and not relocked and torch_label(lock) is None:
-        wheel_dirs = [str(w.source.stored.path.absolute()) for w in plan.install if w.source.stored]
-        if all(_linked_wheel(w) for w in plan.install):
-            stamp = read_stamp(spec.root)
-            if stamp is not None:
-                recipe = sync_replay.record(spec.root, wheel_dirs, before, stamp)
+        recipe = _recipe(services, spec, plan, before)
     return SyncResult(plan=plan, interpreter=interpreter, relocked=relocked, recipe=recipe)
 
 
-def _linked_wheel(want: Wanted[Artifact]) -> bool:
-    """Installed from an index or lock file's wheel, linked from the store."""
-    source = want.source
-    return source.file is not None and source.stored is not None and not want.editable
+def _recipe(
+    services: Services, spec: ProjectSpec, plan: Plan, before: dict[str, Any]
+) -> dict[str, Any] | None:
+    """How to make the ``.venv`` this sync made again (``ops.sync_replay``), when every
+    package in it is an index or lock file's wheel, linked from the store."""
+    wheel_dirs = []
+    for want in plan.install:
+        file = want.source.file
+        stored = want.source.stored
+        if stored is None and file is not None and not want.editable:
+            stored = services.store.unpacked_dist(file)
+        if stored is None:
+            return None
+        wheel_dirs.append(str(stored.path.absolute()))
+    stamp = read_stamp(spec.root)
+    return None if stamp is None else sync_replay.record(spec.root, wheel_dirs, before, stamp)
 
 
 def install_lock(
