@@ -220,6 +220,10 @@ def test_snapshot_takes_links_symlinks_and_written_files(tmp_path: Path) -> None
     venv = tmp_path / "venv"
     (venv / "lib" / "pkg").mkdir(parents=True)
     os.link(store / "pkg" / "mod.py", venv / "lib" / "pkg" / "mod.py")
+    (store / "w1.data" / "data" / "share").mkdir(parents=True)
+    (store / "w1.data" / "data" / "share" / "f.txt").write_text("data\n")
+    (venv / "share").mkdir()
+    os.link(store / "w1.data" / "data" / "share" / "f.txt", venv / "share" / "f.txt")
     (venv / "bin").mkdir()
     (venv / "bin" / "tool").write_text("#!/bin/sh\n")
     (venv / "bin" / "tool").chmod(0o751)
@@ -227,7 +231,8 @@ def test_snapshot_takes_links_symlinks_and_written_files(tmp_path: Path) -> None
     (venv / "stamp").write_text("left out")
     taken = snapshot.take(str(venv), [str(store)], skip={"stamp"})
     assert taken is not None
-    assert taken["links"] == [("lib/pkg/mod.py", str(store / "pkg" / "mod.py"))]
+    assert taken["grouped"] == [(str(store), "lib/", ["pkg/mod.py"])]
+    assert taken["links"] == [("share/f.txt", f"{store}/w1.data/data/share/f.txt")]
     made = tmp_path / "made"
     snapshot.make(taken, str(made))
     assert tree(made) == {k: v for k, v in tree(venv).items() if k != "stamp"}

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
-FORMAT = 1
+FORMAT = 2
 BUCKET = "sync-replay-v1"
 PARTIAL_PREFIX = f"{VENV_NAME}.cloche-partial-"
 """A tree being made: ``.venv.cloche-partial-<pid>``, beside ``.venv``."""

@@ -31,12 +31,13 @@ def take(
     if os.name != "posix":
         return None
     device = os.stat(venv).st_dev
-    sources: dict[int, str] = {}
+    sources: dict[int, tuple[str, str]] = {}
     for top in wheel_dirs:
         if os.stat(top).st_dev != device:
             return None  # inode numbers are unique per file system only
         _index_inodes(top, sources)
     dirs: list[str] = []
+    groups: dict[tuple[str, str], list[str]] = {}
     links: list[tuple[str, str]] = []
     symlinks: list[tuple[str, str]] = []
     files: list[tuple[str, bytes, int]] = []
@@ -57,7 +58,11 @@ def take(
                 elif not entry.is_file():
                     return None  # a socket or a pipe: nothing an install makes
                 elif (source := sources.get(entry.inode())) is not None:
-                    links.append((child, source))
+                    top, inside = source
+                    if child.endswith(inside) and child[: -len(inside)][-1:] in ("", "/"):
+                        groups.setdefault((top, child[: -len(inside)]), []).append(inside)
+                    else:
+                        links.append((child, f"{top}/{inside}"))
                 else:
                     with open(entry.path, "rb") as handle:
                         data = handle.read()
@@ -65,19 +70,22 @@ def take(
                     if written > MAX_WRITTEN_BYTES:
                         return None
                     files.append((child, data, entry.stat().st_mode & 0o7777))
-    return {"dirs": dirs, "links": links, "symlinks": symlinks, "files": files}
+    grouped = [(top, prefix, names) for (top, prefix), names in groups.items()]
+    return {"dirs": dirs, "grouped": grouped, "links": links, "symlinks": symlinks, "files": files}
 
 
-def _index_inodes(top: str, into: dict[int, str]) -> None:
-    pending = [top]
+def _index_inodes(top: str, into: dict[int, tuple[str, str]]) -> None:
+    """Each file under ``top`` by inode: (``top``, its path inside)."""
+    pending = [""]
     while pending:
-        directory = pending.pop()
-        with os.scandir(directory) as listing:
+        rel = pending.pop()
+        with os.scandir(f"{top}/{rel}" if rel else top) as listing:
             for entry in listing:
+                inside = f"{rel}/{entry.name}" if rel else entry.name
                 if entry.is_dir(follow_symlinks=False):
-                    pending.append(entry.path)
+                    pending.append(inside)
                 elif entry.is_file(follow_symlinks=False):
-                    into[entry.inode()] = entry.path
+                    into[entry.inode()] = (top, inside)
 
 
 def make(tree: dict[str, Any], target: str) -> None:
@@ -87,6 +95,11 @@ def make(tree: dict[str, Any], target: str) -> None:
     mkdir(target)
     for rel in tree["dirs"]:
         mkdir(f"{target}/{rel}")
+    # Most files keep their path inside the wheel under one prefix (site-packages/):
+    # stored once per wheel and prefix, which keeps the kept tree small to read.
+    for top, prefix, names in tree["grouped"]:
+        for name in names:
+            link(f"{top}/{name}", f"{target}/{prefix}{name}")
     for rel, source in tree["links"]:
         link(source, f"{target}/{rel}")
     for rel, destination in tree["symlinks"]:
