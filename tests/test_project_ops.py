@@ -64,3 +64,20 @@ def test_stale_stamp_only_for_frozen(tmp_path: Path) -> None:
     )
     assert check_stamp(tmp_path, selection, need_fresh=True) is None
     assert check_stamp(tmp_path, selection, need_fresh=False) is not None
+
+
+def test_stamp_values_behave_as_frozen_dataclasses() -> None:
+    # Plain slotted classes (dataclasses costs the fast path its import): equal by
+    # value, hashable, immutable, and they survive pickle and copy (the Ray plugin).
+    import copy
+    import pickle
+
+    selection = Selection(groups=("docs",), all_extras=True)
+    assert selection == Selection(groups=("docs",), all_extras=True) != Selection()
+    assert hash(selection) == hash(Selection(groups=("docs",), all_extras=True))
+    assert pickle.loads(pickle.dumps(selection)) == selection == copy.deepcopy(selection)
+    with pytest.raises(AttributeError):
+        selection.groups = ()
+    inputs = Inputs("/p", b"[project]", None, b"3.11")
+    assert pickle.loads(pickle.dumps(inputs)) == inputs
+    assert "groups=('docs',)" in repr(selection)

@@ -73,6 +73,12 @@ class _Value:
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable")
 
+    def __getstate__(self) -> dict[str, Any]:
+        return dict(zip(self._names(), self._fields(), strict=True))
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._set(**state)
+
     def _set(self, **values: object) -> None:
         for name, value in values.items():
             object.__setattr__(self, name, value)
