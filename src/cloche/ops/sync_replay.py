@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
-FORMAT = 2
+FORMAT = 3
 BUCKET = "sync-replay-v1"
 PARTIAL_PREFIX = f"{VENV_NAME}.cloche-partial-"
 """A tree being made: ``.venv.cloche-partial-<pid>``, beside ``.venv``."""
@@ -46,12 +46,14 @@ Line = tuple[int, str]
 
 
 def machine_state() -> dict[str, Any]:
-    """What a sync depends on beyond the project: its variables, the user config, and
-    the interpreters discovery could choose. Taken as a sync into a new ``.venv`` starts."""
+    """What a sync depends on beyond the project: the machine, its variables, the user
+    config, and the interpreters discovery could choose. Taken as a sync into a new
+    ``.venv`` starts."""
     from cloche.adapters.python import places
 
     interpreters = [str(c) for c in places.candidates()]
     return {
+        "machine": _machine(),
         "environ": _environ(),
         "config": config_signature(),
         "places": [(p, _mtime(p)) for p in places.searched_places()],
@@ -62,11 +64,23 @@ def machine_state() -> dict[str, Any]:
 def _still_holds(state: dict[str, Any]) -> bool:
     """Whether ``machine_state()`` would give ``state`` again: by stat calls only."""
     return (
-        state["environ"] == _environ()
+        state["machine"] == _machine()
+        and state["environ"] == _environ()
         and state["config"] == config_signature()
         and all(_mtime(p) == m for p, m in state["places"])
         and all(_size_mtime(p) == s for p, s in state["interpreters"])
     )
+
+
+def _machine() -> tuple[str, ...]:
+    """The OS, its release and the C library: what wheel tags are worked out from (a
+    cache and project on a shared file system can be synced from different machines)."""
+    uname = os.uname()
+    try:
+        libc = os.confstr("CS_GNU_LIBC_VERSION") or ""
+    except (ValueError, OSError):
+        libc = ""
+    return (uname.sysname, uname.release, uname.machine, libc)
 
 
 def _environ() -> list[tuple[str, str]]:
