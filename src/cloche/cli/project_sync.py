@@ -29,8 +29,8 @@ def sync_now(
     ``exact`` (``run``): what the lock does not select stays installed."""
     from cloche.ops.sync import LockMode, sync_project
 
-    project = project_lock(state, choice, offline=offline, find_links=find_links)
     said_before = len(state.reporter.said)
+    project = project_lock(state, choice, offline=offline, find_links=find_links)
     say(state, project)
     try:
         services = state.services(project.settings)
