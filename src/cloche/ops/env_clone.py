@@ -76,6 +76,8 @@ class _Cloner:
         self.new = os.fsencode(final)
         self.link_ok = True
         self.umask = _current_umask()
+        self.stopped = False
+        """Set on Ctrl-C: workers stop after the entry they are on, not their directory."""
 
     def file(self, source: str, target: str) -> str:
         """Make ``target`` from ``source``; returns what was done.
@@ -133,6 +135,8 @@ class _Cloner:
         site_packages = os.path.basename(source) == "site-packages"
         make = self.package_file if in_package else self.file
         for entry in listed:
+            if self.stopped:
+                break
             into = target + os.sep + entry.name
             if entry.is_symlink():
                 os.symlink(_symlink_target(entry.path, self.pattern, self.new), into)
@@ -175,13 +179,18 @@ def clone_tree(src: Path, dst: Path, final: Path) -> CloneCounts:
     cloner.make_dir(cloner.src, cloner.dst)
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
         pending = {pool.submit(cloner.directory, cloner.src, cloner.dst)}
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                subdirs, done = future.result()
-                for what in done:
-                    counts[what] += 1
-                pending.update(pool.submit(cloner.directory, *task) for task in subdirs)
+        try:
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    subdirs, done = future.result()
+                    for what in done:
+                        counts[what] += 1
+                    pending.update(pool.submit(cloner.directory, *task) for task in subdirs)
+        except BaseException:
+            cloner.stopped = True  # an interrupt is answered now, not after a big directory
+            pool.shutdown(cancel_futures=True)
+            raise
     return CloneCounts(**counts)
 
 
