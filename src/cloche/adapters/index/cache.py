@@ -12,7 +12,6 @@ import hashlib
 import json
 import operator
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from itertools import islice
@@ -34,6 +33,8 @@ def _key_path(root: Path, key: str) -> Path:
 
 def write_atomic(path: Path, data: bytes) -> bool:
     """Write ``data`` to ``path`` atomically; False when the cache is not writable."""
+    import tempfile  # only when a page is stored: an offline resolve never does
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

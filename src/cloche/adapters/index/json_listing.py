@@ -88,9 +88,7 @@ def _json_entries(
     Also where each kept entry sits in ``entries``. Only the cheap checks run here;
     building a raw entry later cannot fail.
     """
-    wheel_name = project.replace("-", "_")
-    if not _PLAIN_WHEEL_NAME.fullmatch(wheel_name):
-        wheel_name = "-"  # no wheel is plain
+    wheel_name = _plain_wheel_name(project)
     groups: dict[Version, list[Any]] = {}
     where: dict[Version, list[int]] = {}
     # A version's text -> its lists: hashing a str is much cheaper than hashing a Version.
@@ -118,6 +116,12 @@ def _json_entries(
             groups.setdefault(made.version, []).append(made)
             where.setdefault(made.version, []).append(position)
     return groups, where
+
+
+def _plain_wheel_name(project: NormalizedName) -> str:
+    """The name part of ``project``'s plain wheels; "-" (which none has) if it has none."""
+    wheel_name = project.replace("-", "_")
+    return wheel_name if _PLAIN_WHEEL_NAME.fullmatch(wheel_name) else "-"
 
 
 def _version_text(filename: str, wheel_name: str, project: NormalizedName) -> str | None:
@@ -188,7 +192,7 @@ def _build_span_group(
         extent = body[start : span[-1]]
         ranges = [extent[span[i] - start : span[i + 1] - start] for i in range(1, len(span), 2)]
         entries = json.loads(b"[" + b",".join(ranges) + b"]")
-        files = _span_files(version, entries, url=url, index=index, project=project)
+        files = _span_files(version, span[0], entries, url=url, index=index, project=project)
     except (ValueError, TypeError):
         files = None
     if files is None:
@@ -197,16 +201,36 @@ def _build_span_group(
 
 
 def _span_files(
-    version: Version, entries: list[Any], *, url: str, index: str, project: NormalizedName
+    version: Version,
+    text: str,
+    entries: list[Any],
+    *,
+    url: str,
+    index: str,
+    project: NormalizedName,
 ) -> list[DistFile] | None:
-    """The files of ``entries``; None unless each is a file entry of ``version``."""
+    """The files of ``entries``; None unless each is a file entry of ``version``.
+
+    ``text`` is how the span spells ``version``: a plain wheel or sdist whose filename
+    spells it so (``_version_text``) is a file of ``project`` at ``version`` without
+    packaging's filename parser, as in ``_json_entries``.
+    """
+    wheel_name = _plain_wheel_name(project)
+    plain = (project, version)
     files = []
     for entry in entries:
         if not isinstance(entry, dict):
             return None
-        if not isinstance(entry.get("filename"), str) or not isinstance(entry.get("url"), str):
+        filename = entry.get("filename")
+        if not isinstance(filename, str) or not isinstance(entry.get("url"), str):
             return None
-        made = json_file(entry, url, index, project)
+        known = (
+            plain
+            if filename.endswith(_DIST_SUFFIXES)
+            and _version_text(filename, wheel_name, project) == text
+            else None
+        )
+        made = json_file(entry, url, index, project, known)
         if made is None:
             continue  # as json_listing drops it
         if made.version != version:
