@@ -272,7 +272,16 @@ def _spans_fit(spans: Any, size: int) -> bool:
     if type(spans) is not list:
         return False
     for span in spans:
-        if type(span) is not list or len(span) % 2 == 0 or type(span[0]) is not str:
+        if type(span) is not list:
+            return False
+        if len(span) == 3:  # nearly always: a version's files lie together
+            start, end = span[1], span[2]
+            if type(span[0]) is not str or type(start) is not int or type(end) is not int:
+                return False
+            if not 0 <= start < end <= size:
+                return False
+            continue
+        if len(span) % 2 == 0 or type(span[0]) is not str:
             return False
         bounds = span[1:]
         # Each version's ranges come in file order: strictly increasing integers.
