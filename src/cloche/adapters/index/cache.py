@@ -307,10 +307,9 @@ class MetadataCache:
         self.root = root
 
     def load(self, key: str) -> Metadata | None:
-        from packaging.specifiers import SpecifierSet
         from packaging.version import Version
 
-        from cloche.adapters.index.requires_dist import parse_requires_dist
+        from cloche.adapters.index.requires_dist import parse_requires_dist, shared_specifier
 
         try:
             doc = json.loads(_key_path(self.root, key).read_bytes())
@@ -321,7 +320,7 @@ class MetadataCache:
                 name=NormalizedName(doc["name"]),
                 version=Version(doc["version"]),
                 requires_dist=tuple(parse_requires_dist(r) for r in doc["requires_dist"]),
-                requires_python=SpecifierSet(requires_python) if requires_python else None,
+                requires_python=shared_specifier(requires_python) if requires_python else None,
                 provides_extras=frozenset(NormalizedName(e) for e in doc["provides_extras"]),
             )
         except (OSError, ValueError, KeyError, TypeError, AttributeError):

@@ -11,7 +11,9 @@ import json
 import re
 from collections.abc import Sequence
 from functools import lru_cache, partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+from packaging.version import InvalidVersion, Version
 
 from cloche.adapters.index.api_version import NewerApi, newer_api
 from cloche.adapters.index.auth import redact
@@ -20,9 +22,6 @@ from cloche.adapters.index.simple import check_entries, json_file, json_files
 from cloche.core.listing import FileListing
 from cloche.core.models import DistFile, NormalizedName
 from cloche.errors import IndexResponseError
-
-if TYPE_CHECKING:
-    from packaging.version import Version
 
 
 def json_listing(body: bytes, *, url: str, index: str, project: NormalizedName) -> FileListing:
@@ -72,8 +71,6 @@ _DIST_SUFFIXES = (".whl", ".tar.gz", ".zip")
 
 @lru_cache(maxsize=8192)
 def _valid_version(text: str) -> Version | None:
-    from packaging.version import InvalidVersion, Version
-
     try:
         return Version(text)
     except InvalidVersion:
