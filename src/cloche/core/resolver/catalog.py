@@ -44,6 +44,7 @@ class Catalog:
             if need.is_exact_pin:
                 self._user_pins.setdefault(need.name, []).append(need.specifier)
         self._tables: dict[NormalizedName, ReleaseTable] = {}
+        self._allowed_by_spec: dict[tuple[NormalizedName, SpecifierSet], list[Version]] = {}
         self._allowed_sets: dict[tuple[NormalizedName, SpecifierSet], frozenset[Version]] = {}
         self._matching_lists: dict[
             tuple[NormalizedName, frozenset[SpecifierSet]], list[Version]
@@ -168,24 +169,36 @@ class Catalog:
         known = self._matching_lists.get(key)
         if known is not None:
             return known
-        versions = self._table(name).versions
-        if specs:
-            allowed = frozenset.intersection(*(self._allowed_by(name, s) for s in specs))
-            known = [v for v in versions if v in allowed]
+        if not specs:
+            known = list(self._table(name).versions)
+        elif len(specs) == 1:
+            (spec,) = specs
+            known = self._allowed_by(name, spec)
         else:
-            known = list(versions)
+            # Each list is in table order: the shortest one, less what another rules out.
+            first, *rest = sorted(specs, key=lambda s: len(self._allowed_by(name, s)))
+            sets = [self._allowed_set(name, s) for s in rest]
+            known = [v for v in self._allowed_by(name, first) if all(v in a for a in sets)]
         self._matching_lists[key] = known
         return known
 
-    def _allowed_by(self, name: NormalizedName, spec: SpecifierSet) -> frozenset[Version]:
+    def _allowed_by(self, name: NormalizedName, spec: SpecifierSet) -> list[Version]:
+        """The table's versions ``spec`` allows, in table order (shared: never changed)."""
         # Each new need re-filters every version; the same specifiers come back each time.
         key = (name, spec)
-        allowed = self._allowed_sets.get(key)
+        allowed = self._allowed_by_spec.get(key)
         if allowed is None:
             # filter walks the versions against the specifier's ranges once: what
             # contains(v, prereleases=True) says of each, at a third of the cost.
-            allowed = frozenset(spec.filter(self._table(name).versions, prereleases=True))
-            self._allowed_sets[key] = allowed
+            allowed = list(spec.filter(self._table(name).versions, prereleases=True))
+            self._allowed_by_spec[key] = allowed
+        return allowed
+
+    def _allowed_set(self, name: NormalizedName, spec: SpecifierSet) -> frozenset[Version]:
+        key = (name, spec)
+        allowed = self._allowed_sets.get(key)
+        if allowed is None:
+            allowed = self._allowed_sets[key] = frozenset(self._allowed_by(name, spec))
         return allowed
 
     def allowed(
