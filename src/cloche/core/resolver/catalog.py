@@ -53,6 +53,7 @@ class Catalog:
             tuple[NormalizedName, frozenset[SpecifierSet], bool], list[Version]
         ] = {}
         self._prerelease_named: dict[Need, bool] = {}
+        self._own_preferred: dict[NormalizedName, Version] = {}
 
     def is_listed(self, name: NormalizedName) -> bool:
         """Whether the releases of ``name`` were read already."""
@@ -156,11 +157,27 @@ class Catalog:
         versions = self._allowed_lists.get(key)
         if versions is None:
             versions = [v for v in matching if not v.is_prerelease] if finals_only else matching
-            preferred = self._preferred.get(name)
+            preferred = self._preferred_version(name)
             if preferred is not None:
-                versions = sorted(versions, key=lambda v: v != preferred)
+                # The preferred version first (the versions are distinct objects of one
+                # table, so identity finds it), the others in their order.
+                rest = [v for v in versions if v is not preferred]
+                versions = [preferred, *rest] if len(rest) < len(versions) else rest
             self._allowed_lists[key] = versions
         return versions
+
+    def _preferred_version(self, name: NormalizedName) -> Version | None:
+        """The table's own object for the preferred version of ``name`` (the preference
+        itself when the table lacks it), if there is a preference."""
+        preferred = self._preferred.get(name)
+        if preferred is None:
+            return None
+        own = self._own_preferred.get(name)
+        if own is None:
+            versions = self._table(name).versions
+            own = next((v for v in versions if v == preferred), preferred)
+            self._own_preferred[name] = own
+        return own
 
     def _matching(self, name: NormalizedName, specs: frozenset[SpecifierSet]) -> list[Version]:
         """The table's versions every one of ``specs`` allows, in table order (a shared list:

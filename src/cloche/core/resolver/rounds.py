@@ -11,6 +11,7 @@ replaced: it is kept, and each round costs one lookup per package.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable
 
 from resolvelib import AbstractProvider, BaseReporter, Resolver
@@ -19,7 +20,7 @@ from resolvelib.resolvers.resolution import _build_result
 
 from cloche.core.resolver.model import Candidate, Need
 
-Verdicts = dict[int, tuple[Criterion[Need, Candidate], Candidate, bool]]
+Verdicts = dict[Criterion[Need, Candidate], tuple[Candidate, bool]]
 
 
 class _Resolution(Resolution[Need, Candidate, str]):
@@ -30,18 +31,44 @@ class _Resolution(Resolution[Need, Candidate, str]):
     ) -> None:
         super().__init__(provider, reporter)
         self._verdicts: Verdicts = {}
-        """By ``id`` of the criterion, kept alive with it so that the id is never reused."""
+        """By criterion (hashed by identity, and kept alive here): the pin judged, and
+        whether it satisfies every need of the criterion."""
+        self._latest: dict[str, tuple[Criterion[Need, Candidate], Candidate, bool]] = {}
+        """By name: the criterion judged last, its pin and verdict."""
 
     def _is_current_pin_satisfying(self, name: str, criterion: Criterion[Need, Candidate]) -> bool:
         pin = self.state.mapping.get(name)
         if pin is None:
             return False
-        known = self._verdicts.get(id(criterion))
-        if known is not None and known[0] is criterion and known[1] is pin:
-            return known[2]
-        satisfied = super()._is_current_pin_satisfying(name, criterion)
-        self._verdicts[id(criterion)] = (criterion, pin, satisfied)
+        known = self._verdicts.get(criterion)
+        if known is not None and known[0] is pin:
+            return known[1]
+        satisfied = self._grown_satisfied(name, criterion, pin)
+        if satisfied is None:
+            satisfied = super()._is_current_pin_satisfying(name, criterion)
+        self._verdicts[criterion] = (pin, satisfied)
+        self._latest[name] = (criterion, pin, satisfied)
         return satisfied
+
+    def _grown_satisfied(
+        self, name: str, criterion: Criterion[Need, Candidate], pin: Candidate
+    ) -> bool | None:
+        """The verdict when ``criterion`` is the last one judged for ``name`` plus new needs
+        (resolvelib copies the needs and appends): only the new needs are asked about.
+
+        The interpreter's criterion gains a need with nearly every pin; asked whole,
+        it made ``is_satisfied_by`` quadratic in the number of packages.
+        """
+        latest = self._latest.get(name)
+        if latest is None or latest[1] is not pin or not latest[2]:
+            return None
+        old, new = latest[0].information, criterion.information
+        if not isinstance(old, list) or not isinstance(new, list) or len(new) <= len(old):
+            return None
+        if not all(map(operator.is_, old, new)):
+            return None
+        satisfied = self._p.is_satisfied_by
+        return all(satisfied(requirement=i.requirement, candidate=pin) for i in new[len(old) :])
 
 
 class RoundsResolver(Resolver[Need, Candidate, str]):
