@@ -54,6 +54,9 @@ class Catalog:
         ] = {}
         self._prerelease_named: dict[Need, bool] = {}
         self._own_preferred: dict[NormalizedName, Version] = {}
+        self._spec_keys: dict[tuple[object, ...], frozenset[SpecifierSet]] = {}
+        self._allowed_for: dict[tuple[object, ...], list[Version]] = {}
+        """``allowed_versions`` by name and needs (each need hashed by identity)."""
 
     def is_listed(self, name: NormalizedName) -> bool:
         """Whether the releases of ``name`` were read already."""
@@ -150,7 +153,11 @@ class Catalog:
 
         A list shared between calls with the same specifiers: callers must not change it.
         """
-        specs = frozenset(s for s in self._specs(name, needs) if s)
+        asked = (name, *needs)
+        known = self._allowed_for.get(asked)
+        if known is not None:
+            return known
+        specs = self._spec_key(name, needs)
         matching = self._matching(name, specs)
         finals_only = not self._prereleases_ok(name, needs, matching)
         key = (name, specs, finals_only)
@@ -164,7 +171,20 @@ class Catalog:
                 rest = [v for v in versions if v is not preferred]
                 versions = [preferred, *rest] if len(rest) < len(versions) else rest
             self._allowed_lists[key] = versions
+        self._allowed_for[asked] = versions
         return versions
+
+    def _spec_key(self, name: NormalizedName, needs: Sequence[Need]) -> frozenset[SpecifierSet]:
+        """The non-empty specifiers of ``needs`` and the constraints on ``name``.
+
+        Kept per tuple of needs (hashed by identity): the resolver asks again and again
+        with the same needs, and a SpecifierSet hashes through Python code.
+        """
+        asked = (name, *needs)
+        specs = self._spec_keys.get(asked)
+        if specs is None:
+            specs = self._spec_keys[asked] = frozenset(s for s in self._specs(name, needs) if s)
+        return specs
 
     def _preferred_version(self, name: NormalizedName) -> Version | None:
         """The table's own object for the preferred version of ``name`` (the preference
@@ -237,7 +257,7 @@ class Catalog:
         Wider than ``allowed``: other needs may let pre-releases in.
         """
         table = self._table(name)
-        for version in self._matching(name, frozenset(s for s in self._specs(name, needs) if s)):
+        for version in self._matching(name, self._spec_key(name, needs)):
             release = table.release(version)
             if release.chosen is not None and self._yank_allowed(name, release):
                 yield release
