@@ -174,6 +174,9 @@ def check_entries(entries: list[Any], url: str) -> None:
             raise _garbage(url, "a file without 'filename' or 'url'")
 
 
+_ABSENT = object()
+
+
 def json_file(
     entry: dict[str, Any],
     url: str,
@@ -187,7 +190,9 @@ def json_file(
     """
     yanked_value = entry.get("yanked", False)
     yanked = yanked_value if isinstance(yanked_value, str) else ("" if yanked_value else None)
-    metadata_value = entry.get("core-metadata", entry.get("dist-info-metadata", False))
+    metadata_value = entry.get("core-metadata", _ABSENT)
+    if metadata_value is _ABSENT:  # the older name, asked only when the newer is absent
+        metadata_value = entry.get("dist-info-metadata", False)
     metadata_hashes: Hashes | None
     if isinstance(metadata_value, dict):
         metadata_hashes = _hash_dict(metadata_value)
