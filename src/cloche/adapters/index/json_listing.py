@@ -167,9 +167,11 @@ def spans_listing(
     groups: dict[Version, list[Any]] = {}
     for span in spans:
         version = _valid_version(span[0])
-        if version is None or version in groups:
+        if version is None:
             raise ValueError(span[0])
-        groups[version] = span
+        groups[version] = span  # one hash per version: Version hashes through Python code
+    if len(groups) != len(spans):
+        raise ValueError("a version is listed twice")
     build = partial(_build_span_group, body=body, url=url, index=index, project=project)
     return FileListing(project, groups, build)
 
@@ -230,7 +232,7 @@ def _span_files(
         made = json_file(entry, url, index, project, known)
         if made is None:
             continue  # as json_listing drops it
-        if made.version != version:
+        if made.version is not version and made.version != version:
             return None
         files.append(made)
     return files
