@@ -12,6 +12,7 @@ from cloche.core.finder import PackageFinder
 from cloche.core.models import NormalizedName, Target
 from cloche.core.prerelease import PrereleaseMode
 from cloche.core.resolver.lookahead import Lookahead
+from cloche.core.resolver.matching import VersionMatches
 from cloche.core.resolver.model import PYTHON, Candidate, Need
 from cloche.core.resolver.options import FilePolicy, ResolveOptions
 from cloche.core.resolver.releases import Release, ReleaseTable
@@ -44,11 +45,7 @@ class Catalog:
             if need.is_exact_pin:
                 self._user_pins.setdefault(need.name, []).append(need.specifier)
         self._tables: dict[NormalizedName, ReleaseTable] = {}
-        self._allowed_by_spec: dict[tuple[NormalizedName, SpecifierSet], list[Version]] = {}
-        self._allowed_sets: dict[tuple[NormalizedName, SpecifierSet], frozenset[Version]] = {}
-        self._matching_lists: dict[
-            tuple[NormalizedName, frozenset[SpecifierSet]], list[Version]
-        ] = {}
+        self._matches = VersionMatches(self._table)
         self._allowed_lists: dict[
             tuple[NormalizedName, frozenset[SpecifierSet], bool], list[Version]
         ] = {}
@@ -158,7 +155,7 @@ class Catalog:
         if known is not None:
             return known
         specs = self._spec_key(name, needs)
-        matching = self._matching(name, specs)
+        matching = self._matches.matching(name, specs)
         finals_only = not self._prereleases_ok(name, needs, matching)
         key = (name, specs, finals_only)
         versions = self._allowed_lists.get(key)
@@ -199,45 +196,6 @@ class Catalog:
             self._own_preferred[name] = own
         return own
 
-    def _matching(self, name: NormalizedName, specs: frozenset[SpecifierSet]) -> list[Version]:
-        """The table's versions every one of ``specs`` allows, in table order (a shared list:
-        callers must not change it)."""
-        key = (name, specs)
-        known = self._matching_lists.get(key)
-        if known is not None:
-            return known
-        if not specs:
-            known = list(self._table(name).versions)
-        elif len(specs) == 1:
-            (spec,) = specs
-            known = self._allowed_by(name, spec)
-        else:
-            # Each list is in table order: the shortest one, less what another rules out.
-            first, *rest = sorted(specs, key=lambda s: len(self._allowed_by(name, s)))
-            sets = [self._allowed_set(name, s) for s in rest]
-            known = [v for v in self._allowed_by(name, first) if all(v in a for a in sets)]
-        self._matching_lists[key] = known
-        return known
-
-    def _allowed_by(self, name: NormalizedName, spec: SpecifierSet) -> list[Version]:
-        """The table's versions ``spec`` allows, in table order (shared: never changed)."""
-        # Each new need re-filters every version; the same specifiers come back each time.
-        key = (name, spec)
-        allowed = self._allowed_by_spec.get(key)
-        if allowed is None:
-            # filter walks the versions against the specifier's ranges once: what
-            # contains(v, prereleases=True) says of each, at a third of the cost.
-            allowed = list(spec.filter(self._table(name).versions, prereleases=True))
-            self._allowed_by_spec[key] = allowed
-        return allowed
-
-    def _allowed_set(self, name: NormalizedName, spec: SpecifierSet) -> frozenset[Version]:
-        key = (name, spec)
-        allowed = self._allowed_sets.get(key)
-        if allowed is None:
-            allowed = self._allowed_sets[key] = frozenset(self._allowed_by(name, spec))
-        return allowed
-
     def allowed(
         self, name: NormalizedName, needs: Sequence[Need], bad: Sequence[Candidate] = ()
     ) -> Iterator[Release]:
@@ -257,7 +215,7 @@ class Catalog:
         Wider than ``allowed``: other needs may let pre-releases in.
         """
         table = self._table(name)
-        for version in self._matching(name, self._spec_key(name, needs)):
+        for version in self._matches.matching(name, self._spec_key(name, needs)):
             release = table.release(version)
             if release.chosen is not None and self._yank_allowed(name, release):
                 yield release
