@@ -13,13 +13,13 @@ from enum import Enum
 from typing import TYPE_CHECKING, NewType
 
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
+from packaging.version import InvalidVersion, Version  # imported by packaging.utils anyway
 
 if TYPE_CHECKING:
     # Annotations only: commands on the fast path (venv, a no-op sync) never parse them.
     from packaging.requirements import Requirement
     from packaging.specifiers import SpecifierSet
     from packaging.tags import Tag
-    from packaging.version import Version
 
 NormalizedName = NewType("NormalizedName", str)
 
@@ -138,8 +138,6 @@ def _canonical_version(text: str) -> Version | None:
 
 @functools.lru_cache(maxsize=8192)
 def _version(text: str) -> Version | None:
-    from packaging.version import InvalidVersion, Version
-
     try:
         return Version(text)
     except InvalidVersion:

@@ -70,17 +70,20 @@ class Services(Closing):
         self.settings = settings
         self.reporter: Reporter = reporter or NullReporter()
         self._store = store
+        self._store_lock = threading.Lock()
         self._make_client = client
         self._client: IndexClient | None = None
         self._stack = _stack or ExitStack()
 
     @property
     def store(self) -> Store:
-        if self._store is None:
-            from cloche.adapters.store import Store
+        """Made on first use (also from a source build's thread: under a lock)."""
+        with self._store_lock:
+            if self._store is None:
+                from cloche.adapters.store import Store
 
-            self._store = Store(self.settings.cache_dir)
-        return self._store
+                self._store = Store(self.settings.cache_dir)
+            return self._store
 
     def using(self, settings: Settings) -> Services:
         """The same store and lifetime with other settings (a requirements file's ``-i``)."""
@@ -139,7 +142,7 @@ class Services(Closing):
 
         trees = SourceTrees(
             self.client,
-            self.store,
+            lambda: self.store,
             lambda: _builder(settings, reporter, envs()),
             reporter,
             build_variant=build_variant(settings),

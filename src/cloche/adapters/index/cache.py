@@ -12,7 +12,6 @@ import hashlib
 import json
 import operator
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from itertools import islice
@@ -34,6 +33,8 @@ def _key_path(root: Path, key: str) -> Path:
 
 def write_atomic(path: Path, data: bytes) -> bool:
     """Write ``data`` to ``path`` atomically; False when the cache is not writable."""
+    import tempfile  # only when a page is stored: an offline resolve never does
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -271,7 +272,16 @@ def _spans_fit(spans: Any, size: int) -> bool:
     if type(spans) is not list:
         return False
     for span in spans:
-        if type(span) is not list or len(span) % 2 == 0 or type(span[0]) is not str:
+        if type(span) is not list:
+            return False
+        if len(span) == 3:  # nearly always: a version's files lie together
+            start, end = span[1], span[2]
+            if type(span[0]) is not str or type(start) is not int or type(end) is not int:
+                return False
+            if not 0 <= start < end <= size:
+                return False
+            continue
+        if len(span) % 2 == 0 or type(span[0]) is not str:
             return False
         bounds = span[1:]
         # Each version's ranges come in file order: strictly increasing integers.
@@ -297,10 +307,9 @@ class MetadataCache:
         self.root = root
 
     def load(self, key: str) -> Metadata | None:
-        from packaging.specifiers import SpecifierSet
         from packaging.version import Version
 
-        from cloche.adapters.index.requires_dist import parse_requires_dist
+        from cloche.adapters.index.requires_dist import parse_requires_dist, shared_specifier
 
         try:
             doc = json.loads(_key_path(self.root, key).read_bytes())
@@ -311,7 +320,7 @@ class MetadataCache:
                 name=NormalizedName(doc["name"]),
                 version=Version(doc["version"]),
                 requires_dist=tuple(parse_requires_dist(r) for r in doc["requires_dist"]),
-                requires_python=SpecifierSet(requires_python) if requires_python else None,
+                requires_python=shared_specifier(requires_python) if requires_python else None,
                 provides_extras=frozenset(NormalizedName(e) for e in doc["provides_extras"]),
             )
         except (OSError, ValueError, KeyError, TypeError, AttributeError):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import IO, Protocol
 from urllib.parse import unquote, urlsplit
@@ -90,6 +88,8 @@ class Downloader:
         """``url`` saved as ``dest_dir/filename``, checked against every known hash."""
         dest_dir.mkdir(parents=True, exist_ok=True)
         target = dest_dir / filename
+        import tempfile  # here: an offline resolve downloads nothing
+
         fd, tmp_name = tempfile.mkstemp(dir=dest_dir, prefix=f".{filename}.", suffix=".part")
         tmp = Path(tmp_name)
         hasher = _Hasher(hashes)
@@ -179,6 +179,8 @@ def copy_into(source: Path, dest_dir: Path, filename: str) -> Path:
     """Link (or copy) ``source`` into ``dest_dir/filename`` atomically."""
     dest_dir.mkdir(parents=True, exist_ok=True)
     target = dest_dir / filename
+    import tempfile  # here: an offline resolve downloads nothing
+
     fd, tmp_name = tempfile.mkstemp(dir=dest_dir, prefix=f".{filename}.", suffix=".part")
     os.close(fd)
     tmp = Path(tmp_name)
@@ -187,6 +189,8 @@ def copy_into(source: Path, dest_dir: Path, filename: str) -> Path:
         try:
             os.link(source, tmp)
         except OSError:
+            import shutil
+
             shutil.copyfile(source, tmp)
         tmp.replace(target)
     except OSError as exc:

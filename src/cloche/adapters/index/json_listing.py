@@ -11,7 +11,9 @@ import json
 import re
 from collections.abc import Sequence
 from functools import lru_cache, partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+from packaging.version import InvalidVersion, Version
 
 from cloche.adapters.index.api_version import NewerApi, newer_api
 from cloche.adapters.index.auth import redact
@@ -20,9 +22,6 @@ from cloche.adapters.index.simple import check_entries, json_file, json_files
 from cloche.core.listing import FileListing
 from cloche.core.models import DistFile, NormalizedName
 from cloche.errors import IndexResponseError
-
-if TYPE_CHECKING:
-    from packaging.version import Version
 
 
 def json_listing(body: bytes, *, url: str, index: str, project: NormalizedName) -> FileListing:
@@ -72,8 +71,6 @@ _DIST_SUFFIXES = (".whl", ".tar.gz", ".zip")
 
 @lru_cache(maxsize=8192)
 def _valid_version(text: str) -> Version | None:
-    from packaging.version import InvalidVersion, Version
-
     try:
         return Version(text)
     except InvalidVersion:
@@ -88,9 +85,7 @@ def _json_entries(
     Also where each kept entry sits in ``entries``. Only the cheap checks run here;
     building a raw entry later cannot fail.
     """
-    wheel_name = project.replace("-", "_")
-    if not _PLAIN_WHEEL_NAME.fullmatch(wheel_name):
-        wheel_name = "-"  # no wheel is plain
+    wheel_name = _plain_wheel_name(project)
     groups: dict[Version, list[Any]] = {}
     where: dict[Version, list[int]] = {}
     # A version's text -> its lists: hashing a str is much cheaper than hashing a Version.
@@ -118,6 +113,12 @@ def _json_entries(
             groups.setdefault(made.version, []).append(made)
             where.setdefault(made.version, []).append(position)
     return groups, where
+
+
+def _plain_wheel_name(project: NormalizedName) -> str:
+    """The name part of ``project``'s plain wheels; "-" (which none has) if it has none."""
+    wheel_name = project.replace("-", "_")
+    return wheel_name if _PLAIN_WHEEL_NAME.fullmatch(wheel_name) else "-"
 
 
 def _version_text(filename: str, wheel_name: str, project: NormalizedName) -> str | None:
@@ -166,9 +167,11 @@ def spans_listing(
     groups: dict[Version, list[Any]] = {}
     for span in spans:
         version = _valid_version(span[0])
-        if version is None or version in groups:
+        if version is None:
             raise ValueError(span[0])
-        groups[version] = span
+        groups[version] = span  # one hash per version: Version hashes through Python code
+    if len(groups) != len(spans):
+        raise ValueError("a version is listed twice")
     build = partial(_build_span_group, body=body, url=url, index=index, project=project)
     return FileListing(project, groups, build)
 
@@ -188,7 +191,7 @@ def _build_span_group(
         extent = body[start : span[-1]]
         ranges = [extent[span[i] - start : span[i + 1] - start] for i in range(1, len(span), 2)]
         entries = json.loads(b"[" + b",".join(ranges) + b"]")
-        files = _span_files(version, entries, url=url, index=index, project=project)
+        files = _span_files(version, span[0], entries, url=url, index=index, project=project)
     except (ValueError, TypeError):
         files = None
     if files is None:
@@ -197,19 +200,39 @@ def _build_span_group(
 
 
 def _span_files(
-    version: Version, entries: list[Any], *, url: str, index: str, project: NormalizedName
+    version: Version,
+    text: str,
+    entries: list[Any],
+    *,
+    url: str,
+    index: str,
+    project: NormalizedName,
 ) -> list[DistFile] | None:
-    """The files of ``entries``; None unless each is a file entry of ``version``."""
+    """The files of ``entries``; None unless each is a file entry of ``version``.
+
+    ``text`` is how the span spells ``version``: a plain wheel or sdist whose filename
+    spells it so (``_version_text``) is a file of ``project`` at ``version`` without
+    packaging's filename parser, as in ``_json_entries``.
+    """
+    wheel_name = _plain_wheel_name(project)
+    plain = (project, version)
     files = []
     for entry in entries:
         if not isinstance(entry, dict):
             return None
-        if not isinstance(entry.get("filename"), str) or not isinstance(entry.get("url"), str):
+        filename = entry.get("filename")
+        if not isinstance(filename, str) or not isinstance(entry.get("url"), str):
             return None
-        made = json_file(entry, url, index, project)
+        known = (
+            plain
+            if filename.endswith(_DIST_SUFFIXES)
+            and _version_text(filename, wheel_name, project) == text
+            else None
+        )
+        made = json_file(entry, url, index, project, known)
         if made is None:
             continue  # as json_listing drops it
-        if made.version != version:
+        if made.version is not version and made.version != version:
             return None
         files.append(made)
     return files

@@ -58,13 +58,14 @@ def _base(text: str) -> Requirement:
     requirement.url = None
     extras = plain["extras"]
     requirement.extras = set(extras.split(",")) if extras else set()
-    requirement.specifier = _specifier(plain["specifier"] or "")
+    requirement.specifier = shared_specifier(plain["specifier"] or "")
     requirement.marker = None
     return requirement
 
 
 @functools.lru_cache(maxsize=4096)
-def _specifier(text: str) -> SpecifierSet:
+def shared_specifier(text: str) -> SpecifierSet:
+    """``SpecifierSet(text)``, one object per distinct text (also Requires-Python values)."""
     return SpecifierSet(text)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -19,6 +19,9 @@ from cloche.adapters.index.api_version import NewerApi, check_meta, newer_api
 from cloche.adapters.index.auth import redact
 from cloche.core.models import DistFile, Hashes, NormalizedName, parse_dist_filename
 from cloche.errors import IndexResponseError
+
+if TYPE_CHECKING:
+    from packaging.version import Version
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_V1_TYPE = "application/vnd.pypi.simple.v1+html"
@@ -85,8 +88,10 @@ def _make_file(
     metadata_hashes: Hashes | None = None,
     size: int | None = None,
     upload_time: str | None = None,
+    parsed: tuple[NormalizedName, Version] | None = None,
 ) -> DistFile | None:
-    parsed = parse_dist_filename(filename)
+    if parsed is None:
+        parsed = parse_dist_filename(filename)
     if parsed is None:
         return None
     name, version = parsed
@@ -169,13 +174,25 @@ def check_entries(entries: list[Any], url: str) -> None:
             raise _garbage(url, "a file without 'filename' or 'url'")
 
 
+_ABSENT = object()
+
+
 def json_file(
-    entry: dict[str, Any], url: str, index: str, project: NormalizedName | None
+    entry: dict[str, Any],
+    url: str,
+    index: str,
+    project: NormalizedName | None,
+    parsed: tuple[NormalizedName, Version] | None = None,
 ) -> DistFile | None:
-    """One checked ``files`` entry; None for a file of another project or no distribution."""
+    """One checked ``files`` entry; None for a file of another project or no distribution.
+
+    ``parsed``: the name and version its filename is known to parse to.
+    """
     yanked_value = entry.get("yanked", False)
     yanked = yanked_value if isinstance(yanked_value, str) else ("" if yanked_value else None)
-    metadata_value = entry.get("core-metadata", entry.get("dist-info-metadata", False))
+    metadata_value = entry.get("core-metadata", _ABSENT)
+    if metadata_value is _ABSENT:  # the older name, asked only when the newer is absent
+        metadata_value = entry.get("dist-info-metadata", False)
     metadata_hashes: Hashes | None
     if isinstance(metadata_value, dict):
         metadata_hashes = _hash_dict(metadata_value)
@@ -196,6 +213,7 @@ def json_file(
         metadata_hashes=metadata_hashes,
         size=size if isinstance(size, int) and not isinstance(size, bool) else None,
         upload_time=upload_time if isinstance(upload_time, str) else None,
+        parsed=parsed,
     )
 
 

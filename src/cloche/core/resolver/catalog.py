@@ -12,6 +12,7 @@ from cloche.core.finder import PackageFinder
 from cloche.core.models import NormalizedName, Target
 from cloche.core.prerelease import PrereleaseMode
 from cloche.core.resolver.lookahead import Lookahead
+from cloche.core.resolver.matching import VersionMatches
 from cloche.core.resolver.model import PYTHON, Candidate, Need
 from cloche.core.resolver.options import FilePolicy, ResolveOptions
 from cloche.core.resolver.releases import Release, ReleaseTable
@@ -44,14 +45,15 @@ class Catalog:
             if need.is_exact_pin:
                 self._user_pins.setdefault(need.name, []).append(need.specifier)
         self._tables: dict[NormalizedName, ReleaseTable] = {}
-        self._allowed_sets: dict[tuple[NormalizedName, SpecifierSet], frozenset[Version]] = {}
-        self._matching_lists: dict[
-            tuple[NormalizedName, frozenset[SpecifierSet]], list[Version]
-        ] = {}
+        self._matches = VersionMatches(self._table)
         self._allowed_lists: dict[
             tuple[NormalizedName, frozenset[SpecifierSet], bool], list[Version]
         ] = {}
         self._prerelease_named: dict[Need, bool] = {}
+        self._own_preferred: dict[NormalizedName, Version] = {}
+        self._spec_keys: dict[tuple[object, ...], frozenset[SpecifierSet]] = {}
+        self._allowed_for: dict[tuple[object, ...], list[Version]] = {}
+        """``allowed_versions`` by name and needs (each need hashed by identity)."""
 
     def is_listed(self, name: NormalizedName) -> bool:
         """Whether the releases of ``name`` were read already."""
@@ -148,44 +150,51 @@ class Catalog:
 
         A list shared between calls with the same specifiers: callers must not change it.
         """
-        specs = frozenset(s for s in self._specs(name, needs) if s)
-        matching = self._matching(name, specs)
+        asked = (name, *needs)
+        known = self._allowed_for.get(asked)
+        if known is not None:
+            return known
+        specs = self._spec_key(name, needs)
+        matching = self._matches.matching(name, specs)
         finals_only = not self._prereleases_ok(name, needs, matching)
         key = (name, specs, finals_only)
         versions = self._allowed_lists.get(key)
         if versions is None:
             versions = [v for v in matching if not v.is_prerelease] if finals_only else matching
-            preferred = self._preferred.get(name)
+            preferred = self._preferred_version(name)
             if preferred is not None:
-                versions = sorted(versions, key=lambda v: v != preferred)
+                # The preferred version first (the versions are distinct objects of one
+                # table, so identity finds it), the others in their order.
+                rest = [v for v in versions if v is not preferred]
+                versions = [preferred, *rest] if len(rest) < len(versions) else rest
             self._allowed_lists[key] = versions
+        self._allowed_for[asked] = versions
         return versions
 
-    def _matching(self, name: NormalizedName, specs: frozenset[SpecifierSet]) -> list[Version]:
-        """The table's versions every one of ``specs`` allows, in table order (a shared list:
-        callers must not change it)."""
-        key = (name, specs)
-        known = self._matching_lists.get(key)
-        if known is not None:
-            return known
-        versions = self._table(name).versions
-        if specs:
-            allowed = frozenset.intersection(*(self._allowed_by(name, s) for s in specs))
-            known = [v for v in versions if v in allowed]
-        else:
-            known = list(versions)
-        self._matching_lists[key] = known
-        return known
+    def _spec_key(self, name: NormalizedName, needs: Sequence[Need]) -> frozenset[SpecifierSet]:
+        """The non-empty specifiers of ``needs`` and the constraints on ``name``.
 
-    def _allowed_by(self, name: NormalizedName, spec: SpecifierSet) -> frozenset[Version]:
-        # Each new need re-filters every version; the same specifiers come back each time.
-        key = (name, spec)
-        allowed = self._allowed_sets.get(key)
-        if allowed is None:
+        Kept per tuple of needs (hashed by identity): the resolver asks again and again
+        with the same needs, and a SpecifierSet hashes through Python code.
+        """
+        asked = (name, *needs)
+        specs = self._spec_keys.get(asked)
+        if specs is None:
+            specs = self._spec_keys[asked] = frozenset(s for s in self._specs(name, needs) if s)
+        return specs
+
+    def _preferred_version(self, name: NormalizedName) -> Version | None:
+        """The table's own object for the preferred version of ``name`` (the preference
+        itself when the table lacks it), if there is a preference."""
+        preferred = self._preferred.get(name)
+        if preferred is None:
+            return None
+        own = self._own_preferred.get(name)
+        if own is None:
             versions = self._table(name).versions
-            allowed = frozenset(v for v in versions if spec.contains(v, prereleases=True))
-            self._allowed_sets[key] = allowed
-        return allowed
+            own = next((v for v in versions if v == preferred), preferred)
+            self._own_preferred[name] = own
+        return own
 
     def allowed(
         self, name: NormalizedName, needs: Sequence[Need], bad: Sequence[Candidate] = ()
@@ -206,7 +215,7 @@ class Catalog:
         Wider than ``allowed``: other needs may let pre-releases in.
         """
         table = self._table(name)
-        for version in self._matching(name, frozenset(s for s in self._specs(name, needs) if s)):
+        for version in self._matches.matching(name, self._spec_key(name, needs)):
             release = table.release(version)
             if release.chosen is not None and self._yank_allowed(name, release):
                 yield release

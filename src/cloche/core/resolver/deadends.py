@@ -73,6 +73,7 @@ class DeadEnds:
         self._depth = _DEPTH
         self._dead: dict[Candidate, DeadEnd] = {}
         self._dead_needs: dict[tuple[str, str], tuple[DeadEnd, ...]] = {}
+        self._need_keys: dict[Need, tuple[str, str]] = {}
 
     def user_needs(self, name: NormalizedName) -> list[Need]:
         """What the user asked of ``name`` (every solution obeys it)."""
@@ -124,7 +125,9 @@ class DeadEnds:
         return self._need(need, depth, visiting)
 
     def _need(self, need: Need, depth: int, visiting: set[Candidate]) -> tuple[DeadEnd, ...] | None:
-        key = (need.key, str(need.specifier))
+        key = self._need_keys.get(need)
+        if key is None:  # str() of a SpecifierSet sorts and joins: once per need
+            key = self._need_keys[need] = (need.key, str(need.specifier))
         known = self._dead_needs.get(key)
         if known is not None:
             return known

@@ -71,6 +71,7 @@ class Provider(AbstractProvider[Need, Candidate, str]):
         """By file URL."""
         self._dependencies: dict[Candidate, list[Need]] = {}
         self._match_counts: dict[str, int] = {}
+        self._exact_pins: dict[Need, bool] = {}
         self._unreadable: set[Candidate] = set()
         self._prefetch = Prefetcher(finder, lookahead, self.catalog, self._metadata)
         self.trail = NeedTrail()
@@ -106,7 +107,7 @@ class Provider(AbstractProvider[Need, Candidate, str]):
             return (False, False, False, 0, "")
         needs = [info.requirement for info in information[identifier]]
         direct = any(n.url for n in needs) or self.catalog.direct_need(needs[0].name) is not None
-        pinned = any(n.is_exact_pin for n in needs)
+        pinned = any(self._is_exact_pin(n) for n in needs)
         in_conflict = any(
             cause.requirement.key == identifier
             or (cause.parent is not None and cause.parent.key == identifier)
@@ -114,6 +115,12 @@ class Provider(AbstractProvider[Need, Candidate, str]):
         )
         count = self._match_counts.get(identifier, 0)
         return (not direct, not pinned, not in_conflict, count, identifier)
+
+    def _is_exact_pin(self, need: Need) -> bool:
+        known = self._exact_pins.get(need)  # asked of every need in every round
+        if known is None:
+            known = self._exact_pins[need] = need.is_exact_pin
+        return known
 
     def find_matches(
         self,

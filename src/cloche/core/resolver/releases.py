@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -127,6 +128,11 @@ def tag_ranks(priority: Mapping[Tag, int]) -> dict[str, int]:
     return {str(tag): rank for tag, rank in priority.items()}
 
 
+_ORDER = operator.attrgetter("_key")
+"""What ``Version.__lt__`` compares, as a sort key: the same order (a page's versions are
+distinct), compared in C instead of through a Python ``__lt__`` per comparison."""
+
+
 class ReleaseTable:
     """The releases of one package for one target, judged lazily version by version.
 
@@ -152,7 +158,7 @@ class ReleaseTable:
         self._listing = files
         versions = files.versions()
         self.versions: tuple[Version, ...] = tuple(
-            versions if files.in_preference_order else sorted(versions, reverse=True)
+            versions if files.in_preference_order else sorted(versions, key=_ORDER, reverse=True)
         )
         self._judged: dict[Version, Release] = {}
 

@@ -63,10 +63,11 @@ def resolve(
     Raises NoVersionError (unknown package, nothing matches) or ResolutionError
     (requirements conflict), each with a plain-text explanation.
     """
-    from resolvelib import ResolutionImpossible, ResolutionTooDeep, Resolver
+    from resolvelib import ResolutionImpossible, ResolutionTooDeep
 
     from cloche.core.resolver.progress import ResolverProgress
     from cloche.core.resolver.provider import Provider
+    from cloche.core.resolver.rounds import RoundsResolver
 
     reporter = reporter or NullReporter()
     user_needs = _user_needs(requirements, target)
@@ -75,7 +76,7 @@ def resolve(
     provider.prefetch_roots(user_needs)
     task_id = reporter.started("Resolving dependencies")
     progress = ResolverProgress(reporter, task_id)
-    resolver: Resolver[Need, Candidate, str] = Resolver(provider, progress)
+    resolver = RoundsResolver(provider, progress)
     try:
         with _collector_paused():
             result = resolver.resolve(user_needs, max_rounds=options.max_rounds)

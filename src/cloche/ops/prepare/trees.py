@@ -8,8 +8,6 @@ built from source); each tree is made once per command and reused by both.
 from __future__ import annotations
 
 import hashlib
-import shutil
-import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
@@ -37,7 +35,7 @@ class SourceTrees:
     def __init__(
         self,
         client: Callable[[], IndexClient],
-        store: Store,
+        store: Callable[[], Store],
         builder: Callable[[], SourceBuilder],
         reporter: Reporter | None = None,
         *,
@@ -45,7 +43,8 @@ class SourceTrees:
         build_python: Callable[[], Interpreter] | None = None,
         src_dir: Path | None = None,
     ) -> None:
-        """``client`` and ``builder`` are made on first need (most commands build nothing).
+        """``client``, ``store`` and ``builder`` are made on first need (most commands build
+        nothing, and a compile of wheels alone never touches the store).
 
         ``build_variant`` is what else shapes a build (see ``build_keys``): built
         wheels are cached per source and variant; with None (builds that depend on the
@@ -57,14 +56,16 @@ class SourceTrees:
         editable VCS URL is refused.
         """
         self._client = client
-        self.store = store
+        self._store = store
         self._make_builder = builder
         self.build_variant = build_variant
         self._build_python = build_python
         self._builder: SourceBuilder | None = None
         self.reporter: Reporter = reporter or NullReporter()
-        self._work = Path(tempfile.mkdtemp(prefix="cloche-src-"))
+        self._work: Path | None = None
+        """Where ``scratch`` directories go; made on first use (a compile never needs one)."""
         self._lock = threading.Lock()
+        self._work_lock = threading.Lock()
         self._builder_lock = threading.Lock()
         self._trees: dict[str, Path] = {}
         """Unpacked/cloned source trees by URL or sdist sha256, reused for metadata then build."""
@@ -74,6 +75,10 @@ class SourceTrees:
         self._unhashed: dict[str, str] = {}
         """URL -> sha256 of archives that came without a hash, once stored."""
         self._url_meta: dict[str, Metadata] = {}
+
+    @property
+    def store(self) -> Store:
+        return self._store()
 
     # -- archives ----------------------------------------------------------------------
     def archive(self, file: DistFile) -> tuple[Path, str]:
@@ -102,6 +107,8 @@ class SourceTrees:
                 staged, file.filename, sha256=sha, move=True, verified=bool(sha)
             )
         finally:
+            import shutil
+
             shutil.rmtree(staging, ignore_errors=True)
 
     def archive_sha256(self, url: str) -> str:
@@ -289,12 +296,23 @@ class SourceTrees:
 
     def scratch(self) -> Path:
         """A new empty directory, removed by ``close``."""
-        return Path(tempfile.mkdtemp(dir=self._work))
+        import tempfile
+
+        with self._work_lock:
+            if self._work is None:
+                self._work = Path(tempfile.mkdtemp(prefix="cloche-src-"))
+            work = self._work
+        return Path(tempfile.mkdtemp(dir=work))
 
     def close(self) -> None:
         if self._builder is not None:
             self._builder.close()
-        shutil.rmtree(self._work, ignore_errors=True)
+        with self._work_lock:
+            work, self._work = self._work, None
+        if work is not None:
+            import shutil
+
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def direct_file(url: str) -> DistFile | None:
