@@ -109,7 +109,7 @@ def sync_project(
     before = None
     fresh_venv = not venv_dir(spec).exists()
     if fresh_venv and exact and spec.lock_name is None and selection == Selection():
-        before = sync_replay.machine_state()
+        before = sync_replay.machine_state() if sync_replay.SUPPORTED else None
     interpreter = ensure_venv(spec, services.settings, services.reporter)
     lock, inputs, fresh, relocked = current_lock(services, spec, interpreter, mode, inputs)
     if torch_label(lock) is not None:  # a torch build: is it for this machine?

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from typing import Any
 
 FORMAT = 3
+SUPPORTED = os.name == "posix"
+"""Hard links and ``os.uname``: POSIX only (elsewhere every sync plans)."""
 BUCKET = "sync-replay-v1"
 PARTIAL_PREFIX = f"{VENV_NAME}.cloche-partial-"
 """A tree being made: ``.venv.cloche-partial-<pid>``, beside ``.venv``."""
