@@ -72,6 +72,9 @@ class Provider(AbstractProvider[Need, Candidate, str]):
         self._dependencies: dict[Candidate, list[Need]] = {}
         self._match_counts: dict[str, int] = {}
         self._exact_pins: dict[Need, bool] = {}
+        self._python_allowed: set[Need] = set()
+        """Needs on the interpreter it is known to satisfy (its criterion is asked again,
+        whole, each time a pin adds one)."""
         self._unreadable: set[Candidate] = set()
         self._prefetch = Prefetcher(finder, lookahead, self.catalog, self._metadata)
         self.trail = NeedTrail()
@@ -133,10 +136,14 @@ class Provider(AbstractProvider[Need, Candidate, str]):
         if identifier == PYTHON:
             # Once resolvelib marks the interpreter incompatible it must not come back:
             # offering it again makes the resolver backjump and pin it forever.
-            ok = self._python not in bad and all(
-                self.is_satisfied_by(n, self._python) for n in needs
-            )
-            return [self._python] if ok else []
+            if self._python in bad:
+                return []
+            allowed = self._python_allowed
+            for need in set(needs).difference(allowed):
+                if not self.is_satisfied_by(need, self._python):
+                    return []
+                allowed.add(need)
+            return [self._python]
         name, extras = needs[0].name, needs[0].extras
         urls = {n.url for n in needs if n.url}
         named = self.catalog.direct_need(name)
