@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from packaging.requirements import Requirement
@@ -39,6 +40,10 @@ if TYPE_CHECKING:
     from resolvelib.structs import RequirementInformation
 
 Preference = tuple[bool, bool, bool, int, str]
+
+
+_REQUIREMENT = attrgetter("requirement")
+_URL = attrgetter("url")
 
 
 class Provider(AbstractProvider[Need, Candidate, str]):
@@ -108,9 +113,14 @@ class Provider(AbstractProvider[Need, Candidate, str]):
     ) -> Preference:
         if identifier == PYTHON:
             return (False, False, False, 0, "")
-        needs = [info.requirement for info in information[identifier]]
-        direct = any(n.url for n in needs) or self.catalog.direct_need(needs[0].name) is not None
-        pinned = any(self._is_exact_pin(n) for n in needs)
+        # Asked of every unpinned package in every round: map/set work in C where it can.
+        needs = list(map(_REQUIREMENT, information[identifier]))
+        direct = any(map(_URL, needs)) or self.catalog.direct_need(needs[0].name) is not None
+        pins = self._exact_pins
+        for need in needs:
+            if need not in pins:
+                pins[need] = need.is_exact_pin
+        pinned = any(map(pins.__getitem__, needs))
         in_conflict = any(
             cause.requirement.key == identifier
             or (cause.parent is not None and cause.parent.key == identifier)
@@ -118,12 +128,6 @@ class Provider(AbstractProvider[Need, Candidate, str]):
         )
         count = self._match_counts.get(identifier, 0)
         return (not direct, not pinned, not in_conflict, count, identifier)
-
-    def _is_exact_pin(self, need: Need) -> bool:
-        known = self._exact_pins.get(need)  # asked of every need in every round
-        if known is None:
-            known = self._exact_pins[need] = need.is_exact_pin
-        return known
 
     def find_matches(
         self,
