@@ -99,12 +99,13 @@ _SPELLED_OUT = (
 
 _ARCHES = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}
 _LEGACY_MANYLINUX = {"manylinux2014": 17, "manylinux2010": 12, "manylinux1": 5}
-_LINUX_TAG = re.compile(
+# Pattern texts, compiled (through re's cache) only when a platform is spelled out.
+_LINUX_TAG = (
     r"^(?:(?P<pre>x86_64|aarch64)-)?(?:(?P<many>manylinux_2_(?P<glibc>\d+)|manylinux2014|"
     r"manylinux2010|manylinux1)|musllinux_1_(?P<musl>\d+)|unknown-linux-(?P<libc>gnu|musl))"
     r"(?:_(?P<post>x86_64|aarch64))?$"
 )
-_MAC_TAG = re.compile(r"^macosx_(?P<major>\d+)_(?P<minor>\d+)_(?P<arch>x86_64|arm64|aarch64)$")
+_MAC_TAG = r"^macosx_(?P<major>\d+)_(?P<minor>\d+)_(?P<arch>x86_64|arm64|aarch64)$"
 
 
 def _spelled_platform(name: str) -> _Platform | None:
@@ -113,12 +114,12 @@ def _spelled_platform(name: str) -> _Platform | None:
     ``manylinux_2_17`` (or ``x86_64-manylinux_2_17``, ``manylinux2014_aarch64``),
     ``musllinux_1_1``, ``aarch64-unknown-linux-musl``, ``macosx_11_0_arm64``.
     """
-    mac = _MAC_TAG.match(name)
+    mac = re.match(_MAC_TAG, name)
     if mac is not None:
         arch = "arm64" if mac["arch"] != "x86_64" else "x86_64"
         label = "macos" if arch == "arm64" else "macos-x86_64"
         return _macos(label, arch, (int(mac["major"]), int(mac["minor"])))
-    linux = _LINUX_TAG.match(name)
+    linux = re.match(_LINUX_TAG, name)
     if linux is None or (linux["pre"] and linux["post"]):
         return None
     arch = _ARCHES[linux["pre"] or linux["post"] or "x86_64"]

@@ -28,7 +28,7 @@ _PAGE_FORMAT = 3
 
 def _key_path(root: Path, key: str) -> Path:
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
-    return root / digest[:2] / f"{digest}.json"
+    return root.joinpath(digest[:2], f"{digest}.json")  # one join: pathlib's are slow
 
 
 def write_atomic(path: Path, data: bytes) -> bool:

@@ -188,6 +188,16 @@ def json_file(
 
     ``parsed``: the name and version its filename is known to parse to.
     """
+    # Runs once per file of every release the resolver looks at: _make_file's work,
+    # inlined, with the DistFile built from positional arguments.
+    filename = entry["filename"]
+    if parsed is None:
+        parsed = parse_dist_filename(filename)
+        if parsed is None:
+            return None
+    name, version = parsed
+    if project is not None and name != project:
+        return None
     yanked_value = entry.get("yanked", False)
     yanked = yanked_value if isinstance(yanked_value, str) else ("" if yanked_value else None)
     metadata_value = entry.get("core-metadata", _ABSENT)
@@ -201,19 +211,23 @@ def json_file(
     requires_python = entry.get("requires-python")
     size = entry.get("size")
     upload_time = entry.get("upload-time")
-    return _make_file(
-        entry["filename"],
-        entry["url"],
-        base=url,
-        index=index,
-        project=project,
-        hashes=_hash_dict(entry.get("hashes")),
-        requires_python=requires_python if isinstance(requires_python, str) else None,
-        yanked=yanked,
-        metadata_hashes=metadata_hashes,
-        size=size if isinstance(size, int) and not isinstance(size, bool) else None,
-        upload_time=upload_time if isinstance(upload_time, str) else None,
-        parsed=parsed,
+    href: str = entry["url"]
+    absolute = href if href.startswith(("https://", "http://")) else urljoin(url, href)
+    clean, _sep, fragment = absolute.partition("#")
+    if "@" in clean:
+        clean = redact(clean)
+    return DistFile(
+        name,
+        version,
+        filename,
+        clean,
+        index,
+        _hash_dict(entry.get("hashes")) or _fragment_hashes(fragment),
+        requires_python_of(requires_python) if isinstance(requires_python, str) else None,
+        yanked,
+        metadata_hashes,
+        size if isinstance(size, int) and not isinstance(size, bool) else None,
+        upload_time if isinstance(upload_time, str) else None,
     )
 
 

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cloche.adapters.python import cache as python_cache
 from cloche.adapters.python.places import candidates
@@ -14,9 +15,11 @@ from cloche.adapters.python.probe import (
     interpreter_from_data,
     probe_interpreter,
 )
-from cloche.adapters.python.request import PythonRequest, parse_request
 from cloche.core.models import Interpreter
 from cloche.errors import InterpreterNotFound, UnusableEnvError
+
+if TYPE_CHECKING:
+    from cloche.adapters.python.request import PythonRequest
 
 __all__ = ["find_environment", "find_interpreter", "list_interpreters", "probe"]
 
@@ -36,6 +39,9 @@ def find_interpreter(request: str | None, *, cache_dir: Path | None = None) -> I
     """The interpreter best matching ``request`` (None: python3/python on PATH)."""
     if request is None:
         return _default_interpreter(cache_dir)
+    # Imported here: a compile for the default interpreter parses no request.
+    from cloche.adapters.python.request import parse_request
+
     parsed = parse_request(request)
     if parsed.path is not None:
         return _probe_path(parsed.path, cache_dir)
@@ -90,6 +96,8 @@ def find_environment(
     env = os.environ if environ is None else environ
     here = cwd if cwd is not None else Path.cwd()
     if python is not None:
+        from cloche.adapters.python.request import parse_request
+
         parsed = parse_request(python, cwd=here)
         if parsed.path is not None:
             interp = _probe_path(parsed.path, cache_dir)

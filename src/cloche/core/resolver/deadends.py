@@ -14,7 +14,7 @@ anything unknown counts as usable, so a verdict is never a guess.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from packaging.version import Version
 
@@ -23,27 +23,13 @@ from cloche.core.resolver.catalog import Catalog
 from cloche.core.resolver.model import PYTHON, Candidate, Need
 from cloche.core.resolver.releases import Release
 
+if TYPE_CHECKING:
+    from cloche.core.resolver.dead_end import DeadEnd
+
 _DEPTH = 2
 """How far below the judged candidate known metadata is read (deeper: verdicts only)."""
 EXPLAIN_DEPTH = 1_000
 """Explaining a failure reads all the known metadata, once."""
-
-
-@dataclass(frozen=True, slots=True)
-class DeadEnd:
-    """``candidate`` requires ``need``, and no version of it can be used."""
-
-    candidate: Candidate
-    need: Need
-    below: tuple[DeadEnd, ...] = ()
-    """The dead ends of the versions ``need`` allows; empty when it allows none."""
-
-    def chain(self) -> list[DeadEnd]:
-        """This dead end, then the newest one below it, down to the conflict itself."""
-        found = [self]
-        while found[-1].below:
-            found.append(found[-1].below[0])
-        return found
 
 
 CandidateFor = Callable[[str, NormalizedName, frozenset[NormalizedName], Release], Candidate]
@@ -105,6 +91,8 @@ class DeadEnds:
             for need in self._dependencies(candidate):
                 below = self._blocked(need, depth + 1, visiting)
                 if below is not None:
+                    from cloche.core.resolver.dead_end import DeadEnd
+
                     dead = DeadEnd(candidate, need, below)
                     self._dead[candidate] = dead
                     return dead

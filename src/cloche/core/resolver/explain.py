@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from resolvelib.structs import RequirementInformation
 
     from cloche.core.resolver.catalog import Catalog
-    from cloche.core.resolver.deadends import DeadEnd
+    from cloche.core.resolver.dead_end import DeadEnd
     from cloche.core.resolver.trail import NeedTrail
 
     Cause = RequirementInformation[Need, Candidate]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from packaging.requirements import Requirement
@@ -39,6 +40,10 @@ if TYPE_CHECKING:
     from resolvelib.structs import RequirementInformation
 
 Preference = tuple[bool, bool, bool, int, str]
+
+
+_REQUIREMENT = attrgetter("requirement")
+_URL = attrgetter("url")
 
 
 class Provider(AbstractProvider[Need, Candidate, str]):
@@ -72,6 +77,9 @@ class Provider(AbstractProvider[Need, Candidate, str]):
         self._dependencies: dict[Candidate, list[Need]] = {}
         self._match_counts: dict[str, int] = {}
         self._exact_pins: dict[Need, bool] = {}
+        self._python_allowed: set[Need] = set()
+        """Needs on the interpreter it is known to satisfy (its criterion is asked again,
+        whole, each time a pin adds one)."""
         self._unreadable: set[Candidate] = set()
         self._prefetch = Prefetcher(finder, lookahead, self.catalog, self._metadata)
         self.trail = NeedTrail()
@@ -105,9 +113,14 @@ class Provider(AbstractProvider[Need, Candidate, str]):
     ) -> Preference:
         if identifier == PYTHON:
             return (False, False, False, 0, "")
-        needs = [info.requirement for info in information[identifier]]
-        direct = any(n.url for n in needs) or self.catalog.direct_need(needs[0].name) is not None
-        pinned = any(self._is_exact_pin(n) for n in needs)
+        # Asked of every unpinned package in every round: map/set work in C where it can.
+        needs = list(map(_REQUIREMENT, information[identifier]))
+        direct = any(map(_URL, needs)) or self.catalog.direct_need(needs[0].name) is not None
+        pins = self._exact_pins
+        for need in needs:
+            if need not in pins:
+                pins[need] = need.is_exact_pin
+        pinned = any(map(pins.__getitem__, needs))
         in_conflict = any(
             cause.requirement.key == identifier
             or (cause.parent is not None and cause.parent.key == identifier)
@@ -115,12 +128,6 @@ class Provider(AbstractProvider[Need, Candidate, str]):
         )
         count = self._match_counts.get(identifier, 0)
         return (not direct, not pinned, not in_conflict, count, identifier)
-
-    def _is_exact_pin(self, need: Need) -> bool:
-        known = self._exact_pins.get(need)  # asked of every need in every round
-        if known is None:
-            known = self._exact_pins[need] = need.is_exact_pin
-        return known
 
     def find_matches(
         self,
@@ -133,10 +140,14 @@ class Provider(AbstractProvider[Need, Candidate, str]):
         if identifier == PYTHON:
             # Once resolvelib marks the interpreter incompatible it must not come back:
             # offering it again makes the resolver backjump and pin it forever.
-            ok = self._python not in bad and all(
-                self.is_satisfied_by(n, self._python) for n in needs
-            )
-            return [self._python] if ok else []
+            if self._python in bad:
+                return []
+            allowed = self._python_allowed
+            for need in set(needs).difference(allowed):
+                if not self.is_satisfied_by(need, self._python):
+                    return []
+                allowed.add(need)
+            return [self._python]
         name, extras = needs[0].name, needs[0].extras
         urls = {n.url for n in needs if n.url}
         named = self.catalog.direct_need(name)

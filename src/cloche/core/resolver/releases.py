@@ -64,19 +64,21 @@ def _rank(
     file: DistFile, priority: Mapping[str, int], policy: FilePolicy
 ) -> tuple[int, int] | None:
     """Sort key of a file that fits the target (lower is better); None when it does not."""
-    if file.is_wheel:
+    filename = file.filename
+    if filename.endswith(".whl"):
         if policy is FilePolicy.NO_BINARY:
             return None
-        ranks = [priority[t] for t in _wheel_tag_strings(file.filename) if t in priority]
+        parts = filename[:-4].split("-")
+        if len(parts) >= 5:
+            one = f"{parts[-3]}-{parts[-2]}-{parts[-1]}"
+            if "." not in one:  # nearly always: one tag, no compressed set to expand
+                rank = priority.get(one.lower())
+                return None if rank is None else (0, rank)
+        ranks = [priority[t] for t in _wheel_tag_strings(filename) if t in priority]
         return (0, min(ranks)) if ranks else None
     if policy is FilePolicy.ONLY_BINARY:
         return None
     return (1, 0 if file.filename.endswith(".tar.gz") else 1)
-
-
-def _python_ok(file: DistFile, python: Version) -> bool:
-    spec = file.requires_python
-    return spec is None or _allows(spec, python)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -93,7 +95,19 @@ def _release(
     policy: FilePolicy,
     allowed_sha256: frozenset[str],
 ) -> Release:
-    fitting = [f for f in files if _python_ok(f, target.python_version)]
+    python = target.python_version
+    # A release's files share a few Requires-Python objects: each asked once, by identity.
+    verdicts: dict[int, bool] = {}
+    fitting = []
+    for f in files:
+        spec = f.requires_python
+        if spec is not None:
+            ok = verdicts.get(id(spec))
+            if ok is None:
+                ok = verdicts[id(spec)] = _allows(spec, python)
+            if not ok:
+                continue
+        fitting.append(f)
     if allowed_sha256 and any(f.sha256 in allowed_sha256 for f in fitting):
         # --hash values name the files that may be installed (pip and uv agree): a
         # hash of the sdist alone chooses the sdist over a better-ranked wheel.

@@ -37,7 +37,9 @@ class _Resolution(Resolution[Need, Candidate, str]):
         """By name: the criterion judged last, its pin and verdict."""
 
     def _is_current_pin_satisfying(self, name: str, criterion: Criterion[Need, Candidate]) -> bool:
-        pin = self.state.mapping.get(name)
+        # ``self.state`` is ``self._states[-1]`` through a property: read it directly, as
+        # this runs for every package twice a round.
+        pin = self._states[-1].mapping.get(name)
         if pin is None:
             return False
         known = self._verdicts.get(criterion)
