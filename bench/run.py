@@ -174,6 +174,11 @@ class Tools:
     def cloche_cmd(self, cache: Path, *args: str) -> list[str]:
         return [self.cloche or "cloche", "--cache-dir", str(cache / "cloche"), *args]
 
+    def uv_compile(self, req_in: str, out: Path, *args: str) -> list[str]:
+        """``uv pip compile`` for Python 3.11, run with cloche's interpreter (not a shim)."""
+        py = ["--python-version", PYTHON_VERSION, "--python", self.python]
+        return [self.uv or "uv", "pip", "compile", req_in, "-o", str(out), *py, *args]
+
 
 def make_base_env(work: Path) -> dict[str, str]:
     env = {
@@ -549,8 +554,7 @@ class Bench:
         cache = self.t.cache("pins")
         attempts: list[tuple[list[str], dict[str, str]]] = []
         if self.t.uv:
-            argv = [self.t.uv, "pip", "compile", str(self.req_in), "-o", str(out)]
-            argv += ["--python-version", PYTHON_VERSION]
+            argv = self.t.uv_compile(str(self.req_in), out)
             attempts.append((argv, self.t.env_for("uv", cache)))
         if self.t.cloche:
             argv = self.t.cloche_cmd(cache, "pip", "compile", str(self.req_in), "-o", str(out))
@@ -673,7 +677,7 @@ class Bench:
             req_in_path = self.work / "requirements-sdist.in"
             req_in_path.write_text("\n".join(packages) + "\n")
         req_in = str(req_in_path)
-        uv, pc = self.t.uv or "uv", self.t.pip_compile or "pip-compile"
+        pc = self.t.pip_compile or "pip-compile"
         prefix = "compile-sdist" if sdist else "compile"
 
         def out(tool: str) -> Path:
@@ -690,19 +694,7 @@ class Bench:
             ),
             "uv": (
                 o_uv,
-                lambda c: [
-                    [
-                        uv,
-                        "pip",
-                        "compile",
-                        req_in,
-                        "-o",
-                        str(o_uv),
-                        *py_v,
-                        "--python",
-                        self.t.python,
-                    ]
-                ],
+                lambda c: [self.t.uv_compile(req_in, o_uv)],
             ),
             "pip-compile": (
                 o_pc,
@@ -737,7 +729,7 @@ class Bench:
         skips = self.skips(("pip", "compile"), "uv")
         req_in_path = self.work / "requirements-real-world.in"
         req_in_path.write_text("\n".join(REAL_WORLD) + "\n")
-        req_in, uv = str(req_in_path), self.t.uv or "uv"
+        req_in = str(req_in_path)
         py_v = ["--python-version", PYTHON_VERSION]
         o_cl = self.scratch("compile-offline-cloche", "requirements.txt")
         o_uv = self.scratch("compile-offline-uv", "requirements.txt")
@@ -747,20 +739,7 @@ class Bench:
             return [self.t.cloche_cmd(cache, *args)]
 
         def uv_cmd(cache: Path, *offline: str) -> list[list[str]]:
-            return [
-                [
-                    uv,
-                    "pip",
-                    "compile",
-                    req_in,
-                    "-o",
-                    str(o_uv),
-                    *py_v,
-                    "--python",
-                    self.t.python,
-                    *offline,
-                ]
-            ]
+            return [self.t.uv_compile(req_in, o_uv, *offline)]
 
         cases = [
             self.cached_case(
@@ -798,7 +777,7 @@ class Bench:
         skips = self.skips(("pip", "compile"), "uv")
         req_in_path = self.work / "requirements-conflict.in"
         req_in_path.write_text("\n".join(CONFLICT) + "\n")
-        req_in, uv = str(req_in_path), self.t.uv or "uv"
+        req_in = str(req_in_path)
         py_v = ["--python-version", PYTHON_VERSION]
         o_cl = self.scratch("conflict-cloche", "requirements.txt")
         o_uv = self.scratch("conflict-uv", "requirements.txt")
@@ -815,19 +794,7 @@ class Bench:
                 "uv",
                 "conflict-uv",
                 True,
-                lambda c: [
-                    [
-                        uv,
-                        "pip",
-                        "compile",
-                        req_in,
-                        "-o",
-                        str(o_uv),
-                        *py_v,
-                        "--python",
-                        self.t.python,
-                    ]
-                ],
+                lambda c: [self.t.uv_compile(req_in, o_uv)],
                 o_uv,
                 fails_naming="numpy",
             ),
