@@ -90,19 +90,12 @@ def _make_file(
     upload_time: str | None = None,
     parsed: tuple[NormalizedName, Version] | None = None,
 ) -> DistFile | None:
-    if parsed is None:
-        parsed = parse_dist_filename(filename)
+    parsed = _of_project(filename, project, parsed)
     if parsed is None:
         return None
     name, version = parsed
-    if project is not None and name != project:
-        return None
-    # Most pages link absolute URLs; urljoin/urlsplit per file was the bulk of parsing.
-    absolute = href if href.startswith(("https://", "http://")) else urljoin(base, href)
-    clean, _sep, fragment = absolute.partition("#")
+    clean, fragment = _clean_url(href, base)
     fragment_hashes = _fragment_hashes(fragment)
-    if "@" in clean:
-        clean = redact(clean)
     return DistFile(
         name=name,
         version=version,
@@ -116,6 +109,26 @@ def _make_file(
         size=size,
         upload_time=upload_time,
     )
+
+
+def _of_project(
+    filename: str, project: NormalizedName | None, parsed: tuple[NormalizedName, Version] | None
+) -> tuple[NormalizedName, Version] | None:
+    """The name and version ``filename`` parses to (``parsed``: known already), when it is
+    a distribution of ``project`` (None: of any)."""
+    if parsed is None:
+        parsed = parse_dist_filename(filename)
+    if parsed is None or (project is not None and parsed[0] != project):
+        return None
+    return parsed
+
+
+def _clean_url(href: str, base: str) -> tuple[str, str]:
+    """A file's absolute URL without its fragment (credentials redacted), and the fragment."""
+    # Most pages link absolute URLs; urljoin/urlsplit per file was the bulk of parsing.
+    absolute = href if href.startswith(("https://", "http://")) else urljoin(base, href)
+    clean, _sep, fragment = absolute.partition("#")
+    return (redact(clean) if "@" in clean else clean), fragment
 
 
 def _fragment_hashes(fragment: str) -> Hashes:
@@ -191,13 +204,10 @@ def json_file(
     # Runs once per file of every release the resolver looks at: _make_file's work,
     # inlined, with the DistFile built from positional arguments.
     filename = entry["filename"]
+    parsed = _of_project(filename, project, parsed)
     if parsed is None:
-        parsed = parse_dist_filename(filename)
-        if parsed is None:
-            return None
-    name, version = parsed
-    if project is not None and name != project:
         return None
+    name, version = parsed
     yanked_value = entry.get("yanked", False)
     yanked = yanked_value if isinstance(yanked_value, str) else ("" if yanked_value else None)
     metadata_value = entry.get("core-metadata", _ABSENT)
@@ -211,11 +221,7 @@ def json_file(
     requires_python = entry.get("requires-python")
     size = entry.get("size")
     upload_time = entry.get("upload-time")
-    href: str = entry["url"]
-    absolute = href if href.startswith(("https://", "http://")) else urljoin(url, href)
-    clean, _sep, fragment = absolute.partition("#")
-    if "@" in clean:
-        clean = redact(clean)
+    clean, fragment = _clean_url(entry["url"], url)
     return DistFile(
         name,
         version,
