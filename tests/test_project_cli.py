@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 from packaging.pylock import Pylock
 
-from tests.support.cli import Result, cloche
+from tests.support.cli import Result, cloche, cloche_imports
 from tests.support.index_server import IndexServer
 
 if sys.version_info >= (3, 11):
@@ -302,25 +301,13 @@ def test_failed_import_writes_nothing(tmp_path: Path, index: IndexServer) -> Non
 def test_noop_sync_and_run_take_the_fast_path(project: Project) -> None:
     project.ok("add", "alpha")
     requests = len(project.index.requests)
-    proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "cloche", "sync"],
-        cwd=project.root,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
+    result, imported = cloche_imports("sync", cwd=project.root)
+    assert result.code == 0, result
     for heavy in ("httpx", "resolvelib", "rich.progress", "packaging.requirements", "tomlkit"):
         assert heavy not in imported, heavy
-    assert "Environment is up to date" in proc.stderr
-    proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "cloche", "run", "python", "-c", "pass"],
-        cwd=project.root,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
+    assert "Environment is up to date" in result.err
+    result, imported = cloche_imports("run", "python", "-c", "pass", cwd=project.root)
+    assert result.code == 0, result
     assert not imported & {"httpx", "resolvelib", "rich.progress", "packaging.requirements"}
     assert len(project.index.requests) == requests  # no network
 
@@ -333,14 +320,8 @@ def test_a_fresh_sync_from_the_store_takes_the_light_path(project: Project) -> N
     before = project.installed()
     shutil.rmtree(project.root / ".venv")
     requests = len(project.index.requests)
-    proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "cloche", "sync"],
-        cwd=project.root,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
+    result, imported = cloche_imports("sync", cwd=project.root)
+    assert result.code == 0, result
     heavy = {
         "httpx",
         "resolvelib",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import Result, cloche, installed, venv_python
+from tests.support.cli import Result, cloche, cloche_imports, installed, venv_python
 from tests.support.index_server import IndexServer
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="replays hard links (POSIX)")
@@ -46,19 +46,9 @@ def traced_sync(
     project: Path, *args: str, env: dict[str, str] | None = None
 ) -> tuple[str, set[str]]:
     """``cloche sync ARGS`` under ``-X importtime``: what it said, and what it imported."""
-    proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "cloche", "sync", *args],
-        cwd=project,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    lines = proc.stderr.splitlines()
-    imported = {line.split("|")[-1].strip() for line in lines if line.startswith("import time:")}
-    said = "".join(f"{line}\n" for line in lines if not line.startswith("import time:"))
-    return said, imported
+    result, imported = cloche_imports("sync", *args, cwd=project, env=env)
+    assert result.code == 0, result
+    return result.err, imported
 
 
 def tree(venv: Path) -> dict[str, tuple[str, int, bytes | str | None]]:

@@ -47,6 +47,25 @@ def cloche(
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
+def cloche_imports(
+    *args: str | Path, cwd: Path, env: Mapping[str, str] | None = None
+) -> tuple[Result, set[str]]:
+    """Run ``python -X importtime -m cloche ARGS``: its result (stderr without the
+    import lines) and every module it imported."""
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "cloche", *map(str, args)],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = proc.stderr.splitlines()
+    imported = {line.split("|")[-1].strip() for line in lines if line.startswith("import time:")}
+    said = "".join(f"{line}\n" for line in lines if not line.startswith("import time:"))
+    return Result(proc.returncode, proc.stdout, said), imported
+
+
 def run_python(python: Path, code: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=False)
 
