@@ -5,14 +5,13 @@ fake is ``nvidia-smi`` on PATH."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from cloche.adapters.accel.detect import CACHE_NAME
 from cloche.cli.gpu_fast import parse
+from tests.support.cli import cloche_imports
 
 pytestmark = pytest.mark.skipif(
     Path("/proc/driver/nvidia").exists() or Path("/opt/rocm").exists(),
@@ -32,22 +31,10 @@ def gpu(cwd: Path, smi: str | None, *args: str, **env: str) -> tuple[str, str, b
     else:
         script.write_text(f"#!/bin/sh\n{smi}\n", encoding="utf-8")
         script.chmod(0o755)
-    full_env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", **env}
-    proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "cloche", "gpu", *args],
-        cwd=cwd,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    lines = proc.stderr.splitlines()
-    imported = [
-        line.rsplit("|", 1)[-1].strip() for line in lines if line.startswith("import time:")
-    ]
-    err = "".join(f"{line}\n" for line in lines if not line.startswith("import time:"))
-    return proc.stdout, err, "click" in imported
+    path = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    result, imported = cloche_imports("gpu", *args, cwd=cwd, env={**path, **env})
+    assert result.code == 0, result
+    return result.out, result.err, "click" in imported
 
 
 @pytest.fixture

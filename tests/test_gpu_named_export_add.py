@@ -5,8 +5,6 @@ matters, a fake ``nvidia-smi`` on PATH."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ import yaml
 from dockerfile_parse import DockerfileParser
 
 from cloche.adapters.accel.detect import CACHE_NAME
+from tests.support.cli import cloche_imports
 from tests.support.gpu_machine import Machine, new_machine
 from tests.support.index_server import IndexServer
 from tests.support.torch_index import TorchIndex
@@ -128,17 +127,10 @@ def test_a_no_op_sync_runs_no_detection(machine: Machine, named: bool) -> None:
     machine.ok("sync")
     detected = Path(os.environ["CLOCHE_CACHE_DIR"]) / CACHE_NAME
     detected.unlink(missing_ok=True)
-    env = {**os.environ, "CLOCHE_TORCH_INDEX_URL": machine.torch.url}
-    proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "cloche", "sync"],
-        cwd=machine.root,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert "Environment is up to date" in proc.stderr
-    imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
+    env = {"CLOCHE_TORCH_INDEX_URL": machine.torch.url}
+    result, imported = cloche_imports("sync", cwd=machine.root, env=env)
+    assert result.code == 0, result
+    assert "Environment is up to date" in result.err
     detection = {"cloche.adapters.accel", "cloche.ops.gpu", "cloche.core.variants"}
     assert not imported & detection, imported & detection
     assert not detected.exists()
