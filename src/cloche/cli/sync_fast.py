@@ -56,14 +56,14 @@ def run(request: FastSync) -> int | None:
     """Answer ``request`` and return 0; None when the click command must run."""
     from cloche.dirs import platform_cache_dir
     from cloche.ops import sync_replay
-    from cloche.ops.stamp import Selection, check_stamp, stamp_path
+    from cloche.ops.stamp import Selection, check_stamp
 
     cache = request.cache_dir or os.environ.get("CLOCHE_CACHE_DIR") or platform_cache_dir()
-    root = _project_root(cache)
-    if root is None:
+    found = _project_root(cache)
+    if found is None:
         return None
+    root, stamped = found
     lines: Sequence[tuple[int, str]] | None
-    stamped = os.path.isfile(stamp_path(root))
     if stamped and check_stamp(root, Selection(), need_fresh=not request.frozen) is not None:
         lines = [(0, UP_TO_DATE)]
     else:
@@ -75,10 +75,10 @@ def run(request: FastSync) -> int | None:
     return 0
 
 
-def _project_root(cache: str) -> str | None:
-    """The project root as ``core.project.root.find_project_dir`` finds it, when it has a
-    stamp or the cache a recipe for it (either holds its pyproject.toml: only one that is
-    in the way on the walk up is parsed); else None."""
+def _project_root(cache: str) -> tuple[str, bool] | None:
+    """The project root as ``core.project.root.find_project_dir`` finds it, and whether
+    its env has a stamp, when it has one or the cache a recipe for it (either holds its
+    pyproject.toml: only one that is in the way on the walk up is parsed); else None."""
     from cloche.core.project.root import PYPROJECT, file_declares_project, parents
     from cloche.ops.stamp import stamp_path
     from cloche.ops.sync_replay import has_recipe
@@ -87,8 +87,9 @@ def _project_root(cache: str) -> str | None:
         candidate = os.path.join(directory, PYPROJECT)
         if not os.path.isfile(candidate):
             continue
-        if os.path.isfile(stamp_path(directory)) or has_recipe(cache, directory):
-            return directory
+        stamped = os.path.isfile(stamp_path(directory))
+        if stamped or has_recipe(cache, directory):
+            return directory, stamped
         if file_declares_project(candidate):
             return None
     return None

@@ -59,8 +59,9 @@ def take(
                     return None  # a socket or a pipe: nothing an install makes
                 elif (source := sources.get(entry.inode())) is not None:
                     top, inside = source
-                    if child.endswith(inside) and child[: -len(inside)][-1:] in ("", "/"):
-                        groups.setdefault((top, child[: -len(inside)]), []).append(inside)
+                    prefix = child[: len(child) - len(inside)]
+                    if child.endswith(inside) and prefix[-1:] in ("", "/"):
+                        groups.setdefault((top, prefix), []).append(inside)
                     else:
                         links.append((child, f"{top}/{inside}"))
                 else:
