@@ -25,7 +25,14 @@ import marshal
 import os
 
 from cloche.adapters.venv import snapshot
-from cloche.ops.stamp import LOCKFILE, STAMP_NAME, VENV_NAME, config_signature, copy_stamp
+from cloche.ops.stamp import (
+    LOCKFILE,
+    STAMP_NAME,
+    VENV_NAME,
+    Inputs,
+    config_signature,
+    copy_stamp,
+)
 
 TYPE_CHECKING = False  # typing itself is not imported at run time (start-up cost)
 if TYPE_CHECKING:
@@ -33,13 +40,12 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
-FORMAT = 3
+FORMAT = 4
 SUPPORTED = os.name == "posix"
 """Hard links and ``os.uname``: POSIX only (elsewhere every sync plans)."""
 BUCKET = "sync-replay-v1"
 PARTIAL_PREFIX = f"{VENV_NAME}.cloche-partial-"
 """A tree being made: ``.venv.cloche-partial-<pid>``, beside ``.venv``."""
-_INPUTS = ("pyproject.toml", LOCKFILE, ".python-version")
 _ENV_PREFIXES = ("CLOCHE_", "PYENV", "ASDF_", "CONDA", "MAMBA_", "XDG_")
 _ENV_NAMES = ("PATH", "HOME")
 
@@ -106,15 +112,13 @@ def _size_mtime(path: str) -> tuple[int, int] | None:
     return (st.st_size, st.st_mtime_ns)
 
 
-def _inputs(root: str) -> list[bytes | None]:
-    out: list[bytes | None] = []
-    for name in _INPUTS:
-        try:
-            with open(os.path.join(root, name), "rb") as handle:
-                out.append(handle.read())
-        except OSError:
-            out.append(None)
-    return out
+def _inputs(root: str) -> tuple[bytes, bytes | None, bytes] | None:
+    """pyproject.toml, the lock and .python-version, as the stamp reads them."""
+    try:
+        inputs = Inputs.read(root, LOCKFILE)
+    except OSError:
+        return None
+    return (inputs.pyproject, inputs.lock, inputs.python_version)
 
 
 def recipe_file(cache_dir: str, root: str) -> str:
@@ -210,7 +214,8 @@ def _valid_recipe(root: str, cache_dir: str) -> dict[str, Any] | None:
         or os.path.lexists(os.path.join(root, VENV_NAME))
     ):
         return None
-    if recipe["inputs"] != _inputs(root) or recipe["inputs"][1] is None:
+    inputs = _inputs(root)
+    if inputs is None or inputs[1] is None or recipe["inputs"] != inputs:
         return None
     if not _still_holds(recipe["state"]):
         return None
