@@ -147,7 +147,9 @@ print(json.dumps({"created": made.created}))
 
 def _creator(tmp_path: Path, cache: Path, path: Path, lock: Path, die: str = "") -> list[str]:
     script = tmp_path / "creator.py"
-    script.write_text(textwrap.dedent(_CREATOR))
+    # written once: rewriting it while an earlier creator starts hands that one an empty file
+    if not script.exists():
+        script.write_text(textwrap.dedent(_CREATOR))
     return [sys.executable, str(script), str(cache), str(path), str(lock), die or "live"]
 
 
