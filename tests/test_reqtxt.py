@@ -227,6 +227,30 @@ def test_read_pins_is_tolerant(tmp_path: Path) -> None:
     assert read_pins(binary) == {}
 
 
+def test_read_pins_plain_lines_read_as_packaging_reads_them(tmp_path: Path) -> None:
+    # Plain ``name==version`` lines skip packaging's requirement parser: same answers.
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    lines = [
+        "numpy==2.1.0",
+        "Zope.Interface == 7.1.1",
+        "torch==2.5.1+cu121",
+        "foo_bar-baz==1!2.0.post1.dev3",
+        "legacy==v1.0",
+        "pre==2.0rc1",
+        "x==1.0-1",
+    ]
+    out = tmp_path / "requirements.txt"
+    out.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    expected = {}
+    for line in lines:
+        requirement = Requirement(line)
+        (specifier,) = requirement.specifier
+        expected[canonicalize_name(requirement.name)] = Version(specifier.version)
+    assert read_pins(out) == expected
+
+
 def test_render_freeze() -> None:
     text = render_freeze(
         [

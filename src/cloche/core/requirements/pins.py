@@ -17,6 +17,8 @@ from cloche.core.requirements.file import logical_lines
 _FILE_ORIGIN = re.compile(r"^(.+):(\d+)$")
 _OPTIONS_START = re.compile(r"(?:^|\s)-")
 _HASH_ALGORITHMS = frozenset({"sha256", "sha384", "sha512"})
+# ``name==version`` as compile writes it: read without packaging's requirement parser.
+_PLAIN_PIN = re.compile(r"([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*==\s*([A-Za-z0-9.!+_-]+)")
 
 
 def render_compiled(
@@ -174,6 +176,12 @@ def _via_entry(entry: str) -> str:
 
 
 def _pin_of(text: str) -> tuple[NormalizedName, Version] | None:
+    plain = _PLAIN_PIN.fullmatch(text)
+    if plain is not None:
+        try:
+            return normalize(plain.group(1)), Version(plain.group(2))
+        except InvalidVersion:
+            return None
     try:
         requirement = Requirement(text)
     except InvalidRequirement:
