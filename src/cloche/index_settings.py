@@ -1,10 +1,11 @@
 """Which indexes a command may ask, in which order, and which names are pinned to one.
 
-The search order (``Settings.index_search_order``) follows uv: ``--extra-index-url`` entries first (in the order
-given), then the named ``[[tool.cloche.index]]`` entries that are not explicit
-(in the order listed), then the default index (``--index-url``, PyPI unless
-set). A package pinned to an index (``[tool.cloche.sources] torch = { index =
-"pytorch" }``, or ``Settings.package_indexes``) is looked up on that index alone.
+The search order (``Settings.index_search_order``) follows uv: ``--extra-index-url``
+entries first (in the order given), then the named ``[[tool.cloche.index]]``
+entries that are not explicit (in the order listed), then the default index
+(``--index-url``, PyPI unless set). A package pinned to an index
+(``[tool.cloche.sources] torch = { index = "pytorch" }``, or
+``Settings.package_indexes``) is looked up on that index alone.
 """
 
 from __future__ import annotations
