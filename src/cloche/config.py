@@ -185,7 +185,7 @@ _TOML_KEYS: dict[str, str] = {
 _PROJECT_KEYS = frozenset({"targets", "python", "default-groups", "sources"})
 """[tool.cloche] keys the project reader owns (core/project/load.py), not settings."""
 
-_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
+_ENV_REFERENCE = r"\$\{([A-Za-z0-9_]+)\}"  # compiled (through re's cache) on first use
 _URL_FIELDS = frozenset({"index_url", "extra_index_urls", "find_links"})
 
 
@@ -194,7 +194,7 @@ def expand_references(text: str, environ: Mapping[str, str]) -> str:
 
     Configuration keeps the reference, so a token never sits in a file; it is
     expanded only in memory, when the setting is used."""
-    return _ENV_REFERENCE.sub(lambda m: environ.get(m.group(1), m.group(0)), text)
+    return re.sub(_ENV_REFERENCE, lambda m: environ.get(m.group(1), m.group(0)), text)
 
 
 def _unknown_key(key: str, where: str, known: frozenset[str]) -> UsageError:
