@@ -17,7 +17,8 @@ from cloche.config import Settings
 from cloche.core.lock.select import select
 from cloche.core.project.spec import ProjectSpec
 from cloche.core.report import NullReporter
-from cloche.core.targets import TARGET_NAMES, target_for
+from cloche.core.target_platforms import TARGET_NAMES
+from cloche.core.targets import target_for
 from cloche.core.variants.catalog import PLATFORM_LABELS, CatalogError, parse_catalog, read_catalog
 from cloche.errors import ClocheError
 from cloche.ops.lock import covered_targets, read_lock

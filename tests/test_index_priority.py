@@ -13,7 +13,7 @@ from cloche.adapters.index import IndexClient
 from cloche.config import IndexStrategy, Settings, load_settings
 from cloche.core.models import NormalizedName
 from cloche.errors import NoVersionError, UsageError
-from cloche.index_settings import NamedIndex
+from cloche.named_indexes import NamedIndex
 from tests.support.cli import Result, cloche
 from tests.support.index_server import IndexServer
 

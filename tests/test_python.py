@@ -330,11 +330,12 @@ def test_a_warm_discovery_reads_the_cache_and_starts_no_probe_or_thread(
     def refuse(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("a warm discovery must not probe or start threads")
 
+    import concurrent.futures
+
     import cloche.adapters.python.cache as python_cache
-    import cloche.adapters.python.discovery as discovery
 
     monkeypatch.setattr(python_cache, "_run_probe", refuse)
-    monkeypatch.setattr(discovery, "ThreadPoolExecutor", refuse)
+    monkeypatch.setattr(concurrent.futures, "ThreadPoolExecutor", refuse)
     assert list_interpreters(shared_cache) == first
 
 

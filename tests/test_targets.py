@@ -7,7 +7,8 @@ from packaging.tags import Tag
 from packaging.version import Version
 
 from cloche.core.models import Target
-from cloche.core.targets import TARGET_NAMES, default_lock_targets, target_for
+from cloche.core.target_platforms import TARGET_NAMES
+from cloche.core.targets import default_lock_targets, target_for
 from cloche.errors import UsageError
 
 MARKER_KEYS = {

@@ -19,18 +19,12 @@ from typing import TYPE_CHECKING, Any
 from cloche import dirs
 from cloche.core.prerelease import PrereleaseMode
 from cloche.errors import UsageError
-from cloche.index_settings import (
-    NamedIndex,
-    frozen_pins,
-    no_pins,
-    read_index_pins,
-    read_named_indexes,
-    search_order,
-)
+from cloche.index_settings import frozen_pins, no_pins
 
 if TYPE_CHECKING:
     from cloche.core.models import NormalizedName
     from cloche.core.variants.model import BuildPlatforms
+    from cloche.named_indexes import NamedIndex
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple/"
 
@@ -127,7 +121,8 @@ class Settings:
         indexes, the named ones that are not explicit, then the default index."""
         if self.no_index:
             return ()
-        return search_order(self.index_url, self.extra_index_urls, self.indexes)
+        named = (index.url for index in self.indexes if not index.explicit)
+        return tuple(dict.fromkeys([*self.extra_index_urls, *named, self.index_url]))
 
 
 def default_cache_dir() -> Path:
@@ -190,7 +185,7 @@ _TOML_KEYS: dict[str, str] = {
 _PROJECT_KEYS = frozenset({"targets", "python", "default-groups", "sources"})
 """[tool.cloche] keys the project reader owns (core/project/load.py), not settings."""
 
-_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
+_ENV_REFERENCE = r"\$\{([A-Za-z0-9_]+)\}"  # compiled (through re's cache) on first use
 _URL_FIELDS = frozenset({"index_url", "extra_index_urls", "find_links"})
 
 
@@ -199,7 +194,7 @@ def expand_references(text: str, environ: Mapping[str, str]) -> str:
 
     Configuration keeps the reference, so a token never sits in a file; it is
     expanded only in memory, when the setting is used."""
-    return _ENV_REFERENCE.sub(lambda m: environ.get(m.group(1), m.group(0)), text)
+    return re.sub(_ENV_REFERENCE, lambda m: environ.get(m.group(1), m.group(0)), text)
 
 
 def _unknown_key(key: str, where: str, known: frozenset[str]) -> UsageError:
@@ -287,6 +282,8 @@ def _from_table(
     is an error (a mistyped ``index_url`` must not silently fall back to PyPI).
     ``known`` are the named indexes an earlier layer defined (pins may name them)."""
     out: dict[str, Any] = {}
+    if "index" in table or "sources" in table:
+        from cloche.named_indexes import read_index_pins, read_named_indexes
     if "index" in table:
         out["indexes"] = read_named_indexes(table["index"], where)
     if "sources" in table:

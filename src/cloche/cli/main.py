@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +56,8 @@ class LazyGroup(click.Group):
         return sorted({*super().list_commands(ctx), *self._available()})
 
     def _available(self) -> list[str]:
+        import importlib.util  # only listings (help) look modules up
+
         found = []
         for name, (module, _help) in self.lazy.items():
             if importlib.util.find_spec(module) is not None:

@@ -107,10 +107,13 @@ def parse_dist_filename(filename: str) -> tuple[NormalizedName, Version] | None:
     return None
 
 
-_PLAIN_WHEEL = re.compile(
-    r"(?P<name>[a-z0-9]+(?:_[a-z0-9]+)*)-(?P<version>[^-]*)(?:-[A-Za-z0-9_.]+){3}"
-)
-"""A wheel filename less ``.whl``: five dash-separated parts, a normalized name, plain tags."""
+@functools.cache
+def _plain_wheel() -> re.Pattern[str]:
+    """A wheel filename less ``.whl``: five dash-separated parts, a normalized name, plain
+    tags. Compiled on first use: most commands that import this module read no filename."""
+    return re.compile(
+        r"(?P<name>[a-z0-9]+(?:_[a-z0-9]+)*)-(?P<version>[^-]*)(?:-[A-Za-z0-9_.]+){3}"
+    )
 
 
 def _wheel_name_version(filename: str) -> tuple[NormalizedName, Version] | None:
@@ -120,7 +123,7 @@ def _wheel_name_version(filename: str) -> tuple[NormalizedName, Version] | None:
     time to read one. Anything unusual (upper case, build tags, odd versions) returns
     None and goes through ``parse_wheel_filename``.
     """
-    match = _PLAIN_WHEEL.fullmatch(filename, 0, len(filename) - 4)
+    match = _plain_wheel().fullmatch(filename, 0, len(filename) - 4)
     if match is None:
         return None
     version = _canonical_version(match["version"])

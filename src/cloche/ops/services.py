@@ -32,19 +32,32 @@ if TYPE_CHECKING:
 class Sources:
     """The finder the resolver asks and the preparer that makes wheels, sharing trees.
 
-    The preparer is made on first use: a compile never needs it, nor its imports.
+    The trees and the preparer are made on first use: a compile of wheels alone needs
+    neither, nor their imports.
     """
 
-    __slots__ = ("_lock", "_make_preparer", "_preparer", "finder", "trees")
+    __slots__ = ("_lock", "_make_preparer", "_make_trees", "_preparer", "_trees", "finder")
 
     def __init__(
-        self, finder: IndexFinder, trees: SourceTrees, make_preparer: Callable[[], Preparer]
+        self,
+        finder: Callable[[Callable[[], SourceTrees]], IndexFinder],
+        trees: Callable[[], SourceTrees],
+        make_preparer: Callable[[], Preparer],
     ) -> None:
-        self.finder = finder
-        self.trees = trees
+        """``finder`` is given this object's ``trees`` getter."""
+        self._make_trees = trees
+        self._trees: SourceTrees | None = None
         self._make_preparer = make_preparer
         self._preparer: Preparer | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # making the preparer makes the trees
+        self.finder = finder(lambda: self.trees)
+
+    @property
+    def trees(self) -> SourceTrees:
+        with self._lock:
+            if self._trees is None:
+                self._trees = self._make_trees()
+            return self._trees
 
     @property
     def preparer(self) -> Preparer:
@@ -120,8 +133,6 @@ class Services(Closing):
         Editable VCS checkouts are kept in ``src_dir`` (see ``SourceTrees``).
         """
         from cloche.ops.finder.index_finder import IndexFinder
-        from cloche.ops.prepare.build_keys import build_variant
-        from cloche.ops.prepare.trees import SourceTrees
 
         settings, reporter = self.settings, self.reporter
         sources: list[Sources] = []  # set below: build envs install with these sources
@@ -140,25 +151,43 @@ class Services(Closing):
                     made_envs.append(IsolatedBuildEnvs(interpreter, install))
                 return made_envs[0]
 
-        trees = SourceTrees(
-            self.client,
-            lambda: self.store,
-            lambda: _builder(settings, reporter, envs()),
-            reporter,
-            build_variant=build_variant(settings),
-            build_python=lambda: envs().base,
-            src_dir=src_dir,
-        )
-        self._stack.callback(trees.close)
+        made_trees: list[SourceTrees] = []
+
+        def trees() -> SourceTrees:
+            from cloche.ops.prepare.build_keys import build_variant
+            from cloche.ops.prepare.trees import SourceTrees
+
+            made = SourceTrees(
+                self.client,
+                lambda: self.store,
+                lambda: _builder(settings, reporter, envs()),
+                reporter,
+                build_variant=build_variant(settings),
+                build_python=lambda: envs().base,
+                src_dir=src_dir,
+            )
+            made_trees.append(made)
+            return made
+
+        def close_trees() -> None:
+            for made in made_trees:
+                made.close()
+
+        self._stack.callback(close_trees)  # before the client opens: closed after it
 
         def preparer() -> Preparer:
             from cloche.ops.prepare.preparer import Preparer
 
             return Preparer(
-                self.client, self.store, trees, reporter, concurrency=settings.concurrency
+                self.client,
+                self.store,
+                sources[0].trees,
+                reporter,
+                concurrency=settings.concurrency,
             )
 
-        sources.append(Sources(IndexFinder(self.client(), trees), trees, preparer))
+        client = self.client()
+        sources.append(Sources(lambda trees_of: IndexFinder(client, trees_of), trees, preparer))
         return sources[0]
 
     def close(self) -> None:

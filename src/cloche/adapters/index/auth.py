@@ -6,27 +6,17 @@ or a message; the secrets stay in this store only.
 
 from __future__ import annotations
 
-import base64
-import netrc
 import os
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
+if TYPE_CHECKING:
+    import netrc
 
-@dataclass(frozen=True, slots=True)
-class Credential:
-    """A username and password for one index host."""
-
-    username: str
-    password: str
-
-    def header(self) -> str:
-        """The value of an ``Authorization: Basic`` header."""
-        token = base64.b64encode(f"{self.username}:{self.password}".encode()).decode("ascii")
-        return f"Basic {token}"
+    from cloche.adapters.index.credential import Credential
 
 
 def _host_key(parts: SplitResult) -> str:
@@ -46,6 +36,8 @@ def split_credentials(url: str) -> tuple[str, Credential | None]:
     userinfo, _, hostport = parts.netloc.rpartition("@")
     username, _, password = userinfo.partition(":")
     clean = urlunsplit(parts._replace(netloc=hostport))
+    from cloche.adapters.index.credential import Credential
+
     return clean, Credential(unquote(username), unquote(password))
 
 
@@ -103,11 +95,15 @@ class CredentialStore:
         if entry is None:
             return None
         login, _account, password = entry
+        from cloche.adapters.index.credential import Credential
+
         return Credential(login or "", password or "")
 
     def _load_netrc(self) -> netrc.netrc | None:
         if not self._netrc_path.is_file():
             return None
+        import netrc
+
         try:
             return netrc.netrc(str(self._netrc_path))
         except (OSError, netrc.NetrcParseError) as exc:

@@ -12,7 +12,6 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -25,24 +24,13 @@ if TYPE_CHECKING:
     import httpx
 
     from cloche.adapters.index.kept_connections import KeptConnections, Reply
+    from cloche.adapters.index.response import HttpResponse
 
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _BACKOFF_BASE = 0.25
 _BACKOFF_CAP = 8.0
 _CHUNK = 1 << 16
 USER_AGENT = "cloche"
-
-
-@dataclass(frozen=True, slots=True)
-class HttpResponse:
-    """One HTTP response, its body read in full."""
-
-    status: int
-    url: str
-    """The final URL after redirects, without credentials."""
-    headers: Mapping[str, str] = field(default_factory=dict)
-    """Lower-cased header names."""
-    content: bytes = b""
 
 
 def host_of(url: str) -> str:
@@ -162,6 +150,7 @@ class HttpTransport:
             raise OfflineError(f"{clean} is needed but --offline is set; run once online first")
         # Here, not at the top: a command the caches answer never loads http.client or ssl.
         from cloche.adapters.index.kept_connections import Broken, HandOff
+        from cloche.adapters.index.response import HttpResponse
 
         request_headers = dict(headers or {})
         credential = self._credentials.for_url(url)

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cloche.adapters.python import cache as python_cache
-from cloche.adapters.python.places import candidates
 from cloche.adapters.python.probe import (
     cached_interpreter,
     interpreter_from_data,
@@ -171,6 +169,8 @@ def _is_conda_env(interp: Interpreter) -> bool:
 
 
 def _discover(cache_dir: Path | None) -> list[Interpreter]:
+    from cloche.adapters.python.places import candidates
+
     unique: dict[str, Path] = {}
     for candidate in candidates():
         if python_cache.is_binary(candidate):
@@ -197,6 +197,8 @@ def _discover(cache_dir: Path | None) -> list[Interpreter]:
     if len(missing) == 1:
         results[missing[0]] = attempt(missing[0])
     elif missing:
+        from concurrent.futures import ThreadPoolExecutor
+
         with ThreadPoolExecutor(max_workers=_PROBE_WORKERS) as pool:
             results.update(zip(missing, pool.map(attempt, missing), strict=True))
     found = (results[path] for path in unique.values())

@@ -19,18 +19,19 @@ from packaging.requirements import InvalidRequirement, Requirement
 from cloche.core.models import Hashes, UserRequirement, parse_dist_filename
 from cloche.errors import RequirementError
 
-_NAME = re.compile(r"^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$")
+# Patterns of rare lines are texts, compiled (through re's cache) only when used.
+_NAME = r"^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$"
 _NAME_AT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\s*(\[[^\]]*\])?\s*@")
-_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_SCHEME = r"^[A-Za-z][A-Za-z0-9+.-]*:"
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-_EXTRAS_SUFFIX = re.compile(r"^(.*?)\s*(\[[^\]]*\])$")
+_EXTRAS_SUFFIX = r"^(.*?)\s*(\[[^\]]*\])$"
 _VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
 _ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".zip")
 
 
 def is_project_name(text: str) -> bool:
     """Whether ``text`` is a valid PEP 508 project name."""
-    return _NAME.match(text) is not None
+    return re.match(_NAME, text) is not None
 
 
 def is_url(text: str) -> bool:
@@ -54,7 +55,7 @@ def parse_requirement(
     if _NAME_AT.match(text):
         req = _pep508(text, origin)
         url = req.url or ""
-        if not _SCHEME.match(url) or url.lower().startswith("file:"):
+        if not re.match(_SCHEME, url) or url.lower().startswith("file:"):
             url = _local_path(url, base, origin, editable).as_uri()
         elif editable and not url.lower().startswith(_VCS_PREFIXES):
             raise _not_editable(text, origin)
@@ -195,7 +196,7 @@ def _name_from_url(url: str, origin: str) -> str | None:
     parts = urlsplit(url)
     egg = parse_qs(parts.fragment).get("egg")
     if egg:
-        if not _NAME.match(egg[0]):
+        if not re.match(_NAME, egg[0]):
             raise RequirementError(f"{origin}: invalid project name in #egg={egg[0]} of {url}")
         return egg[0]
     if not url.lower().startswith(_VCS_PREFIXES):
@@ -211,7 +212,7 @@ def _requirement_text(name: str, extras: Sequence[str], url: str, marker: str) -
 
 
 def _split_extras(location: str) -> tuple[str, list[str]]:
-    match = _EXTRAS_SUFFIX.match(location)
+    match = re.match(_EXTRAS_SUFFIX, location)
     if match is None:
         return location, []
     extras = [extra.strip() for extra in match.group(2)[1:-1].split(",")]

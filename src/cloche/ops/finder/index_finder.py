@@ -4,7 +4,7 @@ for the metadata that cannot be read without one."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from packaging.requirements import Requirement
@@ -12,16 +12,19 @@ from packaging.version import Version
 
 from cloche.core.finder import PickFiles
 from cloche.core.models import DistFile, Metadata, NormalizedName
-from cloche.ops.prepare.trees import SourceTrees
 
 if TYPE_CHECKING:
     from cloche.adapters.index.client import IndexClient
+    from cloche.ops.prepare.trees import SourceTrees
 
 
 class IndexFinder:
-    """Asks the index client first; builds from source only when metadata needs a build."""
+    """Asks the index client first; builds from source only when metadata needs a build.
 
-    def __init__(self, client: IndexClient, trees: SourceTrees) -> None:
+    ``trees`` is called only then: a compile of wheels alone never makes them.
+    """
+
+    def __init__(self, client: IndexClient, trees: Callable[[], SourceTrees]) -> None:
         self.client = client
         self._trees = trees
         self._lock = threading.Lock()
@@ -45,7 +48,7 @@ class IndexFinder:
         try:
             found = self.client.metadata(file)
         except NeedsBuild:
-            return self._trees.sdist_metadata(file, self.client.metadata_cache)
+            return self._trees().sdist_metadata(file, self.client.metadata_cache)
         if file.is_wheel:
             with self._lock:
                 self._release_meta.setdefault(release, found)
@@ -58,7 +61,7 @@ class IndexFinder:
             return self.client.direct_metadata(requirement)
         except NeedsBuild:
             pass
-        return self._trees.url_metadata(requirement.url or "", self.client.metadata_cache), None
+        return self._trees().url_metadata(requirement.url or "", self.client.metadata_cache), None
 
     def prefetch(self, names: Iterable[NormalizedName], then: PickFiles | None = None) -> None:
         self.client.prefetch(names, None if then is None else _Unseen(self, then))
