@@ -7,7 +7,11 @@ a different answer.
 
 from __future__ import annotations
 
+import binascii
 import json
+import marshal
+import sys
+from array import array
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +23,7 @@ from packaging.version import Version
 from cloche.adapters.index import IndexClient
 from cloche.adapters.index.cache import CachedPage, PageCache
 from cloche.adapters.index.json_listing import json_listing, json_page, spans_listing
+from cloche.adapters.index.json_spans import Spans
 from cloche.config import Settings
 from cloche.core.listing import FileListing
 from cloche.core.models import DistFile, NormalizedName, parse_dist_filename
@@ -43,9 +48,13 @@ def from_spans(body: bytes, project: NormalizedName = DEMO) -> Groups:
     listing, spans = json_page(body, url=URL, index="IDX", project=project)
     assert spans is not None
     assert groups(listing) == full_parse(body, project)
-    # Through the cache's JSON, as a later run reads it.
-    spans = json.loads(json.dumps(spans))
+    # Through marshal, as the cache keeps them for a later run.
+    spans = Spans(*marshal.loads(marshal.dumps(fields(spans))))
     return groups(spans_listing(body, spans, url=URL, index="IDX", project=project))
+
+
+def fields(spans: Spans) -> tuple[Any, ...]:
+    return (spans.versions, spans.firsts, spans.bounds, spans.states)
 
 
 def entry(filename: str, **fields: Any) -> dict[str, Any]:
@@ -205,34 +214,62 @@ def test_page_cache_round_trip(tmp_path: Path) -> None:
     assert groups(listing) == full_parse(body)
 
 
+def _split(path: Path) -> tuple[dict[str, Any], bytes]:
+    line, _newline, rest = path.read_bytes().partition(b"\n")
+    size = int(line.split()[0])
+    return marshal.loads(rest[:size]), rest[size:]
+
+
+def _write(path: Path, doc: dict[str, Any], body: bytes) -> None:
+    header = marshal.dumps(doc)
+    path.write_bytes(b"%d %d\n" % (len(header), binascii.crc32(header)) + header + body)
+
+
 def _rewrite(path: Path, edit: Any) -> None:
-    header, _newline, body = path.read_bytes().partition(b"\n")
-    doc = json.loads(header)
+    doc, body = _split(path)
     edit(doc)
-    path.write_bytes(json.dumps(doc).encode() + b"\n" + body)
+    _write(path, doc, body)
+
+
+def _edit_spans(doc: dict[str, Any], part: int, change: Any) -> None:
+    """Replace part ``part`` of the header's spans (versions, firsts, bounds, states,
+    byte order) by ``change(part)``, firsts and bounds given and taken as int lists."""
+    spans = list(doc["spans"])
+    value = spans[part]
+    if part in (1, 2):
+        code = "I" if part == 1 else "q"
+        spans[part] = array(code, change(list(array(code, value)))).tobytes()
+    elif part == 3:
+        spans[part] = tuple(change(list(value)))
+    else:
+        spans[part] = change(value)
+    doc["spans"] = tuple(spans)
+
+
+def _spans_edit(part: int, change: Any) -> Any:
+    return lambda doc: _edit_spans(doc, part, change)
 
 
 @pytest.mark.parametrize(
     "edit",
     [
-        lambda doc: doc.update(format=2),
+        lambda doc: doc.update(format=3),
         lambda doc: doc.update(size=doc["size"] + 1),
         lambda doc: doc.update(spans={"1.0": [1, 2]}),
-        lambda doc: doc["spans"][0].append(5),
-        lambda doc: doc["spans"][0].extend([5, 10**9]),
-        lambda doc: doc["spans"][0].extend([10, 5]),
-        lambda doc: doc["spans"][0].extend([-1, 5]),
-        lambda doc: doc["spans"][0].extend([1.5, 5]),
-        lambda doc: doc["spans"][0].extend([True, 5]),
-        lambda doc: doc["spans"].append([1.0, 1, 5]),
-        lambda doc: doc["spans"].append(["1.0", 5, 5]),
-        lambda doc: doc["spans"].append(["1.0", -1, 5]),
-        lambda doc: doc["spans"].append(["1.0", 1, 10**9]),
-        lambda doc: doc["spans"].append(["1.0", 1, True]),
-        lambda doc: doc["spans"].append(["1.0", 1.0, 5]),
-        lambda doc: doc["spans"].append([]),
-        lambda doc: doc["spans"].append(["1.0"]),
-        lambda doc: doc["spans"].append("1.0"),
+        lambda doc: doc.update(spans=doc["spans"][:4]),
+        _spans_edit(0, lambda text: text + "\n3.0"),  # a version without a span
+        _spans_edit(1, lambda firsts: [1, *firsts[1:]]),
+        _spans_edit(1, lambda firsts: [*firsts[:-1], firsts[-1] + 1]),
+        _spans_edit(1, lambda firsts: [0, firsts[-1], *firsts[2:-1], firsts[-1]]),
+        _spans_edit(1, lambda firsts: [0, *firsts]),
+        _spans_edit(2, lambda bounds: [*bounds[:-1], 10**9]),
+        _spans_edit(2, lambda bounds: [-1, *bounds[1:]]),
+        _spans_edit(2, lambda bounds: bounds[:-1]),
+        _spans_edit(3, lambda states: [*states, None]),
+        _spans_edit(3, lambda states: [(1, 2), *states[1:]]),
+        _spans_edit(3, lambda states: ["1.0", *states[1:]]),
+        _spans_edit(4, lambda order: "big" if sys.byteorder == "little" else "little"),
+        lambda doc: doc.update(spans=(1.0, b"", b"", (), sys.byteorder)),
         lambda doc: doc.pop("size"),
     ],
 )
@@ -261,7 +298,7 @@ def test_a_header_longer_than_the_first_read_loads(tmp_path: Path) -> None:
     cache = PageCache(tmp_path)
     cache.store(page_with_spans(body))
     (path,) = tmp_path.glob("*/*.json")
-    assert path.read_bytes().index(b"\n") > 64 * 1024
+    assert int(path.read_bytes().split(b" ")[0]) > 64 * 1024
     loaded = cache.load(URL)
     assert loaded is not None and loaded.body is not None and loaded.spans is not None
     listing = spans_listing(loaded.body, loaded.spans, url=URL, index="IDX", project=DEMO)
@@ -349,9 +386,11 @@ def test_a_damaged_cache_entry_is_fetched_again(odd_index: IndexServer, tmp_path
 @pytest.mark.parametrize(
     "edit",
     [
-        lambda doc: doc["spans"].reverse(),  # each version reads another's entries
-        lambda doc: doc["spans"][0].__setitem__(0, "not a version"),
-        lambda doc: doc["spans"][0].__setitem__(1, doc["spans"][0][1] + 1),
+        # Each version reads another's entries.
+        _spans_edit(0, lambda text: "\n".join(reversed(text.split("\n")))),
+        _spans_edit(0, lambda text: "\n".join(["not a version", *text.split("\n")[1:]])),
+        _spans_edit(2, lambda bounds: [bounds[0] + 1, *bounds[1:]]),
+        _spans_edit(2, lambda bounds: [bounds[1], bounds[0], *bounds[2:]]),
     ],
 )
 def test_spans_that_lie_fall_back_to_the_whole_body(
@@ -362,6 +401,20 @@ def test_spans_that_lie_fall_back_to_the_whole_body(
     warm = listing_of(odd_index, tmp_path, "odd-name")
     assert sorted(warm) == sorted(cold)
     assert len(odd_index.requests_to("/simple/odd-name/")) == 1
+
+
+def test_a_damaged_or_old_header_is_a_miss(odd_index: IndexServer, tmp_path: Path) -> None:
+    cold = listing_of(odd_index, tmp_path, "odd-name")
+    path = cache_file(tmp_path)
+    whole = path.read_bytes()
+    damaged = bytearray(whole)
+    damaged[whole.index(b"\n") + 20] ^= 0x40  # the checksum no longer fits
+    doc, body = _split(path)
+    old = json.dumps({**doc, "format": 3, "spans": None}).encode() + b"\n" + body
+    for content in (bytes(damaged), old, b"", b"12 34\n"):
+        path.write_bytes(content)
+        assert listing_of(odd_index, tmp_path, "odd-name") == cold
+    assert len(odd_index.requests_to("/simple/odd-name/")) == 5
 
 
 def test_a_damaged_body_is_an_error_not_an_answer(odd_index: IndexServer, tmp_path: Path) -> None:

@@ -8,22 +8,27 @@ a half-written entry; an unreadable entry is treated as missing.
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import json
+import marshal
 import operator
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from cloche.adapters.index.json_spans import Spans
 from cloche.core.models import DistFile, Metadata, NormalizedName
 
 DEFAULT_TTL = 600.0
 """How long a page without freshness information is held fresh (the public index's max-age)."""
 
-_PAGE_FORMAT = 3
+_PAGE_FORMAT = 4
+"""4: a marshal'd header with each listed version's parsed state (3 was one JSON line)."""
 
 
 def _key_path(root: Path, key: str) -> Path:
@@ -93,8 +98,8 @@ class CachedPage:
     body: bytes | PageBody | None = None
     base: str | None = None
     """The URL the body was served from (after redirects), for its relative links."""
-    spans: list[list[Any]] | None = None
-    """See ``json_spans.Spans``; None when the body must be parsed whole."""
+    spans: Spans | None = None
+    """None when the body must be parsed whole."""
 
     def is_fresh(self, now: float) -> bool:
         return self.stored_at <= now < self.stored_at + self.ttl
@@ -131,17 +136,21 @@ class PageCache:
         try:
             path = _key_path(self.root, url)
             head, body_at, stamp = _read_head(path)
-            doc = json.loads(head)
+            doc = marshal.loads(head)
             if doc.get("format") != _PAGE_FORMAT or doc.get("url") != url:
                 return None
             body: PageBody | None = None
+            spans = None
             if doc.get("base") is not None:
                 size = doc["size"]
                 if type(size) is not int or body_at + size != stamp[1]:
                     return None
                 body = PageBody(path, body_at, size, stamp)
-                if not _spans_fit(doc["spans"], size):
-                    return None
+                if doc["spans"] is not None:
+                    versions, firsts, bounds, states, order = doc["spans"]
+                    spans = Spans(versions, firsts, bounds, states)
+                    if order != sys.byteorder or not _spans_fit(spans, size):
+                        return None
             return CachedPage(
                 url=url,
                 found=bool(doc["found"]),
@@ -152,13 +161,14 @@ class PageCache:
                 last_modified=doc.get("last_modified"),
                 body=body,
                 base=doc.get("base"),
-                spans=doc.get("spans") if body is not None else None,
+                spans=spans,
             )
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError):
             return None
 
     def store(self, page: CachedPage) -> None:
-        """One line of JSON (no newline inside), then the raw body if any."""
+        """A line ``<header size> <header crc32>``, the marshal'd header, then the body if any."""
+        raw = page.body is not None
         doc = {
             "format": _PAGE_FORMAT,
             "url": page.url,
@@ -167,14 +177,15 @@ class PageCache:
             "ttl": page.ttl,
             "etag": page.etag,
             "last_modified": page.last_modified,
-            "base": page.base if page.body is not None else None,
+            "base": page.base if raw else None,
             "size": len(page.body) if page.body is not None else None,
-            "spans": page.spans if page.body is not None else None,
+            "spans": _spans_doc(page.spans) if raw else None,
             "rows": page.rows,
         }
-        header = json.dumps(doc, separators=(",", ":")).encode()
+        header = marshal.dumps(doc)
         body = bytes(page.body) if page.body is not None else b""
-        write_atomic(_key_path(self.root, page.url), b"".join((header, b"\n", body)))
+        line = b"%d %d\n" % (len(header), binascii.crc32(header))
+        write_atomic(_key_path(self.root, page.url), b"".join((line, header, body)))
 
 
 _HEAD_READ = 64 * 1024
@@ -206,19 +217,27 @@ def _read_at(fd: int, start: int, length: int) -> bytes:
 
 
 def _read_head(path: Path) -> tuple[bytes, int, Stamp]:
-    """A page file's header line, where its body starts, and the file's stamp."""
+    """A page file's header, where its body starts, and the file's stamp.
+
+    Raises ValueError when the first line does not describe the header that follows.
+    """
     fd = _open(path)
     try:
         stamp = _stamp(fd)
-        data = b""
-        while True:
-            chunk = _read_at(fd, len(data), max(_HEAD_READ, len(data)))
-            data += chunk
-            newline = data.find(b"\n")
-            if newline >= 0:
-                return data[:newline], newline + 1, stamp
-            if not chunk:
-                return data, len(data), stamp
+        data = _read_at(fd, 0, _HEAD_READ)
+        newline = data.find(b"\n", 0, 48)
+        if newline < 0:
+            raise ValueError(path)
+        size, crc = map(int, data[:newline].split(b" "))  # ValueError unless two numbers
+        start = newline + 1
+        if size < 0 or start + size > stamp[1]:
+            raise ValueError(path)
+        if start + size > len(data):
+            data += _read_at(fd, len(data), start + size - len(data))
+        head = data[start : start + size]
+        if binascii.crc32(head) != crc:
+            raise ValueError(path)
+        return head, start + size, stamp
     finally:
         os.close(fd)
 
@@ -261,37 +280,42 @@ class PageBody:
             return self[:]
         except ValueError:
             # Replaced meanwhile: the body of the page as it is now.
-            whole = self._path.read_bytes()
-            return whole[whole.find(b"\n") + 1 :]
+            return _body_of(self._path.read_bytes())
 
 
-def _spans_fit(spans: Any, size: int) -> bool:
-    """Whether ``spans`` (``json_spans.Spans``) are well formed and inside a body of ``size``."""
+def _body_of(whole: bytes) -> bytes:
+    """The body of a whole page file (after its first line and header)."""
+    line, _newline, rest = whole.partition(b"\n")
+    size, _crc = map(int, line.split(b" "))
+    return rest[size:]
+
+
+def _spans_doc(spans: Spans | None) -> tuple[Any, ...] | None:
     if spans is None:
-        return True
-    if type(spans) is not list:
+        return None
+    return (spans.versions, spans.firsts, spans.bounds, spans.states, sys.byteorder)
+
+
+def _spans_fit(spans: Spans, size: int) -> bool:
+    """Whether ``spans`` are well formed and inside a body of ``size`` (each version's
+    ranges are checked to ascend when read)."""
+    if (
+        type(spans.versions) is not str
+        or type(spans.firsts) is not bytes
+        or type(spans.bounds) is not bytes
+        or type(spans.states) is not tuple
+    ):
         return False
-    for span in spans:
-        if type(span) is not list:
-            return False
-        if len(span) == 3:  # nearly always: a version's files lie together
-            start, end = span[1], span[2]
-            if type(span[0]) is not str or type(start) is not int or type(end) is not int:
-                return False
-            if not 0 <= start < end <= size:
-                return False
-            continue
-        if len(span) % 2 == 0 or type(span[0]) is not str:
-            return False
-        bounds = span[1:]
-        # Each version's ranges come in file order: strictly increasing integers.
-        if not bounds or set(map(type, bounds)) != {int}:
-            return False
-        if not all(map(operator.lt, bounds, islice(bounds, 1, None))):
-            return False
-        if bounds[0] < 0 or bounds[-1] > size:
-            return False
-    return True
+    firsts, bounds = spans.arrays()
+    if len(firsts) != len(spans.states) + 1 or len(spans.texts()) != len(spans.states):
+        return False
+    if firsts[0] != 0 or 2 * firsts[-1] != len(bounds):
+        return False
+    if not all(map(operator.le, firsts, islice(firsts, 1, None))):
+        return False
+    if bounds and (min(bounds) < 0 or max(bounds) > size):
+        return False
+    return all(s is None or (type(s) is tuple and len(s) == 6) for s in spans.states)
 
 
 def metadata_key(file: DistFile) -> str:

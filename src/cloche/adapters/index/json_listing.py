@@ -11,13 +11,14 @@ import json
 import re
 from collections.abc import Sequence
 from functools import lru_cache, partial
+from itertools import pairwise
 from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
 from cloche.adapters.index.api_version import NewerApi, newer_api
 from cloche.adapters.index.auth import redact
-from cloche.adapters.index.json_spans import ByteRanges, Spans, version_spans, walk_page
+from cloche.adapters.index.json_spans import ByteRanges, Spans, page_spans, walk_page
 from cloche.adapters.index.simple import check_entries, json_file, json_files
 from cloche.core.listing import FileListing
 from cloche.core.models import DistFile, NormalizedName
@@ -49,7 +50,7 @@ def json_page(
     check_entries(entries, url)
     groups, where = _json_entries(entries, url=url, index=index, project=project)
     listing = _listing(groups, url=url, index=index, project=project)
-    return listing, version_spans(where, bounds)
+    return listing, page_spans(where, bounds)
 
 
 def _listing(
@@ -160,39 +161,77 @@ def spans_listing(
 ) -> FileListing:
     """The listing ``json_page`` gave with ``spans``, decoding only the versions asked for.
 
-    ``spans`` must be well formed (ranges inside ``body``); raises ValueError for a
-    version that does not parse. Should a range not hold what ``spans`` says (a
-    damaged cache), the version is read from the whole body instead.
+    ``spans`` must be well formed (``firsts`` ascending, ranges inside ``body``); raises
+    ValueError for a version that does not parse. Should a range not hold what
+    ``spans`` says (a damaged cache), the version is read from the whole body instead.
     """
-    groups: dict[Version, list[Any]] = {}
-    for span in spans:
-        version = _valid_version(span[0])
+    texts = spans.texts()
+    firsts, bounds = spans.arrays()
+    states = spans.states
+    if not len(texts) == len(states) == len(firsts) - 1:
+        raise ValueError("spans of another shape")
+    groups: dict[Version, Any] = {}
+    restored = _restored
+    for at, text in enumerate(texts):
+        state = states[at]
+        version = (
+            _valid_version(text) if state is None else restored.get(text) or _restore(text, state)
+        )
         if version is None:
-            raise ValueError(span[0])
-        groups[version] = span  # one hash per version: Version hashes through Python code
-    if len(groups) != len(spans):
+            raise ValueError(text)
+        groups[version] = at  # one hash per version: Version hashes through Python code
+    if len(groups) != len(texts):
         raise ValueError("a version is listed twice")
-    build = partial(_build_span_group, body=body, url=url, index=index, project=project)
+    build = partial(
+        _build_span_group,
+        body=body,
+        texts=texts,
+        firsts=firsts,
+        bounds=bounds,
+        url=url,
+        index=index,
+        project=project,
+    )
     return FileListing(project, groups, build)
+
+
+_restored: dict[str, Version] = {}
+"""Versions restored from cached states, by string: shared as ``_valid_version``'s are."""
+
+
+def _restore(text: str, state: Any) -> Version:
+    """The version ``text`` parses to, from its state (the cache's checksum vouches that
+    ``state`` is what ``page_spans`` wrote for ``text``)."""
+    version = Version.__new__(Version)
+    version.__setstate__(state)
+    if len(_restored) < 8192:
+        _restored[text] = version
+    return version
 
 
 def _build_span_group(
     version: Version,
-    span: Sequence[Any],
+    at: int,
     *,
     body: ByteRanges,
+    texts: list[str],
+    firsts: Sequence[int],
+    bounds: Sequence[int],
     url: str,
     index: str,
     project: NormalizedName,
 ) -> list[DistFile]:
     try:
+        span = bounds[2 * firsts[at] : 2 * firsts[at + 1]]
+        if not span or any(a >= b for a, b in pairwise(span)):
+            raise ValueError("ranges out of order")
         # One read from the first range's start to the last one's end.
-        start = span[1]
+        start = span[0]
         extent = body[start : span[-1]]
-        ranges = [extent[span[i] - start : span[i + 1] - start] for i in range(1, len(span), 2)]
+        ranges = [extent[span[i] - start : span[i + 1] - start] for i in range(0, len(span), 2)]
         entries = json.loads(b"[" + b",".join(ranges) + b"]")
-        files = _span_files(version, span[0], entries, url=url, index=index, project=project)
-    except (ValueError, TypeError):
+        files = _span_files(version, texts[at], entries, url=url, index=index, project=project)
+    except (ValueError, TypeError, IndexError):
         files = None
     if files is None:
         return _reparse_group(version, body, url=url, index=index, project=project)

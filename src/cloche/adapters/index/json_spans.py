@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import re
+from array import array
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from cloche.adapters.index.api_version import check_meta
@@ -17,13 +19,41 @@ from cloche.adapters.index.api_version import check_meta
 if TYPE_CHECKING:
     from packaging.version import Version
 
-Spans = list[list[Any]]
-"""Per version, in listed order: ``[version, start, end, start, end, ...]``.
+_PLAIN_VERSION = frozenset("0123456789.")
+"""The characters of a version string packaging parses on its fast path."""
 
-Each ``[start, end)`` is a byte range of the page body holding one or more adjacent
-entries of that version (with the commas between them), so joining a version's ranges
-with commas inside ``[]`` gives its entries as one JSON array.
-"""
+
+@dataclass(frozen=True, slots=True)
+class Spans:
+    """Where each version's entries lie in a page body, in a form that loads fast.
+
+    Version ``i`` (in listed order) has the byte ranges ``firsts[i]`` to
+    ``firsts[i + 1]`` of ``bounds`` (read as arrays, see ``ranges``). Each ``[start,
+    end)`` holds one or more adjacent entries of that version (with the commas between
+    them), so joining a version's ranges with commas inside ``[]`` gives its entries
+    as one JSON array.
+    """
+
+    versions: str
+    """Each version's string, newline-separated (no version string holds one)."""
+    firsts: bytes
+    """``array("I")``: the index of each version's first range, and one past the last."""
+    bounds: bytes
+    """``array("q")``: start and end of each range."""
+    states: tuple[Any, ...]
+    """Per version, ``Version.__getstate__()`` (packaging's stable pickle state), which
+    restores a version without parsing it; None for a plain ``1.2.3`` (parsed fast)."""
+
+    def texts(self) -> list[str]:
+        return self.versions.split("\n") if self.versions else []
+
+    def arrays(self) -> tuple[array[int], array[int]]:
+        """``firsts`` and ``bounds`` as arrays (in this machine's byte order)."""
+        firsts, bounds = array("I"), array("q")
+        firsts.frombytes(self.firsts)
+        bounds.frombytes(self.bounds)
+        return firsts, bounds
+
 
 # The C scanners behind json.loads (typeshed does not list them).
 _scan_value: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
@@ -128,19 +158,27 @@ def _byte_offsets(text: str, bounds: list[int]) -> list[int]:
     return offsets
 
 
-def version_spans(where: dict[Version, list[int]], bounds: list[int]) -> Spans:
-    spans: Spans = []
+def page_spans(where: dict[Version, list[int]], bounds: list[int]) -> Spans:
+    """The spans of each version's entries, given their positions in a page's ``files``
+    list (``where``, in listed order) and each entry's bounds (``walk_page``)."""
+    texts: list[str] = []
+    states: list[Any] = []
+    firsts = array("I", [0])
+    ranges = array("q")
     for version, positions in where.items():
-        span: list[Any] = [str(version)]
+        text = str(version)
+        texts.append(text)
+        states.append(None if _PLAIN_VERSION.issuperset(text) else version.__getstate__())
         previous = -2
         for position in positions:
             if position == previous + 1:
-                span[-1] = bounds[2 * position + 1]  # adjacent: one range
+                ranges[-1] = bounds[2 * position + 1]  # adjacent: one range
             else:
-                span += (bounds[2 * position], bounds[2 * position + 1])
+                ranges.append(bounds[2 * position])
+                ranges.append(bounds[2 * position + 1])
             previous = position
-        spans.append(span)
-    return spans
+        firsts.append(len(ranges) // 2)
+    return Spans("\n".join(texts), firsts.tobytes(), ranges.tobytes(), tuple(states))
 
 
 class ByteRanges(Protocol):
