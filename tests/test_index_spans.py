@@ -298,7 +298,7 @@ def test_a_header_longer_than_the_first_read_loads(tmp_path: Path) -> None:
     cache = PageCache(tmp_path)
     cache.store(page_with_spans(body))
     (path,) = tmp_path.glob("*/*.json")
-    assert int(path.read_bytes().split(b" ")[0]) > 64 * 1024
+    assert int(path.read_bytes().split(b" ")[0]) > 16 * 1024  # the first read's size
     loaded = cache.load(URL)
     assert loaded is not None and loaded.body is not None and loaded.spans is not None
     listing = spans_listing(loaded.body, loaded.spans, url=URL, index="IDX", project=DEMO)

@@ -188,8 +188,8 @@ class PageCache:
         write_atomic(_key_path(self.root, page.url), b"".join((line, header, body)))
 
 
-_HEAD_READ = 64 * 1024
-"""First read of a page file: its JSON header line is a few KB; the body may be MBs."""
+_HEAD_READ = 16 * 1024
+"""First read of a page file: its header is a few KB; the body may be MBs."""
 
 Stamp = tuple[int, int, int]
 """A page file's inode, size and mtime: a replaced file (``write_atomic``) differs."""

@@ -254,20 +254,32 @@ def _span_files(
     packaging's filename parser, as in ``_json_entries``.
     """
     wheel_name = _plain_wheel_name(project)
+    # A plain wheel of this version starts so and has no other dash than its tags':
+    # what _version_text checks, without splitting the filename.
+    wheel_start = f"{wheel_name}-{text}-"
+    plain_wheels = wheel_name != "-"
     plain = (project, version)
     files = []
     for entry in entries:
-        if not isinstance(entry, dict):
+        if type(entry) is not dict:
             return None
         filename = entry.get("filename")
-        if not isinstance(filename, str) or not isinstance(entry.get("url"), str):
+        if type(filename) is not str or type(entry.get("url")) is not str:
             return None
-        known = (
-            plain
-            if filename.endswith(_DIST_SUFFIXES)
-            and _version_text(filename, wheel_name, project) == text
-            else None
-        )
+        if (
+            plain_wheels
+            and filename.startswith(wheel_start)
+            and filename.endswith(".whl")
+            and filename.count("-") == 4
+        ):
+            known: tuple[NormalizedName, Version] | None = plain
+        else:
+            known = (
+                plain
+                if filename.endswith(_DIST_SUFFIXES)
+                and _version_text(filename, wheel_name, project) == text
+                else None
+            )
         made = json_file(entry, url, index, project, known)
         if made is None:
             continue  # as json_listing drops it

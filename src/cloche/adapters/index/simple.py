@@ -204,8 +204,11 @@ def json_file(
     # Runs once per file of every release the resolver looks at: _make_file's work,
     # inlined, with the DistFile built from positional arguments.
     filename = entry["filename"]
-    parsed = _of_project(filename, project, parsed)
     if parsed is None:
+        parsed = _of_project(filename, project, None)
+        if parsed is None:
+            return None
+    elif project is not None and parsed[0] != project:
         return None
     name, version = parsed
     yanked_value = entry.get("yanked", False)
@@ -221,7 +224,11 @@ def json_file(
     requires_python = entry.get("requires-python")
     size = entry.get("size")
     upload_time = entry.get("upload-time")
-    clean, fragment = _clean_url(entry["url"], url)
+    href = entry["url"]
+    if href.startswith("https://") and "#" not in href and "@" not in href:
+        clean, fragment = href, ""  # nearly always: what _clean_url would make of it
+    else:
+        clean, fragment = _clean_url(href, url)
     return DistFile(
         name,
         version,
@@ -229,11 +236,11 @@ def json_file(
         clean,
         index,
         _hash_dict(entry.get("hashes")) or _fragment_hashes(fragment),
-        requires_python_of(requires_python) if isinstance(requires_python, str) else None,
+        requires_python_of(requires_python) if type(requires_python) is str else None,
         yanked,
         metadata_hashes,
-        size if isinstance(size, int) and not isinstance(size, bool) else None,
-        upload_time if isinstance(upload_time, str) else None,
+        size if type(size) is int else None,
+        upload_time if type(upload_time) is str else None,
     )
 
 
