@@ -266,8 +266,6 @@ def _spans_edit(part: int, change: Any) -> Any:
         _spans_edit(2, lambda bounds: [-1, *bounds[1:]]),
         _spans_edit(2, lambda bounds: bounds[:-1]),
         _spans_edit(3, lambda states: [*states, None]),
-        _spans_edit(3, lambda states: [(1, 2), *states[1:]]),
-        _spans_edit(3, lambda states: ["1.0", *states[1:]]),
         _spans_edit(4, lambda order: "big" if sys.byteorder == "little" else "little"),
         lambda doc: doc.update(spans=(1.0, b"", b"", (), sys.byteorder)),
         lambda doc: doc.pop("size"),
@@ -391,6 +389,10 @@ def test_a_damaged_cache_entry_is_fetched_again(odd_index: IndexServer, tmp_path
         _spans_edit(0, lambda text: "\n".join(["not a version", *text.split("\n")[1:]])),
         _spans_edit(2, lambda bounds: [bounds[0] + 1, *bounds[1:]]),
         _spans_edit(2, lambda bounds: [bounds[1], bounds[0], *bounds[2:]]),
+        # States that do not restore a version.
+        _spans_edit(3, lambda states: [(1, 2), *states[1:]]),
+        _spans_edit(3, lambda states: ["1.0", *states[1:]]),
+        _spans_edit(3, lambda states: [(0, None, None, None, None, None), *states[1:]]),
     ],
 )
 def test_spans_that_lie_fall_back_to_the_whole_body(

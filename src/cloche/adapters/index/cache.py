@@ -32,8 +32,13 @@ _PAGE_FORMAT = 4
 
 
 def _key_path(root: Path, key: str) -> Path:
+    return Path(_key_file(str(root), key))
+
+
+def _key_file(root: str, key: str) -> str:
+    """``_key_path`` as a string: reads need no Path (and pathlib's joins are slow)."""
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
-    return root.joinpath(digest[:2], f"{digest}.json")  # one join: pathlib's are slow
+    return f"{root}{os.sep}{digest[:2]}{os.sep}{digest}.json"
 
 
 def write_atomic(path: Path, data: bytes) -> bool:
@@ -131,10 +136,11 @@ class PageCache:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._root = str(root)
 
     def load(self, url: str) -> CachedPage | None:
         try:
-            path = _key_path(self.root, url)
+            path = _key_file(self._root, url)
             head, body_at, stamp = _read_head(path)
             doc = marshal.loads(head)
             if doc.get("format") != _PAGE_FORMAT or doc.get("url") != url:
@@ -195,7 +201,7 @@ Stamp = tuple[int, int, int]
 """A page file's inode, size and mtime: a replaced file (``write_atomic``) differs."""
 
 
-def _open(path: Path) -> int:
+def _open(path: str | Path) -> int:
     return os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
 
 
@@ -216,7 +222,15 @@ def _read_at(fd: int, start: int, length: int) -> bytes:
     return b"".join(chunks)
 
 
-def _read_head(path: Path) -> tuple[bytes, int, Stamp]:
+def _read_whole(path: str) -> bytes:
+    fd = _open(path)
+    try:
+        return _read_at(fd, 0, os.fstat(fd).st_size)
+    finally:
+        os.close(fd)
+
+
+def _read_head(path: str) -> tuple[bytes, int, Stamp]:
     """A page file's header, where its body starts, and the file's stamp.
 
     Raises ValueError when the first line does not describe the header that follows.
@@ -254,7 +268,7 @@ class PageBody:
 
     __slots__ = ("_path", "_size", "_stamp", "_start")
 
-    def __init__(self, path: Path, start: int, size: int, stamp: Stamp) -> None:
+    def __init__(self, path: str, start: int, size: int, stamp: Stamp) -> None:
         self._path = path
         self._start = start
         self._size = size
@@ -280,7 +294,7 @@ class PageBody:
             return self[:]
         except ValueError:
             # Replaced meanwhile: the body of the page as it is now.
-            return _body_of(self._path.read_bytes())
+            return _body_of(_read_whole(self._path))
 
 
 def _body_of(whole: bytes) -> bytes:
@@ -298,7 +312,7 @@ def _spans_doc(spans: Spans | None) -> tuple[Any, ...] | None:
 
 def _spans_fit(spans: Spans, size: int) -> bool:
     """Whether ``spans`` are well formed and inside a body of ``size`` (each version's
-    ranges are checked to ascend when read)."""
+    ranges are checked to ascend when read, its state when restored)."""
     if (
         type(spans.versions) is not str
         or type(spans.firsts) is not bytes
@@ -313,9 +327,9 @@ def _spans_fit(spans: Spans, size: int) -> bool:
         return False
     if not all(map(operator.le, firsts, islice(firsts, 1, None))):
         return False
-    if bounds and (min(bounds) < 0 or max(bounds) > size):
-        return False
-    return all(s is None or (type(s) is tuple and len(s) == 6) for s in spans.states)
+    return not bounds or (
+        min(bounds) >= 0 and max(bounds) <= size
+    )  # a state that does not restore is spans_listing's ValueError
 
 
 def metadata_key(file: DistFile) -> str:
@@ -329,6 +343,7 @@ class MetadataCache:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._root = str(root)
 
     def load(self, key: str) -> Metadata | None:
         from packaging.version import Version
@@ -336,7 +351,7 @@ class MetadataCache:
         from cloche.adapters.index.requires_dist import parse_requires_dist, shared_specifier
 
         try:
-            doc = json.loads(_key_path(self.root, key).read_bytes())
+            doc = json.loads(_read_whole(_key_file(self._root, key)))
             if doc.get("key") != key:
                 return None
             requires_python = doc["requires_python"]

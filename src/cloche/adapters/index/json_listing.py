@@ -203,7 +203,12 @@ def _restore(text: str, state: Any) -> Version:
     """The version ``text`` parses to, from its state (the cache's checksum vouches that
     ``state`` is what ``page_spans`` wrote for ``text``)."""
     version = Version.__new__(Version)
-    version.__setstate__(state)
+    try:
+        version.__setstate__(state)
+        if type(state[1]) is not tuple:
+            raise TypeError(state)
+    except (TypeError, ValueError, LookupError, AttributeError):
+        raise ValueError(text) from None
     if len(_restored) < 8192:
         _restored[text] = version
     return version
