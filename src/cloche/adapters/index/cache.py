@@ -21,14 +21,15 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from cloche.adapters.index.json_spans import Spans
+from cloche.adapters.index.json_spans import Replaced, Spans
 from cloche.core.models import DistFile, Metadata, NormalizedName
 
 DEFAULT_TTL = 600.0
 """How long a page without freshness information is held fresh (the public index's max-age)."""
 
-_PAGE_FORMAT = 4
-"""4: a marshal'd header with each listed version's parsed state (3 was one JSON line)."""
+_PAGE_FORMAT = 5
+"""5: a JSON page's body digested (``json_spans``), under a checksummed marshal'd header;
+3 was the page as it came, under one line of JSON."""
 
 
 def _key_path(root: Path, key: str) -> Path:
@@ -88,9 +89,9 @@ def freshness(headers: Mapping[str, str]) -> float | None:
 class CachedPage:
     """One index page as last seen: its files (or "not found") and validators.
 
-    A JSON project page is kept as it came (``body``), with ``spans``: where each
-    version's entries lie in it, so that a later run decodes only the versions it asks
-    for. Other pages are kept as parsed ``rows``.
+    A JSON project page is kept digested (``body``, see ``json_spans``), with ``spans``:
+    where each version's files lie in it, so that a later run reads only the versions it
+    asks for. Other pages are kept as parsed ``rows``.
     """
 
     url: str
@@ -104,7 +105,7 @@ class CachedPage:
     base: str | None = None
     """The URL the body was served from (after redirects), for its relative links."""
     spans: Spans | None = None
-    """None when the body must be parsed whole."""
+    """Set with ``body``."""
 
     def is_fresh(self, now: float) -> bool:
         return self.stored_at <= now < self.stored_at + self.ttl
@@ -139,24 +140,13 @@ class PageCache:
         self._root = str(root)
 
     def load(self, url: str) -> CachedPage | None:
+        loaded = _load_file(_key_file(self._root, url))
+        if loaded is None:
+            return None
+        doc, body, spans = loaded
         try:
-            path = _key_file(self._root, url)
-            head, body_at, stamp = _read_head(path)
-            doc = marshal.loads(head)
-            if doc.get("format") != _PAGE_FORMAT or doc.get("url") != url:
+            if doc.get("url") != url:
                 return None
-            body: PageBody | None = None
-            spans = None
-            if doc.get("base") is not None:
-                size = doc["size"]
-                if type(size) is not int or body_at + size != stamp[1]:
-                    return None
-                body = PageBody(path, body_at, size, stamp)
-                if doc["spans"] is not None:
-                    versions, firsts, bounds, states, order = doc["spans"]
-                    spans = Spans(versions, firsts, bounds, states)
-                    if order != sys.byteorder or not _spans_fit(spans, size):
-                        return None
             return CachedPage(
                 url=url,
                 found=bool(doc["found"]),
@@ -169,7 +159,7 @@ class PageCache:
                 base=doc.get("base"),
                 spans=spans,
             )
-        except (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             return None
 
     def store(self, page: CachedPage) -> None:
@@ -189,9 +179,33 @@ class PageCache:
             "rows": page.rows,
         }
         header = marshal.dumps(doc)
-        body = bytes(page.body) if page.body is not None else b""
+        try:
+            body = bytes(page.body) if page.body is not None else b""
+        except Replaced:
+            return  # refreshed meanwhile by another process: that copy stands
         line = b"%d %d\n" % (len(header), binascii.crc32(header))
         write_atomic(_key_path(self.root, page.url), b"".join((line, header, body)))
+
+
+def _load_file(path: str) -> tuple[dict[str, Any], PageBody | None, Spans | None] | None:
+    """A page file's header, body and spans; None unless it is whole and well formed."""
+    try:
+        head, body_at, stamp = _read_head(path)
+        doc = marshal.loads(head)
+        if type(doc) is not dict or doc.get("format") != _PAGE_FORMAT:
+            return None
+        if doc.get("base") is None:
+            return doc, None, None
+        size = doc["size"]
+        if type(size) is not int or body_at + size != stamp[1]:
+            return None
+        versions, offsets, checks, states, order = doc["spans"]
+        spans = Spans(versions, offsets, checks, states)
+        if order != sys.byteorder or not _spans_fit(spans, size):
+            return None
+        return doc, PageBody(path, body_at, size, stamp), spans
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError):
+        return None
 
 
 _HEAD_READ = 16 * 1024
@@ -257,13 +271,12 @@ def _read_head(path: str) -> tuple[bytes, int, Stamp]:
 
 
 class PageBody:
-    """The raw body of a cached JSON page, read from its file only where it is sliced.
+    """The digested body of a cached JSON page, read from its file only where it is sliced.
 
-    A resolve decodes a few versions of a page that lists thousands of files, so
+    A resolve reads a few versions of a page that lists thousands of files, so
     reading the body whole (MBs per popular project) was most of a warm page load.
     Cache files are only ever replaced, never rewritten: a slice of a file that was
-    replaced since it was loaded raises ValueError, and ``bytes()`` reads the body
-    of whichever file is there now.
+    replaced since it was loaded raises ``Replaced`` (``reread`` gives the page now).
     """
 
     __slots__ = ("_path", "_size", "_stamp", "_start")
@@ -284,52 +297,45 @@ class PageBody:
         fd = _open(self._path)
         try:
             if _stamp(fd) != self._stamp:
-                raise ValueError(f"{self._path} was replaced while it was read")
+                raise Replaced(f"{self._path} was replaced while it was read")
             return _read_at(fd, self._start + start, max(stop - start, 0))
         finally:
             os.close(fd)
 
     def __bytes__(self) -> bytes:
-        try:
-            return self[:]
-        except ValueError:
-            # Replaced meanwhile: the body of the page as it is now.
-            return _body_of(_read_whole(self._path))
+        return self[:]
 
-
-def _body_of(whole: bytes) -> bytes:
-    """The body of a whole page file (after its first line and header)."""
-    line, _newline, rest = whole.partition(b"\n")
-    size, _crc = map(int, line.split(b" "))
-    return rest[size:]
+    def reread(self) -> tuple[PageBody, Spans] | None:
+        """The body and spans of this page's file as it is now; None if it is not whole."""
+        loaded = _load_file(self._path)
+        if loaded is None or loaded[1] is None or loaded[2] is None:
+            return None
+        return loaded[1], loaded[2]
 
 
 def _spans_doc(spans: Spans | None) -> tuple[Any, ...] | None:
     if spans is None:
         return None
-    return (spans.versions, spans.firsts, spans.bounds, spans.states, sys.byteorder)
+    return (spans.versions, spans.offsets, spans.checks, spans.states, sys.byteorder)
 
 
 def _spans_fit(spans: Spans, size: int) -> bool:
     """Whether ``spans`` are well formed and inside a body of ``size`` (each version's
-    ranges are checked to ascend when read, its state when restored)."""
+    blob is checked when read, its state when restored)."""
     if (
         type(spans.versions) is not str
-        or type(spans.firsts) is not bytes
-        or type(spans.bounds) is not bytes
+        or type(spans.offsets) is not bytes
+        or type(spans.checks) is not bytes
         or type(spans.states) is not tuple
     ):
         return False
-    firsts, bounds = spans.arrays()
-    if len(firsts) != len(spans.states) + 1 or len(spans.texts()) != len(spans.states):
+    offsets, checks = spans.arrays()
+    count = len(spans.states)
+    if len(offsets) != count + 1 or len(checks) != count or len(spans.texts()) != count:
         return False
-    if firsts[0] != 0 or 2 * firsts[-1] != len(bounds):
+    if offsets[0] != 0 or offsets[-1] != size:
         return False
-    if not all(map(operator.le, firsts, islice(firsts, 1, None))):
-        return False
-    return not bounds or (
-        min(bounds) >= 0 and max(bounds) <= size
-    )  # a state that does not restore is spans_listing's ValueError
+    return all(map(operator.le, offsets, islice(offsets, 1, None)))
 
 
 def metadata_key(file: DistFile) -> str:
