@@ -111,6 +111,18 @@ def test_spans_give_what_a_full_parse_gives(dumps: Any) -> None:
     assert one_oh[3].yanked == "ünïcödé reason ✓"
 
 
+def test_files_keep_their_own_spelling_of_an_equal_version() -> None:
+    names = ["demo-1.0-py3-none-any.whl", "demo-1.0.0.tar.gz", "demo-01.0.zip", "demo-1.0.tar.gz"]
+    body = json.dumps({"files": [entry(n) for n in names]}).encode()
+    got = from_spans(body)
+    assert [v for v, _ in got] == ["1.0"]
+    assert (
+        spelled(got)
+        == spelled(full_parse(body))
+        == [[("1.0", None), ("1.0.0", None), ("1.0", None), ("1.0", None)]]
+    )
+
+
 def test_the_last_files_key_wins_as_in_json_loads() -> None:
     body = b'{"files": [{"filename": "demo-9.0.tar.gz", "url": "x"}], "files": []}'
     assert from_spans(body) == [] == full_parse(body)

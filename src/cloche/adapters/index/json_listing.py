@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import marshal
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache, partial
 from typing import Any
 
@@ -19,11 +19,13 @@ from cloche.adapters.index.auth import redact
 from cloche.adapters.index.json_spans import (
     ByteRanges,
     Replaced,
+    Row,
     Spans,
     blob_check,
     digest_page,
+    file_row,
 )
-from cloche.adapters.index.simple import json_file, json_files, requires_python_of
+from cloche.adapters.index.simple import json_fields, json_file, json_files, requires_python_of
 from cloche.core.listing import FileListing
 from cloche.core.models import DistFile, NormalizedName
 from cloche.errors import IndexResponseError
@@ -42,11 +44,37 @@ def json_listing(body: bytes, *, url: str, index: str, project: NormalizedName) 
 def json_page(
     body: bytes, *, url: str, index: str, project: NormalizedName
 ) -> tuple[FileListing, tuple[bytes, Spans]]:
-    """``json_listing`` with every version's files built, and the page digested for the
-    cache: its digested body and spans (see ``spans_listing``)."""
-    listing = json_listing(body, url=url, index=index, project=project)
-    digested = digest_page(((v, listing.group(v)) for v in listing.versions()), project)
-    return listing, digested
+    """``json_listing``, and the page digested for the cache: its digested body and spans
+    (see ``spans_listing``)."""
+    entries = json_files(body, url)
+    groups = _json_entries(entries, url=url, index=index, project=project)
+    listing = _listing(groups, url=url, index=index, project=project)
+    wheel_name = _plain_wheel_name(project)
+    rows = (
+        (version, _rows(version, items, url=url, wheel_name=wheel_name, project=project))
+        for version, items in groups.items()
+    )
+    return listing, digest_page(rows)
+
+
+def _rows(
+    version: Version, items: list[Any], *, url: str, wheel_name: str, project: NormalizedName
+) -> Iterator[Row]:
+    """The digest's rows of one version's items (see ``_json_entries``), as each item's
+    DistFile would be made."""
+    text = str(version)
+    for item in items:
+        if isinstance(item, DistFile):
+            yield file_row(item, project, text)
+            continue
+        # A raw entry's DistFile has the version its own filename spells.
+        spelled = _version_text(item["filename"], wheel_name, project)
+        if spelled is not None and spelled != text:
+            own = _valid_version(spelled)
+            spelled = None if own is None or str(own) == text else str(own)
+        else:
+            spelled = None
+        yield (*json_fields(item, url), None, spelled)
 
 
 def _listing(

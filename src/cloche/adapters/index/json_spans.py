@@ -61,21 +61,19 @@ class Spans:
         return offsets, checks
 
 
-def digest_page(
-    groups: Iterable[tuple[Version, Iterable[DistFile]]], project: NormalizedName
-) -> tuple[bytes, Spans]:
-    """The digested body of a page whose files are ``groups`` (in listed order), and its
-    spans."""
+def digest_page(groups: Iterable[tuple[Version, Iterable[Row]]]) -> tuple[bytes, Spans]:
+    """The digested body of a page whose files are ``groups`` (each version's rows, in
+    listed order), and its spans."""
     texts: list[str] = []
     states: list[Any] = []
     offsets = array("q", [0])
     checks = array("I")
     blobs: list[bytes] = []
-    for version, files in groups:
+    for version, rows in groups:
         text = str(version)
         texts.append(text)
         states.append(None if _PLAIN_VERSION.issuperset(text) else version.__getstate__())
-        blob = marshal.dumps(tuple(_row(file, project, text) for file in files))
+        blob = marshal.dumps(tuple(rows))
         blobs.append(blob)
         offsets.append(offsets[-1] + len(blob))
         checks.append(blob_check(blob, text))
@@ -89,7 +87,8 @@ def blob_check(blob: bytes, text: str) -> int:
     return binascii.crc32(blob, binascii.crc32(text.encode()))
 
 
-def _row(file: DistFile, project: NormalizedName, text: str) -> Row:
+def file_row(file: DistFile, project: NormalizedName, text: str) -> Row:
+    """The row of ``file``, listed under the version spelled ``text``."""
     requires_python = file.requires_python
     version = str(file.version)
     return (
