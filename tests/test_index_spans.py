@@ -324,9 +324,25 @@ def test_a_header_longer_than_the_first_read_loads(tmp_path: Path) -> None:
     assert groups(listing) == full_parse(body)
 
 
+# A page too large to come with its header's first read: its body is read lazily.
+LARGE = [*MIXED, *(entry(f"demo-1.{i}-py3-none-any.whl") for i in range(2000))]
+
+
+def test_a_small_page_is_read_whole_and_a_large_one_lazily(tmp_path: Path) -> None:
+    cache = PageCache(tmp_path)
+    for files, lazily in ((MIXED, False), (LARGE, True)):
+        body = json.dumps({"files": files}).encode()
+        cache.store(page_with_spans(body))
+        loaded = cache.load(URL)
+        assert loaded is not None and loaded.body is not None and loaded.spans is not None
+        assert isinstance(loaded.body, PageBody) is lazily
+        listing = spans_listing(loaded.body, loaded.spans, url=URL, index="IDX", project=DEMO)
+        assert groups(listing) == full_parse(body)
+
+
 def test_a_page_replaced_after_loading_is_read_as_it_is_now(tmp_path: Path) -> None:
-    old = json.dumps({"files": MIXED}).encode()
-    renamed = [{**e, "url": e["url"].replace("files", "moved")} for e in MIXED]
+    old = json.dumps({"files": LARGE}).encode()
+    renamed = [{**e, "url": e["url"].replace("files", "moved")} for e in LARGE]
     new = json.dumps({"files": renamed}, indent=2).encode()
     cache = PageCache(tmp_path)
     cache.store(page_with_spans(old))
@@ -351,9 +367,9 @@ def test_a_page_replaced_after_loading_is_read_as_it_is_now(tmp_path: Path) -> N
 
 def test_a_renewed_page_does_not_overwrite_a_newer_copy(tmp_path: Path) -> None:
     cache = PageCache(tmp_path)
-    cache.store(page_with_spans(json.dumps({"files": MIXED}).encode()))
+    cache.store(page_with_spans(json.dumps({"files": LARGE}).encode()))
     loaded = cache.load(URL)
-    assert loaded is not None
+    assert loaded is not None and isinstance(loaded.body, PageBody)
     newer = json.dumps({"files": MIXED[:1]}).encode()
     cache.store(page_with_spans(newer))
     cache.store(loaded.renewed(2.0, 600.0, {}))  # the old copy's body is gone: not written

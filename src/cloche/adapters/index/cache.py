@@ -187,10 +187,12 @@ class PageCache:
         write_atomic(_key_path(self.root, page.url), b"".join((line, header, body)))
 
 
-def _load_file(path: str) -> tuple[dict[str, Any], PageBody | None, Spans | None] | None:
+def _load_file(
+    path: str,
+) -> tuple[dict[str, Any], bytes | PageBody | None, Spans | None] | None:
     """A page file's header, body and spans; None unless it is whole and well formed."""
     try:
-        head, body_at, stamp = _read_head(path)
+        head, body_at, stamp, read = _read_head(path)
         doc = marshal.loads(head)
         if type(doc) is not dict or doc.get("format") != _PAGE_FORMAT:
             return None
@@ -203,13 +205,16 @@ def _load_file(path: str) -> tuple[dict[str, Any], PageBody | None, Spans | None
         spans = Spans(versions, offsets, checks, states)
         if order != sys.byteorder or not _spans_fit(spans, size):
             return None
+        if len(read) == stamp[1]:  # a small page, read whole with its header
+            return doc, read[body_at:], spans
         return doc, PageBody(path, body_at, size, stamp), spans
     except (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError):
         return None
 
 
-_HEAD_READ = 16 * 1024
-"""First read of a page file: its header is a few KB; the body may be MBs."""
+_HEAD_READ = 64 * 1024
+"""First read of a page file: its header is a few KB, and a small page's body comes with
+it (most pages); a large one's may be MBs, read a version at a time."""
 
 Stamp = tuple[int, int, int]
 """A page file's inode, size and mtime: a replaced file (``write_atomic``) differs."""
@@ -244,8 +249,9 @@ def _read_whole(path: str) -> bytes:
         os.close(fd)
 
 
-def _read_head(path: str) -> tuple[bytes, int, Stamp]:
-    """A page file's header, where its body starts, and the file's stamp.
+def _read_head(path: str) -> tuple[bytes, int, Stamp, bytes]:
+    """A page file's header, where its body starts, the file's stamp, and all that was read
+    (from the file's start).
 
     Raises ValueError when the first line does not describe the header that follows.
     """
@@ -265,7 +271,7 @@ def _read_head(path: str) -> tuple[bytes, int, Stamp]:
         head = data[start : start + size]
         if binascii.crc32(head) != crc:
             raise ValueError(path)
-        return head, start + size, stamp
+        return head, start + size, stamp, data
     finally:
         os.close(fd)
 
@@ -305,7 +311,7 @@ class PageBody:
     def __bytes__(self) -> bytes:
         return self[:]
 
-    def reread(self) -> tuple[PageBody, Spans] | None:
+    def reread(self) -> tuple[bytes | PageBody, Spans] | None:
         """The body and spans of this page's file as it is now; None if it is not whole."""
         loaded = _load_file(self._path)
         if loaded is None or loaded[1] is None or loaded[2] is None:
