@@ -1,13 +1,18 @@
-"""Cached JSON pages read back one version at a time (byte spans of each version's entries).
+"""Cached JSON pages kept digested and read back one version at a time (spans of each
+version's blob).
 
-Whatever the page, a listing built from the spans must equal the one a full parse
-of the body gives; a cache entry that does not fit is a miss or a full parse, never
-a different answer.
+Whatever the page, a listing built from its digest must equal the one a full parse of
+the page gives; a cache entry that does not fit is a miss or an error, never a
+different answer.
 """
 
 from __future__ import annotations
 
+import binascii
 import json
+import marshal
+import sys
+from array import array
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +22,9 @@ from hypothesis import strategies as st
 from packaging.version import Version
 
 from cloche.adapters.index import IndexClient
-from cloche.adapters.index.cache import CachedPage, PageCache
+from cloche.adapters.index.cache import CachedPage, PageBody, PageCache
 from cloche.adapters.index.json_listing import json_listing, json_page, spans_listing
+from cloche.adapters.index.json_spans import Spans
 from cloche.config import Settings
 from cloche.core.listing import FileListing
 from cloche.core.models import DistFile, NormalizedName, parse_dist_filename
@@ -40,12 +46,26 @@ def full_parse(body: bytes, project: NormalizedName = DEMO) -> Groups:
 
 
 def from_spans(body: bytes, project: NormalizedName = DEMO) -> Groups:
-    listing, spans = json_page(body, url=URL, index="IDX", project=project)
-    assert spans is not None
+    listing, (digest, spans) = json_page(body, url=URL, index="IDX", project=project)
     assert groups(listing) == full_parse(body, project)
-    # Through the cache's JSON, as a later run reads it.
-    spans = json.loads(json.dumps(spans))
-    return groups(spans_listing(body, spans, url=URL, index="IDX", project=project))
+    # Through marshal, as the cache keeps them for a later run.
+    spans = Spans(*marshal.loads(marshal.dumps(fields(spans))))
+    return groups(spans_listing(digest, spans, url=URL, index="IDX", project=project))
+
+
+def fields(spans: Spans) -> tuple[Any, ...]:
+    return (spans.versions, spans.offsets, spans.checks, spans.states)
+
+
+def spelled(got: Groups) -> list[list[tuple[str, str | None]]]:
+    """Each file's version and Requires-Python as strings (equal objects may differ so)."""
+    return [
+        [
+            (str(f.version), None if f.requires_python is None else str(f.requires_python))
+            for f in fs
+        ]
+        for _v, fs in got
+    ]
 
 
 def entry(filename: str, **fields: Any) -> dict[str, Any]:
@@ -91,6 +111,18 @@ def test_spans_give_what_a_full_parse_gives(dumps: Any) -> None:
     assert one_oh[3].yanked == "ünïcödé reason ✓"
 
 
+def test_files_keep_their_own_spelling_of_an_equal_version() -> None:
+    names = ["demo-1.0-py3-none-any.whl", "demo-1.0.0.tar.gz", "demo-01.0.zip", "demo-1.0.tar.gz"]
+    body = json.dumps({"files": [entry(n) for n in names]}).encode()
+    got = from_spans(body)
+    assert [v for v, _ in got] == ["1.0"]
+    assert (
+        spelled(got)
+        == spelled(full_parse(body))
+        == [[("1.0", None), ("1.0.0", None), ("1.0", None), ("1.0", None)]]
+    )
+
+
 def test_the_last_files_key_wins_as_in_json_loads() -> None:
     body = b'{"files": [{"filename": "demo-9.0.tar.gz", "url": "x"}], "files": []}'
     assert from_spans(body) == [] == full_parse(body)
@@ -126,11 +158,9 @@ def test_garbage_raises_what_a_full_parse_raises(body: bytes) -> None:
 
 
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-32-be"])
-def test_other_encodings_are_parsed_whole(encoding: str) -> None:
+def test_other_encodings_are_digested_too(encoding: str) -> None:
     body = json.dumps({"files": MIXED}).encode(encoding)
-    listing, spans = json_page(body, url=URL, index="IDX", project=DEMO)
-    assert spans is None
-    assert groups(listing) == full_parse(body)
+    assert from_spans(body) == full_parse(body)
 
 
 _NAMES = st.sampled_from(
@@ -171,6 +201,7 @@ def test_spans_agree_with_a_full_parse_on_any_page(
     ).encode()
     got = from_spans(body, project)
     assert got == full_parse(body, project)
+    assert spelled(got) == spelled(full_parse(body, project))
     # The quick grouping keeps exactly the files the filename parser gives to ``project``.
     expected: dict[Version, list[str]] = {}
     for item in entries:
@@ -187,8 +218,8 @@ def test_spans_agree_with_a_full_parse_on_any_page(
 
 
 def page_with_spans(body: bytes) -> CachedPage:
-    _listing, spans = json_page(body, url=URL, index="IDX", project=DEMO)
-    return CachedPage(URL, True, [], 1.0, 600.0, etag='"e"', body=body, base=URL, spans=spans)
+    _listing, (digest, spans) = json_page(body, url=URL, index="IDX", project=DEMO)
+    return CachedPage(URL, True, [], 1.0, 600.0, etag='"e"', body=digest, base=URL, spans=spans)
 
 
 def test_page_cache_round_trip(tmp_path: Path) -> None:
@@ -198,41 +229,66 @@ def test_page_cache_round_trip(tmp_path: Path) -> None:
     cache.store(page)
     loaded = cache.load(URL)
     assert loaded is not None and loaded.body is not None and loaded.spans is not None
-    assert bytes(loaded.body) == body
+    assert page.body is not None and bytes(loaded.body) == bytes(page.body)
     assert loaded.spans == page.spans
     assert loaded.etag == '"e"' and loaded.base == URL
     listing = spans_listing(loaded.body, loaded.spans, url=URL, index="IDX", project=DEMO)
     assert groups(listing) == full_parse(body)
 
 
+def _split(path: Path) -> tuple[dict[str, Any], bytes]:
+    line, _newline, rest = path.read_bytes().partition(b"\n")
+    size = int(line.split()[0])
+    return marshal.loads(rest[:size]), rest[size:]
+
+
+def _write(path: Path, doc: dict[str, Any], body: bytes) -> None:
+    header = marshal.dumps(doc)
+    path.write_bytes(b"%d %d\n" % (len(header), binascii.crc32(header)) + header + body)
+
+
 def _rewrite(path: Path, edit: Any) -> None:
-    header, _newline, body = path.read_bytes().partition(b"\n")
-    doc = json.loads(header)
+    doc, body = _split(path)
     edit(doc)
-    path.write_bytes(json.dumps(doc).encode() + b"\n" + body)
+    _write(path, doc, body)
+
+
+def _edit_spans(doc: dict[str, Any], part: int, change: Any) -> None:
+    """Replace part ``part`` of the header's spans (versions, offsets, checks, states,
+    byte order) by ``change(part)``, offsets and checks given and taken as int lists."""
+    spans = list(doc["spans"])
+    value = spans[part]
+    if part in (1, 2):
+        code = "q" if part == 1 else "I"
+        spans[part] = array(code, change(list(array(code, value)))).tobytes()
+    elif part == 3:
+        spans[part] = tuple(change(list(value)))
+    else:
+        spans[part] = change(value)
+    doc["spans"] = tuple(spans)
+
+
+def _spans_edit(part: int, change: Any) -> Any:
+    return lambda doc: _edit_spans(doc, part, change)
 
 
 @pytest.mark.parametrize(
     "edit",
     [
-        lambda doc: doc.update(format=2),
+        lambda doc: doc.update(format=3),
         lambda doc: doc.update(size=doc["size"] + 1),
         lambda doc: doc.update(spans={"1.0": [1, 2]}),
-        lambda doc: doc["spans"][0].append(5),
-        lambda doc: doc["spans"][0].extend([5, 10**9]),
-        lambda doc: doc["spans"][0].extend([10, 5]),
-        lambda doc: doc["spans"][0].extend([-1, 5]),
-        lambda doc: doc["spans"][0].extend([1.5, 5]),
-        lambda doc: doc["spans"][0].extend([True, 5]),
-        lambda doc: doc["spans"].append([1.0, 1, 5]),
-        lambda doc: doc["spans"].append(["1.0", 5, 5]),
-        lambda doc: doc["spans"].append(["1.0", -1, 5]),
-        lambda doc: doc["spans"].append(["1.0", 1, 10**9]),
-        lambda doc: doc["spans"].append(["1.0", 1, True]),
-        lambda doc: doc["spans"].append(["1.0", 1.0, 5]),
-        lambda doc: doc["spans"].append([]),
-        lambda doc: doc["spans"].append(["1.0"]),
-        lambda doc: doc["spans"].append("1.0"),
+        lambda doc: doc.update(spans=doc["spans"][:4]),
+        _spans_edit(0, lambda text: text + "\n3.0"),  # a version without a blob
+        _spans_edit(1, lambda offsets: [1, *offsets[1:]]),
+        _spans_edit(1, lambda offsets: [*offsets[:-1], offsets[-1] + 1]),
+        _spans_edit(1, lambda offsets: [0, offsets[-1], *offsets[2:]]),
+        _spans_edit(1, lambda offsets: [0, *offsets]),
+        _spans_edit(1, lambda offsets: [-1, *offsets[1:]]),
+        _spans_edit(2, lambda checks: checks[:-1]),
+        _spans_edit(3, lambda states: [*states, None]),
+        _spans_edit(4, lambda order: "big" if sys.byteorder == "little" else "little"),
+        lambda doc: doc.update(spans=(1.0, b"", b"", (), sys.byteorder)),
         lambda doc: doc.pop("size"),
     ],
 )
@@ -261,25 +317,66 @@ def test_a_header_longer_than_the_first_read_loads(tmp_path: Path) -> None:
     cache = PageCache(tmp_path)
     cache.store(page_with_spans(body))
     (path,) = tmp_path.glob("*/*.json")
-    assert path.read_bytes().index(b"\n") > 64 * 1024
+    assert int(path.read_bytes().split(b" ")[0]) > 16 * 1024  # the first read's size
     loaded = cache.load(URL)
     assert loaded is not None and loaded.body is not None and loaded.spans is not None
     listing = spans_listing(loaded.body, loaded.spans, url=URL, index="IDX", project=DEMO)
     assert groups(listing) == full_parse(body)
 
 
+# A page too large to come with its header's first read: its body is read lazily.
+LARGE = [*MIXED, *(entry(f"demo-1.{i}-py3-none-any.whl") for i in range(2000))]
+
+
+def test_a_small_page_is_read_whole_and_a_large_one_lazily(tmp_path: Path) -> None:
+    cache = PageCache(tmp_path)
+    for files, lazily in ((MIXED, False), (LARGE, True)):
+        body = json.dumps({"files": files}).encode()
+        cache.store(page_with_spans(body))
+        loaded = cache.load(URL)
+        assert loaded is not None and loaded.body is not None and loaded.spans is not None
+        assert isinstance(loaded.body, PageBody) is lazily
+        listing = spans_listing(loaded.body, loaded.spans, url=URL, index="IDX", project=DEMO)
+        assert groups(listing) == full_parse(body)
+
+
 def test_a_page_replaced_after_loading_is_read_as_it_is_now(tmp_path: Path) -> None:
-    old = json.dumps({"files": MIXED}).encode()
-    renamed = [{**e, "url": e["url"].replace("files", "moved")} for e in MIXED]
+    old = json.dumps({"files": LARGE}).encode()
+    renamed = [{**e, "url": e["url"].replace("files", "moved")} for e in LARGE]
     new = json.dumps({"files": renamed}, indent=2).encode()
     cache = PageCache(tmp_path)
     cache.store(page_with_spans(old))
     loaded = cache.load(URL)
-    assert loaded is not None and loaded.body is not None and loaded.spans is not None
-    listing = spans_listing(loaded.body, loaded.spans, url=URL, index="IDX", project=DEMO)
+    assert isinstance(loaded, CachedPage) and isinstance(loaded.body, PageBody)
+    assert loaded.spans is not None
+    listing = spans_listing(
+        loaded.body, loaded.spans, url=URL, index="IDX", project=DEMO, reread=loaded.body.reread
+    )
     # Another process refreshes the page before this one reads a version of it.
     cache.store(page_with_spans(new))
     assert groups(listing) == full_parse(new)
+    # Then one that is damaged: an error, not an answer.
+    listing = spans_listing(
+        loaded.body, loaded.spans, url=URL, index="IDX", project=DEMO, reread=loaded.body.reread
+    )
+    (path,) = tmp_path.glob("*/*.json")
+    path.write_bytes(path.read_bytes()[:-1])
+    with pytest.raises(IndexResponseError, match="--refresh"):
+        groups(listing)
+
+
+def test_a_renewed_page_does_not_overwrite_a_newer_copy(tmp_path: Path) -> None:
+    cache = PageCache(tmp_path)
+    cache.store(page_with_spans(json.dumps({"files": LARGE}).encode()))
+    loaded = cache.load(URL)
+    assert loaded is not None and isinstance(loaded.body, PageBody)
+    newer = json.dumps({"files": MIXED[:1]}).encode()
+    cache.store(page_with_spans(newer))
+    cache.store(loaded.renewed(2.0, 600.0, {}))  # the old copy's body is gone: not written
+    now = cache.load(URL)
+    assert now is not None and now.body is not None and now.spans is not None
+    listing = spans_listing(now.body, now.spans, url=URL, index="IDX", project=DEMO)
+    assert groups(listing) == full_parse(newer)
 
 
 # -- through the client ---------------------------------------------------------------
@@ -320,10 +417,7 @@ def test_a_warm_listing_equals_the_cold_one(odd_index: IndexServer, tmp_path: Pa
     page = PageCache(tmp_path / "cache" / "http-v1").load(f"{odd_index.url}odd-name/")
     assert page is not None and page.body is not None and page.spans is not None
     assert page.base is not None
-    whole = json_listing(
-        bytes(page.body), url=page.base, index=odd_index.url, project=NormalizedName("odd-name")
-    )
-    assert cold == groups(whole)
+    assert spelled(warm) == spelled(cold)
 
 
 def test_revalidated_and_offline_pages_keep_their_spans(
@@ -349,27 +443,47 @@ def test_a_damaged_cache_entry_is_fetched_again(odd_index: IndexServer, tmp_path
 @pytest.mark.parametrize(
     "edit",
     [
-        lambda doc: doc["spans"].reverse(),  # each version reads another's entries
-        lambda doc: doc["spans"][0].__setitem__(0, "not a version"),
-        lambda doc: doc["spans"][0].__setitem__(1, doc["spans"][0][1] + 1),
+        # Each version reads another's blob.
+        _spans_edit(0, lambda text: "\n".join(reversed(text.split("\n")))),
+        _spans_edit(0, lambda text: "\n".join(["not a version", *text.split("\n")[1:]])),
+        _spans_edit(1, lambda offsets: [0, offsets[1] + 1, *offsets[2:]]),
+        _spans_edit(2, lambda checks: [checks[0] ^ 1, *checks[1:]]),
+        # States that do not restore a version.
+        _spans_edit(3, lambda states: [(1, 2), *states[1:]]),
+        _spans_edit(3, lambda states: ["1.0", *states[1:]]),
+        _spans_edit(3, lambda states: [(0, None, None, None, None, None), *states[1:]]),
     ],
 )
-def test_spans_that_lie_fall_back_to_the_whole_body(
+def test_spans_that_lie_are_an_error_not_an_answer(
     odd_index: IndexServer, tmp_path: Path, edit: Any
 ) -> None:
-    cold = listing_of(odd_index, tmp_path, "odd-name")
+    listing_of(odd_index, tmp_path, "odd-name")
     _rewrite(cache_file(tmp_path), edit)
-    warm = listing_of(odd_index, tmp_path, "odd-name")
-    assert sorted(warm) == sorted(cold)
+    with pytest.raises(IndexResponseError, match="--refresh"):
+        listing_of(odd_index, tmp_path, "odd-name")
     assert len(odd_index.requests_to("/simple/odd-name/")) == 1
+
+
+def test_a_damaged_or_old_header_is_a_miss(odd_index: IndexServer, tmp_path: Path) -> None:
+    cold = listing_of(odd_index, tmp_path, "odd-name")
+    path = cache_file(tmp_path)
+    whole = path.read_bytes()
+    damaged = bytearray(whole)
+    damaged[whole.index(b"\n") + 20] ^= 0x40  # the checksum no longer fits
+    doc, body = _split(path)
+    old = json.dumps({**doc, "format": 3, "spans": None}).encode() + b"\n" + body
+    for content in (bytes(damaged), old, b"", b"12 34\n"):
+        path.write_bytes(content)
+        assert listing_of(odd_index, tmp_path, "odd-name") == cold
+    assert len(odd_index.requests_to("/simple/odd-name/")) == 5
 
 
 def test_a_damaged_body_is_an_error_not_an_answer(odd_index: IndexServer, tmp_path: Path) -> None:
     listing_of(odd_index, tmp_path, "odd-name")
     path = cache_file(tmp_path)
     data = bytearray(path.read_bytes())
-    start = data.index(b'"filename"', data.index(b"\n"))
-    data[start : start + 10] = b"@" * 10
+    start = data.index(b"odd_name-1.1.post1-py3-none-any.whl")
+    data[start : start + 8] = b"@" * 8
     path.write_bytes(bytes(data))
     with pytest.raises(IndexResponseError, match="--refresh"):
         listing_of(odd_index, tmp_path, "odd-name")

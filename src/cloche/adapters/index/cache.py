@@ -8,27 +8,38 @@ a half-written entry; an unreadable entry is treated as missing.
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import json
+import marshal
 import operator
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from cloche.adapters.index.json_spans import Replaced, Spans
 from cloche.core.models import DistFile, Metadata, NormalizedName
 
 DEFAULT_TTL = 600.0
 """How long a page without freshness information is held fresh (the public index's max-age)."""
 
-_PAGE_FORMAT = 3
+_PAGE_FORMAT = 5
+"""5: a JSON page's body digested (``json_spans``), under a checksummed marshal'd header;
+3 was the page as it came, under one line of JSON."""
 
 
 def _key_path(root: Path, key: str) -> Path:
+    return Path(_key_file(str(root), key))
+
+
+def _key_file(root: str, key: str) -> str:
+    """``_key_path`` as a string: reads need no Path (and pathlib's joins are slow)."""
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
-    return root.joinpath(digest[:2], f"{digest}.json")  # one join: pathlib's are slow
+    return f"{root}{os.sep}{digest[:2]}{os.sep}{digest}.json"
 
 
 def write_atomic(path: Path, data: bytes) -> bool:
@@ -78,9 +89,9 @@ def freshness(headers: Mapping[str, str]) -> float | None:
 class CachedPage:
     """One index page as last seen: its files (or "not found") and validators.
 
-    A JSON project page is kept as it came (``body``), with ``spans``: where each
-    version's entries lie in it, so that a later run decodes only the versions it asks
-    for. Other pages are kept as parsed ``rows``.
+    A JSON project page is kept digested (``body``, see ``json_spans``), with ``spans``:
+    where each version's files lie in it, so that a later run reads only the versions it
+    asks for. Other pages are kept as parsed ``rows``.
     """
 
     url: str
@@ -93,8 +104,8 @@ class CachedPage:
     body: bytes | PageBody | None = None
     base: str | None = None
     """The URL the body was served from (after redirects), for its relative links."""
-    spans: list[list[Any]] | None = None
-    """See ``json_spans.Spans``; None when the body must be parsed whole."""
+    spans: Spans | None = None
+    """Set with ``body``."""
 
     def is_fresh(self, now: float) -> bool:
         return self.stored_at <= now < self.stored_at + self.ttl
@@ -126,22 +137,16 @@ class PageCache:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._root = str(root)
 
     def load(self, url: str) -> CachedPage | None:
+        loaded = _load_file(_key_file(self._root, url))
+        if loaded is None:
+            return None
+        doc, body, spans = loaded
         try:
-            path = _key_path(self.root, url)
-            head, body_at, stamp = _read_head(path)
-            doc = json.loads(head)
-            if doc.get("format") != _PAGE_FORMAT or doc.get("url") != url:
+            if doc.get("url") != url:
                 return None
-            body: PageBody | None = None
-            if doc.get("base") is not None:
-                size = doc["size"]
-                if type(size) is not int or body_at + size != stamp[1]:
-                    return None
-                body = PageBody(path, body_at, size, stamp)
-                if not _spans_fit(doc["spans"], size):
-                    return None
             return CachedPage(
                 url=url,
                 found=bool(doc["found"]),
@@ -152,13 +157,14 @@ class PageCache:
                 last_modified=doc.get("last_modified"),
                 body=body,
                 base=doc.get("base"),
-                spans=doc.get("spans") if body is not None else None,
+                spans=spans,
             )
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             return None
 
     def store(self, page: CachedPage) -> None:
-        """One line of JSON (no newline inside), then the raw body if any."""
+        """A line ``<header size> <header crc32>``, the marshal'd header, then the body if any."""
+        raw = page.body is not None
         doc = {
             "format": _PAGE_FORMAT,
             "url": page.url,
@@ -167,24 +173,54 @@ class PageCache:
             "ttl": page.ttl,
             "etag": page.etag,
             "last_modified": page.last_modified,
-            "base": page.base if page.body is not None else None,
+            "base": page.base if raw else None,
             "size": len(page.body) if page.body is not None else None,
-            "spans": page.spans if page.body is not None else None,
+            "spans": _spans_doc(page.spans) if raw else None,
             "rows": page.rows,
         }
-        header = json.dumps(doc, separators=(",", ":")).encode()
-        body = bytes(page.body) if page.body is not None else b""
-        write_atomic(_key_path(self.root, page.url), b"".join((header, b"\n", body)))
+        header = marshal.dumps(doc)
+        try:
+            body = bytes(page.body) if page.body is not None else b""
+        except Replaced:
+            return  # refreshed meanwhile by another process: that copy stands
+        line = b"%d %d\n" % (len(header), binascii.crc32(header))
+        write_atomic(_key_path(self.root, page.url), b"".join((line, header, body)))
+
+
+def _load_file(
+    path: str,
+) -> tuple[dict[str, Any], bytes | PageBody | None, Spans | None] | None:
+    """A page file's header, body and spans; None unless it is whole and well formed."""
+    try:
+        head, body_at, stamp, read = _read_head(path)
+        doc = marshal.loads(head)
+        if type(doc) is not dict or doc.get("format") != _PAGE_FORMAT:
+            return None
+        if doc.get("base") is None:
+            return doc, None, None
+        size = doc["size"]
+        if type(size) is not int or body_at + size != stamp[1]:
+            return None
+        versions, offsets, checks, states, order = doc["spans"]
+        spans = Spans(versions, offsets, checks, states)
+        if order != sys.byteorder or not _spans_fit(spans, size):
+            return None
+        if len(read) == stamp[1]:  # a small page, read whole with its header
+            return doc, read[body_at:], spans
+        return doc, PageBody(path, body_at, size, stamp), spans
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError):
+        return None
 
 
 _HEAD_READ = 64 * 1024
-"""First read of a page file: its JSON header line is a few KB; the body may be MBs."""
+"""First read of a page file: its header is a few KB, and a small page's body comes with
+it (most pages); a large one's may be MBs, read a version at a time."""
 
 Stamp = tuple[int, int, int]
 """A page file's inode, size and mtime: a replaced file (``write_atomic``) differs."""
 
 
-def _open(path: Path) -> int:
+def _open(path: str | Path) -> int:
     return os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
 
 
@@ -205,37 +241,53 @@ def _read_at(fd: int, start: int, length: int) -> bytes:
     return b"".join(chunks)
 
 
-def _read_head(path: Path) -> tuple[bytes, int, Stamp]:
-    """A page file's header line, where its body starts, and the file's stamp."""
+def _read_whole(path: str) -> bytes:
+    fd = _open(path)
+    try:
+        return _read_at(fd, 0, os.fstat(fd).st_size)
+    finally:
+        os.close(fd)
+
+
+def _read_head(path: str) -> tuple[bytes, int, Stamp, bytes]:
+    """A page file's header, where its body starts, the file's stamp, and all that was read
+    (from the file's start).
+
+    Raises ValueError when the first line does not describe the header that follows.
+    """
     fd = _open(path)
     try:
         stamp = _stamp(fd)
-        data = b""
-        while True:
-            chunk = _read_at(fd, len(data), max(_HEAD_READ, len(data)))
-            data += chunk
-            newline = data.find(b"\n")
-            if newline >= 0:
-                return data[:newline], newline + 1, stamp
-            if not chunk:
-                return data, len(data), stamp
+        data = _read_at(fd, 0, _HEAD_READ)
+        newline = data.find(b"\n", 0, 48)
+        if newline < 0:
+            raise ValueError(path)
+        size, crc = map(int, data[:newline].split(b" "))  # ValueError unless two numbers
+        start = newline + 1
+        if size < 0 or start + size > stamp[1]:
+            raise ValueError(path)
+        if start + size > len(data):
+            data += _read_at(fd, len(data), start + size - len(data))
+        head = data[start : start + size]
+        if binascii.crc32(head) != crc:
+            raise ValueError(path)
+        return head, start + size, stamp, data
     finally:
         os.close(fd)
 
 
 class PageBody:
-    """The raw body of a cached JSON page, read from its file only where it is sliced.
+    """The digested body of a cached JSON page, read from its file only where it is sliced.
 
-    A resolve decodes a few versions of a page that lists thousands of files, so
+    A resolve reads a few versions of a page that lists thousands of files, so
     reading the body whole (MBs per popular project) was most of a warm page load.
     Cache files are only ever replaced, never rewritten: a slice of a file that was
-    replaced since it was loaded raises ValueError, and ``bytes()`` reads the body
-    of whichever file is there now.
+    replaced since it was loaded raises ``Replaced`` (``reread`` gives the page now).
     """
 
     __slots__ = ("_path", "_size", "_stamp", "_start")
 
-    def __init__(self, path: Path, start: int, size: int, stamp: Stamp) -> None:
+    def __init__(self, path: str, start: int, size: int, stamp: Stamp) -> None:
         self._path = path
         self._start = start
         self._size = size
@@ -251,47 +303,45 @@ class PageBody:
         fd = _open(self._path)
         try:
             if _stamp(fd) != self._stamp:
-                raise ValueError(f"{self._path} was replaced while it was read")
+                raise Replaced(f"{self._path} was replaced while it was read")
             return _read_at(fd, self._start + start, max(stop - start, 0))
         finally:
             os.close(fd)
 
     def __bytes__(self) -> bytes:
-        try:
-            return self[:]
-        except ValueError:
-            # Replaced meanwhile: the body of the page as it is now.
-            whole = self._path.read_bytes()
-            return whole[whole.find(b"\n") + 1 :]
+        return self[:]
+
+    def reread(self) -> tuple[bytes | PageBody, Spans] | None:
+        """The body and spans of this page's file as it is now; None if it is not whole."""
+        loaded = _load_file(self._path)
+        if loaded is None or loaded[1] is None or loaded[2] is None:
+            return None
+        return loaded[1], loaded[2]
 
 
-def _spans_fit(spans: Any, size: int) -> bool:
-    """Whether ``spans`` (``json_spans.Spans``) are well formed and inside a body of ``size``."""
+def _spans_doc(spans: Spans | None) -> tuple[Any, ...] | None:
     if spans is None:
-        return True
-    if type(spans) is not list:
+        return None
+    return (spans.versions, spans.offsets, spans.checks, spans.states, sys.byteorder)
+
+
+def _spans_fit(spans: Spans, size: int) -> bool:
+    """Whether ``spans`` are well formed and inside a body of ``size`` (each version's
+    blob is checked when read, its state when restored)."""
+    if (
+        type(spans.versions) is not str
+        or type(spans.offsets) is not bytes
+        or type(spans.checks) is not bytes
+        or type(spans.states) is not tuple
+    ):
         return False
-    for span in spans:
-        if type(span) is not list:
-            return False
-        if len(span) == 3:  # nearly always: a version's files lie together
-            start, end = span[1], span[2]
-            if type(span[0]) is not str or type(start) is not int or type(end) is not int:
-                return False
-            if not 0 <= start < end <= size:
-                return False
-            continue
-        if len(span) % 2 == 0 or type(span[0]) is not str:
-            return False
-        bounds = span[1:]
-        # Each version's ranges come in file order: strictly increasing integers.
-        if not bounds or set(map(type, bounds)) != {int}:
-            return False
-        if not all(map(operator.lt, bounds, islice(bounds, 1, None))):
-            return False
-        if bounds[0] < 0 or bounds[-1] > size:
-            return False
-    return True
+    offsets, checks = spans.arrays()
+    count = len(spans.states)
+    if len(offsets) != count + 1 or len(checks) != count or len(spans.texts()) != count:
+        return False
+    if offsets[0] != 0 or offsets[-1] != size:
+        return False
+    return all(map(operator.le, offsets, islice(offsets, 1, None)))
 
 
 def metadata_key(file: DistFile) -> str:
@@ -305,6 +355,7 @@ class MetadataCache:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._root = str(root)
 
     def load(self, key: str) -> Metadata | None:
         from packaging.version import Version
@@ -312,7 +363,7 @@ class MetadataCache:
         from cloche.adapters.index.requires_dist import parse_requires_dist, shared_specifier
 
         try:
-            doc = json.loads(_key_path(self.root, key).read_bytes())
+            doc = json.loads(_read_whole(_key_file(self._root, key)))
             if doc.get("key") != key:
                 return None
             requires_python = doc["requires_python"]

@@ -1,55 +1,80 @@
 """PEP 691 project pages as listings that build each version's files only when asked.
 
-A fresh page is grouped by version with cheap filename checks (``json_page``); a cached
-page is read back through its spans, decoding only the versions asked for
-(``spans_listing``).
+A fresh page is grouped by version with cheap filename checks (``json_listing``) and,
+for the cache, digested (``json_page``); a cached page is read back through its spans,
+building only the versions asked for (``spans_listing``).
 """
 
 from __future__ import annotations
 
-import json
+import marshal
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache, partial
 from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-from cloche.adapters.index.api_version import NewerApi, newer_api
 from cloche.adapters.index.auth import redact
-from cloche.adapters.index.json_spans import ByteRanges, Spans, version_spans, walk_page
-from cloche.adapters.index.simple import check_entries, json_file, json_files
+from cloche.adapters.index.json_spans import (
+    ByteRanges,
+    Replaced,
+    Row,
+    Spans,
+    blob_check,
+    digest_page,
+    file_row,
+)
+from cloche.adapters.index.simple import json_fields, json_file, json_files, requires_python_of
 from cloche.core.listing import FileListing
 from cloche.core.models import DistFile, NormalizedName
 from cloche.errors import IndexResponseError
+
+Reread = Callable[[], "tuple[ByteRanges, Spans] | None"]
+"""The body and spans of a cached page as its file is now (None: no longer readable)."""
 
 
 def json_listing(body: bytes, *, url: str, index: str, project: NormalizedName) -> FileListing:
     """The files of a PEP 691 project page, each version's built only when asked for."""
     entries = json_files(body, url)
-    groups, _where = _json_entries(entries, url=url, index=index, project=project)
+    groups = _json_entries(entries, url=url, index=index, project=project)
     return _listing(groups, url=url, index=index, project=project)
 
 
 def json_page(
     body: bytes, *, url: str, index: str, project: NormalizedName
-) -> tuple[FileListing, Spans | None]:
-    """``json_listing``, and where each version's entries lie in ``body`` (see ``spans_listing``).
-
-    The spans are None for a page the quick walk does not understand (not UTF-8, say);
-    such a page is parsed as ``json_listing`` does and must be parsed so again.
-    """
-    try:
-        walked = walk_page(body)
-    except NewerApi as exc:
-        raise newer_api(url, str(exc)) from None
-    if walked is None:
-        return json_listing(body, url=url, index=index, project=project), None
-    entries, bounds = walked
-    check_entries(entries, url)
-    groups, where = _json_entries(entries, url=url, index=index, project=project)
+) -> tuple[FileListing, tuple[bytes, Spans]]:
+    """``json_listing``, and the page digested for the cache: its digested body and spans
+    (see ``spans_listing``)."""
+    entries = json_files(body, url)
+    groups = _json_entries(entries, url=url, index=index, project=project)
     listing = _listing(groups, url=url, index=index, project=project)
-    return listing, version_spans(where, bounds)
+    wheel_name = _plain_wheel_name(project)
+    rows = (
+        (version, _rows(version, items, url=url, wheel_name=wheel_name, project=project))
+        for version, items in groups.items()
+    )
+    return listing, digest_page(rows)
+
+
+def _rows(
+    version: Version, items: list[Any], *, url: str, wheel_name: str, project: NormalizedName
+) -> Iterator[Row]:
+    """The digest's rows of one version's items (see ``_json_entries``), as each item's
+    DistFile would be made."""
+    text = str(version)
+    for item in items:
+        if isinstance(item, DistFile):
+            yield file_row(item, project, text)
+            continue
+        # A raw entry's DistFile has the version its own filename spells.
+        spelled = _version_text(item["filename"], wheel_name, project)
+        if spelled is not None and spelled != text:
+            own = _valid_version(spelled)
+            spelled = None if own is None or str(own) == text else str(own)
+        else:
+            spelled = None
+        yield (*json_fields(item, url), None, spelled)
 
 
 def _listing(
@@ -79,40 +104,33 @@ def _valid_version(text: str) -> Version | None:
 
 def _json_entries(
     entries: list[dict[str, Any]], *, url: str, index: str, project: NormalizedName
-) -> tuple[dict[Version, list[Any]], dict[Version, list[int]]]:
+) -> dict[Version, list[Any]]:
     """A page's entries by version: plain wheels and sdists left raw, others as DistFiles.
 
-    Also where each kept entry sits in ``entries``. Only the cheap checks run here;
-    building a raw entry later cannot fail.
+    Only the cheap checks run here; building a raw entry later cannot fail.
     """
     wheel_name = _plain_wheel_name(project)
     groups: dict[Version, list[Any]] = {}
-    where: dict[Version, list[int]] = {}
-    # A version's text -> its lists: hashing a str is much cheaper than hashing a Version.
-    by_text: dict[str, tuple[list[Any], list[int]]] = {}
-    for position, entry in enumerate(entries):
+    # A version's text -> its list: hashing a str is much cheaper than hashing a Version.
+    by_text: dict[str, list[Any]] = {}
+    for entry in entries:
         filename = entry["filename"]
         if not filename.endswith(_DIST_SUFFIXES):
             continue  # an .egg or .exe: parse_dist_filename would drop it too
         text = _version_text(filename, wheel_name, project)
         if text is not None:
-            lists = by_text.get(text)
-            if lists is None:
+            group = by_text.get(text)
+            if group is None:
                 version = _valid_version(text)
                 if version is not None:
-                    lists = by_text[text] = (
-                        groups.setdefault(version, []),
-                        where.setdefault(version, []),
-                    )
-            if lists is not None:
-                lists[0].append(entry)
-                lists[1].append(position)
+                    group = by_text[text] = groups.setdefault(version, [])
+            if group is not None:
+                group.append(entry)
                 continue
         made = json_file(entry, url=url, index=index, project=project)
         if made is not None:
             groups.setdefault(made.version, []).append(made)
-            where.setdefault(made.version, []).append(position)
-    return groups, where
+    return groups
 
 
 def _plain_wheel_name(project: NormalizedName) -> str:
@@ -156,95 +174,134 @@ def _build_json_group(
 
 
 def spans_listing(
-    body: ByteRanges, spans: Spans, *, url: str, index: str, project: NormalizedName
+    body: ByteRanges,
+    spans: Spans,
+    *,
+    url: str,
+    index: str,
+    project: NormalizedName,
+    reread: Reread | None = None,
 ) -> FileListing:
-    """The listing ``json_page`` gave with ``spans``, decoding only the versions asked for.
+    """The listing of a digested page (``json_page``), building only the versions asked for.
 
-    ``spans`` must be well formed (ranges inside ``body``); raises ValueError for a
-    version that does not parse. Should a range not hold what ``spans`` says (a
-    damaged cache), the version is read from the whole body instead.
+    ``spans`` must be well formed (``offsets`` ascending, inside ``body``); raises
+    ValueError for a version that does not parse or restore. A version whose blob does
+    not hold what the spans say (a damaged cache) raises IndexResponseError when built;
+    should the page's file be replaced meanwhile, ``reread`` gives it as it is now.
     """
-    groups: dict[Version, list[Any]] = {}
-    for span in spans:
-        version = _valid_version(span[0])
+    texts = spans.texts()
+    offsets, checks = spans.arrays()
+    states = spans.states
+    if not len(texts) == len(states) == len(checks) == len(offsets) - 1:
+        raise ValueError("spans of another shape")
+    groups: dict[Version, Any] = {}
+    restored = _restored
+    for at, text in enumerate(texts):
+        state = states[at]
+        version = (
+            _valid_version(text) if state is None else restored.get(text) or _restore(text, state)
+        )
         if version is None:
-            raise ValueError(span[0])
-        groups[version] = span  # one hash per version: Version hashes through Python code
-    if len(groups) != len(spans):
+            raise ValueError(text)
+        groups[version] = at  # one hash per version: Version hashes through Python code
+    if len(groups) != len(texts):
         raise ValueError("a version is listed twice")
-    build = partial(_build_span_group, body=body, url=url, index=index, project=project)
+    build = partial(
+        _build_digested,
+        body=body,
+        texts=texts,
+        offsets=offsets,
+        checks=checks,
+        url=url,
+        index=index,
+        project=project,
+        reread=reread,
+    )
     return FileListing(project, groups, build)
 
 
-def _build_span_group(
+_restored: dict[str, Version] = {}
+"""Versions restored from cached states, by string: shared as ``_valid_version``'s are."""
+
+
+def _restore(text: str, state: Any) -> Version:
+    """The version ``text`` parses to, from its state (the cache's checksum vouches that
+    ``state`` is what ``digest_page`` wrote for ``text``)."""
+    version = Version.__new__(Version)
+    try:
+        version.__setstate__(state)
+        if type(state[1]) is not tuple:
+            raise TypeError(state)
+    except (TypeError, ValueError, LookupError, AttributeError):
+        raise ValueError(text) from None
+    if len(_restored) < 8192:
+        _restored[text] = version
+    return version
+
+
+def _build_digested(
     version: Version,
-    span: Sequence[Any],
+    at: int,
     *,
     body: ByteRanges,
+    texts: Sequence[str],
+    offsets: Sequence[int],
+    checks: Sequence[int],
     url: str,
     index: str,
     project: NormalizedName,
+    reread: Reread | None,
 ) -> list[DistFile]:
     try:
-        # One read from the first range's start to the last one's end.
-        start = span[1]
-        extent = body[start : span[-1]]
-        ranges = [extent[span[i] - start : span[i + 1] - start] for i in range(1, len(span), 2)]
-        entries = json.loads(b"[" + b",".join(ranges) + b"]")
-        files = _span_files(version, span[0], entries, url=url, index=index, project=project)
-    except (ValueError, TypeError):
-        files = None
-    if files is None:
-        return _reparse_group(version, body, url=url, index=index, project=project)
-    return files
-
-
-def _span_files(
-    version: Version,
-    text: str,
-    entries: list[Any],
-    *,
-    url: str,
-    index: str,
-    project: NormalizedName,
-) -> list[DistFile] | None:
-    """The files of ``entries``; None unless each is a file entry of ``version``.
-
-    ``text`` is how the span spells ``version``: a plain wheel or sdist whose filename
-    spells it so (``_version_text``) is a file of ``project`` at ``version`` without
-    packaging's filename parser, as in ``_json_entries``.
-    """
-    wheel_name = _plain_wheel_name(project)
-    plain = (project, version)
-    files = []
-    for entry in entries:
-        if not isinstance(entry, dict):
-            return None
-        filename = entry.get("filename")
-        if not isinstance(filename, str) or not isinstance(entry.get("url"), str):
-            return None
-        known = (
-            plain
-            if filename.endswith(_DIST_SUFFIXES)
-            and _version_text(filename, wheel_name, project) == text
-            else None
-        )
-        made = json_file(entry, url, index, project, known)
-        if made is None:
-            continue  # as json_listing drops it
-        if made.version is not version and made.version != version:
-            return None
-        files.append(made)
-    return files
-
-
-def _reparse_group(
-    version: Version, body: ByteRanges, *, url: str, index: str, project: NormalizedName
-) -> list[DistFile]:
+        blob = body[offsets[at] : offsets[at + 1]]
+    except Replaced:
+        now = reread() if reread is not None else None
+        if now is None:
+            raise _damaged(url) from None
+        listing = spans_listing(*now, url=url, index=index, project=project)
+        return list(listing.group(version)) if version in listing.versions() else []
     try:
-        listing = json_listing(bytes(body), url=url, index=index, project=project)
-    except (IndexResponseError, OSError, ValueError):
-        raise IndexResponseError(
-            f"the cached copy of {redact(url)} is damaged; run again with --refresh"
-        ) from None
-    return list(listing.group(version)) if version in listing.versions() else []
+        if blob_check(blob, texts[at]) != checks[at]:
+            raise ValueError("a blob that is not what was written")
+        return [
+            DistFile(
+                name or project,
+                version if text is None else _file_version(text),
+                filename,
+                file_url,
+                index,
+                hashes,
+                None if requires_python is None else requires_python_of(requires_python),
+                yanked,
+                metadata_hashes,
+                size,
+                upload_time,
+            )
+            for (
+                filename,
+                file_url,
+                hashes,
+                requires_python,
+                yanked,
+                metadata_hashes,
+                size,
+                upload_time,
+                name,
+                text,
+            ) in marshal.loads(blob)
+        ]
+    except (ValueError, TypeError, EOFError):
+        raise _damaged(url) from None
+
+
+def _file_version(text: str) -> Version:
+    version = _valid_version(text)
+    if version is None:
+        raise ValueError(text)
+    return version
+
+
+def _damaged(url: str) -> IndexResponseError:
+    return IndexResponseError(
+        f"the cached copy of {redact(url)} is damaged; run again with --refresh"
+    )

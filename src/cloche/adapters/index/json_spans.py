@@ -1,150 +1,117 @@
-"""Where each version's entries lie in a PEP 691 page body, found by a quick walk.
+"""A PEP 691 project page kept digested: each version's files as one marshal'd blob.
 
-``json.loads`` decodes a whole page; the walk here reads the ``files`` entries with
-the same C scanners and keeps each entry's byte bounds, so a cached page can later
-be read back one version at a time (see ``json_listing.spans_listing``).
+A warm resolve reads a few versions of pages that list thousands of files. The page
+cache keeps, instead of the page's JSON, each version's files as rows (the fields a
+``DistFile`` is made of, already checked and normalized), one blob per version, and
+in its header where each blob lies (``Spans``). A later run reads and builds only the
+versions it asks for (see ``json_listing.spans_listing``): no JSON decoding and no
+filename parsing per file.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Callable
+import binascii
+import marshal
+from array import array
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from cloche.adapters.index.api_version import check_meta
+from cloche.core.models import DistFile, NormalizedName
 
 if TYPE_CHECKING:
     from packaging.version import Version
 
-Spans = list[list[Any]]
-"""Per version, in listed order: ``[version, start, end, start, end, ...]``.
+_PLAIN_VERSION = frozenset("0123456789.")
+"""The characters of a version string packaging parses on its fast path."""
 
-Each ``[start, end)`` is a byte range of the page body holding one or more adjacent
-entries of that version (with the commas between them), so joining a version's ranges
-with commas inside ``[]`` gives its entries as one JSON array.
-"""
-
-# The C scanners behind json.loads (typeshed does not list them).
-_scan_value: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
-_scan_string: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
-_SPACE = re.compile(r"[ \t\n\r]*")
+Row = tuple[Any, ...]
+"""One file: filename, url, hashes, Requires-Python text, yanked, metadata hashes, size,
+upload time, then its name and version string where they differ from the project's and
+the version's own (else None)."""
 
 
-def _skip(text: str, at: int) -> int:
-    """The first index from ``at`` on that is not JSON whitespace."""
-    return _SPACE.match(text, at).end()  # type: ignore[union-attr]  # always matches
+@dataclass(frozen=True, slots=True)
+class Spans:
+    """Where each version's blob lies in a digested page body, in a form that loads fast.
 
-
-def walk_page(body: bytes) -> tuple[list[Any], list[int]] | None:
-    """The ``files`` entries of a page and their byte bounds (start, end, start, end...).
-
-    None for anything unusual (a BOM, another encoding, invalid JSON, no ``files``
-    list): ``json.loads`` then decides, raising what it raises.
+    Version ``i`` (in listed order) is ``body[offsets[i]:offsets[i + 1]]``, checked by
+    ``checks[i]`` (``blob_check``; ``offsets`` and ``checks`` read as arrays, see
+    ``arrays``).
     """
-    if json.detect_encoding(body) != "utf-8":
-        return None
-    try:
-        text = body.decode("utf-8", "surrogatepass")
-        walked = _walk_object(text)
-    except (ValueError, StopIteration):
-        return None
-    if walked is None:
-        return None
-    entries, bounds = walked
-    return entries, bounds if body.isascii() else _byte_offsets(text, bounds)
+
+    versions: str
+    """Each version's string, newline-separated (no version string holds one)."""
+    offsets: bytes
+    """``array("q")``: where each version's blob starts, and where the last one ends."""
+    checks: bytes
+    """``array("I")``: each blob's ``blob_check``."""
+    states: tuple[Any, ...]
+    """Per version, ``Version.__getstate__()`` (packaging's stable pickle state), which
+    restores a version without parsing it; None for a plain ``1.2.3`` (parsed fast)."""
+
+    def texts(self) -> list[str]:
+        return self.versions.split("\n") if self.versions else []
+
+    def arrays(self) -> tuple[array[int], array[int]]:
+        """``offsets`` and ``checks`` as arrays (in this machine's byte order)."""
+        offsets, checks = array("q"), array("I")
+        offsets.frombytes(self.offsets)
+        checks.frombytes(self.checks)
+        return offsets, checks
 
 
-def _walk_object(text: str) -> tuple[list[Any], list[int]] | None:
-    """What ``json.loads(text)["files"]`` is, with bounds; None if it is not a list.
-
-    Raises ValueError or StopIteration for invalid JSON.
-    """
-    at = _skip(text, 0)
-    if not text.startswith("{", at):
-        return None
-    found: tuple[list[Any], list[int]] | None = None
-    at = _skip(text, at + 1)
-    while not text.startswith("}", at):
-        if not text.startswith('"', at):
-            raise ValueError(at)
-        key, at = _scan_string(text, at + 1)
-        at = _skip(text, at)
-        if not text.startswith(":", at):
-            raise ValueError(at)
-        at = _skip(text, at + 1)
-        if key == "files" and text.startswith("[", at):
-            entries, bounds, at = _walk_array(text, at + 1)
-            found = entries, bounds
-        else:
-            found = None if key == "files" else found  # the last "files" wins
-            value, at = _scan_value(text, at)
-            if key == "meta":
-                check_meta(value)
-        at = _skip(text, at)
-        if text.startswith(",", at):
-            at = _skip(text, at + 1)
-            if text.startswith("}", at):
-                raise ValueError(at)
-        elif not text.startswith("}", at):
-            raise ValueError(at)
-    if _skip(text, at + 1) != len(text):
-        raise ValueError(at)
-    return found
+def digest_page(groups: Iterable[tuple[Version, Iterable[Row]]]) -> tuple[bytes, Spans]:
+    """The digested body of a page whose files are ``groups`` (each version's rows, in
+    listed order), and its spans."""
+    texts: list[str] = []
+    states: list[Any] = []
+    offsets = array("q", [0])
+    checks = array("I")
+    blobs: list[bytes] = []
+    for version, rows in groups:
+        text = str(version)
+        texts.append(text)
+        states.append(None if _PLAIN_VERSION.issuperset(text) else version.__getstate__())
+        blob = marshal.dumps(tuple(rows))
+        blobs.append(blob)
+        offsets.append(offsets[-1] + len(blob))
+        checks.append(blob_check(blob, text))
+    spans = Spans("\n".join(texts), offsets.tobytes(), checks.tobytes(), tuple(states))
+    return b"".join(blobs), spans
 
 
-def _walk_array(text: str, at: int) -> tuple[list[Any], list[int], int]:
-    """The values of the array whose ``[`` is just before ``at``, their bounds, its end."""
-    starts = text.startswith
-    values: list[Any] = []
-    bounds: list[int] = []
-    at = _skip(text, at)
-    if starts("]", at):
-        return values, bounds, at + 1
-    while True:
-        value, end = _scan_value(text, at)
-        values.append(value)
-        bounds.append(at)
-        bounds.append(end)
-        if starts(", {", end):  # PyPI's separator, taken without the regex
-            at = end + 2
-            continue
-        end = _skip(text, end)
-        if starts("]", end):
-            return values, bounds, end + 1
-        if not starts(",", end):
-            raise ValueError(end)
-        at = _skip(text, end + 1)
+def blob_check(blob: bytes, text: str) -> int:
+    """The CRC-32 of a version's string and its blob: a blob read for another version
+    (spans that lie) fails it as a damaged one does."""
+    return binascii.crc32(blob, binascii.crc32(text.encode()))
 
 
-def _byte_offsets(text: str, bounds: list[int]) -> list[int]:
-    """Ascending character offsets into ``text`` as offsets into its UTF-8 bytes."""
-    offsets = []
-    position = previous = 0
-    for bound in bounds:
-        position += len(text[previous:bound].encode("utf-8", "surrogatepass"))
-        previous = bound
-        offsets.append(position)
-    return offsets
+def file_row(file: DistFile, project: NormalizedName, text: str) -> Row:
+    """The row of ``file``, listed under the version spelled ``text``."""
+    requires_python = file.requires_python
+    version = str(file.version)
+    return (
+        file.filename,
+        file.url,
+        file.hashes,
+        None if requires_python is None else str(requires_python),
+        file.yanked,
+        file.metadata_hashes,
+        file.size,
+        file.upload_time,
+        None if file.name == project else file.name,
+        None if version == text else version,
+    )
 
 
-def version_spans(where: dict[Version, list[int]], bounds: list[int]) -> Spans:
-    spans: Spans = []
-    for version, positions in where.items():
-        span: list[Any] = [str(version)]
-        previous = -2
-        for position in positions:
-            if position == previous + 1:
-                span[-1] = bounds[2 * position + 1]  # adjacent: one range
-            else:
-                span += (bounds[2 * position], bounds[2 * position + 1])
-            previous = position
-        spans.append(span)
-    return spans
+class Replaced(ValueError):
+    """The page file was replaced since it was loaded (another process refreshed it)."""
 
 
 class ByteRanges(Protocol):
-    """A page body that can be read a range at a time (bytes, or a cached page's body)."""
+    """A page body that can be read a range at a time (bytes, or a cached page's body,
+    which raises ``Replaced`` once its file was replaced)."""
 
     def __len__(self) -> int: ...
     def __getitem__(self, key: slice, /) -> bytes: ...

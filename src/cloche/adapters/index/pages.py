@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from contextlib import suppress
 from pathlib import Path
 
 from cloche.adapters.index.auth import redact
-from cloche.adapters.index.cache import CachedPage, PageCache, freshness
+from cloche.adapters.index.cache import CachedPage, PageBody, PageCache, freshness
 from cloche.adapters.index.download import local_path
 from cloche.adapters.index.http import HttpTransport
-from cloche.adapters.index.json_listing import json_listing, json_page, spans_listing
+from cloche.adapters.index.json_listing import json_page, spans_listing
 from cloche.adapters.index.simple import (
     ACCEPT,
     JSON_TYPE,
@@ -99,10 +98,10 @@ class PageFetcher:
         content_type = response.headers.get("content-type")
         raw = project is not None and media_type(content_type) == JSON_TYPE
         files: Sequence[DistFile]
-        spans = None
+        body = spans = None
         if raw:
             assert project is not None
-            files, spans = json_page(
+            files, (body, spans) = json_page(
                 response.content, url=response.url, index=index, project=project
             )
         else:
@@ -120,7 +119,7 @@ class PageFetcher:
                 ttl,
                 etag=response.headers.get("etag"),
                 last_modified=response.headers.get("last-modified"),
-                body=response.content if raw else None,
+                body=body,
                 base=response.url if raw else None,
                 spans=spans,
             )
@@ -135,12 +134,16 @@ class PageFetcher:
         body, base = cached.body, cached.base
         try:
             if body is not None and base is not None and project is not None:
-                if cached.spans is not None:
-                    with suppress(ValueError):  # a damaged version string: parse it all
-                        return spans_listing(
-                            body, cached.spans, url=base, index=index, project=project
-                        )
-                return json_listing(bytes(body), url=base, index=index, project=project)
+                if cached.spans is None:
+                    raise ValueError("a page body without spans")
+                return spans_listing(
+                    body,
+                    cached.spans,
+                    url=base,
+                    index=index,
+                    project=project,
+                    reread=body.reread if isinstance(body, PageBody) else None,
+                )
             return files_from_rows(cached.rows, index=index)
         except (ValueError, TypeError, IndexResponseError):
             raise IndexResponseError(

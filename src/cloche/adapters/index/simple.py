@@ -201,13 +201,44 @@ def json_file(
 
     ``parsed``: the name and version its filename is known to parse to.
     """
-    # Runs once per file of every release the resolver looks at: _make_file's work,
-    # inlined, with the DistFile built from positional arguments.
     filename = entry["filename"]
-    parsed = _of_project(filename, project, parsed)
     if parsed is None:
+        parsed = _of_project(filename, project, None)
+        if parsed is None:
+            return None
+    elif project is not None and parsed[0] != project:
         return None
     name, version = parsed
+    filename, clean, hashes, requires_python, yanked, metadata_hashes, size, uploaded = json_fields(
+        entry, url
+    )
+    return DistFile(
+        name,
+        version,
+        filename,
+        clean,
+        index,
+        hashes,
+        None if requires_python is None else requires_python_of(requires_python),
+        yanked,
+        metadata_hashes,
+        size,
+        uploaded,
+    )
+
+
+JsonFields = tuple[
+    str, str, Hashes, "str | None", "str | None", "Hashes | None", "int | None", "str | None"
+]
+"""A file's filename, URL, hashes, Requires-Python text, yanked, metadata hashes, size and
+upload time, as ``json_file`` makes its DistFile of them."""
+
+
+def json_fields(entry: dict[str, Any], url: str) -> JsonFields:
+    """The fields of one checked ``files`` entry (on a page at ``url``), but its name and
+    version."""
+    # Runs once per file of every release the resolver looks at (and per file of a page
+    # that is cached): _make_file's work, inlined.
     yanked_value = entry.get("yanked", False)
     yanked = yanked_value if isinstance(yanked_value, str) else ("" if yanked_value else None)
     metadata_value = entry.get("core-metadata", _ABSENT)
@@ -221,19 +252,20 @@ def json_file(
     requires_python = entry.get("requires-python")
     size = entry.get("size")
     upload_time = entry.get("upload-time")
-    clean, fragment = _clean_url(entry["url"], url)
-    return DistFile(
-        name,
-        version,
-        filename,
+    href = entry["url"]
+    if href.startswith("https://") and "#" not in href and "@" not in href:
+        clean, fragment = href, ""  # nearly always: what _clean_url would make of it
+    else:
+        clean, fragment = _clean_url(href, url)
+    return (
+        entry["filename"],
         clean,
-        index,
         _hash_dict(entry.get("hashes")) or _fragment_hashes(fragment),
-        requires_python_of(requires_python) if isinstance(requires_python, str) else None,
+        requires_python if type(requires_python) is str else None,
         yanked,
         metadata_hashes,
-        size if isinstance(size, int) and not isinstance(size, bool) else None,
-        upload_time if isinstance(upload_time, str) else None,
+        size if type(size) is int else None,
+        upload_time if type(upload_time) is str else None,
     )
 
 
