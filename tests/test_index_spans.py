@@ -255,7 +255,8 @@ def _rewrite(path: Path, edit: Any) -> None:
 
 def _edit_spans(doc: dict[str, Any], part: int, change: Any) -> None:
     """Replace part ``part`` of the header's spans (versions, offsets, checks, states,
-    byte order) by ``change(part)``, offsets and checks given and taken as int lists."""
+    byte order, packaging's version) by ``change(part)``, offsets and checks given and
+    taken as int lists."""
     spans = list(doc["spans"])
     value = spans[part]
     if part in (1, 2):
@@ -288,7 +289,8 @@ def _spans_edit(part: int, change: Any) -> Any:
         _spans_edit(2, lambda checks: checks[:-1]),
         _spans_edit(3, lambda states: [*states, None]),
         _spans_edit(4, lambda order: "big" if sys.byteorder == "little" else "little"),
-        lambda doc: doc.update(spans=(1.0, b"", b"", (), sys.byteorder)),
+        _spans_edit(5, lambda packaging_version: packaging_version + ".other"),  # other states
+        lambda doc: doc.update(spans=(1.0, b"", b"", (), sys.byteorder, "26.2")),
         lambda doc: doc.pop("size"),
     ],
 )

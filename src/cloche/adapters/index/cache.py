@@ -21,6 +21,8 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+import packaging
+
 from cloche.adapters.index.json_spans import Replaced, Spans
 from cloche.core.models import DistFile, Metadata, NormalizedName
 
@@ -30,6 +32,8 @@ DEFAULT_TTL = 600.0
 _PAGE_FORMAT = 5
 """5: a JSON page's body digested (``json_spans``), under a checksummed marshal'd header;
 3 was the page as it came, under one line of JSON."""
+_STATES_OF = packaging.__version__
+"""Version states are packaging's pickle states: another packaging reads the page anew."""
 
 
 def _key_path(root: Path, key: str) -> Path:
@@ -201,9 +205,9 @@ def _load_file(
         size = doc["size"]
         if type(size) is not int or body_at + size != stamp[1]:
             return None
-        versions, offsets, checks, states, order = doc["spans"]
+        versions, offsets, checks, states, order, states_of = doc["spans"]
         spans = Spans(versions, offsets, checks, states)
-        if order != sys.byteorder or not _spans_fit(spans, size):
+        if order != sys.byteorder or states_of != _STATES_OF or not _spans_fit(spans, size):
             return None
         if len(read) == stamp[1]:  # a small page, read whole with its header
             return doc, read[body_at:], spans
@@ -322,7 +326,7 @@ class PageBody:
 def _spans_doc(spans: Spans | None) -> tuple[Any, ...] | None:
     if spans is None:
         return None
-    return (spans.versions, spans.offsets, spans.checks, spans.states, sys.byteorder)
+    return (spans.versions, spans.offsets, spans.checks, spans.states, sys.byteorder, _STATES_OF)
 
 
 def _spans_fit(spans: Spans, size: int) -> bool:
