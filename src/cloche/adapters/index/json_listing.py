@@ -47,34 +47,45 @@ def json_page(
     """``json_listing``, and the page digested for the cache: its digested body and spans
     (see ``spans_listing``)."""
     entries = json_files(body, url)
-    groups = _json_entries(entries, url=url, index=index, project=project)
+    spelled: dict[int, str] = {}
+    groups = _json_entries(entries, url=url, index=index, project=project, spelled=spelled)
     listing = _listing(groups, url=url, index=index, project=project)
-    wheel_name = _plain_wheel_name(project)
+    own: dict[str, str | None] = {}
     rows = (
-        (version, _rows(version, items, url=url, wheel_name=wheel_name, project=project))
+        (version, _rows(version, items, url=url, project=project, spelled=spelled, own=own))
         for version, items in groups.items()
     )
     return listing, digest_page(rows)
 
 
 def _rows(
-    version: Version, items: list[Any], *, url: str, wheel_name: str, project: NormalizedName
+    version: Version,
+    items: list[Any],
+    *,
+    url: str,
+    project: NormalizedName,
+    spelled: dict[int, str],
+    own: dict[str, str | None],
 ) -> Iterator[Row]:
     """The digest's rows of one version's items (see ``_json_entries``), as each item's
-    DistFile would be made."""
+    DistFile would be made.
+
+    ``spelled``: each raw entry's version as its filename spells it, by ``id``; ``own``
+    keeps what a spelling other than the group's makes of a version."""
     text = str(version)
     for item in items:
         if isinstance(item, DistFile):
             yield file_row(item, project, text)
             continue
         # A raw entry's DistFile has the version its own filename spells.
-        spelled = _version_text(item["filename"], wheel_name, project)
-        if spelled is not None and spelled != text:
-            own = _valid_version(spelled)
-            spelled = None if own is None or str(own) == text else str(own)
-        else:
-            spelled = None
-        yield (*json_fields(item, url), None, spelled)
+        spelling = spelled[id(item)]
+        if spelling == text:
+            yield (*json_fields(item, url), None, None)
+            continue
+        if spelling not in own:
+            parsed = _valid_version(spelling)
+            own[spelling] = None if parsed is None or str(parsed) == text else str(parsed)
+        yield (*json_fields(item, url), None, own[spelling])
 
 
 def _listing(
@@ -103,11 +114,17 @@ def _valid_version(text: str) -> Version | None:
 
 
 def _json_entries(
-    entries: list[dict[str, Any]], *, url: str, index: str, project: NormalizedName
+    entries: list[dict[str, Any]],
+    *,
+    url: str,
+    index: str,
+    project: NormalizedName,
+    spelled: dict[int, str] | None = None,
 ) -> dict[Version, list[Any]]:
     """A page's entries by version: plain wheels and sdists left raw, others as DistFiles.
 
-    Only the cheap checks run here; building a raw entry later cannot fail.
+    Only the cheap checks run here; building a raw entry later cannot fail. ``spelled``
+    gets each raw entry's version as its filename spells it, by the entry's ``id``.
     """
     wheel_name = _plain_wheel_name(project)
     groups: dict[Version, list[Any]] = {}
@@ -126,6 +143,8 @@ def _json_entries(
                     group = by_text[text] = groups.setdefault(version, [])
             if group is not None:
                 group.append(entry)
+                if spelled is not None:
+                    spelled[id(entry)] = text
                 continue
         made = json_file(entry, url=url, index=index, project=project)
         if made is not None:
