@@ -77,15 +77,17 @@ def _rows(
         if isinstance(item, DistFile):
             yield file_row(item, project, text)
             continue
-        # A raw entry's DistFile has the version its own filename spells.
+        # Kept as it came (marshal writes a JSON value as fast as it reads it): its
+        # fields are worked out only if a resolve builds this version. Its DistFile has
+        # the version its own filename spells.
         spelling = spelled[id(item)]
         if spelling == text:
-            yield (*json_fields(item, url), None, None)
+            yield (item, None)
             continue
         if spelling not in own:
             parsed = _valid_version(spelling)
             own[spelling] = None if parsed is None or str(parsed) == text else str(parsed)
-        yield (*json_fields(item, url), None, own[spelling])
+        yield (item, own[spelling])
 
 
 def _listing(
@@ -283,34 +285,38 @@ def _build_digested(
         if blob_check(blob, texts[at]) != checks[at]:
             raise ValueError("a blob that is not what was written")
         return [
-            DistFile(
-                name or project,
-                version if text is None else _file_version(text),
-                filename,
-                file_url,
-                index,
-                hashes,
-                None if requires_python is None else requires_python_of(requires_python),
-                yanked,
-                metadata_hashes,
-                size,
-                upload_time,
-            )
-            for (
-                filename,
-                file_url,
-                hashes,
-                requires_python,
-                yanked,
-                metadata_hashes,
-                size,
-                upload_time,
-                name,
-                text,
-            ) in marshal.loads(blob)
+            _row_file(row, version, url=url, index=index, project=project)
+            for row in marshal.loads(blob)
         ]
-    except (ValueError, TypeError, EOFError):
+    except (ValueError, TypeError, EOFError, KeyError, AttributeError):
         raise _damaged(url) from None
+
+
+def _row_file(
+    row: Row, version: Version, *, url: str, index: str, project: NormalizedName
+) -> DistFile:
+    """The file of one digest row (see ``json_spans.Row``) listed under ``version``."""
+    fields: Sequence[Any]
+    if len(row) == 2:  # a page entry as it came, and its own version spelling
+        entry, text = row
+        fields = json_fields(entry, url)
+        name = None
+    else:
+        *fields, name, text = row
+    filename, file_url, hashes, requires_python, yanked, metadata_hashes, size, upload_time = fields
+    return DistFile(
+        name or project,
+        version if text is None else _file_version(text),
+        filename,
+        file_url,
+        index,
+        hashes,
+        None if requires_python is None else requires_python_of(requires_python),
+        yanked,
+        metadata_hashes,
+        size,
+        upload_time,
+    )
 
 
 def _file_version(text: str) -> Version:

@@ -28,7 +28,8 @@ _PLAIN_VERSION = frozenset("0123456789.")
 Row = tuple[Any, ...]
 """One file: filename, url, hashes, Requires-Python text, yanked, metadata hashes, size,
 upload time, then its name and version string where they differ from the project's and
-the version's own (else None)."""
+the version's own (else None); or, for a plain wheel or sdist of the project, its page
+entry as it came and that version string (a pair: caching a page parses no entry)."""
 
 
 @dataclass(frozen=True, slots=True)
