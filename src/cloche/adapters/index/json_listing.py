@@ -25,7 +25,7 @@ from cloche.adapters.index.json_spans import (
     digest_page,
     file_row,
 )
-from cloche.adapters.index.simple import json_fields, json_file, json_files, requires_python_of
+from cloche.adapters.index.simple import fields_file, json_fields, json_file, json_files
 from cloche.core.listing import FileListing
 from cloche.core.models import DistFile, NormalizedName
 from cloche.errors import IndexResponseError
@@ -303,20 +303,8 @@ def _row_file(
         name = None
     else:
         *fields, name, text = row
-    filename, file_url, hashes, requires_python, yanked, metadata_hashes, size, upload_time = fields
-    return DistFile(
-        name or project,
-        version if text is None else _file_version(text),
-        filename,
-        file_url,
-        index,
-        hashes,
-        None if requires_python is None else requires_python_of(requires_python),
-        yanked,
-        metadata_hashes,
-        size,
-        upload_time,
-    )
+    own = version if text is None else _file_version(text)
+    return fields_file(name or project, own, fields, index)
 
 
 def _file_version(text: str) -> Version:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -208,10 +208,14 @@ def json_file(
             return None
     elif project is not None and parsed[0] != project:
         return None
-    name, version = parsed
-    filename, clean, hashes, requires_python, yanked, metadata_hashes, size, uploaded = json_fields(
-        entry, url
-    )
+    return fields_file(parsed[0], parsed[1], json_fields(entry, url), index)
+
+
+def fields_file(
+    name: NormalizedName, version: Version, fields: Sequence[Any], index: str
+) -> DistFile:
+    """The DistFile of ``name`` at ``version`` with ``fields`` (``JsonFields``)."""
+    filename, clean, hashes, requires_python, yanked, metadata_hashes, size, uploaded = fields
     return DistFile(
         name,
         version,
