@@ -47,31 +47,20 @@ def json_page(
     """``json_listing``, and the page digested for the cache: its digested body and spans
     (see ``spans_listing``)."""
     entries = json_files(body, url)
-    spelled: dict[int, str] = {}
-    groups = _json_entries(entries, url=url, index=index, project=project, spelled=spelled)
+    groups = _json_entries(entries, url=url, index=index, project=project)
     listing = _listing(groups, url=url, index=index, project=project)
-    own: dict[str, str | None] = {}
+    wheel_name = _plain_wheel_name(project)
     rows = (
-        (version, _rows(version, items, url=url, project=project, spelled=spelled, own=own))
+        (version, _rows(version, items, wheel_name=wheel_name, project=project))
         for version, items in groups.items()
     )
     return listing, digest_page(rows)
 
 
 def _rows(
-    version: Version,
-    items: list[Any],
-    *,
-    url: str,
-    project: NormalizedName,
-    spelled: dict[int, str],
-    own: dict[str, str | None],
+    version: Version, items: list[Any], *, wheel_name: str, project: NormalizedName
 ) -> Iterator[Row]:
-    """The digest's rows of one version's items (see ``_json_entries``), as each item's
-    DistFile would be made.
-
-    ``spelled``: each raw entry's version as its filename spells it, by ``id``; ``own``
-    keeps what a spelling other than the group's makes of a version."""
+    """The digest's rows of one version's items (see ``_json_entries``)."""
     text = str(version)
     for item in items:
         if isinstance(item, DistFile):
@@ -80,14 +69,8 @@ def _rows(
         # Kept as it came (marshal writes a JSON value as fast as it reads it): its
         # fields are worked out only if a resolve builds this version. Its DistFile has
         # the version its own filename spells.
-        spelling = spelled[id(item)]
-        if spelling == text:
-            yield (item, None)
-            continue
-        if spelling not in own:
-            parsed = _valid_version(spelling)
-            own[spelling] = None if parsed is None or str(parsed) == text else str(parsed)
-        yield (item, own[spelling])
+        spelling = _version_text(item["filename"], wheel_name, project)
+        yield (item, None if spelling == text else spelling)
 
 
 def _listing(
@@ -116,17 +99,11 @@ def _valid_version(text: str) -> Version | None:
 
 
 def _json_entries(
-    entries: list[dict[str, Any]],
-    *,
-    url: str,
-    index: str,
-    project: NormalizedName,
-    spelled: dict[int, str] | None = None,
+    entries: list[dict[str, Any]], *, url: str, index: str, project: NormalizedName
 ) -> dict[Version, list[Any]]:
     """A page's entries by version: plain wheels and sdists left raw, others as DistFiles.
 
-    Only the cheap checks run here; building a raw entry later cannot fail. ``spelled``
-    gets each raw entry's version as its filename spells it, by the entry's ``id``.
+    Only the cheap checks run here; building a raw entry later cannot fail.
     """
     wheel_name = _plain_wheel_name(project)
     groups: dict[Version, list[Any]] = {}
@@ -145,8 +122,6 @@ def _json_entries(
                     group = by_text[text] = groups.setdefault(version, [])
             if group is not None:
                 group.append(entry)
-                if spelled is not None:
-                    spelled[id(entry)] = text
                 continue
         made = json_file(entry, url=url, index=index, project=project)
         if made is not None:

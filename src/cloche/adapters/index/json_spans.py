@@ -1,11 +1,11 @@
 """A PEP 691 project page kept digested: each version's files as one marshal'd blob.
 
 A warm resolve reads a few versions of pages that list thousands of files. The page
-cache keeps, instead of the page's JSON, each version's files as rows (the fields a
-``DistFile`` is made of, already checked and normalized), one blob per version, and
-in its header where each blob lies (``Spans``). A later run reads and builds only the
-versions it asks for (see ``json_listing.spans_listing``): no JSON decoding and no
-filename parsing per file.
+cache keeps, instead of the page's JSON, each version's files as rows (``Row``: a plain
+wheel's or sdist's entry as it came, other files' checked ``DistFile`` fields), one
+blob per version, and in its header where each blob lies (``Spans``). A later run reads
+and builds only the versions it asks for (see ``json_listing.spans_listing``): no JSON
+decoding and no filename parsing per file.
 """
 
 from __future__ import annotations
