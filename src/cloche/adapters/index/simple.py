@@ -88,9 +88,8 @@ def _make_file(
     metadata_hashes: Hashes | None = None,
     size: int | None = None,
     upload_time: str | None = None,
-    parsed: tuple[NormalizedName, Version] | None = None,
 ) -> DistFile | None:
-    parsed = _of_project(filename, project, parsed)
+    parsed = _of_project(filename, project)
     if parsed is None:
         return None
     name, version = parsed
@@ -112,12 +111,11 @@ def _make_file(
 
 
 def _of_project(
-    filename: str, project: NormalizedName | None, parsed: tuple[NormalizedName, Version] | None
+    filename: str, project: NormalizedName | None
 ) -> tuple[NormalizedName, Version] | None:
-    """The name and version ``filename`` parses to (``parsed``: known already), when it is
-    a distribution of ``project`` (None: of any)."""
-    if parsed is None:
-        parsed = parse_dist_filename(filename)
+    """The name and version ``filename`` parses to, when it is a distribution of
+    ``project`` (None: of any)."""
+    parsed = parse_dist_filename(filename)
     if parsed is None or (project is not None and parsed[0] != project):
         return None
     return parsed
@@ -191,22 +189,11 @@ _ABSENT = object()
 
 
 def json_file(
-    entry: dict[str, Any],
-    url: str,
-    index: str,
-    project: NormalizedName | None,
-    parsed: tuple[NormalizedName, Version] | None = None,
+    entry: dict[str, Any], url: str, index: str, project: NormalizedName | None
 ) -> DistFile | None:
-    """One checked ``files`` entry; None for a file of another project or no distribution.
-
-    ``parsed``: the name and version its filename is known to parse to.
-    """
-    filename = entry["filename"]
+    """One checked ``files`` entry; None for a file of another project or no distribution."""
+    parsed = _of_project(entry["filename"], project)
     if parsed is None:
-        parsed = _of_project(filename, project, None)
-        if parsed is None:
-            return None
-    elif project is not None and parsed[0] != project:
         return None
     return fields_file(parsed[0], parsed[1], json_fields(entry, url), index)
 
