@@ -135,12 +135,14 @@ def _wheel_name_version(filename: str) -> tuple[NormalizedName, Version] | None:
 @functools.lru_cache(maxsize=8192)
 def _canonical_version(text: str) -> Version | None:
     """``text`` as a Version when it is already in normal form (one release's files share it)."""
-    version = _version(text)
+    version = valid_version(text)
     return version if version is not None and str(version) == text else None
 
 
 @functools.lru_cache(maxsize=8192)
-def _version(text: str) -> Version | None:
+def valid_version(text: str) -> Version | None:
+    """``Version(text)``, or None where it does not parse; one object per text (a page
+    lists the same version in file after file)."""
     try:
         return Version(text)
     except InvalidVersion:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import marshal
 import re
 from collections.abc import Callable, Iterator, Sequence
-from functools import lru_cache, partial
+from functools import partial
 from typing import Any
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from cloche.adapters.index.auth import redact
 from cloche.adapters.index.json_spans import (
@@ -27,7 +27,7 @@ from cloche.adapters.index.json_spans import (
 )
 from cloche.adapters.index.simple import fields_file, json_fields, json_file, json_files
 from cloche.core.listing import FileListing
-from cloche.core.models import DistFile, NormalizedName
+from cloche.core.models import DistFile, NormalizedName, valid_version
 from cloche.errors import IndexResponseError
 
 Reread = Callable[[], "tuple[ByteRanges, Spans] | None"]
@@ -90,14 +90,6 @@ _PLAIN_WHEEL_NAME = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)*")
 _DIST_SUFFIXES = (".whl", ".tar.gz", ".zip")
 
 
-@lru_cache(maxsize=8192)
-def _valid_version(text: str) -> Version | None:
-    try:
-        return Version(text)
-    except InvalidVersion:
-        return None
-
-
 def _json_entries(
     entries: list[dict[str, Any]], *, url: str, index: str, project: NormalizedName
 ) -> dict[Version, list[Any]]:
@@ -117,7 +109,7 @@ def _json_entries(
         if text is not None:
             group = by_text.get(text)
             if group is None:
-                version = _valid_version(text)
+                version = valid_version(text)
                 if version is not None:
                     group = by_text[text] = groups.setdefault(version, [])
             if group is not None:
@@ -195,7 +187,7 @@ def spans_listing(
     for at, text in enumerate(texts):
         state = states[at]
         version = (
-            _valid_version(text) if state is None else restored.get(text) or _restore(text, state)
+            valid_version(text) if state is None else restored.get(text) or _restore(text, state)
         )
         if version is None:
             raise ValueError(text)
@@ -217,7 +209,7 @@ def spans_listing(
 
 
 _restored: dict[str, Version] = {}
-"""Versions restored from cached states, by string: shared as ``_valid_version``'s are."""
+"""Versions restored from cached states, by string: shared as ``valid_version``'s are."""
 
 
 def _restore(text: str, state: Any) -> Version:
@@ -283,7 +275,7 @@ def _row_file(
 
 
 def _file_version(text: str) -> Version:
-    version = _valid_version(text)
+    version = valid_version(text)
     if version is None:
         raise ValueError(text)
     return version
