@@ -18,6 +18,7 @@ NEVER_ON_AN_OFFLINE_COMPILE = frozenset(
         "cloche.adapters.python.places",  # the running interpreter, not a scan
         "concurrent.futures.thread",  # no pool is started
         "netrc",
+        "_hashlib",  # OpenSSL: cache keys use CPython's own SHA-256 (core.digests)
         "tempfile",
         "shutil",
     }

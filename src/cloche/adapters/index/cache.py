@@ -9,7 +9,6 @@ a half-written entry; an unreadable entry is treated as missing.
 from __future__ import annotations
 
 import binascii
-import hashlib
 import json
 import marshal
 import operator
@@ -24,6 +23,7 @@ from typing import Any
 import packaging
 
 from cloche.adapters.index.json_spans import Replaced, Spans
+from cloche.core.digests import sha256_hex
 from cloche.core.models import DistFile, Metadata, NormalizedName
 
 DEFAULT_TTL = 600.0
@@ -42,7 +42,7 @@ def _key_path(root: Path, key: str) -> Path:
 
 def _key_file(root: str, key: str) -> str:
     """``_key_path`` as a string: reads need no Path (and pathlib's joins are slow)."""
-    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
+    digest = sha256_hex(key.encode("utf-8"))
     return f"{root}{os.sep}{digest[:2]}{os.sep}{digest}.json"
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import IO, Protocol
@@ -10,6 +9,7 @@ from urllib.parse import unquote, urlsplit
 
 from cloche.adapters.index.auth import redact
 from cloche.adapters.index.http import HttpTransport, host_of
+from cloche.core.digests import sha256_hex
 from cloche.core.models import DistFile, Hashes
 from cloche.core.report import Reporter
 from cloche.errors import HashMismatchError, IndexResponseError
@@ -37,6 +37,8 @@ class _Hasher:
     """Every checkable hash of a file, computed while it streams past."""
 
     def __init__(self, hashes: Hashes) -> None:
+        import hashlib  # loads OpenSSL: only when a file is fetched
+
         self.expected = [(a, d) for a, d in hashes if a in hashlib.algorithms_guaranteed]
         self._digests = {a: hashlib.new(a) for a, _ in self.expected}
 
@@ -45,6 +47,8 @@ class _Hasher:
             digest.update(chunk)
 
     def reset(self) -> None:
+        import hashlib
+
         self._digests = {a: hashlib.new(a) for a, _ in self.expected}
 
     def check(self, filename: str, url: str) -> None:
@@ -118,7 +122,7 @@ class Downloader:
 
     def cached_archive(self, file: DistFile) -> Path:
         """``file`` in the index client's own archive cache, downloaded on first use."""
-        key = file.sha256 or hashlib.sha256(file.url.encode()).hexdigest()
+        key = file.sha256 or sha256_hex(file.url.encode())
         directory = self._archive_cache / key[:2] / key
         cached = directory / file.filename
         if cached.is_file():
@@ -127,7 +131,7 @@ class Downloader:
 
     def cached_copy(self, file: DistFile) -> Path | None:
         """A copy already in the archive cache (from a metadata download), if any."""
-        key = file.sha256 or hashlib.sha256(file.url.encode()).hexdigest()
+        key = file.sha256 or sha256_hex(file.url.encode())
         cached = self._archive_cache / key[:2] / key / file.filename
         return cached if cached.is_file() else None
 
