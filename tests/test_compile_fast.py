@@ -270,3 +270,77 @@ def test_an_unreadable_source_is_left_to_click(tmp_path: Path) -> None:
         assert compile_fast.parse(["pip", "compile", str(source)]) is None
     finally:
         source.chmod(0o600)
+
+
+def _raising(error: BaseException) -> Any:
+    def compile_requirements(_services: Any, _request: Any) -> Any:
+        raise error
+
+    return compile_requirements
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt(), EOFError()])
+def test_ctrl_c_reads_as_through_click(
+    error: BaseException,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("cloche.ops.compile.compile_requirements", _raising(error))
+    args = ["pip", "compile", "requirements.in"]
+
+    by_click = run_click(args, AppContext()), capsys.readouterr()
+    request = compile_fast.parse(args)
+    assert request is not None
+    by_fast = compile_fast.run(request), capsys.readouterr()
+
+    assert by_fast == by_click
+    assert by_fast[0] == 130 and by_fast[1].err == "\naborted\n"
+
+
+def test_sigterm_reads_as_through_click(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cloche.cli.signals import Terminated
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("cloche.ops.compile.compile_requirements", _raising(Terminated(15)))
+    args = ["pip", "compile", "requirements.in"]
+
+    with pytest.raises(Terminated):
+        run_click(args, AppContext())
+    by_click = capsys.readouterr()
+    request = compile_fast.parse(args)
+    assert request is not None
+    with pytest.raises(Terminated):
+        compile_fast.run(request)
+
+    assert capsys.readouterr() == by_click
+
+
+def test_a_closed_pipe_exits_as_through_click(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import errno
+    import sys
+
+    monkeypatch.chdir(tmp_path)
+    # Both leave stdout and stderr wrapped: put the test's own back afterwards.
+    monkeypatch.setattr(sys, "stdout", sys.stdout)
+    monkeypatch.setattr(sys, "stderr", sys.stderr)
+    monkeypatch.setattr(
+        "cloche.ops.compile.compile_requirements",
+        _raising(BrokenPipeError(errno.EPIPE, "Broken pipe")),
+    )
+    args = ["pip", "compile", "requirements.in"]
+
+    with pytest.raises(SystemExit) as by_click:
+        run_click(args, AppContext())
+    request = compile_fast.parse(args)
+    assert request is not None
+    with pytest.raises(SystemExit) as by_fast:
+        compile_fast.run(request)
+
+    assert by_fast.value.code == by_click.value.code == 1
+    assert sys.stdout.flush() is None  # the wrapper's flush, which a closed pipe cannot fail
