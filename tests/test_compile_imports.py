@@ -43,3 +43,29 @@ def test_an_offline_compile_imports_only_what_it_uses(
     assert "beta==1.0" in (tmp_path / "requirements.txt").read_text()
     assert "cloche.ops.compile" in imported  # the import lines were read
     assert sorted(NEVER_ON_AN_OFFLINE_COMPILE & imported) == []
+
+
+# What click and its parsing bring: the common command lines are read without it
+# (cli.compile_fast).
+NEVER_WITHOUT_CLICK = frozenset({"click", "gettext", "uuid", "difflib", "datetime"})
+
+
+def test_a_common_offline_compile_does_not_import_click(
+    index_server: IndexServer, tmp_path: Path
+) -> None:
+    index_server.add_wheel("alpha", "1.0", requires=["beta>=1"])
+    index_server.add_wheel("beta", "1.0")
+    (tmp_path / "requirements.in").write_text("alpha\n")
+    env = {"CLOCHE_INDEX_URL": index_server.url}
+    args = ("requirements.in", "--python-version", "3.11")
+    warm = cloche("pip", "compile", *args, "-o", "first.txt", cwd=tmp_path, env=env)
+    assert warm.code == 0, warm
+
+    result, imported = cloche_imports(
+        "--offline", "pip", "compile", *args, "-o", "requirements.txt", "-q", cwd=tmp_path, env=env
+    )
+
+    assert result.code == 0, result
+    assert "beta==1.0" in (tmp_path / "requirements.txt").read_text()
+    assert "cloche.cli.compile_fast" in imported
+    assert sorted((NEVER_ON_AN_OFFLINE_COMPILE | NEVER_WITHOUT_CLICK) & imported) == []

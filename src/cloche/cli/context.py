@@ -6,9 +6,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import click
-
 if TYPE_CHECKING:
+    import click
+
     from cloche.cli.reporter import ConsoleReporter
     from cloche.config import Settings
     from cloche.ops.services import Services

@@ -1,6 +1,7 @@
 """The ``cloche`` console script: a light front door to the click CLI.
 
-A few hot commands are answered without importing click (see ``venv_fast``);
+A few hot commands are answered without importing click (see ``venv_fast``,
+``sync_fast``, ``gpu_fast`` and ``compile_fast``);
 everything else goes to the click group in ``cli.main``, run inside the one error
 boundary (``run_guarded``).
 
@@ -58,30 +59,46 @@ def main(argv: list[str] | None = None) -> NoReturn:
             answered = guarded(lambda: sync_fast.run(sync_request), verbose=False)
             if answered is not None:
                 sys.exit(answered)
-    if request is None:
-        import gc
+    if request is None and "compile" in args[:6]:
+        from cloche.cli import compile_fast
 
-        # A command lives for seconds and makes few reference cycles, but it parses
-        # megabytes of index pages: with the default threshold (700) the collector
-        # walks that heap again and again (~20-40 ms of a warm install).
-        gc.set_threshold(100_000, 50, 100)
-        from cloche.cli.context import AppContext
-        from cloche.cli.main import run_click, wants_traceback
-
-        options = AppContext()
-        # -v shows tracebacks wherever it was given; one given before the subcommand
-        # counts even when parsing failed before it was read.
-        early = wants_traceback(args)
-        try:
-            run_guarded(
-                lambda: run_click(argv, options), verbose=lambda: early or options.verbosity > 0
+        compile_request = compile_fast.parse(args)
+        if compile_request is not None:
+            _collecting_rarely(
+                lambda: run_guarded(lambda: compile_fast.run(compile_request), verbose=False)
             )
-        finally:
-            # Interpreter shutdown runs a full collection over everything still alive
-            # (~50 ms after a resolve); frozen objects are skipped, and the process is
-            # about to exit anyway.
-            gc.freeze()
+    if request is None:
+        _collecting_rarely(lambda: _run_click(args, argv))
     run_guarded(lambda: venv_fast.run(request), verbose=False)
+
+
+def _run_click(args: list[str], argv: list[str] | None) -> NoReturn:
+    from cloche.cli.context import AppContext
+    from cloche.cli.main import run_click, wants_traceback
+
+    options = AppContext()
+    # -v shows tracebacks wherever it was given; one given before the subcommand
+    # counts even when parsing failed before it was read.
+    early = wants_traceback(args)
+    run_guarded(lambda: run_click(argv, options), verbose=lambda: early or options.verbosity > 0)
+
+
+def _collecting_rarely(command: Callable[[], NoReturn]) -> NoReturn:
+    """Run ``command``, one that may resolve, with the garbage collector seldom run
+    and not at exit."""
+    import gc
+
+    # A command lives for seconds and makes few reference cycles, but it parses
+    # megabytes of index pages: with the default threshold (700) the collector
+    # walks that heap again and again (~20-40 ms of a warm install).
+    gc.set_threshold(100_000, 50, 100)
+    try:
+        command()
+    finally:
+        # Interpreter shutdown runs a full collection over everything still alive
+        # (~50 ms after a resolve); frozen objects are skipped, and the process is
+        # about to exit anyway.
+        gc.freeze()
 
 
 def run_guarded(call: Callable[[], int], *, verbose: Callable[[], bool] | bool) -> NoReturn:

@@ -9,7 +9,8 @@ import click
 
 from cloche.cli.context import app
 from cloche.cli.main import with_output_options
-from cloche.cli.options import index_flags, index_options, link_flags, link_options
+from cloche.cli.option_flags import index_flags, link_flags
+from cloche.cli.options import index_options, link_options
 
 
 @click.group("env")

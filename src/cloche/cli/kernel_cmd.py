@@ -8,7 +8,8 @@ import click
 
 from cloche.cli.context import app
 from cloche.cli.main import with_output_options
-from cloche.cli.options import index_flags, index_options
+from cloche.cli.option_flags import index_flags
+from cloche.cli.options import index_options
 
 
 @click.group("kernel")

@@ -62,23 +62,6 @@ def index_options(func: F) -> F:
     return _stacked(func, decorators)
 
 
-def index_flags(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Pop the index options out of a command's kwargs as Settings fields."""
-    from cloche.config import IndexStrategy
-
-    strategy = kwargs.pop("index_strategy", None)
-    extra = kwargs.pop("extra_index_url", ())
-    links = kwargs.pop("find_links", ())
-    return {
-        "index_url": kwargs.pop("index_url", None),
-        "extra_index_urls": tuple(extra) if extra else None,
-        "find_links": tuple(links) if links else None,
-        "no_index": kwargs.pop("no_index", None),
-        "index_strategy": IndexStrategy(strategy) if strategy else None,
-        "refresh": kwargs.pop("refresh", None),
-    }
-
-
 def _env_name(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
     from cloche.cli.context import app
 
@@ -188,17 +171,6 @@ def link_options(func: F) -> F:
     return _stacked(func, decorators)
 
 
-def link_flags(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Pop the link options out of a command's kwargs as Settings fields."""
-    from cloche.config import LinkMode
-
-    mode = kwargs.pop("link_mode", None)
-    return {
-        "link_mode": LinkMode(mode) if mode else None,
-        "compile_bytecode": kwargs.pop("compile_bytecode", None),
-    }
-
-
 def _key_value(
     _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
 ) -> tuple[tuple[str, str], ...]:
@@ -237,14 +209,6 @@ def build_options(func: F) -> F:
     return _stacked(func, decorators)
 
 
-def build_flags(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Pop the build options out of a command's kwargs as Settings fields."""
-    return {
-        "no_build_isolation": kwargs.pop("no_build_isolation", None),
-        "config_settings": kwargs.pop("config_settings", None) or None,
-    }
-
-
 def binary_options(func: F) -> F:
     """--only-binary and --no-binary, as pip spells them."""
     decorators = [
@@ -263,11 +227,6 @@ def binary_options(func: F) -> F:
         ),
     ]
     return _stacked(func, decorators)
-
-
-def binary_args(kwargs: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Pop --only-binary and --no-binary (in that order) out of a command's kwargs."""
-    return tuple(kwargs.pop("only_binary", ())), tuple(kwargs.pop("no_binary", ()))
 
 
 def path_options(func: F) -> F:

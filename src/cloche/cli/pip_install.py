@@ -8,15 +8,12 @@ from typing import Any
 import click
 
 from cloche.cli.context import app
+from cloche.cli.option_flags import binary_args, build_flags, index_flags, link_flags
 from cloche.cli.options import (
-    binary_args,
     binary_options,
-    build_flags,
     build_options,
     env_options,
-    index_flags,
     index_options,
-    link_flags,
     link_options,
     path_interpreter,
 )

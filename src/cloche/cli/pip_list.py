@@ -9,13 +9,8 @@ from typing import TYPE_CHECKING
 import click
 
 from cloche.cli.context import app
-from cloche.cli.options import (
-    env_options,
-    index_flags,
-    index_options,
-    path_interpreter,
-    path_options,
-)
+from cloche.cli.option_flags import index_flags
+from cloche.cli.options import env_options, index_options, path_interpreter, path_options
 
 if TYPE_CHECKING:
     from cloche.ops.inspect import Listed

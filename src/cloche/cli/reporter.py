@@ -6,8 +6,6 @@ import sys
 import threading
 from typing import Any
 
-import click
-
 
 class ConsoleReporter:
     """Renders ops progress. Messages go to stderr so stdout stays machine-readable."""
@@ -39,7 +37,7 @@ class ConsoleReporter:
                 self._bar_ids[task_id] = self._progress.add_task(task, total=total, unit=unit)
                 self._open += 1
             elif self.verbosity >= 1:
-                click.echo(f"{task}...", err=True)
+                echo(f"{task}...", err=True)
             return task_id
 
     def advanced(self, task_id: int, amount: int = 1) -> None:
@@ -78,10 +76,43 @@ class ConsoleReporter:
             if self._progress is not None:
                 self._progress.console.print(message, markup=False, highlight=False)
             else:
-                click.echo(message, err=True)
+                echo(message, err=True)
 
     def close(self) -> None:
         with self._lock:
             if self._progress is not None:
                 self._progress.stop()
                 self._progress = None
+
+
+def echo(text: str, *, err: bool = False, nl: bool = True) -> None:
+    """Write ``text`` to stdout or stderr as ``click.echo`` does, without importing click
+    where it would only write and flush: a text stream with a (non-ASCII) encoding
+    and no ANSI escapes to strip; elsewhere click itself writes it."""
+    out = f"{text}\n" if nl else text
+    stream = sys.stderr if err else sys.stdout
+    if "\x1b" in out or not _plain_text_stream(stream):
+        import click
+
+        click.echo(out, err=err, nl=False)
+        return
+    if out:
+        stream.write(out)
+    stream.flush()
+
+
+def _plain_text_stream(stream: object) -> bool:
+    """True where click would write to ``stream`` itself (it wraps a misconfigured,
+    ASCII one, and on Windows a console)."""
+    import codecs
+    import io
+
+    if sys.platform == "win32" or not isinstance(stream, io.TextIOWrapper):
+        return False
+    encoding, errors = stream.encoding, stream.errors
+    if encoding is None or errors is None:
+        return False
+    try:
+        return codecs.lookup(encoding).name != "ascii"
+    except LookupError:
+        return True

@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from cloche.cli.context import app
-from cloche.cli.options import index_flags, index_options
+from cloche.cli.option_flags import index_flags
+from cloche.cli.options import index_options
 
 
 @click.command("venv")

@@ -96,27 +96,52 @@ def _interpreter_file(request: str) -> str | None:
     return path if os.path.isfile(path) else None
 
 
-def parse_globals(args: Sequence[str]) -> tuple[int, int, str | None] | None:
-    """Where the subcommand is, the global ``-q`` count and ``--cache-dir``, when the
-    global options before it are only those (and ``--no-progress``); else None."""
-    index, quiet, cache_dir = 0, 0, None
-    while index < len(args):
-        arg = args[index]
+class GlobalOptions:
+    """The global options before the subcommand, when they are only the ones read here."""
+
+    __slots__ = ("cache_dir", "index", "no_progress", "offline", "quiet")
+
+    def __init__(self) -> None:
+        self.index = 0
+        """Where the subcommand is."""
+        self.quiet = 0
+        self.cache_dir: str | None = None
+        self.offline = False
+        self.no_progress = False
+
+
+def parse_global_options(args: Sequence[str]) -> GlobalOptions | None:
+    """The global ``-q`` count, ``--cache-dir``, ``--offline`` and ``--no-progress``
+    before the subcommand, when those are all there is; else None."""
+    found = GlobalOptions()
+    while found.index < len(args):
+        arg = args[found.index]
         if count := flag_count(arg, "q", "--quiet"):
-            quiet += count
+            found.quiet += count
         elif arg == "--no-progress":
-            pass
-        elif arg in _GLOBAL_VALUE_OPTIONS and index + 1 < len(args):
-            index += 1
-            cache_dir = args[index]
+            found.no_progress = True
+        elif arg == "--offline":
+            found.offline = True
+        elif arg in _GLOBAL_VALUE_OPTIONS and found.index + 1 < len(args):
+            found.index += 1
+            found.cache_dir = args[found.index]
         elif arg.startswith("--cache-dir="):
-            cache_dir = arg.split("=", 1)[1]
+            found.cache_dir = arg.split("=", 1)[1]
         elif arg.startswith("-"):
             return None
         else:
-            return index, quiet, cache_dir
-        index += 1
+            return found
+        found.index += 1
     return None
+
+
+def parse_globals(args: Sequence[str]) -> tuple[int, int, str | None] | None:
+    """Where the subcommand is, the global ``-q`` count and ``--cache-dir``, when the
+    global options before it are only those (and ``--no-progress``); else None."""
+    found = parse_global_options(args)
+    if found is None or found.offline:
+        return None
+    return found.index, found.quiet, found.cache_dir
 
 
 def flag_count(arg: str, letter: str, long: str) -> int:
