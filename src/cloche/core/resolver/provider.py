@@ -8,7 +8,7 @@ the ``NeedTrail``'s.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from operator import attrgetter
 from typing import TYPE_CHECKING
 
@@ -44,6 +44,15 @@ Preference = tuple[bool, bool, bool, int, str]
 
 _REQUIREMENT = attrgetter("requirement")
 _URL = attrgetter("url")
+
+
+def _in_conflict(causes: Sequence[RequirementInformation[Need, Candidate]]) -> frozenset[str]:
+    """The packages the last conflict involved: each requirement's and each parent's."""
+    return frozenset(
+        key
+        for cause in causes
+        for key in (cause.requirement.key, *(() if cause.parent is None else (cause.parent.key,)))
+    )
 
 
 class Provider(AbstractProvider[Need, Candidate, str]):
@@ -111,6 +120,28 @@ class Provider(AbstractProvider[Need, Candidate, str]):
         information: Mapping[str, Iterator[RequirementInformation[Need, Candidate]]],
         backtrack_causes: Sequence[RequirementInformation[Need, Candidate]],
     ) -> Preference:
+        return self._preference(identifier, information, _in_conflict(backtrack_causes))
+
+    def narrow_requirement_selection(
+        self,
+        identifiers: Iterable[str],
+        resolutions: Mapping[str, Candidate],
+        candidates: Mapping[str, Iterator[Candidate]],
+        information: Mapping[str, Iterator[RequirementInformation[Need, Candidate]]],
+        backtrack_causes: Sequence[RequirementInformation[Need, Candidate]],
+    ) -> Iterable[str]:
+        # The choice resolvelib would make (``min`` by ``get_preference``, the first of
+        # equals), made here: it asks through a wrapper that builds two mappings per
+        # package per round, and the names in conflict are the same for the whole round.
+        in_conflict = _in_conflict(backtrack_causes)
+        return [min(identifiers, key=lambda i: self._preference(i, information, in_conflict))]
+
+    def _preference(
+        self,
+        identifier: str,
+        information: Mapping[str, Iterator[RequirementInformation[Need, Candidate]]],
+        in_conflict: frozenset[str],
+    ) -> Preference:
         if identifier == PYTHON:
             return (False, False, False, 0, "")
         # Asked of every unpinned package in every round: map/set work in C where it can.
@@ -121,13 +152,8 @@ class Provider(AbstractProvider[Need, Candidate, str]):
             if need not in pins:
                 pins[need] = need.is_exact_pin
         pinned = any(map(pins.__getitem__, needs))
-        in_conflict = any(
-            cause.requirement.key == identifier
-            or (cause.parent is not None and cause.parent.key == identifier)
-            for cause in backtrack_causes
-        )
         count = self._match_counts.get(identifier, 0)
-        return (not direct, not pinned, not in_conflict, count, identifier)
+        return (not direct, not pinned, identifier not in in_conflict, count, identifier)
 
     def find_matches(
         self,
