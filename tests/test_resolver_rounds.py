@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from resolvelib import Resolver
+from resolvelib import AbstractProvider, Resolver
 
 from cloche import errors
 from cloche.core.resolver import provider as provider_module
@@ -80,3 +80,33 @@ def test_the_round_check_asks_about_new_needs_only(
     # is asked about about once per round it is new in.
     assert theirs > 1_000
     assert ours * 3 < theirs
+
+
+@pytest.mark.parametrize("path", sorted(CASES.glob("*.json")), ids=lambda p: p.stem)
+def test_every_case_resolves_as_when_resolvelib_picks_the_next_package(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The provider's own pick (narrow_requirement_selection) is resolvelib's choice."""
+    case = _load(path)
+    ours = _outcome(case)
+    monkeypatch.setattr(
+        provider_module.Provider,
+        "narrow_requirement_selection",
+        AbstractProvider.narrow_requirement_selection,
+    )
+    assert _outcome(case) == ours
+
+
+def test_resolvelib_never_asks_for_a_preference_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked = [0]
+
+    def counted(self: provider_module.Provider, *args: Any, **kwargs: Any) -> Any:
+        asked[0] += 1
+        raise AssertionError("get_preference asked")
+
+    monkeypatch.setattr(provider_module.Provider, "get_preference", counted)
+    case = _load(sorted(CASES.glob("*.json"))[0])
+    assert _outcome(case)[0] == "ok"
+    resolution, _finder = run_case(_chain(6), RoundCounter())
+    assert len(resolution.packages) == 6
+    assert asked == [0]
