@@ -12,7 +12,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag
 from packaging.version import Version
 
-from cloche.core.listing import FileListing
+from cloche.core.listing import FileGroup, FileListing
 from cloche.core.models import DistFile, NormalizedName, Target
 from cloche.core.resolver.options import FilePolicy
 
@@ -29,8 +29,9 @@ class Release:
     """One version of a package with the file the target would install, if any."""
 
     version: Version
-    files: tuple[DistFile, ...]
-    """Every listed file of this version, usable or not (lockfiles record them all)."""
+    files: FileGroup
+    """Every listed file of this version, usable or not (lockfiles record them all);
+    each built when first read."""
     chosen: DistFile | None
     """Best usable file: not yanked if possible, then best wheel, then the sdist."""
     yanked: bool = False
@@ -40,9 +41,11 @@ class Release:
 
     @property
     def requires_python(self) -> SpecifierSet | None:
-        for file in (self.chosen, *self.files):
-            if file is not None and file.requires_python is not None:
-                return file.requires_python
+        if self.chosen is not None and self.chosen.requires_python is not None:
+            return self.chosen.requires_python
+        for _filename, requires_python, _yanked in self.files.facts:
+            if requires_python is not None:
+                return requires_python
         return None
 
 
@@ -60,11 +63,8 @@ def _wheel_tag_strings(filename: str) -> list[str]:
     return [f"{py}-{abi}-{plat}".lower() for py in pythons for abi in abis for plat in platforms]
 
 
-def _rank(
-    file: DistFile, priority: Mapping[str, int], policy: FilePolicy
-) -> tuple[int, int] | None:
+def _rank(filename: str, priority: Mapping[str, int], policy: FilePolicy) -> tuple[int, int] | None:
     """Sort key of a file that fits the target (lower is better); None when it does not."""
-    filename = file.filename
     if filename.endswith(".whl"):
         if policy is FilePolicy.NO_BINARY:
             return None
@@ -78,7 +78,7 @@ def _rank(
         return (0, min(ranks)) if ranks else None
     if policy is FilePolicy.ONLY_BINARY:
         return None
-    return (1, 0 if file.filename.endswith(".tar.gz") else 1)
+    return (1, 0 if filename.endswith(".tar.gz") else 1)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -89,37 +89,45 @@ def _allows(spec: SpecifierSet, python: Version) -> bool:
 
 def _release(
     version: Version,
-    files: tuple[DistFile, ...],
+    files: FileGroup,
     target: Target,
     priority: Mapping[str, int],
     policy: FilePolicy,
     allowed_sha256: frozenset[str],
 ) -> Release:
+    """``version`` judged from its files' facts: only the chosen file is built."""
     python = target.python_version
     # A release's files share a few Requires-Python objects: each asked once, by identity.
     verdicts: dict[int, bool] = {}
+    facts = files.facts
     fitting = []
-    for f in files:
-        spec = f.requires_python
+    for at, (_filename, spec, _yanked) in enumerate(facts):
         if spec is not None:
             ok = verdicts.get(id(spec))
             if ok is None:
                 ok = verdicts[id(spec)] = _allows(spec, python)
             if not ok:
                 continue
-        fitting.append(f)
-    if allowed_sha256 and any(f.sha256 in allowed_sha256 for f in fitting):
+        fitting.append(at)
+    if allowed_sha256:
         # --hash values name the files that may be installed (pip and uv agree): a
         # hash of the sdist alone chooses the sdist over a better-ranked wheel.
-        fitting = [f for f in fitting if f.sha256 in allowed_sha256]
+        allowed = [at for at in fitting if files.sha256(at) in allowed_sha256]
+        if allowed:
+            fitting = allowed
     if not fitting:
         return Release(version, files, None, excluded=Exclusion.REQUIRES_PYTHON)
-    ranked = [(rank, f) for f in fitting if (rank := _rank(f, priority, policy)) is not None]
+    # Yanked files go last, so a yanked file is chosen only when nothing else fits; the
+    # index breaks ties as a stable sort would.
+    ranked = [
+        (yanked, rank, filename, at)
+        for at in fitting
+        for filename, _spec, yanked in (facts[at],)
+        if (rank := _rank(filename, priority, policy)) is not None
+    ]
     if not ranked:
         return Release(version, files, None, excluded=Exclusion.NO_FILE)
-    # Yanked files go last, so a yanked file is chosen only when nothing else fits.
-    ranked.sort(key=lambda pair: (pair[1].yanked is not None, pair[0], pair[1].filename))
-    best = ranked[0][1]
+    best = files.file(min(ranked)[3])
     return Release(version, files, best, yanked=best.yanked is not None)
 
 
