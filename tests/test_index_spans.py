@@ -532,13 +532,3 @@ def test_a_groups_facts_are_what_its_files_say(
             files = tuple(group)
             assert facts == [(f.filename, f.requires_python, f.yanked is not None) for f in files]
             assert hashes == [f.sha256 for f in files]
-
-
-def test_a_state_paired_with_another_versions_string_does_not_stick() -> None:
-    names = ["demo-7.1.post1.tar.gz", "demo-8.0rc1.tar.gz"]
-    body = json.dumps({"files": [entry(n) for n in names]}).encode()
-    _listing, (digest, spans) = json_page(body, url=URL, index="IDX", project=DEMO)
-    lying = Spans(spans.versions, spans.offsets, spans.checks, spans.states[::-1])
-    spans_listing(digest, lying, url=URL, index="IDX", project=DEMO)
-    honest = spans_listing(digest, spans, url=URL, index="IDX", project=DEMO)
-    assert [str(v) for v in honest.versions()] == ["7.1.post1", "8.0rc1"]

@@ -223,9 +223,7 @@ def spans_listing(
     for at, text in enumerate(texts):
         state = states[at]
         version = (
-            valid_version(text)
-            if state is None
-            else restored.get((text, state)) or _restore(text, state)
+            valid_version(text) if state is None else restored.get(text) or _restore(text, state)
         )
         if version is None:
             raise ValueError(text)
@@ -246,10 +244,8 @@ def spans_listing(
     return FileListing(project, groups, build)
 
 
-_restored: dict[tuple[str, Any], Version] = {}
-"""Versions restored from cached states, by string and state: shared as ``valid_version``'s
-are (keyed by both, so spans that pair a string with another's state cannot make a later
-page's string read as the wrong version)."""
+_restored: dict[str, Version] = {}
+"""Versions restored from cached states, by string: shared as ``valid_version``'s are."""
 
 
 def _restore(text: str, state: Any) -> Version:
@@ -263,7 +259,7 @@ def _restore(text: str, state: Any) -> Version:
     except (TypeError, ValueError, LookupError, AttributeError):
         raise ValueError(text) from None
     if len(_restored) < 8192:
-        _restored[text, state] = version
+        _restored[text] = version
     return version
 
 
