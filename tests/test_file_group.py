@@ -246,3 +246,27 @@ def test_listing_of_built_files_judges_the_same() -> None:
     assert isinstance(group, FileGroup) and tuple(group) == tuple(files[3:])
     releases = judged_both_ways(files)
     assert [str(r.version) for r in releases] == ["2.0", "1.0"]
+
+
+def test_compressed_tag_sets_rank_as_their_best_tag_once_per_resolve() -> None:
+    plain = "demo-1.0-cp311-cp311-manylinux_2_17_x86_64.whl"
+    compressed = "demo-2.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
+    nothing_fits = "demo-3.0-cp27.cp36-none-win32.win_amd64.whl"
+    files = [dist(plain, "1.0"), dist(compressed, "2.0"), dist(nothing_fits, "3.0")]
+    ranks = tag_ranks(TARGET.tag_priority())
+    newest, middle, oldest = ReleaseTable(NAME, files, TARGET, ranks, FilePolicy.ANY).all()
+    assert newest.excluded is Exclusion.NO_FILE
+    assert middle.chosen is not None and middle.chosen.filename == compressed
+    assert oldest.chosen is not None
+    best = min(
+        RANKS["cp311-cp311-manylinux_2_17_x86_64"], RANKS["cp311-cp311-manylinux2014_x86_64"]
+    )
+    assert ranks.compressed == {
+        "cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64": best,
+        "cp27.cp36-none-win32.win_amd64": None,
+    }
+    # A plain mapping of ranks (no memo) judges the same.
+    again = ReleaseTable(NAME, files, TARGET, dict(ranks), FilePolicy.ANY).all()
+    assert [(r.chosen, r.excluded) for r in again] == [
+        (r.chosen, r.excluded) for r in (newest, middle, oldest)
+    ]

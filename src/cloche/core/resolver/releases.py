@@ -49,36 +49,44 @@ class Release:
         return None
 
 
-def _wheel_tag_strings(filename: str) -> list[str]:
-    """``py-abi-plat`` strings of a wheel filename, compressed tag sets expanded.
+def _rank(
+    filename: str,
+    priority: Mapping[str, int],
+    policy: FilePolicy,
+    compressed: dict[str, int | None],
+) -> tuple[int, int] | None:
+    """Sort key of a file that fits the target (lower is better); None when it does not.
 
-    Plain string work: this runs for every file of every release the resolver
-    looks at (tens of thousands for a data-science stack), where building
-    ``Tag`` objects through ``parse_wheel_filename`` dominated the run time.
+    Plain string work: this runs for every file of every release the resolver looks
+    at, where building ``Tag`` objects through ``parse_wheel_filename`` dominated the
+    run time. ``compressed`` remembers what compressed tag sets rank.
     """
-    parts = filename[:-4].split("-")
-    if len(parts) < 5:
-        return []
-    pythons, abis, platforms = parts[-3].split("."), parts[-2].split("."), parts[-1].split(".")
-    return [f"{py}-{abi}-{plat}".lower() for py in pythons for abi in abis for plat in platforms]
-
-
-def _rank(filename: str, priority: Mapping[str, int], policy: FilePolicy) -> tuple[int, int] | None:
-    """Sort key of a file that fits the target (lower is better); None when it does not."""
     if filename.endswith(".whl"):
         if policy is FilePolicy.NO_BINARY:
             return None
         parts = filename[:-4].split("-")
-        if len(parts) >= 5:
-            one = f"{parts[-3]}-{parts[-2]}-{parts[-1]}"
-            if "." not in one:  # nearly always: one tag, no compressed set to expand
-                rank = priority.get(one.lower())
-                return None if rank is None else (0, rank)
-        ranks = [priority[t] for t in _wheel_tag_strings(filename) if t in priority]
-        return (0, min(ranks)) if ranks else None
+        if len(parts) < 5:
+            return None
+        tags = f"{parts[-3]}-{parts[-2]}-{parts[-1]}"
+        if "." not in tags:  # most often: one tag, no compressed set to expand
+            rank = priority.get(tags.lower())
+        else:
+            rank = compressed.get(tags, -1)
+            if rank == -1:
+                rank = compressed[tags] = _best_rank(tags, priority)
+        return None if rank is None else (0, rank)
     if policy is FilePolicy.ONLY_BINARY:
         return None
     return (1, 0 if filename.endswith(".tar.gz") else 1)
+
+
+def _best_rank(tags: str, priority: Mapping[str, int]) -> int | None:
+    """The best rank of a compressed ``py-abi-plat`` tag set's expanded tags."""
+    pythons, abis, platforms = (part.split(".") for part in tags.split("-"))
+    expanded = (
+        f"{py}-{abi}-{plat}".lower() for py in pythons for abi in abis for plat in platforms
+    )
+    return min((priority[t] for t in expanded if t in priority), default=None)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -94,6 +102,7 @@ def _release(
     priority: Mapping[str, int],
     policy: FilePolicy,
     allowed_sha256: frozenset[str],
+    compressed: dict[str, int | None],
 ) -> Release:
     """``version`` judged from its files' facts: only the chosen file is built."""
     python = target.python_version
@@ -123,7 +132,7 @@ def _release(
         (yanked, rank, filename, at)
         for at in fitting
         for filename, _spec, yanked in (facts[at],)
-        if (rank := _rank(filename, priority, policy)) is not None
+        if (rank := _rank(filename, priority, policy, compressed)) is not None
     ]
     if not ranked:
         return Release(version, files, None, excluded=Exclusion.NO_FILE)
@@ -142,12 +151,22 @@ def releases_for(
     return ReleaseTable(name, files, target, ranks, policy).all()
 
 
-def tag_ranks(priority: Mapping[Tag, int]) -> dict[str, int]:
+class TagRanks(dict[str, int]):
+    """Tag strings' ranks (see ``tag_ranks``), and a memo of what wheel filenames'
+    compressed tag sets (``cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64``)
+    rank, shared by every table made with them."""
+
+    def __init__(self, ranks: Mapping[str, int]) -> None:
+        super().__init__(ranks)
+        self.compressed: dict[str, int | None] = {}
+
+
+def tag_ranks(priority: Mapping[Tag, int]) -> TagRanks:
     """``Target.tag_priority()`` keyed by tag strings, as wheel filenames spell them.
 
     Made once per resolve: a target accepts hundreds of tags.
     """
-    return {str(tag): rank for tag, rank in priority.items()}
+    return TagRanks({str(tag): rank for tag, rank in priority.items()})
 
 
 _ORDER = operator.attrgetter("_key")
@@ -175,6 +194,7 @@ class ReleaseTable:
         self._policy = policy
         self._allowed_sha256 = allowed_sha256
         self._priority = ranks
+        self._compressed = ranks.compressed if isinstance(ranks, TagRanks) else {}
         if not isinstance(files, FileListing) or files.name != name:
             files = FileListing.of(name, tuple(files))
         self._listing = files
@@ -194,6 +214,7 @@ class ReleaseTable:
                 self._priority,
                 self._policy,
                 self._allowed_sha256,
+                self._compressed,
             )
             self._judged[version] = judged
         return judged
