@@ -2,8 +2,9 @@
 
 A large project page lists thousands of files, and a resolve looks at a handful of
 versions: building every DistFile up front was most of the cost of reading a page.
-Within a version, judging which file to install needs only a few facts per file
-(``FileFacts``), so a ``FileGroup`` builds a file when it is read, not when it is listed.
+Within a version, judging which file to install needs only its filenames and, for the
+few whose tags fit, a few facts (``FileFacts``): a ``FileGroup`` builds a file when it is
+read, not when it is listed.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ BuildGroup = Callable[["Version", Sequence[Any]], Sequence[DistFile]]
 """A version and its raw entries -> its files (entries that are not files are dropped);
 a ``FileGroup`` to build them only when read."""
 
-FileFacts = tuple[str, "SpecifierSet | None", bool]
-"""What judging a file for a target needs: its filename, Requires-Python, and whether it
-is yanked (the same values its DistFile will have)."""
+FileFacts = tuple["SpecifierSet | None", bool]
+"""What judging a file for a target needs besides its filename: its Requires-Python and
+whether it is yanked (the same values its DistFile will have)."""
 
 
 def _as_files(version: Version, items: Sequence[Any]) -> Sequence[DistFile]:
@@ -35,37 +36,40 @@ class FileGroup(Sequence[DistFile]):
     """One version's files, file ``i`` built by ``build(i)`` when first read (once, and
     the same object for every reader; thread-safe).
 
-    ``facts[i]`` are file ``i``'s ``FileFacts``, known without building it; ``sha256(i)``
-    its sha256 (default: read from the built file). Compares equal to a tuple of the
-    same files.
+    Known without building file ``i``: ``filenames[i]``, ``facts(i)`` (its ``FileFacts``)
+    and ``sha256(i)`` (default: read from the built file). Compares equal to a tuple of
+    the same files.
     """
 
-    __slots__ = ("_build", "_files", "_sha256", "facts")
+    __slots__ = ("_build", "_facts", "_files", "_sha256", "filenames")
 
     _publish = threading.Lock()
     """Guards only the store of a built file: building runs outside it."""
 
     def __init__(
         self,
-        facts: Sequence[FileFacts],
+        filenames: Sequence[str],
+        facts: Callable[[int], FileFacts],
         build: Callable[[int], DistFile],
         sha256: Callable[[int], str | None] | None = None,
     ) -> None:
-        self.facts = facts
+        self.filenames = filenames
+        self._facts = facts
         self._build = build
-        self._files: list[DistFile | None] = [None] * len(facts)
+        self._files: list[DistFile | None] = [None] * len(filenames)
         self._sha256 = sha256
 
     @classmethod
     def of(cls, files: Sequence[DistFile]) -> FileGroup:
         """A group of files already built."""
         built = tuple(files)
-        group = cls(
-            [(f.filename, f.requires_python, f.yanked is not None) for f in built],
-            built.__getitem__,
-        )
+        group = cls([f.filename for f in built], _BuiltFacts(built), built.__getitem__)
         group._files[:] = built
         return group
+
+    def facts(self, at: int) -> FileFacts:
+        """File ``at``'s Requires-Python and whether it is yanked."""
+        return self._facts(at)
 
     def file(self, at: int) -> DistFile:
         """File ``at`` (built now if no one read it before)."""
@@ -116,7 +120,20 @@ class FileGroup(Sequence[DistFile]):
         return hash(self._all())
 
     def __repr__(self) -> str:
-        return f"FileGroup({[fact[0] for fact in self.facts]!r})"
+        return f"FileGroup({list(self.filenames)!r})"
+
+
+class _BuiltFacts:
+    """``FileGroup.facts`` of files already built."""
+
+    __slots__ = ("_files",)
+
+    def __init__(self, files: tuple[DistFile, ...]) -> None:
+        self._files = files
+
+    def __call__(self, at: int) -> FileFacts:
+        file = self._files[at]
+        return file.requires_python, file.yanked is not None
 
 
 class FileListing(Sequence[DistFile]):

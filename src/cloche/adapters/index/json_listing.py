@@ -173,13 +173,16 @@ def _build_json_group(
         item = items[at]
         return item.sha256 if isinstance(item, DistFile) else _sha256(json_fields(item, url)[2])
 
-    facts = [
-        (item.filename, item.requires_python, item.yanked is not None)
-        if isinstance(item, DistFile)
-        else _entry_facts(item)
-        for item in items
+    def facts(at: int) -> FileFacts:
+        item = items[at]
+        if isinstance(item, DistFile):
+            return item.requires_python, item.yanked is not None
+        return _entry_facts(item)
+
+    filenames = [
+        item.filename if isinstance(item, DistFile) else item["filename"] for item in items
     ]
-    return FileGroup(facts, build, sha256)
+    return FileGroup(filenames, facts, build, sha256)
 
 
 def _entry_facts(entry: dict[str, Any]) -> FileFacts:
@@ -187,7 +190,6 @@ def _entry_facts(entry: dict[str, Any]) -> FileFacts:
     requires_python = entry.get("requires-python")
     yanked = entry.get("yanked", False)
     return (
-        entry["filename"],
         requires_python_of(requires_python) if type(requires_python) is str else None,
         isinstance(yanked, str) or bool(yanked),
     )
@@ -288,8 +290,9 @@ def _build_digested(
         if blob_check(blob, texts[at]) != checks[at]:
             raise ValueError("a blob that is not what was written")
         rows: Sequence[Row] = marshal.loads(blob)
-        facts = [_row_facts(row) for row in rows]
-    except (ValueError, TypeError, EOFError, KeyError, AttributeError):
+        # A row is a page entry and its version spelling, or a file's fields.
+        filenames = [row[0]["filename"] if len(row) == 2 else row[0] for row in rows]
+    except (ValueError, TypeError, EOFError, KeyError, AttributeError, IndexError):
         raise _damaged(url) from None
 
     def build(at: int) -> DistFile:
@@ -305,7 +308,13 @@ def _build_digested(
         except (ValueError, TypeError, KeyError, AttributeError):
             raise _damaged(url) from None
 
-    return FileGroup(facts, build, sha256)
+    def facts(at: int) -> FileFacts:
+        try:
+            return _row_facts(rows[at])
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError):
+            raise _damaged(url) from None
+
+    return FileGroup(filenames, facts, build, sha256)
 
 
 def _row_facts(row: Row) -> FileFacts:
@@ -315,7 +324,6 @@ def _row_facts(row: Row) -> FileFacts:
         return _entry_facts(row[0])
     requires_python = row[3]
     return (
-        row[0],
         None if requires_python is None else requires_python_of(requires_python),
         row[4] is not None,
     )

@@ -43,7 +43,8 @@ class Release:
     def requires_python(self) -> SpecifierSet | None:
         if self.chosen is not None and self.chosen.requires_python is not None:
             return self.chosen.requires_python
-        for _filename, requires_python, _yanked in self.files.facts:
+        for at in range(len(self.files)):
+            requires_python = self.files.facts(at)[0]
             if requires_python is not None:
                 return requires_python
         return None
@@ -104,38 +105,48 @@ def _release(
     allowed_sha256: frozenset[str],
     compressed: dict[str, int | None],
 ) -> Release:
-    """``version`` judged from its files' facts: only the chosen file is built."""
+    """``version`` judged from its files' filenames and facts: only the chosen file is
+    built, and only the files whose tags fit have their facts read (a release lists
+    wheels for many targets)."""
     python = target.python_version
     # A release's files share a few Requires-Python objects: each asked once, by identity.
     verdicts: dict[int, bool] = {}
-    facts = files.facts
-    fitting = []
-    for at, (_filename, spec, _yanked) in enumerate(facts):
-        if spec is not None:
-            ok = verdicts.get(id(spec))
-            if ok is None:
-                ok = verdicts[id(spec)] = _allows(spec, python)
-            if not ok:
-                continue
-        fitting.append(at)
+
+    def fits(spec: SpecifierSet | None) -> bool:
+        if spec is None:
+            return True
+        ok = verdicts.get(id(spec))
+        if ok is None:
+            ok = verdicts[id(spec)] = _allows(spec, python)
+        return ok
+
+    filenames = files.filenames
+    fitting: Sequence[int]
     if allowed_sha256:
+        fitting = [at for at in range(len(filenames)) if fits(files.facts(at)[0])]
         # --hash values name the files that may be installed (pip and uv agree): a
         # hash of the sdist alone chooses the sdist over a better-ranked wheel.
         allowed = [at for at in fitting if files.sha256(at) in allowed_sha256]
         if allowed:
             fitting = allowed
-    if not fitting:
-        return Release(version, files, None, excluded=Exclusion.REQUIRES_PYTHON)
+        if not fitting:
+            return Release(version, files, None, excluded=Exclusion.REQUIRES_PYTHON)
+    else:
+        fitting = range(len(filenames))
     # Yanked files go last, so a yanked file is chosen only when nothing else fits; the
     # index breaks ties as a stable sort would.
-    ranked = [
-        (yanked, rank, filename, at)
-        for at in fitting
-        for filename, _spec, yanked in (facts[at],)
-        if (rank := _rank(filename, priority, policy, compressed)) is not None
-    ]
+    ranked = []
+    for at in fitting:
+        filename = filenames[at]
+        rank = _rank(filename, priority, policy, compressed)
+        if rank is not None:
+            spec, yanked = files.facts(at)
+            if fits(spec):
+                ranked.append((yanked, rank, filename, at))
     if not ranked:
-        return Release(version, files, None, excluded=Exclusion.NO_FILE)
+        if allowed_sha256 or any(fits(files.facts(at)[0]) for at in fitting):
+            return Release(version, files, None, excluded=Exclusion.NO_FILE)
+        return Release(version, files, None, excluded=Exclusion.REQUIRES_PYTHON)
     best = files.file(min(ranked)[3])
     return Release(version, files, best, yanked=best.yanked is not None)
 
