@@ -489,3 +489,48 @@ def test_a_damaged_body_is_an_error_not_an_answer(odd_index: IndexServer, tmp_pa
     path.write_bytes(bytes(data))
     with pytest.raises(IndexResponseError, match="--refresh"):
         listing_of(odd_index, tmp_path, "odd-name")
+
+
+_HASHED_ENTRIES = st.lists(
+    st.builds(
+        lambda name, version, kind, yanked, rp, hashes, fragment: {
+            **entry(f"{name}-{version}{kind}", yanked=yanked, hashes=hashes),
+            "url": f"../../files/{name}{fragment}",
+            "requires-python": rp,
+        },
+        _NAMES,
+        _VERSIONS,
+        _KINDS,
+        st.booleans() | _TEXT | st.sampled_from([0, 1, None, [], {}]),
+        st.none() | st.sampled_from([">=3.8", "<4", "nonsense", "", 3]),
+        st.sampled_from([{}, {"sha256": "AB"}, {"SHA256": "ab", "md5": "x"}, {"md5": "x"}, 7]),
+        st.sampled_from(["", "#sha256=CD", "#md5=EF"]),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(entries=_HASHED_ENTRIES, project=st.sampled_from([DEMO, NormalizedName("demo-x")]))
+def test_a_groups_facts_are_what_its_files_say(
+    entries: list[dict[str, Any]], project: NormalizedName
+) -> None:
+    """Judging reads a version's facts and hashes without building its files: they must
+    be what the files, once built, say."""
+    body = json.dumps({"name": "demo", "files": entries}).encode()
+    fresh, (digest, spans) = json_page(body, url=URL, index="IDX", project=project)
+    listings = [
+        fresh,
+        json_listing(body, url=URL, index="IDX", project=project),
+        spans_listing(digest, spans, url=URL, index="IDX", project=project),
+    ]
+    for listing in listings:
+        for version in listing.versions():
+            group = listing.group(version)
+            filenames = list(group.filenames)
+            facts = [group.facts(at) for at in range(len(group))]
+            hashes = [group.sha256(at) for at in range(len(group))]
+            files = tuple(group)
+            assert filenames == [f.filename for f in files]
+            assert facts == [(f.requires_python, f.yanked is not None) for f in files]
+            assert hashes == [f.sha256 for f in files]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, NewType
@@ -239,8 +239,9 @@ class ResolvedPackage:
 
     name: NormalizedName
     version: Version
-    files: tuple[DistFile, ...]
-    """Every listed file of this version (for hashes in lockfiles / --generate-hashes)."""
+    files: Sequence[DistFile]
+    """Every listed file of this version (for hashes in lockfiles / --generate-hashes);
+    may build them when first read."""
     chosen: DistFile | None
     """The file to install on the resolution's target: best wheel, else the sdist.
     None only for a direct-URL/path requirement (see ``direct_url``)."""

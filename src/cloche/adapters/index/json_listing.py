@@ -2,7 +2,9 @@
 
 A fresh page is grouped by version with cheap filename checks (``json_listing``) and,
 for the cache, digested (``json_page``); a cached page is read back through its spans,
-building only the versions asked for (``spans_listing``).
+reading only the versions asked for (``spans_listing``). A version read gives its
+files' facts (``FileFacts``) from its raw entries and rows; a file's DistFile is built
+only when read (see ``core.listing.FileGroup``).
 """
 
 from __future__ import annotations
@@ -25,9 +27,15 @@ from cloche.adapters.index.json_spans import (
     digest_page,
     file_row,
 )
-from cloche.adapters.index.simple import fields_file, json_fields, json_file, json_files
-from cloche.core.listing import FileListing
-from cloche.core.models import DistFile, NormalizedName, valid_version
+from cloche.adapters.index.simple import (
+    fields_file,
+    json_fields,
+    json_file,
+    json_files,
+    requires_python_of,
+)
+from cloche.core.listing import FileFacts, FileGroup, FileListing
+from cloche.core.models import DistFile, Hashes, NormalizedName, valid_version
 from cloche.errors import IndexResponseError
 
 Reread = Callable[[], "tuple[ByteRanges, Spans] | None"]
@@ -151,14 +159,44 @@ def _build_json_group(
     *,
     url: str,
     index: str,
-    project: NormalizedName | None,
-) -> list[DistFile]:
-    files = []
-    for item in items:
-        made = item if isinstance(item, DistFile) else json_file(item, url, index, project)
-        if made is not None:
-            files.append(made)
-    return files
+    project: NormalizedName,
+) -> FileGroup:
+    def build(at: int) -> DistFile:
+        item = items[at]
+        if isinstance(item, DistFile):
+            return item
+        made = json_file(item, url, index, project)
+        assert made is not None  # _json_entries leaves raw only the entries it can make
+        return made
+
+    def sha256(at: int) -> str | None:
+        item = items[at]
+        return item.sha256 if isinstance(item, DistFile) else _sha256(json_fields(item, url)[2])
+
+    def facts(at: int) -> FileFacts:
+        item = items[at]
+        if isinstance(item, DistFile):
+            return item.requires_python, item.yanked is not None
+        return _entry_facts(item)
+
+    filenames = [
+        item.filename if isinstance(item, DistFile) else item["filename"] for item in items
+    ]
+    return FileGroup(filenames, facts, build, sha256)
+
+
+def _entry_facts(entry: dict[str, Any]) -> FileFacts:
+    """The facts of a checked page entry, as ``json_fields`` makes its DistFile's."""
+    requires_python = entry.get("requires-python")
+    yanked = entry.get("yanked", False)
+    return (
+        requires_python_of(requires_python) if type(requires_python) is str else None,
+        isinstance(yanked, str) or bool(yanked),
+    )
+
+
+def _sha256(hashes: Hashes) -> str | None:
+    return next((digest for algo, digest in hashes if algo == "sha256"), None)
 
 
 def spans_listing(
@@ -239,7 +277,7 @@ def _build_digested(
     index: str,
     project: NormalizedName,
     reread: Reread | None,
-) -> list[DistFile]:
+) -> FileGroup:
     try:
         blob = body[offsets[at] : offsets[at + 1]]
     except Replaced:
@@ -247,16 +285,48 @@ def _build_digested(
         if now is None:
             raise _damaged(url) from None
         listing = spans_listing(*now, url=url, index=index, project=project)
-        return list(listing.group(version)) if version in listing.versions() else []
+        return listing.group(version) if version in listing.versions() else FileGroup.of(())
     try:
         if blob_check(blob, texts[at]) != checks[at]:
             raise ValueError("a blob that is not what was written")
-        return [
-            _row_file(row, version, url=url, index=index, project=project)
-            for row in marshal.loads(blob)
-        ]
-    except (ValueError, TypeError, EOFError, KeyError, AttributeError):
+        rows: Sequence[Row] = marshal.loads(blob)
+        # A row is a page entry and its version spelling, or a file's fields.
+        filenames = [row[0]["filename"] if len(row) == 2 else row[0] for row in rows]
+    except (ValueError, TypeError, EOFError, KeyError, AttributeError, IndexError):
         raise _damaged(url) from None
+
+    def build(at: int) -> DistFile:
+        try:
+            return _row_file(rows[at], version, url=url, index=index, project=project)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            raise _damaged(url) from None
+
+    def sha256(at: int) -> str | None:
+        row = rows[at]
+        try:
+            return _sha256(json_fields(row[0], url)[2] if len(row) == 2 else row[2])
+        except (ValueError, TypeError, KeyError, AttributeError):
+            raise _damaged(url) from None
+
+    def facts(at: int) -> FileFacts:
+        try:
+            return _row_facts(rows[at])
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError):
+            raise _damaged(url) from None
+
+    return FileGroup(filenames, facts, build, sha256)
+
+
+def _row_facts(row: Row) -> FileFacts:
+    """The facts of one digest row (see ``json_spans.Row``), as ``_row_file`` makes its
+    DistFile's."""
+    if len(row) == 2:
+        return _entry_facts(row[0])
+    requires_python = row[3]
+    return (
+        None if requires_python is None else requires_python_of(requires_python),
+        row[4] is not None,
+    )
 
 
 def _row_file(

@@ -12,7 +12,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag
 from packaging.version import Version
 
-from cloche.core.listing import FileListing
+from cloche.core.listing import FileGroup, FileListing
 from cloche.core.models import DistFile, NormalizedName, Target
 from cloche.core.resolver.options import FilePolicy
 
@@ -29,8 +29,9 @@ class Release:
     """One version of a package with the file the target would install, if any."""
 
     version: Version
-    files: tuple[DistFile, ...]
-    """Every listed file of this version, usable or not (lockfiles record them all)."""
+    files: FileGroup
+    """Every listed file of this version, usable or not (lockfiles record them all);
+    each built when first read."""
     chosen: DistFile | None
     """Best usable file: not yanked if possible, then best wheel, then the sdist."""
     yanked: bool = False
@@ -40,45 +41,53 @@ class Release:
 
     @property
     def requires_python(self) -> SpecifierSet | None:
-        for file in (self.chosen, *self.files):
-            if file is not None and file.requires_python is not None:
-                return file.requires_python
+        if self.chosen is not None and self.chosen.requires_python is not None:
+            return self.chosen.requires_python
+        for at in range(len(self.files)):
+            requires_python = self.files.facts(at)[0]
+            if requires_python is not None:
+                return requires_python
         return None
 
 
-def _wheel_tag_strings(filename: str) -> list[str]:
-    """``py-abi-plat`` strings of a wheel filename, compressed tag sets expanded.
-
-    Plain string work: this runs for every file of every release the resolver
-    looks at (tens of thousands for a data-science stack), where building
-    ``Tag`` objects through ``parse_wheel_filename`` dominated the run time.
-    """
-    parts = filename[:-4].split("-")
-    if len(parts) < 5:
-        return []
-    pythons, abis, platforms = parts[-3].split("."), parts[-2].split("."), parts[-1].split(".")
-    return [f"{py}-{abi}-{plat}".lower() for py in pythons for abi in abis for plat in platforms]
-
-
 def _rank(
-    file: DistFile, priority: Mapping[str, int], policy: FilePolicy
+    filename: str,
+    priority: Mapping[str, int],
+    policy: FilePolicy,
+    compressed: dict[str, int | None],
 ) -> tuple[int, int] | None:
-    """Sort key of a file that fits the target (lower is better); None when it does not."""
-    filename = file.filename
+    """Sort key of a file that fits the target (lower is better); None when it does not.
+
+    Plain string work: this runs for every file of every release the resolver looks
+    at, where building ``Tag`` objects through ``parse_wheel_filename`` dominated the
+    run time. ``compressed`` remembers what compressed tag sets rank.
+    """
     if filename.endswith(".whl"):
         if policy is FilePolicy.NO_BINARY:
             return None
         parts = filename[:-4].split("-")
-        if len(parts) >= 5:
-            one = f"{parts[-3]}-{parts[-2]}-{parts[-1]}"
-            if "." not in one:  # nearly always: one tag, no compressed set to expand
-                rank = priority.get(one.lower())
-                return None if rank is None else (0, rank)
-        ranks = [priority[t] for t in _wheel_tag_strings(filename) if t in priority]
-        return (0, min(ranks)) if ranks else None
+        if len(parts) < 5:
+            return None
+        tags = f"{parts[-3]}-{parts[-2]}-{parts[-1]}"
+        if "." not in tags:  # most often: one tag, no compressed set to expand
+            rank = priority.get(tags.lower())
+        else:
+            rank = compressed.get(tags, -1)
+            if rank == -1:
+                rank = compressed[tags] = _best_rank(tags, priority)
+        return None if rank is None else (0, rank)
     if policy is FilePolicy.ONLY_BINARY:
         return None
-    return (1, 0 if file.filename.endswith(".tar.gz") else 1)
+    return (1, 0 if filename.endswith(".tar.gz") else 1)
+
+
+def _best_rank(tags: str, priority: Mapping[str, int]) -> int | None:
+    """The best rank of a compressed ``py-abi-plat`` tag set's expanded tags."""
+    pythons, abis, platforms = (part.split(".") for part in tags.split("-"))
+    expanded = (
+        f"{py}-{abi}-{plat}".lower() for py in pythons for abi in abis for plat in platforms
+    )
+    return min((priority[t] for t in expanded if t in priority), default=None)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -89,37 +98,56 @@ def _allows(spec: SpecifierSet, python: Version) -> bool:
 
 def _release(
     version: Version,
-    files: tuple[DistFile, ...],
+    files: FileGroup,
     target: Target,
     priority: Mapping[str, int],
     policy: FilePolicy,
     allowed_sha256: frozenset[str],
+    compressed: dict[str, int | None],
 ) -> Release:
+    """``version`` judged from its files' filenames and facts: only the chosen file is
+    built, and only the files whose tags fit have their facts read (a release lists
+    wheels for many targets)."""
     python = target.python_version
     # A release's files share a few Requires-Python objects: each asked once, by identity.
     verdicts: dict[int, bool] = {}
-    fitting = []
-    for f in files:
-        spec = f.requires_python
-        if spec is not None:
-            ok = verdicts.get(id(spec))
-            if ok is None:
-                ok = verdicts[id(spec)] = _allows(spec, python)
-            if not ok:
-                continue
-        fitting.append(f)
-    if allowed_sha256 and any(f.sha256 in allowed_sha256 for f in fitting):
+
+    def fits(spec: SpecifierSet | None) -> bool:
+        if spec is None:
+            return True
+        ok = verdicts.get(id(spec))
+        if ok is None:
+            ok = verdicts[id(spec)] = _allows(spec, python)
+        return ok
+
+    filenames = files.filenames
+    fitting: Sequence[int]
+    if allowed_sha256:
+        fitting = [at for at in range(len(filenames)) if fits(files.facts(at)[0])]
         # --hash values name the files that may be installed (pip and uv agree): a
         # hash of the sdist alone chooses the sdist over a better-ranked wheel.
-        fitting = [f for f in fitting if f.sha256 in allowed_sha256]
-    if not fitting:
-        return Release(version, files, None, excluded=Exclusion.REQUIRES_PYTHON)
-    ranked = [(rank, f) for f in fitting if (rank := _rank(f, priority, policy)) is not None]
+        allowed = [at for at in fitting if files.sha256(at) in allowed_sha256]
+        if allowed:
+            fitting = allowed
+        if not fitting:
+            return Release(version, files, None, excluded=Exclusion.REQUIRES_PYTHON)
+    else:
+        fitting = range(len(filenames))
+    # Yanked files go last, so a yanked file is chosen only when nothing else fits; the
+    # index breaks ties as a stable sort would.
+    ranked = []
+    for at in fitting:
+        filename = filenames[at]
+        rank = _rank(filename, priority, policy, compressed)
+        if rank is not None:
+            spec, yanked = files.facts(at)
+            if fits(spec):
+                ranked.append((yanked, rank, filename, at))
     if not ranked:
-        return Release(version, files, None, excluded=Exclusion.NO_FILE)
-    # Yanked files go last, so a yanked file is chosen only when nothing else fits.
-    ranked.sort(key=lambda pair: (pair[1].yanked is not None, pair[0], pair[1].filename))
-    best = ranked[0][1]
+        if allowed_sha256 or any(fits(files.facts(at)[0]) for at in fitting):
+            return Release(version, files, None, excluded=Exclusion.NO_FILE)
+        return Release(version, files, None, excluded=Exclusion.REQUIRES_PYTHON)
+    best = files.file(min(ranked)[3])
     return Release(version, files, best, yanked=best.yanked is not None)
 
 
@@ -134,12 +162,22 @@ def releases_for(
     return ReleaseTable(name, files, target, ranks, policy).all()
 
 
-def tag_ranks(priority: Mapping[Tag, int]) -> dict[str, int]:
+class TagRanks(dict[str, int]):
+    """Tag strings' ranks (see ``tag_ranks``), and a memo of what wheel filenames'
+    compressed tag sets (``cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64``)
+    rank, shared by every table made with them."""
+
+    def __init__(self, ranks: Mapping[str, int]) -> None:
+        super().__init__(ranks)
+        self.compressed: dict[str, int | None] = {}
+
+
+def tag_ranks(priority: Mapping[Tag, int]) -> TagRanks:
     """``Target.tag_priority()`` keyed by tag strings, as wheel filenames spell them.
 
     Made once per resolve: a target accepts hundreds of tags.
     """
-    return {str(tag): rank for tag, rank in priority.items()}
+    return TagRanks({str(tag): rank for tag, rank in priority.items()})
 
 
 _ORDER = operator.attrgetter("_key")
@@ -167,6 +205,7 @@ class ReleaseTable:
         self._policy = policy
         self._allowed_sha256 = allowed_sha256
         self._priority = ranks
+        self._compressed = ranks.compressed if isinstance(ranks, TagRanks) else {}
         if not isinstance(files, FileListing) or files.name != name:
             files = FileListing.of(name, tuple(files))
         self._listing = files
@@ -186,6 +225,7 @@ class ReleaseTable:
                 self._priority,
                 self._policy,
                 self._allowed_sha256,
+                self._compressed,
             )
             self._judged[version] = judged
         return judged

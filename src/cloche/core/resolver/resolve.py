@@ -184,7 +184,7 @@ def _package(
     editable: bool,
     provider: Provider,
 ) -> ResolvedPackage:
-    files: tuple[DistFile, ...]
+    files: Sequence[DistFile]
     if base.direct_url is not None:
         chosen = provider.direct_file(base.direct_url)
         files = (chosen,) if chosen is not None else ()
