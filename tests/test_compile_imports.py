@@ -25,23 +25,32 @@ NEVER_ON_AN_OFFLINE_COMPILE = frozenset(
 )
 
 
-def test_an_offline_compile_imports_only_what_it_uses(
-    index_server: IndexServer, tmp_path: Path
-) -> None:
+def _offline_compile(
+    index_server: IndexServer, tmp_path: Path, *args: str, env: dict[str, str] | None = None
+) -> set[str]:
+    """What an offline ``pip compile ARGS`` imports, after an online one cached it all."""
     index_server.add_wheel("alpha", "1.0", requires=["beta>=1"])
     index_server.add_wheel("beta", "1.0")
     (tmp_path / "requirements.in").write_text("alpha\n")
-    args = ("requirements.in", "--index-url", index_server.url, "--python-version", "3.11")
-    warm = cloche("pip", "compile", *args, "-o", "first.txt", cwd=tmp_path)
+    warm = cloche("pip", "compile", *args, "-o", "first.txt", cwd=tmp_path, env=env)
     assert warm.code == 0, warm
 
     result, imported = cloche_imports(
-        "--offline", "pip", "compile", *args, "-o", "requirements.txt", cwd=tmp_path
+        "--offline", "pip", "compile", *args, "-o", "requirements.txt", cwd=tmp_path, env=env
     )
 
     assert result.code == 0, result
     assert "beta==1.0" in (tmp_path / "requirements.txt").read_text()
     assert "cloche.ops.compile" in imported  # the import lines were read
+    return imported
+
+
+def test_an_offline_compile_imports_only_what_it_uses(
+    index_server: IndexServer, tmp_path: Path
+) -> None:
+    # An index option: the click command reads this command line.
+    args = ("requirements.in", "--index-url", index_server.url, "--python-version", "3.11")
+    imported = _offline_compile(index_server, tmp_path, *args)
     assert sorted(NEVER_ON_AN_OFFLINE_COMPILE & imported) == []
 
 
@@ -53,19 +62,8 @@ NEVER_WITHOUT_CLICK = frozenset({"click", "gettext", "uuid", "difflib", "datetim
 def test_a_common_offline_compile_does_not_import_click(
     index_server: IndexServer, tmp_path: Path
 ) -> None:
-    index_server.add_wheel("alpha", "1.0", requires=["beta>=1"])
-    index_server.add_wheel("beta", "1.0")
-    (tmp_path / "requirements.in").write_text("alpha\n")
     env = {"CLOCHE_INDEX_URL": index_server.url}
-    args = ("requirements.in", "--python-version", "3.11")
-    warm = cloche("pip", "compile", *args, "-o", "first.txt", cwd=tmp_path, env=env)
-    assert warm.code == 0, warm
-
-    result, imported = cloche_imports(
-        "--offline", "pip", "compile", *args, "-o", "requirements.txt", "-q", cwd=tmp_path, env=env
-    )
-
-    assert result.code == 0, result
-    assert "beta==1.0" in (tmp_path / "requirements.txt").read_text()
+    args = ("requirements.in", "--python-version", "3.11", "-q")
+    imported = _offline_compile(index_server, tmp_path, *args, env=env)
     assert "cloche.cli.compile_fast" in imported
     assert sorted((NEVER_ON_AN_OFFLINE_COMPILE | NEVER_WITHOUT_CLICK) & imported) == []

@@ -40,13 +40,25 @@ def satisfied_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     yield calls
 
 
+RESOLVELIBS_OWN = {
+    "round check": (rounds, "RoundsResolver", Resolver),
+    "pick of the next package": (
+        provider_module.Provider,
+        "narrow_requirement_selection",
+        AbstractProvider.narrow_requirement_selection,
+    ),
+}
+"""What cloche does in resolvelib's place, and resolvelib's own way to do it."""
+
+
+@pytest.mark.parametrize("own", sorted(RESOLVELIBS_OWN))
 @pytest.mark.parametrize("path", sorted(CASES.glob("*.json")), ids=lambda p: p.stem)
-def test_every_case_resolves_as_with_resolvelibs_own_round_check(
-    path: Path, monkeypatch: pytest.MonkeyPatch
+def test_every_case_resolves_as_with_resolvelibs_own(
+    path: Path, own: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     case = _load(path)
     ours = _outcome(case)
-    monkeypatch.setattr(rounds, "RoundsResolver", Resolver)
+    monkeypatch.setattr(*RESOLVELIBS_OWN[own])
     assert _outcome(case) == ours
 
 
@@ -80,21 +92,6 @@ def test_the_round_check_asks_about_new_needs_only(
     # is asked about about once per round it is new in.
     assert theirs > 1_000
     assert ours * 3 < theirs
-
-
-@pytest.mark.parametrize("path", sorted(CASES.glob("*.json")), ids=lambda p: p.stem)
-def test_every_case_resolves_as_when_resolvelib_picks_the_next_package(
-    path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The provider's own pick (narrow_requirement_selection) is resolvelib's choice."""
-    case = _load(path)
-    ours = _outcome(case)
-    monkeypatch.setattr(
-        provider_module.Provider,
-        "narrow_requirement_selection",
-        AbstractProvider.narrow_requirement_selection,
-    )
-    assert _outcome(case) == ours
 
 
 def test_resolvelib_never_asks_for_a_preference_itself(monkeypatch: pytest.MonkeyPatch) -> None:
