@@ -719,20 +719,21 @@ class Bench:
             rep.notes.extend(compare_pins(pins))
         return rep
 
-    def scenario_compile_offline(self) -> ScenarioReport:
+    def scenario_compile_offline(
+        self, name: str = "compile-offline", packages: Sequence[str] = REAL_WORLD
+    ) -> ScenarioReport:
         """Every page and metadata cached, ``--offline`` for both: start-up and decoding."""
-        name = "compile-offline"
         desc = (
-            f"resolve {' '.join(REAL_WORLD)} for Python {PYTHON_VERSION}, offline, "
+            f"resolve {' '.join(packages)} for Python {PYTHON_VERSION}, offline, "
             "after one online priming run"
         )
         skips = self.skips(("pip", "compile"), "uv")
-        req_in_path = self.work / "requirements-real-world.in"
-        req_in_path.write_text("\n".join(REAL_WORLD) + "\n")
+        req_in_path = self.work / f"requirements-{name}.in"
+        req_in_path.write_text("\n".join(packages) + "\n")
         req_in = str(req_in_path)
         py_v = ["--python-version", PYTHON_VERSION]
-        o_cl = self.scratch("compile-offline-cloche", "requirements.txt")
-        o_uv = self.scratch("compile-offline-uv", "requirements.txt")
+        o_cl = self.scratch(f"{name}-cloche", "requirements.txt")
+        o_uv = self.scratch(f"{name}-uv", "requirements.txt")
 
         def cloche(cache: Path, *offline: str) -> list[list[str]]:
             args = [*offline, "pip", "compile", req_in, "-o", str(o_cl), *py_v]
@@ -744,7 +745,7 @@ class Bench:
         cases = [
             self.cached_case(
                 "cloche",
-                "compile-offline-cloche",
+                f"{name}-cloche",
                 True,
                 lambda c: cloche(c, "--offline"),
                 o_cl,
@@ -752,7 +753,7 @@ class Bench:
             ),
             self.cached_case(
                 "uv",
-                "compile-offline-uv",
+                f"{name}-uv",
                 True,
                 lambda c: uv_cmd(c, "--offline"),
                 o_uv,
@@ -1356,6 +1357,9 @@ SCENARIOS: dict[str, Callable[[Bench], ScenarioReport]] = {
     "compile-warm": lambda b: b.scenario_compile(warm=True),
     "compile-warm-sdist": lambda b: b.scenario_compile(warm=True, sdist=True),
     "compile-offline": lambda b: b.scenario_compile_offline(),
+    "compile-offline-small": lambda b: b.scenario_compile_offline(
+        "compile-offline-small", PACKAGES
+    ),
     "conflict": lambda b: b.scenario_conflict(),
     "install-cold": lambda b: b.scenario_install(warm=False),
     "install-warm": lambda b: b.scenario_install(warm=True),
