@@ -68,10 +68,7 @@ class DistFile:
 
     @property
     def sha256(self) -> str | None:
-        for algo, digest in self.hashes:
-            if algo == "sha256":
-                return digest
-        return None
+        return sha256_of(self.hashes)
 
     @property
     def tags(self) -> frozenset[Tag]:
@@ -79,6 +76,11 @@ class DistFile:
         if not self.is_wheel:
             return frozenset()
         return frozenset(parse_wheel_filename(self.filename)[3])
+
+
+def sha256_of(hashes: Hashes) -> str | None:
+    """The sha256 digest among ``hashes``, if there is one."""
+    return next((digest for algo, digest in hashes if algo == "sha256"), None)
 
 
 def wheel_fits(filename: str, tags: Iterable[Tag]) -> bool:

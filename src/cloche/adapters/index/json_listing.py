@@ -28,6 +28,8 @@ from cloche.adapters.index.json_spans import (
     file_row,
 )
 from cloche.adapters.index.simple import (
+    entry_requires_python,
+    entry_yanked,
     fields_file,
     json_fields,
     json_file,
@@ -35,7 +37,7 @@ from cloche.adapters.index.simple import (
     requires_python_of,
 )
 from cloche.core.listing import FileFacts, FileGroup, FileListing
-from cloche.core.models import DistFile, Hashes, NormalizedName, valid_version
+from cloche.core.models import DistFile, NormalizedName, sha256_of, valid_version
 from cloche.errors import IndexResponseError
 
 Reread = Callable[[], "tuple[ByteRanges, Spans] | None"]
@@ -171,7 +173,7 @@ def _build_json_group(
 
     def sha256(at: int) -> str | None:
         item = items[at]
-        return item.sha256 if isinstance(item, DistFile) else _sha256(json_fields(item, url)[2])
+        return item.sha256 if isinstance(item, DistFile) else sha256_of(json_fields(item, url)[2])
 
     def facts(at: int) -> FileFacts:
         item = items[at]
@@ -187,16 +189,11 @@ def _build_json_group(
 
 def _entry_facts(entry: dict[str, Any]) -> FileFacts:
     """The facts of a checked page entry, as ``json_fields`` makes its DistFile's."""
-    requires_python = entry.get("requires-python")
-    yanked = entry.get("yanked", False)
+    requires_python = entry_requires_python(entry)
     return (
-        requires_python_of(requires_python) if type(requires_python) is str else None,
-        isinstance(yanked, str) or bool(yanked),
+        None if requires_python is None else requires_python_of(requires_python),
+        entry_yanked(entry) is not None,
     )
-
-
-def _sha256(hashes: Hashes) -> str | None:
-    return next((digest for algo, digest in hashes if algo == "sha256"), None)
 
 
 def spans_listing(
@@ -304,7 +301,7 @@ def _build_digested(
     def sha256(at: int) -> str | None:
         row = rows[at]
         try:
-            return _sha256(json_fields(row[0], url)[2] if len(row) == 2 else row[2])
+            return sha256_of(json_fields(row[0], url)[2] if len(row) == 2 else row[2])
         except (ValueError, TypeError, KeyError, AttributeError):
             raise _damaged(url) from None
 

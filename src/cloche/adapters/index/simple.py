@@ -225,13 +225,24 @@ JsonFields = tuple[
 upload time, as ``json_file`` makes its DistFile of them."""
 
 
+def entry_yanked(entry: dict[str, Any]) -> str | None:
+    """A ``files`` entry's yank (PEP 592): None when not yanked, else the reason ("" when
+    the index gives none)."""
+    value = entry.get("yanked", False)
+    return value if isinstance(value, str) else ("" if value else None)
+
+
+def entry_requires_python(entry: dict[str, Any]) -> str | None:
+    """A ``files`` entry's Requires-Python text (None when absent or not a string)."""
+    value = entry.get("requires-python")
+    return value if type(value) is str else None
+
+
 def json_fields(entry: dict[str, Any], url: str) -> JsonFields:
     """The fields of one checked ``files`` entry (on a page at ``url``), but its name and
     version."""
     # Runs once per file of every release the resolver looks at (and per file of a page
     # that is cached): _make_file's work, inlined.
-    yanked_value = entry.get("yanked", False)
-    yanked = yanked_value if isinstance(yanked_value, str) else ("" if yanked_value else None)
     metadata_value = entry.get("core-metadata", _ABSENT)
     if metadata_value is _ABSENT:  # the older name, asked only when the newer is absent
         metadata_value = entry.get("dist-info-metadata", False)
@@ -240,7 +251,6 @@ def json_fields(entry: dict[str, Any], url: str) -> JsonFields:
         metadata_hashes = _hash_dict(metadata_value)
     else:
         metadata_hashes = () if metadata_value is True else None
-    requires_python = entry.get("requires-python")
     size = entry.get("size")
     upload_time = entry.get("upload-time")
     href = entry["url"]
@@ -252,8 +262,8 @@ def json_fields(entry: dict[str, Any], url: str) -> JsonFields:
         entry["filename"],
         clean,
         _hash_dict(entry.get("hashes")) or _fragment_hashes(fragment),
-        requires_python if type(requires_python) is str else None,
-        yanked,
+        entry_requires_python(entry),
+        entry_yanked(entry),
         metadata_hashes,
         size if type(size) is int else None,
         upload_time if type(upload_time) is str else None,
