@@ -348,8 +348,11 @@ def where():
     import importlib.metadata, sys
     return {"prefix": sys.prefix, "alpha": importlib.metadata.version("alpha")}
 
+# One node after another: the three nodes share this machine's session folder, and
+# each node's set-up deletes and unpacks the working_dir there again (Ray's
+# overwrite=True), under a worker another node may be starting in it.
 names = ("head", "node1", "node2")
-print(json.dumps(ray.get([where.options(resources={n: 0.01}).remote() for n in names], timeout=90)))
+print(json.dumps([ray.get(where.options(resources={n: 0.01}).remote(), timeout=90) for n in names]))
 """
 
 
@@ -378,9 +381,9 @@ def test_cloche_run_starts_the_workers_in_the_projects_env(
             "RAY_USAGE_STATS_ENABLED": "0",
             "CLOCHE_CACHE_DIR": str(cluster.work / "node-default-cache"),
         },
-        timeout=120,
+        timeout=240,
     )
-    assert result.code == 0, result
+    assert result.code == 0, str(result)
     found = json.loads(result.out.strip().splitlines()[-1])
     assert {f["alpha"] for f in found} == {"1.0"}
     for seen in found:

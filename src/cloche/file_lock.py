@@ -111,3 +111,12 @@ class FileLock:
         trace: TracebackType | None,
     ) -> None:
         self.release()
+
+
+def directory_lock_path(lock_dir: str, directory: str) -> str:
+    """The lock file in ``lock_dir`` (the cache's) for ``directory``, which cannot hold
+    its own lock: an install target, or a venv while it is made."""
+    from cloche.core.digests import sha256_hex
+
+    key = sha256_hex(os.path.realpath(directory).encode())[:16]
+    return os.path.join(lock_dir, f"directory-{key}.lock")  # noqa: PTH118

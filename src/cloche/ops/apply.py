@@ -24,6 +24,10 @@ class StalePlan(Exception):
     plan and taking the env lock: the caller plans again, as if it had run second."""
 
 
+PLAN_ATTEMPTS = 3
+"""How often an install plans again when another process changed the env first."""
+
+
 def apply(
     layout: EnvLayout,
     plan: Plan,

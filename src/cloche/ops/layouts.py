@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import replace
 from pathlib import Path
 
 from cloche.adapters.install import EnvLayout
 from cloche.core.models import Interpreter
+from cloche.file_lock import directory_lock_path
 
 
 def layout_for(interpreter: Interpreter) -> EnvLayout:
@@ -71,5 +71,4 @@ def prefix_layout(interpreter: Interpreter, prefix: Path, lock_dir: Path) -> Env
 
 
 def _directory_lock(lock_dir: Path, directory: Path) -> Path:
-    key = hashlib.sha256(str(directory).encode()).hexdigest()[:16]
-    return lock_dir / f"directory-{key}.lock"
+    return Path(directory_lock_path(str(lock_dir), str(directory)))

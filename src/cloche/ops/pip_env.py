@@ -19,7 +19,7 @@ from cloche.core.plan import Present
 from cloche.core.report import NullReporter, Reporter
 from cloche.core.resolver import ResolveOptions, resolve
 from cloche.errors import HashMismatchError, RequirementError
-from cloche.ops.apply import StalePlan, apply, waiting_notice
+from cloche.ops.apply import PLAN_ATTEMPTS, StalePlan, apply, waiting_notice
 from cloche.ops.finder.stored import StoredAnswer, stored_resolution
 from cloche.ops.finder.views import install_view
 from cloche.ops.layouts import layout_for, prefix_layout, target_layout
@@ -84,10 +84,10 @@ def install_requirements(
         settings_with_file_options(services.settings, asked.files, options.explicit_flags)
     )
     layout = _layout(interpreter, options, services.settings)
-    for attempt in range(_PLAN_ATTEMPTS):
+    for attempt in range(PLAN_ATTEMPTS):
         present = present_in(layout)
         request = _Request(interpreter, asked, options, services.settings, exact, present)
-        last = attempt == _PLAN_ATTEMPTS - 1
+        last = attempt == PLAN_ATTEMPTS - 1
         try:
             plan = _install_once(
                 services, request, layout, planned_against=None if last else present
@@ -99,10 +99,6 @@ def install_requirements(
             _warn_broken(services.reporter, layout, interpreter, plan)
         return plan
     raise AssertionError("unreachable: the last attempt does not check for a stale plan")
-
-
-_PLAN_ATTEMPTS = 3
-"""How often an install plans again when another process changed the env first."""
 
 
 def _warn_broken(

@@ -71,8 +71,10 @@ def plan_for(
     exact: bool = False,
     reinstall: bool | frozenset[str] = False,
     protected: frozenset[NormalizedName] = frozenset(),
+    present: Sequence[Present[InstalledDist]] | None = None,
 ) -> Plan:
-    """Diff ``wanted`` against the env, and find what is already unpacked in the store.
+    """Diff ``wanted`` against the env (``present``: what it holds, when already read),
+    and find what is already unpacked in the store.
 
     ``stored`` answers for one index file (``Store.unpacked_dist``, or the stored
     finder's answer, which knows kept sdist builds too).
@@ -80,7 +82,8 @@ def plan_for(
     reinstall_names: bool | frozenset[NormalizedName] = (
         reinstall if isinstance(reinstall, bool) else frozenset(normalize(n) for n in reinstall)
     )
-    present = present_in(layout)
+    if present is None:
+        present = present_in(layout)
     if reinstall_names is not True:
         # A distribution cut short (no RECORD, files gone) is not installed: put it back whole.
         names = {w.name for w in wanted}

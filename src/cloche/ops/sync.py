@@ -23,7 +23,7 @@ from cloche.core.plan import Wanted
 from cloche.core.project.spec import ProjectSpec
 from cloche.errors import LockStaleError, ProjectError
 from cloche.ops import sync_replay
-from cloche.ops.apply import apply
+from cloche.ops.apply import PLAN_ATTEMPTS, StalePlan, apply
 from cloche.ops.bundle.local import local_copy, local_folders
 from cloche.ops.gpu_relevance import torch_label
 from cloche.ops.layouts import layout_for
@@ -188,12 +188,28 @@ def install_lock(
             present = {p.name: p.version for p in present_in(layout)}
         wanted.append(_project_itself(spec, present))
     check_wheels_fit(wanted, interpreter)
-    plan = plan_for(layout, wanted, services.store.unpacked_dist, exact=exact)
-    if plan.is_noop:
-        return plan
-    clear_stamp(spec.root)
     preparer = lambda: services.sources(interpreter).preparer  # noqa: E731
-    return apply(layout, plan, preparer, services.settings, services.reporter)
+    for attempt in range(PLAN_ATTEMPTS):
+        # Another cloche may be installing this very lock (started at the same time):
+        # what it installed meanwhile is planned against, not installed over.
+        before = present_in(layout)
+        plan = plan_for(layout, wanted, services.store.unpacked_dist, exact=exact, present=before)
+        if plan.is_noop:
+            return plan
+        clear_stamp(spec.root)
+        last = attempt == PLAN_ATTEMPTS - 1
+        try:
+            return apply(
+                layout,
+                plan,
+                preparer,
+                services.settings,
+                services.reporter,
+                planned_against=None if last else before,
+            )
+        except StalePlan:
+            services.reporter.debug("the environment changed while waiting for it: planning again")
+    raise AssertionError("unreachable: the last attempt does not check for a stale plan")
 
 
 def _project_itself(spec: ProjectSpec, present: dict[NormalizedName, Version]) -> Wanted[Artifact]:

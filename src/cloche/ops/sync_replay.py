@@ -33,6 +33,7 @@ from cloche.ops.stamp import (
     config_signature,
     copy_stamp,
 )
+from cloche.ops.venv_lock import making
 
 TYPE_CHECKING = False  # typing itself is not imported at run time (start-up cost)
 if TYPE_CHECKING:
@@ -187,8 +188,11 @@ def replay(root: str, cache_dir: str) -> list[Line] | None:
         snapshot.make(recipe["tree"], made)
         if not copy_stamp(recipe["stamp"], recipe["venv"], made):
             raise OSError("the stamp was not written")
-        # Fails when a .venv appeared meanwhile (another sync): that one stands.
-        os.rename(made, os.path.join(root, VENV_NAME))
+        venv = os.path.join(root, VENV_NAME)
+        with making(venv, cache_dir, _no_notice):
+            if os.path.lexists(venv):
+                raise OSError("another sync made it meanwhile")  # that one stands
+            os.rename(made, venv)
     except OSError:
         _remove_tree(made)
         return None
@@ -196,6 +200,10 @@ def replay(root: str, cache_dir: str) -> list[Line] | None:
         _remove_tree(made)
         raise
     return [(int(level), str(text)) for level, text in recipe["lines"]]
+
+
+def _no_notice() -> None:
+    """A replay waits without a word: the sync that holds the lock reports."""
 
 
 def _valid_recipe(root: str, cache_dir: str) -> dict[str, Any] | None:

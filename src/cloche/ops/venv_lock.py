@@ -1,7 +1,9 @@
-"""``venv --clear`` changes an env as an install does: it takes the env's install lock.
+"""The locks held while a venv is made: ``venv --clear`` takes the env's install lock
+(it changes the env as an install does), and a project's ``.venv`` is made under a
+lock in the cache (the venv cannot hold its own before it exists).
 
-Light on purpose: the ``cloche venv`` fast path imports it (the lock's own module
-only when there is an env to clear).
+Light on purpose: the ``cloche venv`` and ``cloche sync`` fast paths import it (the
+lock's own module only when there is a lock to take).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from contextlib import contextmanager
 
 TYPE_CHECKING = False  # typing itself is not imported at run time (start-up cost)
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Callable, Iterator, Mapping
     from typing import Any
 
 
@@ -33,3 +35,25 @@ def clearing(path: str, base: Mapping[str, Any], *, clear: bool) -> Iterator[tup
     # the install adapters on this start-up path.
     with FileLock(lock):
         yield (lock,)
+
+
+@contextmanager
+def making(venv_dir: str, cache_dir: str, on_wait: Callable[[], None]) -> Iterator[None]:
+    """Held while the project venv at ``venv_dir`` is made (``ensure_venv``) or renamed
+    into place (``sync_replay``): two cloches started at once in a new project (Ray
+    starts a node's workers together) make it once, and the others then find it.
+    ``on_wait`` is called when another process holds it, before waiting."""
+    from cloche.file_lock import FileLock, LockTimeout, directory_lock_path
+
+    lock_dir = os.path.join(cache_dir, "locks")  # noqa: PTH118 (the store's LOCKS)
+    os.makedirs(lock_dir, exist_ok=True)  # noqa: PTH103
+    lock = FileLock(directory_lock_path(lock_dir, venv_dir))
+    try:
+        lock.acquire(timeout=0)
+    except LockTimeout:
+        on_wait()
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()

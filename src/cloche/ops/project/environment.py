@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -116,9 +117,22 @@ def ensure_venv(
 ) -> Interpreter:
     """The project's ``.venv`` interpreter, creating (or re-creating) the venv when needed,
     with a Python downloaded first when none fits and ``python-downloads`` allows it."""
+    reporter = reporter or NullReporter()
+    existing = _venv_interpreter(spec, settings.cache_dir)
+    if existing is not None and _fits(spec, existing):
+        return existing
+    from cloche.ops.venv_lock import making
+
+    def say() -> None:
+        reporter.info(f"Waiting for another cloche process to make {venv_dir(spec)}")
+
+    with making(os.fspath(venv_dir(spec)), os.fspath(settings.cache_dir), say):
+        return _make_venv(spec, settings, reporter)
+
+
+def _make_venv(spec: ProjectSpec, settings: Settings, reporter: Reporter) -> Interpreter:
     from cloche.ops.venv_create import create_venv
 
-    reporter = reporter or NullReporter()
     cache_dir = settings.cache_dir
     path = venv_dir(spec)
     existing = _venv_interpreter(spec, cache_dir)
