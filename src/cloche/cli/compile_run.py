@@ -52,6 +52,9 @@ def run_compile(state: AppContext, src_files: tuple[Path, ...], kwargs: dict[str
         annotate=not kwargs["no_annotate"],
         header=not kwargs["no_header"],
         universal=kwargs["universal"],
+        extras=tuple(kwargs.get("extras", ())),
+        all_extras=bool(kwargs.get("all_extras")),
+        groups=tuple(kwargs.get("groups", ())),
         command_line=_command_line(src_files, kwargs, no_binary, only_binary),
         explicit_flags=flags,
     )

@@ -10,6 +10,8 @@ TYPE_CHECKING = False  # typing itself is not imported at run time (start-up cos
 if TYPE_CHECKING:
     from typing import Any
 
+    from cloche.ops.project_sources import ProjectChoice
+
 
 def index_flags(kwargs: dict[str, Any]) -> dict[str, Any]:
     """Pop the index options out of a command's kwargs as Settings fields."""
@@ -50,3 +52,15 @@ def build_flags(kwargs: dict[str, Any]) -> dict[str, Any]:
 def binary_args(kwargs: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Pop --only-binary and --no-binary (in that order) out of a command's kwargs."""
     return tuple(kwargs.pop("only_binary", ())), tuple(kwargs.pop("no_binary", ()))
+
+
+def project_choice(kwargs: dict[str, Any]) -> ProjectChoice:
+    """The ``project_file_options`` given (``cli.options``), as ``ops.project_sources``
+    takes them; none when the fast parser read the command line."""
+    from cloche.ops.project_sources import ProjectChoice
+
+    return ProjectChoice(
+        extras=tuple(kwargs.get("extras", ())),
+        all_extras=bool(kwargs.get("all_extras")),
+        groups=tuple(kwargs.get("groups", ())),
+    )

@@ -229,6 +229,29 @@ def binary_options(func: F) -> F:
     return _stacked(func, decorators)
 
 
+def project_file_options(func: F) -> F:
+    """--extra, --all-extras, --group: what to add from a pyproject.toml given as a
+    requirements file."""
+    decorators: list[Callable[[F], F]] = [
+        click.option(
+            "--extra",
+            "extras",
+            multiple=True,
+            metavar="NAME",
+            help="Add this extra of the pyproject.toml / setup.py given (repeatable).",
+        ),
+        click.option("--all-extras", is_flag=True, help="Add every extra of that project."),
+        click.option(
+            "--group",
+            "groups",
+            multiple=True,
+            metavar="NAME",
+            help="Add this dependency group (PEP 735) of that pyproject.toml (repeatable).",
+        ),
+    ]
+    return _stacked(func, decorators)
+
+
 def path_options(func: F) -> F:
     """--path: read packages from directories instead of the environment."""
     return click.option(

@@ -8,7 +8,12 @@ from typing import Any
 import click
 
 from cloche.cli.context import app
-from cloche.cli.options import binary_options, build_options, index_options
+from cloche.cli.options import (
+    binary_options,
+    build_options,
+    index_options,
+    project_file_options,
+)
 from cloche.core.prerelease import PrereleaseMode
 
 
@@ -82,12 +87,14 @@ from cloche.core.prerelease import PrereleaseMode
 )
 @click.option("--no-annotate", is_flag=True, help="Leave out the '# via' lines.")
 @click.option("--no-header", is_flag=True, help="Leave out the header comment.")
+@project_file_options
 @build_options
 @binary_options
 @index_options
 @click.pass_context
 def command(ctx: click.Context, /, src_files: tuple[Path, ...], **kwargs: Any) -> None:
-    """Resolve SRC_FILES (requirements.in, ...) into pinned requirements.
+    """Resolve SRC_FILES (requirements.in, pyproject.toml, setup.py, setup.cfg; - for
+    standard input) into pinned requirements.
 
     \b
     Examples:
@@ -96,6 +103,7 @@ def command(ctx: click.Context, /, src_files: tuple[Path, ...], **kwargs: Any) -
       cloche pip compile requirements.in --python-version 3.10 --python-platform linux
       cloche pip compile requirements.in -o requirements.txt --upgrade-package numpy
       cloche pip compile requirements.in --universal --python-version 3.10
+      cloche pip compile pyproject.toml --extra viz -o requirements.txt
     """
     from cloche.cli.compile_run import run_compile
 

@@ -8,7 +8,13 @@ from typing import Any
 import click
 
 from cloche.cli.context import app
-from cloche.cli.option_flags import binary_args, build_flags, index_flags, link_flags
+from cloche.cli.option_flags import (
+    binary_args,
+    build_flags,
+    index_flags,
+    link_flags,
+    project_choice,
+)
 from cloche.cli.options import (
     binary_options,
     build_options,
@@ -16,6 +22,7 @@ from cloche.cli.options import (
     index_options,
     link_options,
     path_interpreter,
+    project_file_options,
 )
 from cloche.cli.summary import print_plan
 from cloche.core.prerelease import PrereleaseMode
@@ -125,6 +132,7 @@ def _refuse_user(ctx: click.Context, param: click.Parameter, value: bool) -> Non
     "accelerator, and jax / tensorflow with its CUDA extra: auto (this machine's), cpu, "
     "cu118 ... cu130, rocm6.x, xpu. Without it, the normal indexes.",
 )
+@project_file_options
 @link_options
 @build_options
 @binary_options
@@ -138,6 +146,7 @@ def command(ctx: click.Context, /, packages: tuple[str, ...], **kwargs: Any) -> 
     Examples:
       cloche pip install numpy pandas "scikit-learn==1.5.*"
       cloche pip install -r requirements.txt --require-hashes
+      cloche pip install -r pyproject.toml --extra viz   # the project's dependencies
       cloche pip install --upgrade pandas
       cloche pip install -e ./mypkg
       cloche pip install -e "git+https://github.com/org/repo@v1.2#egg=name"
@@ -145,6 +154,7 @@ def command(ctx: click.Context, /, packages: tuple[str, ...], **kwargs: Any) -> 
       cloche pip install torch --accelerator auto   # the build this machine can run
     """
     from cloche.ops.pip_env import InstallOptions, install_requirements
+    from cloche.ops.project_sources import ProjectFiles
     from cloche.ops.requirements import gather
 
     state = app(ctx)
@@ -172,6 +182,11 @@ def command(ctx: click.Context, /, packages: tuple[str, ...], **kwargs: Any) -> 
         kwargs["editables"],
         only_binary=only_binary,
         no_binary=no_binary,
+        projects=ProjectFiles(
+            project_choice(kwargs),
+            lambda url: state.services(settings).sources(interpreter).trees.url_metadata(url),
+            state.reporter,
+        ),
     )
     if kwargs["accelerator"] is not None:
         from cloche.ops.accelerated import route_request

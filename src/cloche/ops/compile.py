@@ -5,19 +5,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.version import Version
 
 from cloche.adapters.atomic_file import atomic_write_text
 from cloche.adapters.python.discovery import find_active_interpreter
-from cloche.core.models import NormalizedName, Resolution, Target
+from cloche.core.models import Interpreter, Metadata, NormalizedName, Resolution, Target
+from cloche.core.requirements.file import is_project_file
 from cloche.core.requirements.pins import read_pins, render_compiled, render_pins
 from cloche.core.resolver import ResolveOptions, resolve
 from cloche.core.targets import target_for
 from cloche.errors import UsageError
 from cloche.ops.requirements import gather, settings_with_file_options
 from cloche.ops.services import Services
+
+if TYPE_CHECKING:
+    from cloche.ops.project_sources import ProjectFiles
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +44,10 @@ class CompileRequest:
     universal: bool = False
     """One file for every platform and Python from ``python_version`` (or the
     interpreter's) up: pins carry markers where the targets differ."""
+    extras: tuple[str, ...] = ()
+    """``--extra``: of the pyproject.toml / setup.py among ``sources``."""
+    all_extras: bool = False
+    groups: tuple[str, ...] = ()
     command_line: str = "cloche pip compile"
     explicit_flags: Mapping[str, Any] = field(default_factory=dict)
 
@@ -63,6 +71,7 @@ def compile_requirements(services: Services, request: CompileRequest) -> Compile
         constraint_files=request.constraints,
         only_binary=request.only_binary,
         no_binary=request.no_binary,
+        projects=_project_files(services, request),
     )
     services = services.using(
         settings_with_file_options(services.settings, asked.files, request.explicit_flags)
@@ -121,6 +130,28 @@ def compile_requirements(services: Services, request: CompileRequest) -> Compile
     if request.output is not None:
         atomic_write_text(request.output, text)
     return CompileResult(text, resolution, count)
+
+
+def _project_files(services: Services, request: CompileRequest) -> ProjectFiles | None:
+    """What reads a pyproject.toml / setup.py among the sources: the project's build
+    backend answers for dependencies it declares dynamic."""
+    if not (
+        request.extras
+        or request.all_extras
+        or request.groups
+        or any(map(is_project_file, request.sources))
+    ):
+        return None
+    from cloche.ops.project_sources import ProjectChoice, ProjectFiles
+
+    def backend(url: str) -> Metadata:
+        def interpreter() -> Interpreter:
+            return find_active_interpreter(request.python, cache_dir=services.settings.cache_dir)
+
+        return services.sources(interpreter).trees.url_metadata(url)
+
+    choice = ProjectChoice(request.extras, request.all_extras, request.groups)
+    return ProjectFiles(choice, backend, services.reporter)
 
 
 def _target(host: Target, request: CompileRequest) -> Target:

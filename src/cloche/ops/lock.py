@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,7 +17,6 @@ from cloche.core.lock.toml_reader import parse_lock
 from cloche.core.lock.toml_writer import dump_lock
 from cloche.core.models import (
     Interpreter,
-    Metadata,
     NormalizedName,
     Resolution,
     Target,
@@ -28,6 +27,7 @@ from cloche.core.project.spec import LOCKFILE, ProjectSpec
 from cloche.core.report import Reporter
 from cloche.errors import ClocheError, LockStaleError, ProjectError, UsageError
 from cloche.ops.project.environment import lock_python, needs_interpreter
+from cloche.ops.project_sources import with_backend_dependencies
 
 if TYPE_CHECKING:
     from cloche.ops.services import Services
@@ -213,33 +213,6 @@ def _listing(names: Iterable[str]) -> str:
     """``a``, ``a and b``, ``a, b and c``."""
     items = list(names)
     return " and ".join(items) if len(items) < 3 else f"{', '.join(items[:-1])} and {items[-1]}"
-
-
-def with_backend_dependencies(
-    spec: ProjectSpec, metadata: Callable[[str], Metadata], reporter: Reporter
-) -> ProjectSpec:
-    """``spec`` with the dependencies its build backend gives, when ``[project] dynamic``
-    names them (setuptools reading requirements.txt, hatch, pdm): what the backend's
-    ``prepare_metadata_for_build_wheel`` says, extras' requirements left out."""
-    if "dependencies" not in spec.dynamic:
-        return spec
-    if spec.dependencies:
-        raise ProjectError(
-            "pyproject.toml lists [project] dependencies and also names them in "
-            "[project] dynamic; keep one of the two"
-        )
-    given = metadata(spec.root.resolve().as_uri())
-    dependencies = tuple(
-        req
-        for req in given.requires_dist
-        if req.marker is None or "extra" not in str(req.marker)
-        if normalize(req.name) != normalize(spec.name or "")
-    )
-    reporter.info(
-        f"Read {len(dependencies)} dependencies from the build backend "
-        "(pyproject.toml names them in [project] dynamic)"
-    )
-    return replace(spec, dependencies=dependencies)
 
 
 def _for_target(exc: ClocheError, platform: str) -> ClocheError:

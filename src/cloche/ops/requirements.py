@@ -5,18 +5,22 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cloche.config import Settings, check_index_url
 from cloche.core.models import UserRequirement
 from cloche.core.requirements.file import (
     RequirementsFile,
     binary_choices,
+    is_project_file,
     merge,
     parse_requirement,
     parse_requirements_file,
 )
 from cloche.core.requirements.line import UnnamedReference, UnnamedRequirement
+
+if TYPE_CHECKING:
+    from cloche.ops.project_sources import ProjectFiles
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +54,13 @@ def gather(
     *,
     only_binary: Sequence[str] = (),
     no_binary: Sequence[str] = (),
+    projects: ProjectFiles | None = None,
 ) -> Asked:
     """Parse command-line requirements and requirement/constraint files.
 
-    ``only_binary``/``no_binary`` (the command line's) apply after every file's.
+    ``only_binary``/``no_binary`` (the command line's) apply after every file's. A
+    ``pyproject.toml`` / ``setup.py`` / ``setup.cfg`` among ``requirement_files`` gives
+    the project's dependencies (read by ``projects``).
     """
     reqs: list[UserRequirement] = []
     unnamed: list[UnnamedReference] = []
@@ -64,7 +71,15 @@ def gather(
             )
         except UnnamedRequirement as exc:
             unnamed.append(exc.reference)
-    parsed = [parse_requirements_file(p) for p in requirement_files]
+    if projects is None and any(is_project_file(p) for p in requirement_files):
+        from cloche.ops.project_sources import ProjectFiles
+
+        projects = ProjectFiles()
+    if projects is not None:
+        projects.check(requirement_files)
+        for path in filter(is_project_file, requirement_files):
+            reqs += projects.requirements(path)
+    parsed = [parse_requirements_file(p) for p in requirement_files if not is_project_file(p)]
     parsed += [parse_requirements_file(p, constraint=True) for p in constraint_files]
     if only_binary or no_binary:
         parsed.append(binary_choices(only_binary, no_binary))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
@@ -303,11 +304,26 @@ MAX_FILE_SIZE = 16 << 20
 """A requirements file larger than this is refused (``-r /dev/zero`` must not eat memory)."""
 
 
+PROJECT_FILES = ("pyproject.toml", "setup.py", "setup.cfg")
+"""Project files that stand where a requirements file goes (``ops.project_sources``)."""
+
+
+def is_project_file(path: Path) -> bool:
+    return path.name in PROJECT_FILES
+
+
+STDIN = Path("-")
+"""``-`` as a file name: standard input (``cloche pip compile -``, ``-r -``)."""
+
+
 def _read_text(source: _Source, where: str | None) -> str:
     prefix = f"{where}: " if where else ""
     try:
-        with source.path.open("rb") as fh:
-            data = fh.read(MAX_FILE_SIZE + 1)
+        if source.path == STDIN:
+            data = sys.stdin.buffer.read(MAX_FILE_SIZE + 1)
+        else:
+            with source.path.open("rb") as fh:
+                data = fh.read(MAX_FILE_SIZE + 1)
         if len(data) > MAX_FILE_SIZE:
             raise RequirementError(
                 f"{prefix}{source.shown} is larger than {MAX_FILE_SIZE >> 20} MB; "

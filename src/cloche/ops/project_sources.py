@@ -1,0 +1,113 @@
+"""A project file given where a requirements file goes: ``cloche pip compile
+pyproject.toml``, ``pip install -r setup.py``, as pip-tools and uv read them.
+
+The requirements are the project's own dependencies plus the extras and dependency
+groups asked for (``--extra``, ``--all-extras``, ``--group``); the project itself is
+not among them. Dependencies that ``[project] dynamic`` leaves to the build backend
+(and every dependency of a ``setup.py`` / ``setup.cfg`` project) are read from the
+backend's ``prepare_metadata_for_build_wheel``, as ``cloche lock`` reads them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from cloche.core.models import Metadata, UserRequirement, normalize
+from cloche.core.project.load import load_project
+from cloche.core.project.roots import requirements_for
+from cloche.core.project.spec import PYPROJECT, ProjectSpec
+from cloche.core.report import Reporter
+from cloche.core.requirements.file import is_project_file
+from cloche.errors import ProjectError, UsageError
+
+BackendMetadata = Callable[[str], Metadata]
+"""The core metadata a build of the source tree at this ``file://`` URL reports."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectChoice:
+    """Which optional parts of a project file to add to its dependencies."""
+
+    extras: tuple[str, ...] = ()
+    all_extras: bool = False
+    groups: tuple[str, ...] = ()
+
+    @property
+    def chosen(self) -> bool:
+        return bool(self.extras or self.all_extras or self.groups)
+
+
+class ProjectFiles:
+    """Reads the project files among a command's requirements files."""
+
+    def __init__(
+        self,
+        choice: ProjectChoice = ProjectChoice(),
+        backend: BackendMetadata | None = None,
+        reporter: Reporter | None = None,
+    ) -> None:
+        self._choice = choice
+        self._backend = backend
+        self._reporter = reporter
+
+    def check(self, files: Sequence[Path]) -> None:
+        """``--extra`` / ``--group`` need a project file to choose from."""
+        if self._choice.chosen and not any(is_project_file(f) for f in files):
+            raise UsageError(
+                "--extra, --all-extras and --group choose from a project: give its "
+                "pyproject.toml (or setup.py / setup.cfg) as a requirements file"
+            )
+
+    def requirements(self, path: Path) -> list[UserRequirement]:
+        if not path.is_file():
+            raise UsageError(f"{path}: no such file")
+        root = path.parent
+        if path.name == PYPROJECT:
+            spec = load_project(root)
+        else:
+            spec = ProjectSpec(root=root, name=None, requires_python=None)
+            spec = replace(spec, dynamic=frozenset({"dependencies"}))
+        if "dependencies" in spec.dynamic:
+            if self._backend is None:
+                raise UsageError(
+                    f"{path}: the project's dependencies come from its build backend; "
+                    "compile them first",
+                    hint=f"cloche pip compile {path} -o requirements.txt",
+                )
+            spec = with_backend_dependencies(spec, self._backend, self._reporter)
+        choice = self._choice
+        asked = requirements_for(
+            spec, groups=choice.groups, extras=choice.extras, all_extras=choice.all_extras
+        )
+        # As pip-tools and uv annotate them: "# via demo (pyproject.toml)".
+        origin = f"{spec.name or root.resolve().name} ({path})"
+        return [replace(req, origin=origin) for req in asked]
+
+
+def with_backend_dependencies(
+    spec: ProjectSpec, metadata: BackendMetadata, reporter: Reporter | None
+) -> ProjectSpec:
+    """``spec`` with the dependencies its build backend gives, when ``[project] dynamic``
+    names them (setuptools reading requirements.txt, hatch, pdm): what the backend's
+    ``prepare_metadata_for_build_wheel`` says, extras' requirements left out."""
+    if "dependencies" not in spec.dynamic:
+        return spec
+    if spec.dependencies:
+        raise ProjectError(
+            "pyproject.toml lists [project] dependencies and also names them in "
+            "[project] dynamic; keep one of the two"
+        )
+    given = metadata(spec.root.resolve().as_uri())
+    own = normalize(spec.name or given.name)
+    dependencies = tuple(
+        req
+        for req in given.requires_dist
+        if req.marker is None or "extra" not in str(req.marker)
+        if normalize(req.name) != own
+    )
+    if reporter is not None:
+        why = "pyproject.toml names them in [project] dynamic" if spec.name else given.name
+        reporter.info(f"Read {len(dependencies)} dependencies from the build backend ({why})")
+    return replace(spec, name=spec.name or given.name, dependencies=dependencies)
