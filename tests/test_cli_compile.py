@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -270,3 +272,24 @@ def test_what_an_sdist_build_said_is_kept(ml_index: IndexServer, tmp_path: Path)
     assert again.code == 0, again
     assert again.out == first.out
     assert "installing build-system.requires" not in again.err  # no second build
+
+
+def test_output_to_standard_output_or_a_pipe(ml_index: IndexServer, tmp_path: Path) -> None:
+    """``-o -`` is standard output (pip-compile's spelling); a FIFO or ``/dev/stdout``
+    is written as it comes, and never read for earlier pins (that would block)."""
+    (tmp_path / "requirements.in").write_text("six\n")
+    dash = compile_(ml_index, "requirements.in", "-o", "-", "--no-header", cwd=tmp_path)
+    assert dash.code == 0, dash
+    assert dash.out == "six==1.17.0\n    # via -r requirements.in\n"
+    assert not (tmp_path / "-").exists()
+
+    fifo = tmp_path / "pins.fifo"
+    os.mkfifo(fifo)
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()), daemon=True)
+    reader.start()
+    piped = compile_(ml_index, "requirements.in", "-o", fifo, "--no-header", cwd=tmp_path)
+    reader.join(timeout=60)
+    assert piped.code == 0, piped
+    assert got == ["six==1.17.0\n    # via -r requirements.in\n"]
+    assert fifo.exists() and not fifo.is_file()  # still the FIFO, not replaced by a file

@@ -29,6 +29,8 @@ def run_compile(state: AppContext, src_files: tuple[Path, ...], kwargs: dict[str
     from cloche.core.prerelease import PrereleaseMode
     from cloche.ops.compile import CompileRequest, compile_requirements
 
+    if kwargs["output_file"] == Path("-"):  # pip-compile's spelling of standard output
+        kwargs["output_file"] = None
     _refuse_overwriting_an_input(kwargs["output_file"], src_files)
     flags = index_flags(kwargs)
     flags["prerelease"] = kwargs["prerelease"]
@@ -94,7 +96,7 @@ def _command_line(
 
 def _refuse_overwriting_an_input(output: Path | None, sources: tuple[Path, ...]) -> None:
     """``-o x.in`` for input ``x.in`` would replace the loose requirements with pins."""
-    if output is None or str(output) == "-":
+    if output is None:
         return
     for source in sources:
         if str(source) != "-" and output.resolve() == source.resolve():

@@ -80,7 +80,8 @@ def compile_requirements(services: Services, request: CompileRequest) -> Compile
     interpreter = find_active_interpreter(request.python, cache_dir=settings.cache_dir)
     target = _target(interpreter.target(), request)
     preferences: dict[NormalizedName, Version] = {}
-    if request.output is not None and request.output.exists() and not request.upgrade:
+    # Only a regular file holds earlier pins: reading /dev/stdout or a FIFO would block.
+    if request.output is not None and request.output.is_file() and not request.upgrade:
         preferences = read_pins(request.output)
     options = ResolveOptions(
         constraints=asked.constraints,
@@ -128,8 +129,18 @@ def compile_requirements(services: Services, request: CompileRequest) -> Compile
         )
         count = len(resolution.packages)
     if request.output is not None:
-        atomic_write_text(request.output, text)
+        _write(request.output, text)
     return CompileResult(text, resolution, count)
+
+
+def _write(output: Path, text: str) -> None:
+    """All or nothing into a file; as it comes into a device or pipe (``/dev/stdout``),
+    which cannot be replaced by a rename."""
+    if output.exists() and not output.is_file():
+        with output.open("w", encoding="utf-8") as fh:
+            fh.write(text)
+    else:
+        atomic_write_text(output, text)
 
 
 def _project_files(services: Services, request: CompileRequest) -> ProjectFiles | None:
