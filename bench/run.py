@@ -760,8 +760,25 @@ class Bench:
                 priming=uv_cmd,
             ),
         ]
+        # The floor under any Python tool that uses packaging (DESIGN.md's library for
+        # versions, specifiers, markers and tags): starting cloche's own interpreter and
+        # importing the parts a resolve needs, nothing resolved.
+        tool_python = Path(self.t.cloche).parent / "python" if self.t.cloche else None
+        if tool_python is not None and tool_python.exists():
+            floor = [str(tool_python), "-c", "import packaging.requirements, packaging.utils"]
+            cwd = o_cl.parent
+            cases.append(
+                simple_case("import packaging", floor, self.t.base_env, cwd, baseline=True)
+            )
         targets = [Target("cloche within 3x of uv", "uv", 3.0)]
         rep = self.run_cases(name, desc, cases, targets, skips)
+        results = by_tool(rep)
+        if all(t in results and results[t].ok for t in ("import packaging", "uv")):
+            share = results["import packaging"].median / results["uv"].median
+            rep.notes.append(
+                f"python + import packaging alone takes {share:.2f}x uv's whole run "
+                "(the floor for a tool built on packaging)"
+            )
         pins = {
             t: read_pins(o)
             for t, o in (("cloche", o_cl), ("uv", o_uv))
