@@ -142,7 +142,8 @@ def list_(ctx: click.Context, /, as_json: bool) -> None:
     own = sum(e.usage.own_bytes for e in envs)
     new = sum(e.usage.new_bytes for e in envs)
     click.echo(
-        f"{len(envs)} environments in {envs_root()}: {_size(own)} their own, "
+        f"{len(envs)} environment{'' if len(envs) == 1 else 's'} in {envs_root()}: "
+        f"{_size(own)} their own, "
         f"{_size(new)} counting each linked file once (most of it shared with the cache)"
     )
 
