@@ -100,6 +100,35 @@ def test_dynamic_dependencies_and_setup_py_ask_the_build_backend(
     assert "alpha==1.0\n    # via dyn (setup.py)" in result.out and "beta==2.0" in result.out
 
 
+def test_extras_the_build_backend_declares(index: IndexServer, tmp_path: Path) -> None:
+    """``optional-dependencies`` dynamic (every setup.py's extras_require): the backend's
+    ``Requires-Dist: ...; extra == "viz"`` lines give the extra, the rest of each marker
+    kept for the target."""
+    root = make_source_tree(
+        tmp_path,
+        "dyn",
+        "0.1",
+        requires=["alpha==1.0"],
+        extras={"viz": ["plotter", "checker; sys_platform == 'win32'"], "all": ["dyn[viz]"]},
+        dynamic=["Requires-Dist", "Provides-Extra"],
+    )
+    plain = _compile(index, "pyproject.toml", cwd=root)
+    assert plain.code == 0, plain
+    assert "plotter" not in plain.out
+    viz = _compile(index, "pyproject.toml", "--extra", "all", cwd=root)
+    assert viz.code == 0, viz
+    assert "plotter==3.0\n    # via dyn (pyproject.toml)" in viz.out
+    assert "checker" not in viz.out  # only on Windows
+    assert "Read 1 dependencies and 2 extras from the build backend" in viz.err
+    windows = _compile(
+        index, "pyproject.toml", "--all-extras", "--python-platform", "windows", cwd=root
+    )
+    assert windows.code == 0, windows
+    assert "checker==4.0" in windows.out
+    missing = _compile(index, "pyproject.toml", "--extra", "nope", cwd=root)
+    assert missing.code != 0 and "unknown extra 'nope' in pyproject.toml" in missing.err
+
+
 def test_pip_install_reads_a_pyproject_too(index: IndexServer, tmp_path: Path) -> None:
     _project(tmp_path)
     venv = tmp_path / "env"

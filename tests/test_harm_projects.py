@@ -133,3 +133,26 @@ def test_dynamic_dependencies_come_from_the_build_backend(
     assert _ok("lock", "--check", cwd=root).code == 0  # the lock is fresh as read
     _ok("sync", cwd=root)
     assert _installed(root) == {"alpha": "1.0", "beta": "2.0", "demo": "0.1"}
+
+
+def test_dynamic_extras_come_from_the_build_backend_too(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
+    """``dynamic = ["optional-dependencies"]``: each extra's requirements are what the
+    backend reports under ``extra == "..."``; they are locked and ``--extra`` installs them."""
+    index_server.add_wheel("alpha", "1.0")
+    index_server.add_wheel("plotter", "3.0")
+    root = make_source_tree(
+        tmp_path, "demo", "0.1", requires=["alpha"], extras={"viz": ["plotter"]},
+        dynamic=["Provides-Extra"],
+    )  # fmt: skip
+    with (root / "pyproject.toml").open("a") as fh:
+        fh.write(f'requires-python = ">=3.9"\n\n[tool.cloche]\nindex-url = "{index_server.url}"\n')
+    locked = _ok("lock", cwd=root)
+    assert "Read 1 extras from the build backend" in locked.err, locked
+    assert 'name = "plotter"' in (root / "pylock.toml").read_text()
+    assert _ok("lock", "--check", cwd=root).code == 0  # the lock is fresh as read
+    _ok("sync", cwd=root)
+    assert "plotter" not in _installed(root)
+    _ok("sync", "--extra", "viz", cwd=root)
+    assert _installed(root) == {"alpha": "1.0", "demo": "0.1", "plotter": "3.0"}

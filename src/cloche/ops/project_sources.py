@@ -5,7 +5,8 @@ The requirements are the project's own dependencies plus the extras and dependen
 groups asked for (``--extra``, ``--all-extras``, ``--group``); the project itself is
 not among them. Dependencies that ``[project] dynamic`` leaves to the build backend
 (and every dependency of a ``setup.py`` / ``setup.cfg`` project) are read from the
-backend's ``prepare_metadata_for_build_wheel``, as ``cloche lock`` reads them.
+backend's ``prepare_metadata_for_build_wheel``, as ``cloche lock`` reads them (extras
+too, when ``optional-dependencies`` is dynamic).
 """
 
 from __future__ import annotations
@@ -13,8 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import MappingProxyType
 
-from cloche.core.models import Metadata, UserRequirement, normalize
+from packaging.requirements import Requirement
+
+from cloche.core.marker_extra import for_extra
+from cloche.core.models import Metadata, NormalizedName, UserRequirement, normalize
 from cloche.core.project.load import load_project
 from cloche.core.project.roots import requirements_for
 from cloche.core.project.spec import PYPROJECT, ProjectSpec
@@ -68,8 +73,12 @@ class ProjectFiles:
             spec = load_project(root)
         else:
             spec = ProjectSpec(root=root, name=None, requires_python=None)
-            spec = replace(spec, dynamic=frozenset({"dependencies"}))
-        if "dependencies" in spec.dynamic:
+            spec = replace(spec, dynamic=frozenset({"dependencies", "optional-dependencies"}))
+        choice = self._choice
+        extras_asked = bool(choice.extras or choice.all_extras)
+        if "dependencies" in spec.dynamic or (
+            "optional-dependencies" in spec.dynamic and extras_asked
+        ):
             if self._backend is None:
                 raise UsageError(
                     f"{path}: the project's dependencies come from its build backend; "
@@ -77,9 +86,12 @@ class ProjectFiles:
                     hint=f"cloche pip compile {path} -o requirements.txt",
                 )
             spec = with_backend_dependencies(spec, self._backend, self._reporter)
-        choice = self._choice
         asked = requirements_for(
-            spec, groups=choice.groups, extras=choice.extras, all_extras=choice.all_extras
+            spec,
+            groups=choice.groups,
+            extras=choice.extras,
+            all_extras=choice.all_extras,
+            source=str(path),
         )
         # As pip-tools and uv annotate them: "# via demo (pyproject.toml)".
         origin = f"{spec.name or root.resolve().name} ({path})"
@@ -89,25 +101,65 @@ class ProjectFiles:
 def with_backend_dependencies(
     spec: ProjectSpec, metadata: BackendMetadata, reporter: Reporter | None
 ) -> ProjectSpec:
-    """``spec`` with the dependencies its build backend gives, when ``[project] dynamic``
-    names them (setuptools reading requirements.txt, hatch, pdm): what the backend's
-    ``prepare_metadata_for_build_wheel`` says, extras' requirements left out."""
-    if "dependencies" not in spec.dynamic:
+    """``spec`` with what its build backend gives for the fields ``[project] dynamic``
+    names (setuptools reading requirements.txt, hatch, pdm; every field of a
+    ``setup.py`` project): the dependencies and the extras' requirements that the
+    backend's ``prepare_metadata_for_build_wheel`` reports."""
+    wanted = spec.dynamic & {"dependencies", "optional-dependencies"}
+    if not wanted:
         return spec
-    if spec.dependencies:
+    if "dependencies" in wanted and spec.dependencies:
         raise ProjectError(
             "pyproject.toml lists [project] dependencies and also names them in "
             "[project] dynamic; keep one of the two"
         )
     given = metadata(spec.root.resolve().as_uri())
     own = normalize(spec.name or given.name)
-    dependencies = tuple(
-        req
-        for req in given.requires_dist
-        if req.marker is None or "extra" not in str(req.marker)
-        if normalize(req.name) != own
-    )
+    changed = replace(spec, name=spec.name or given.name)
+    said: list[str] = []
+    if "dependencies" in wanted:
+        dependencies = tuple(
+            req
+            for req in given.requires_dist
+            if req.marker is None or "extra" not in str(req.marker)
+            if normalize(req.name) != own
+        )
+        changed = replace(changed, dependencies=dependencies)
+        said.append(f"{len(dependencies)} dependencies")
+    if "optional-dependencies" in wanted and not spec.optional_dependencies:
+        extras = _backend_extras(given, own)
+        changed = replace(changed, optional_dependencies=MappingProxyType(extras))
+        said.append(f"{len(extras)} extras")
     if reporter is not None:
         why = "pyproject.toml names them in [project] dynamic" if spec.name else given.name
-        reporter.info(f"Read {len(dependencies)} dependencies from the build backend ({why})")
-    return replace(spec, name=spec.name or given.name, dependencies=dependencies)
+        reporter.info(f"Read {' and '.join(said)} from the build backend ({why})")
+    return changed
+
+
+def _backend_extras(
+    given: Metadata, own: NormalizedName
+) -> dict[NormalizedName, tuple[Requirement, ...]]:
+    """Each extra's requirements, its own condition decided (``core.marker_extra``) and
+    the project's references to its other extras (``demo[viz]`` in ``all``) expanded."""
+    names = set(given.provides_extras)
+    raw: dict[NormalizedName, list[Requirement]] = {extra: [] for extra in names}
+    for req in given.requires_dist:
+        if req.marker is None or "extra" not in str(req.marker):
+            continue
+        for extra in names:
+            chosen = for_extra(req, extra)
+            if chosen is not None:
+                raw[extra].append(chosen)
+
+    def expanded(extra: NormalizedName, seen: frozenset[NormalizedName]) -> list[Requirement]:
+        out: list[Requirement] = []
+        for req in raw.get(extra, []):
+            if normalize(req.name) != own:
+                out.append(req)
+                continue
+            for inner in sorted(normalize(e) for e in req.extras):
+                if inner not in seen:
+                    out += expanded(inner, seen | {inner})
+        return out
+
+    return {extra: tuple(expanded(extra, frozenset({extra}))) for extra in sorted(names)}

@@ -38,10 +38,13 @@ def inputs_hash(spec: ProjectSpec, index_urls: Sequence[str]) -> str:
         "python": spec.python or "",
         "index-urls": [strip_credentials(url).rstrip("/") for url in index_urls],
     }
-    if "dependencies" in spec.dynamic:
+    if spec.dynamic & {"dependencies", "optional-dependencies"}:
         # The backend gives them (from requirements.txt, say): the same inputs whether
         # or not they were read yet. Only when used, so older locks keep their hash.
-        data["dependencies"] = []
+        if "dependencies" in spec.dynamic:
+            data["dependencies"] = []
+        if "optional-dependencies" in spec.dynamic:
+            data["optional-dependencies"] = {}
         data["dynamic"] = sorted(spec.dynamic)
     if spec.sources:  # only when used, so older locks keep their hash
         data["sources"] = {

@@ -20,13 +20,14 @@ def requirements_for(
     extras: Iterable[str] = (),
     all_groups: bool = False,
     all_extras: bool = False,
+    source: str = PYPROJECT,
 ) -> list[UserRequirement]:
     """The project's requirements plus those of the named groups and extras.
 
-    Unknown group or extra names raise UsageError listing the known ones.
+    Unknown group or extra names raise UsageError listing the known ones (in ``source``).
     """
-    chosen_groups = _pick(spec.dependency_groups, groups, all_groups, "dependency group")
-    chosen_extras = _pick(spec.optional_dependencies, extras, all_extras, "extra")
+    chosen_groups = _pick(spec.dependency_groups, groups, all_groups, "dependency group", source)
+    chosen_extras = _pick(spec.optional_dependencies, extras, all_extras, "extra", source)
     pairs = [(req, PYPROJECT) for req in spec.dependencies]
     for extra in chosen_extras:
         origin = f"{PYPROJECT} [project.optional-dependencies] {extra}"
@@ -78,7 +79,11 @@ def pointed_at(req: Requirement, url: str | None) -> Requirement:
 
 
 def _pick(
-    available: Mapping[NormalizedName, object], asked: Iterable[str], every: bool, what: str
+    available: Mapping[NormalizedName, object],
+    asked: Iterable[str],
+    every: bool,
+    what: str,
+    source: str,
 ) -> list[NormalizedName]:
     if every:
         return sorted(available)
@@ -86,5 +91,5 @@ def _pick(
     unknown = [name for name in chosen if name not in available]
     if unknown:
         known = ", ".join(sorted(available)) or "none"
-        raise UsageError(f"unknown {what} {unknown[0]!r} in {PYPROJECT} (defined: {known})")
+        raise UsageError(f"unknown {what} {unknown[0]!r} in {source} (defined: {known})")
     return chosen
