@@ -129,6 +129,34 @@ def test_extras_the_build_backend_declares(index: IndexServer, tmp_path: Path) -
     assert missing.code != 0 and "unknown extra 'nope' in pyproject.toml" in missing.err
 
 
+def test_a_pyproject_without_a_project_table_asks_its_backend(
+    index: IndexServer, tmp_path: Path
+) -> None:
+    """Only ``[build-system]`` (a setuptools project configured in setup.py): the
+    backend names the dependencies; with no backend either, there is nothing to read."""
+    root = make_source_tree(
+        tmp_path, "legacy", "0.1", requires=["alpha"], extras={"viz": ["plotter"]}
+    )
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().split("[project]")[0])
+    result = _compile(index, "pyproject.toml", "--extra", "viz", cwd=root)
+    assert result.code == 0, result
+    assert "alpha==1.0\n    # via legacy (pyproject.toml)" in result.out
+    assert "plotter==3.0" in result.out
+
+    (tmp_path / "bare").mkdir()
+    (tmp_path / "bare" / "pyproject.toml").write_text("[tool.ruff]\nline-length = 99\n")
+    bare = _compile(index, "pyproject.toml", cwd=tmp_path / "bare")
+    assert bare.code == 2, bare
+    assert bare.err.startswith("error: pyproject.toml has no [project] table"), bare
+
+    # Dependency groups need no [project] (PEP 735): a repository that is no package.
+    (tmp_path / "bare" / "pyproject.toml").write_text('[dependency-groups]\ndev = ["checker"]\n')
+    groups = _compile(index, "pyproject.toml", "--group", "dev", cwd=tmp_path / "bare")
+    assert groups.code == 0, groups
+    assert "checker==4.0\n    # via bare (pyproject.toml)" in groups.out
+
+
 def test_pip_install_reads_a_pyproject_too(index: IndexServer, tmp_path: Path) -> None:
     _project(tmp_path)
     venv = tmp_path / "env"

@@ -20,7 +20,7 @@ from packaging.requirements import Requirement
 
 from cloche.core.marker_extra import for_extra
 from cloche.core.models import Metadata, NormalizedName, UserRequirement, normalize
-from cloche.core.project.load import load_project
+from cloche.core.project.load import load_project, read_pyproject
 from cloche.core.project.roots import requirements_for
 from cloche.core.project.spec import PYPROJECT, ProjectSpec
 from cloche.core.report import Reporter
@@ -69,11 +69,9 @@ class ProjectFiles:
         if not path.is_file():
             raise UsageError(f"{path}: no such file")
         root = path.parent
-        if path.name == PYPROJECT:
-            spec = load_project(root)
-        else:
-            spec = ProjectSpec(root=root, name=None, requires_python=None)
-            spec = replace(spec, dynamic=frozenset({"dependencies", "optional-dependencies"}))
+        spec = load_project(root) if path.name == PYPROJECT else None
+        if spec is None or spec.name is None:
+            spec = _without_project_table(path, spec)
         choice = self._choice
         extras_asked = bool(choice.extras or choice.all_extras)
         if "dependencies" in spec.dynamic or (
@@ -96,6 +94,26 @@ class ProjectFiles:
         # As pip-tools and uv annotate them: "# via demo (pyproject.toml)".
         origin = f"{spec.name or root.resolve().name} ({path})"
         return [replace(req, origin=origin) for req in asked]
+
+
+def _without_project_table(path: Path, spec: ProjectSpec | None) -> ProjectSpec:
+    """A setup.py / setup.cfg project, or a pyproject.toml without a [project] table:
+    the build backend names the dependencies and extras when there is one; else only
+    the file's dependency groups (PEP 735) are there to read."""
+    root = path.parent
+    legacy = any((root / name).is_file() for name in ("setup.py", "setup.cfg"))
+    if spec is not None and not legacy:
+        legacy = "build-system" in read_pyproject(path)
+    groups = spec.dependency_groups if spec is not None else MappingProxyType({})
+    if legacy:
+        dynamic = frozenset({"dependencies", "optional-dependencies"})
+        return ProjectSpec(root, None, None, dependency_groups=groups, dynamic=dynamic)
+    if spec is not None and spec.dependency_groups:
+        return spec
+    raise UsageError(
+        f"{path} has no [project] table, no dependency groups and no build backend: "
+        "it names no dependencies"
+    )
 
 
 def with_backend_dependencies(

@@ -29,7 +29,8 @@ else:  # pragma: no cover
     import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_pyproject(path: Path) -> dict[str, Any]:
+    """The TOML at ``path``; a missing, unreadable or invalid file is one ProjectError."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -46,7 +47,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 def load_project(root: Path) -> ProjectSpec:
     """Read ``root/pyproject.toml`` (and ``root/.python-version``) into a ProjectSpec."""
     path = root / PYPROJECT
-    data = _read_toml(path)
+    data = read_pyproject(path)
     reader = TomlFields(path)
     project = reader.table(data.get("project"), "project")
     tool = reader.table(reader.table(data.get("tool"), "tool").get("cloche"), "tool.cloche")
