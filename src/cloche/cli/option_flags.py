@@ -56,7 +56,7 @@ def binary_args(kwargs: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...
 
 def project_choice(kwargs: dict[str, Any]) -> ProjectChoice:
     """The ``project_file_options`` given (``cli.options``), as ``ops.project_sources``
-    takes them; none when the fast parser read the command line."""
+    takes them."""
     from cloche.ops.project_sources import ProjectChoice
 
     return ProjectChoice(

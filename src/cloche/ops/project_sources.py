@@ -24,7 +24,7 @@ from cloche.core.project.load import load_project, read_pyproject
 from cloche.core.project.roots import requirements_for
 from cloche.core.project.spec import PYPROJECT, ProjectSpec
 from cloche.core.report import Reporter
-from cloche.core.requirements.file import is_project_file
+from cloche.core.requirements.file import PROJECT_FILES, is_project_file
 from cloche.errors import ProjectError, UsageError
 
 BackendMetadata = Callable[[str], Metadata]
@@ -101,7 +101,7 @@ def _without_project_table(path: Path, spec: ProjectSpec | None) -> ProjectSpec:
     the build backend names the dependencies and extras when there is one; else only
     the file's dependency groups (PEP 735) are there to read."""
     root = path.parent
-    legacy = any((root / name).is_file() for name in ("setup.py", "setup.cfg"))
+    legacy = any((root / name).is_file() for name in PROJECT_FILES if name != PYPROJECT)
     if spec is not None and not legacy:
         legacy = "build-system" in read_pyproject(path)
     groups = spec.dependency_groups if spec is not None else MappingProxyType({})
@@ -139,7 +139,7 @@ def with_backend_dependencies(
         dependencies = tuple(
             req
             for req in given.requires_dist
-            if req.marker is None or "extra" not in str(req.marker)
+            if not _names_an_extra(req)
             if normalize(req.name) != own
         )
         changed = replace(changed, dependencies=dependencies)
@@ -162,7 +162,7 @@ def _backend_extras(
     names = set(given.provides_extras)
     raw: dict[NormalizedName, list[Requirement]] = {extra: [] for extra in names}
     for req in given.requires_dist:
-        if req.marker is None or "extra" not in str(req.marker):
+        if not _names_an_extra(req):
             continue
         for extra in names:
             chosen = for_extra(req, extra)
@@ -181,3 +181,8 @@ def _backend_extras(
         return out
 
     return {extra: tuple(expanded(extra, frozenset({extra}))) for extra in sorted(names)}
+
+
+def _names_an_extra(req: Requirement) -> bool:
+    """Whether ``req`` belongs to an extra (its marker mentions ``extra``)."""
+    return req.marker is not None and "extra" in str(req.marker)
