@@ -19,9 +19,11 @@ import errno
 import os
 import re
 import shutil
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
 from pathlib import Path
+
+from cloche.worker_pool import WorkerPool
 
 _REWRITE_LIMIT = 1 << 20
 """Files the env owns larger than this are copied as they are (wheel data, not scripts)."""
@@ -177,20 +179,22 @@ def clone_tree(src: Path, dst: Path, final: Path) -> CloneCounts:
     cloner = _Cloner(src, dst, final)
     counts: dict[str, int] = {"linked": 0, "copied": 0, "rewritten": 0, "symlinks": 0}
     cloner.make_dir(cloner.src, cloner.dst)
-    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+    pool = WorkerPool(_WORKERS)
+    try:
         pending = {pool.submit(cloner.directory, cloner.src, cloner.dst)}
-        try:
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    subdirs, done = future.result()
-                    for what in done:
-                        counts[what] += 1
-                    pending.update(pool.submit(cloner.directory, *task) for task in subdirs)
-        except BaseException:
-            cloner.stopped = True  # an interrupt is answered now, not after a big directory
-            pool.shutdown(cancel_futures=True)
-            raise
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                subdirs, done = future.result()
+                for what in done:
+                    counts[what] += 1
+                pending.update(pool.submit(cloner.directory, *task) for task in subdirs)
+    except BaseException:
+        cloner.stopped = True  # an interrupt is answered now, not after a big directory
+        raise
+    finally:
+        # Every task has ended when this returns: the caller removes ``dst`` next.
+        pool.shutdown(cancel_futures=True)
     return CloneCounts(**counts)
 
 

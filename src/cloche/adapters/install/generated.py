@@ -9,7 +9,6 @@ import io
 import os
 import subprocess
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from cloche.adapters.install.launchers import (
 )
 from cloche.adapters.install.layout import EnvLayout, RecordRowLike
 from cloche.errors import InstallError
+from cloche.worker_pool import WorkerPool
 
 _INSTALLER = b"cloche\n"
 _WRITTEN = ("INSTALLER", "REQUESTED", "direct_url.json", "RECORD")
@@ -223,7 +223,7 @@ def compile_bytecode(
     workers = max(1, min(os.cpu_count() or 1, len(sources) // _COMPILE_BATCH))
     batches = [sources[i::workers] for i in range(workers)]
     compiled: dict[Path, Path] = {}
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with WorkerPool(workers) as pool:
         for result in pool.map(partial(_compile_batch, layout.python_executable), batches):
             compiled.update(result)
     for pyc in compiled.values():

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from pathlib import Path
 
 from cloche.adapters.install.destinations import WheelPlan, plan_wheel
@@ -29,6 +29,7 @@ from cloche.adapters.install.removal import stage_removals
 from cloche.config import LinkMode
 from cloche.core.report import NullReporter, Reporter
 from cloche.errors import ClocheError, InstallError
+from cloche.worker_pool import WorkerPool
 
 _CHUNK = 256
 _MAX_THREADS = 8
@@ -195,7 +196,7 @@ def _in_parallel(
         for links in work:
             reporter.advanced(task, place(links, linker, journal))
         return
-    pool = ThreadPoolExecutor(max_workers=workers)
+    pool = WorkerPool(workers)
     try:
         futures = [pool.submit(place, links, linker, journal) for links in work]
         for future in as_completed(futures):

@@ -11,7 +11,6 @@ import mmap
 import os
 import zipfile
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +41,7 @@ from cloche.adapters.store.zipread import (
     packed_data,
 )
 from cloche.core.models import NormalizedName
+from cloche.worker_pool import WorkerPool
 
 _CREATE = (
     os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
@@ -208,7 +208,7 @@ def _write_members(writer: _Writer, members: list[Member], packed: int) -> None:
     for member in members:  # directories first, so the two threads never race to make one
         writer.prepare_dirs(member)
     files = [m for m in members if not m.is_dir]
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    with WorkerPool(2) as pool:
         for _ in pool.map(_add_all, [writer, writer], [files[0::2], files[1::2]]):
             pass
 

@@ -74,7 +74,7 @@ def fetch(
 ) -> list[BundledFile]:
     """Every selected file in the store (fetched once, hash-checked); for an sdist, the
     sdist and the wheel built from it with ``build_python``."""
-    from concurrent.futures import ThreadPoolExecutor
+    from cloche.worker_pool import WorkerPool
 
     store = services.store
     missing = [b for b in collected.files if not (b.file.sha256 and store.archive(b.file.sha256))]
@@ -99,7 +99,7 @@ def fetch(
             )
         return done
 
-    with ThreadPoolExecutor(max(1, services.settings.concurrency)) as pool:
+    with WorkerPool(max(1, services.settings.concurrency)) as pool:
         return [done for result in pool.map(one, collected.files) for done in result]
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +22,7 @@ from cloche.core.report import Reporter
 from cloche.errors import HashMismatchError
 from cloche.ops.prepare.ahead import AheadFetcher, Stopped
 from cloche.ops.prepare.trees import SourceTrees, direct_file
+from cloche.worker_pool import WorkerPool
 
 if TYPE_CHECKING:
     from cloche.adapters.index.client import IndexClient
@@ -90,7 +90,7 @@ class Preparer:
 
             with (
                 self.store.unpacking_in_processes(helpers) if helpers else nullcontext(),
-                ThreadPoolExecutor(max_workers=workers) as pool,
+                WorkerPool(workers) as pool,
             ):
                 done = dict(zip(order, pool.map(one, [wanted[i] for i in order]), strict=True))
             return [done[i] for i in range(len(wanted))]
