@@ -259,3 +259,38 @@ def test_ctrl_c_during_clone_leaves_nothing(index: IndexServer, envs: Path) -> N
     assert not (envs / "copy").exists()
     assert _staging(envs) == []
     assert listing().keys() == {"big"}
+
+
+# A real SIGINT, sent by the process to itself just after the clone's first pool thread
+# started and before the pool recorded it: the moment a Ctrl-C once left a thread
+# that no shutdown joined, still writing into the staged env being removed.
+_SIGINT_AS_THE_POOL_STARTS = """
+import os, signal, sys, threading
+start = threading.Thread.start
+def start_then_interrupt(self, fired=[]):
+    start(self)
+    if self.name.startswith("ThreadPoolExecutor") and not fired:
+        fired.append(self)
+        os.kill(os.getpid(), signal.SIGINT)
+threading.Thread.start = start_then_interrupt
+sys.argv[0] = "cloche"
+from cloche.cli.entry import main
+main()
+"""
+
+
+def test_ctrl_c_as_the_clone_starts_its_threads_leaves_nothing(
+    index: IndexServer, envs: Path
+) -> None:
+    create(index, "big", "beta")
+    for attempt in range(3):
+        process = subprocess.run(
+            [sys.executable, "-c", _SIGINT_AS_THE_POOL_STARTS, "env", "clone", "big", "copy"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert process.returncode in _INTERRUPTED, (attempt, process.stderr)
+        assert not (envs / "copy").exists()
+        assert _staging(envs) == [], attempt
+    assert listing().keys() == {"big"}
